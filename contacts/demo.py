@@ -1,0 +1,186 @@
+"""Realistic pt-BR demo data: names with accents, valid CPFs and CNPJs,
+mobile and landline numbers from real area codes, wallets, tags and extra
+fields. Built for speed: a million contacts are written in batches."""
+
+import random
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from .models import Contact, CustomField, Tag, Wallet
+from .normalizers import fold
+
+FIRST_NAMES = (
+    "Ana Beatriz Bruno Camila Carlos Cecília Daniel Débora Eduardo Fernanda Felipe Gabriel Giovana "
+    "Gustavo Helena Igor Isabela João Júlia Larissa Leonardo Letícia Lucas Luíza Marcelo Maria Mariana "
+    "Matheus Natália Otávio Patrícia Paulo Pedro Rafael Raquel Renata Ricardo Rodrigo Sabrina Sérgio "
+    "Sofia Tatiane Thiago Valéria Vinícius Vitória Wagner Yasmin Antônio Conceição Francisco Luciana "
+    "Márcio Sebastião Cláudia Fábio Simone Rogério Aline André Bianca Caio Diego Elaine Emanuel Flávia"
+).split()
+LAST_NAMES = (
+    "Silva Santos Oliveira Souza Rodrigues Ferreira Alves Pereira Lima Gomes Costa Ribeiro Martins "
+    "Carvalho Almeida Lopes Soares Fernandes Vieira Barbosa Rocha Dias Nascimento Andrade Moreira Nunes "
+    "Marques Machado Mendes Freitas Cardoso Ramos Gonçalves Santana Teixeira Araújo Cavalcanti Brandão "
+    "Magalhães Conceição Sá Brito Camargo Monteiro Guimarães Peixoto Correia Assunção Queiroz Falcão"
+).split()
+COMPANIES = (
+    "Padaria Pão Quente", "Mercadinho São José", "Auto Peças Avenida", "Clínica Bem-Estar",
+    "Construtora Horizonte", "Ótica Visão Clara", "Farmácia Popular do Bairro", "Escola Aprender",
+    "Transportadora Rápida", "Imobiliária Lar Doce Lar", "Restaurante Sabor Mineiro", "Pet Shop Amigo Fiel",
+)
+AREA_CODES = (11, 11, 11, 12, 13, 15, 19, 21, 21, 24, 27, 31, 31, 41, 43, 47, 48, 51, 54, 61, 62, 67, 71, 79, 81, 85, 91, 92, 98)
+MAIL_DOMAINS = ("gmail.com", "hotmail.com", "outlook.com", "yahoo.com.br", "uol.com.br", "bol.com.br")
+TAGS = (
+    ("Cliente", "#198754"), ("Lead", "#0d6efd"), ("VIP", "#d63384"), ("Suporte", "#fd7e14"),
+    ("Financeiro", "#6f42c1"), ("Inadimplente", "#dc3545"), ("Parceiro", "#20c997"),
+)
+EXTRA_FIELDS = (
+    ("Plano", ("Básico", "Pro", "Empresarial")),
+    ("Cidade", ("São Paulo", "Rio de Janeiro", "Belo Horizonte", "Curitiba", "Recife", "Salvador")),
+    ("Canal de origem", ("Instagram", "Indicação", "Google", "Loja física")),
+)
+DEMO_USERS = (
+    # username, full name, role, wallet name
+    ("admin", "Administrador", "Administrators", "Comercial"),
+    ("ana", "Ana Paula Ribeiro", "Agents", "Carteira Ana"),
+    ("bruno", "Bruno Teixeira", "Agents", "Carteira Bruno"),
+)
+
+
+def _check_digit(digits: list[int], weights: range | list[int]) -> int:
+    rest = sum(d * w for d, w in zip(digits, weights, strict=False)) % 11
+    return 0 if rest < 2 else 11 - rest
+
+
+def make_cpf(rng: random.Random) -> str:
+    base = [rng.randrange(10) for _ in range(9)]
+    if len(set(base)) == 1:
+        base[0] = (base[0] + 1) % 10
+    base.append(_check_digit(base, range(10, 1, -1)))
+    base.append(_check_digit(base, range(11, 1, -1)))
+    s = "".join(map(str, base))
+    return f"{s[:3]}.{s[3:6]}.{s[6:9]}-{s[9:]}"
+
+
+def make_cnpj(rng: random.Random) -> str:
+    base = [rng.randrange(10) for _ in range(8)] + [0, 0, 0, 1]
+    base.append(_check_digit(base, [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]))
+    base.append(_check_digit(base, [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]))
+    s = "".join(map(str, base))
+    return f"{s[:2]}.{s[2:5]}.{s[5:8]}/{s[8:12]}-{s[12:]}"
+
+
+def make_number(rng: random.Random) -> str:
+    ddd = rng.choice(AREA_CODES)
+    if rng.random() < 0.9:
+        return f"55{ddd}9{rng.randrange(10**8):08d}"
+    return f"55{ddd}{rng.randrange(2, 6)}{rng.randrange(10**7):07d}"
+
+
+@dataclass
+class DemoLogin:
+    username: str
+    password: str | None  # None: the user existed already
+    role: str
+
+
+def ensure_demo_users() -> list[DemoLogin]:
+    """The demo's administrator and two agents, each with a wallet."""
+    User = get_user_model()
+    logins = []
+    for username, full_name, role, wallet_name in DEMO_USERS:
+        user = User.objects.filter(username=username).first()
+        password = None
+        if user is None:
+            password = secrets.token_urlsafe(9)
+            first, _, last = full_name.partition(" ")
+            user = User.objects.create_user(
+                username, password=password, first_name=first, last_name=last,
+                is_staff=role == "Administrators", is_superuser=role == "Administrators",
+            )
+        user.groups.add(Group.objects.get(name=role))
+        Wallet.objects.get_or_create(name=wallet_name, defaults={"user": user})
+        logins.append(DemoLogin(username, password, role))
+    return logins
+
+
+def ensure_tags() -> list[Tag]:
+    tags = []
+    for name, color in TAGS:
+        tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name, color=color)
+        tags.append(tag)
+    return tags
+
+
+def _unique(rng: random.Random, make, taken: set[str]) -> str:
+    while True:
+        value = make(rng)
+        if value not in taken:
+            taken.add(value)
+            return value
+
+
+def _contacts(count: int, rng: random.Random, wallets: list[Wallet], taken: dict[str, set[str]]) -> Iterator[Contact]:
+    today = date.today()
+    for _ in range(count):
+        first = rng.choice(FIRST_NAMES)
+        last = rng.choice(LAST_NAMES)
+        middle = rng.choice(LAST_NAMES) if rng.random() < 0.5 else ""
+        name = " ".join(p for p in (first, middle, last) if p)
+        is_company = rng.random() < 0.08
+        contact = Contact(
+            name=name,
+            first_name=first,
+            last_name=" ".join(p for p in (middle, last) if p),
+            number=_unique(rng, make_number, taken["number"]),
+            wallet=rng.choice(wallets) if wallets and rng.random() < 0.8 else None,
+        )
+        if rng.random() < 0.6:
+            user = fold(f"{first}.{last}").replace(" ", "")
+            contact.email = f"{user}{rng.randrange(10000)}@{rng.choice(MAIL_DOMAINS)}"
+        if is_company:
+            contact.company = rng.choice(COMPANIES)
+            contact.cpf_cnpj = _unique(rng, make_cnpj, taken["cpf_cnpj"])
+        elif rng.random() < 0.35:
+            contact.cpf_cnpj = _unique(rng, make_cpf, taken["cpf_cnpj"])
+        if rng.random() < 0.5:
+            contact.birth_date = today - timedelta(days=rng.randrange(18 * 365, 80 * 365))
+        if rng.random() < 0.2:
+            contact.telegram_id = _unique(rng, lambda r: str(r.randrange(10**8, 10**10)), taken["telegram_id"])
+        contact.refresh_search_fields()
+        yield contact
+
+
+def create_demo_contacts(*, count: int, seed: int | None = None, batch_size: int = 5000) -> int:
+    """Create `count` demo contacts with tags and extra fields, in batches,
+    each batch atomic. Returns the number created."""
+    rng = random.Random(seed)
+    wallets = list(Wallet.objects.all())
+    tags = ensure_tags()
+    taken = {
+        field: set(Contact.objects.exclude(**{field: ""}).values_list(field, flat=True).iterator())
+        for field in ("number", "cpf_cnpj", "telegram_id")
+    }
+    Through = Contact.tags.through
+    created = 0
+    generator = _contacts(count, rng, wallets, taken)
+    while created < count:
+        batch = [contact for _, contact in zip(range(min(batch_size, count - created)), generator, strict=False)]
+        with transaction.atomic():
+            Contact.objects.bulk_create(batch, batch_size=batch_size)
+            links, extras = [], []
+            for contact in batch:
+                for tag in rng.sample(tags, k=rng.choice((0, 0, 1, 1, 1, 2))):
+                    links.append(Through(contact_id=contact.pk, tag_id=tag.pk))
+                if rng.random() < 0.15:
+                    field_name, values = rng.choice(EXTRA_FIELDS)
+                    extras.append(CustomField(contact_id=contact.pk, name=field_name, value=rng.choice(values)))
+            Through.objects.bulk_create(links, batch_size=batch_size)
+            CustomField.objects.bulk_create(extras, batch_size=batch_size)
+        created += len(batch)
+    return created

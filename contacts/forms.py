@@ -1,0 +1,243 @@
+from django import forms
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from . import normalizers
+from .models import Contact, CustomField, Wallet
+
+CONTACT_FIELDS = [
+    "name",
+    "number",
+    "email",
+    "cpf_cnpj",
+    "birth_date",
+    "first_name",
+    "last_name",
+    "company",
+    "wallet",
+    "tags",
+    "telegram_id",
+    "photo",
+]
+MAX_PHOTO_BYTES = 2 * 1024 * 1024
+
+DUPLICATE_MESSAGES = {
+    "number": _("A contact with this number already exists: {link}."),
+    "telegram_id": _("A contact with this Telegram id already exists: {link}."),
+    "cpf_cnpj": _("A contact with this CPF/CNPJ already exists: {link}."),
+}
+HIDDEN_DUPLICATE_MESSAGES = {
+    "number": _("This number already belongs to a contact of another wallet."),
+    "telegram_id": _("This Telegram id already belongs to a contact of another wallet."),
+    "cpf_cnpj": _("This CPF/CNPJ already belongs to a contact of another wallet."),
+}
+
+
+def style_widgets(form):
+    """Give each widget its Bootstrap class, so templates stay markup-only."""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple)):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select"
+        else:
+            css = "form-control"
+        widget.attrs.setdefault("class", css)
+
+
+class ContactRulesMixin:
+    """The field rules every contact form shares (panel and admin): each
+    clean_<field> stores the canonical form; clean() finds duplicates."""
+
+    #: The user filling the form; None means an administrator (Django admin).
+    user = None
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError(_("Enter a name."), code="required")
+        return name
+
+    def clean_number(self):
+        if self.cleaned_data.get("is_group", self.instance.is_group):
+            # Group ids come from the messaging provider, not from a person.
+            return self.cleaned_data["number"].strip()
+        return normalizers.normalize_phone(self.cleaned_data["number"])
+
+    def clean_cpf_cnpj(self):
+        return normalizers.normalize_document(self.cleaned_data["cpf_cnpj"])
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_telegram_id(self):
+        return normalizers.normalize_telegram_id(self.cleaned_data["telegram_id"])
+
+    def clean_birth_date(self):
+        birth_date = self.cleaned_data["birth_date"]
+        if birth_date and birth_date > timezone.localdate():
+            raise forms.ValidationError(
+                _("The birth date cannot be in the future."), code="future_birth_date"
+            )
+        return birth_date
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        if photo and getattr(photo, "size", 0) > MAX_PHOTO_BYTES:
+            raise forms.ValidationError(
+                _("The photo is too large: send an image of up to 2 MB."), code="photo_too_large"
+            )
+        return photo
+
+    def clean(self):
+        cleaned_data = super().clean()
+        self.add_duplicate_errors()
+        return cleaned_data
+
+    def add_duplicate_errors(self) -> bool:
+        """Add an error to each unique field whose value another contact
+        holds; True when there was one. Also called after an IntegrityError,
+        when a concurrent writer got there between validation and save."""
+        found = False
+        for field, message in DUPLICATE_MESSAGES.items():
+            value = self.cleaned_data.get(field)
+            if not value or field in self.errors:
+                continue
+            other = Contact.objects.filter(**{field: value}).exclude(pk=self.instance.pk).first()
+            if other is None:
+                continue
+            found = True
+            self.add_error(field, forms.ValidationError(self._duplicate_message(field, other), code="duplicate"))
+        return found
+
+    def _duplicate_message(self, field, other):
+        if self.user is not None and not Contact.objects.visible_to(self.user).filter(pk=other.pk).exists():
+            # The other contact lives in a wallet this agent cannot see: say
+            # that it exists, never who it is.
+            return HIDDEN_DUPLICATE_MESSAGES[field]
+        link = format_html('<a href="{}">{}</a>', reverse("contacts:update", args=[other.pk]), other.name)
+        return format_html(str(DUPLICATE_MESSAGES[field]), link=link)
+
+
+class CustomFieldForm(forms.ModelForm):
+    class Meta:
+        model = CustomField
+        fields = ["name", "value"]
+        widgets = {
+            "name": forms.TextInput(attrs={"placeholder": _("Field name")}),
+            "value": forms.TextInput(attrs={"placeholder": _("Value")}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_widgets(self)
+
+    def clean_name(self):
+        return " ".join(self.cleaned_data["name"].split())
+
+
+class BaseCustomFieldFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
+                continue
+            name = form.cleaned_data.get("name")
+            if not name:
+                continue
+            key = normalizers.fold(name)
+            if key in seen:
+                form.add_error(
+                    "name",
+                    forms.ValidationError(
+                        _("There is already a field named “%(name)s”."),
+                        code="duplicate_field",
+                        params={"name": name},
+                    ),
+                )
+            seen.add(key)
+
+
+CustomFieldFormSet = forms.inlineformset_factory(
+    Contact,
+    CustomField,
+    form=CustomFieldForm,
+    formset=BaseCustomFieldFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=50,
+    validate_max=True,
+)
+
+
+class ContactForm(ContactRulesMixin, forms.ModelForm):
+    """The "Adicionar"/edit popup: every field of the seed plus the
+    "Adicionar Informação" rows, saved together or not at all."""
+
+    birth_date = forms.DateField(
+        label=_("birth date"),
+        required=False,
+        input_formats=["%d/%m/%Y"],
+        widget=forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "01/01/1990"}),
+        error_messages={"invalid": _("Enter the date as dd/mm/yyyy, like 01/01/1990.")},
+    )
+
+    class Meta:
+        model = Contact
+        fields = CONTACT_FIELDS
+        widgets = {
+            "number": forms.TextInput(attrs={"placeholder": "+55 11 98765-4321", "inputmode": "tel"}),
+            "cpf_cnpj": forms.TextInput(attrs={"placeholder": "529.982.247-25"}),
+            "email": forms.EmailInput(attrs={"placeholder": "nome@exemplo.com.br"}),
+            "telegram_id": forms.TextInput(attrs={"inputmode": "numeric"}),
+            "tags": forms.CheckboxSelectMultiple,
+            "photo": forms.ClearableFileInput(attrs={"accept": "image/*"}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.custom_fields = CustomFieldFormSet(
+            data=self.data if self.is_bound else None,
+            instance=self.instance,
+            prefix="custom_fields",
+        )
+        self._limit_wallets()
+        style_widgets(self)
+
+    def _limit_wallets(self):
+        wallet = self.fields["wallet"]
+        wallet.empty_label = _("No wallet")
+        if self.user.has_perm("contacts.view_all_contacts"):
+            wallet.queryset = Wallet.objects.select_related("user")
+            return
+        # Agents choose among their own wallets; a new contact goes to the
+        # first of them unless they pick "no wallet".
+        own = Wallet.objects.filter(user=self.user).select_related("user")
+        wallet.queryset = own
+        wallet.required = settings.CONTACTS_STRICT_WALLETS
+        if not self.instance.pk and "wallet" not in self.initial:
+            self.initial["wallet"] = own.first()
+
+    def is_valid(self):
+        # Both must be checked so that every error shows at once.
+        return all([super().is_valid(), self.custom_fields.is_valid()])
+
+    @transaction.atomic
+    def save(self, commit=True):
+        contact = super().save(commit=True)
+        self.custom_fields.instance = contact
+        self.custom_fields.save()
+        return contact
+
+
+class ContactAdminForm(ContactRulesMixin, forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["is_group", *CONTACT_FIELDS]

@@ -1,0 +1,286 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from . import normalizers
+
+
+class Wallet(models.Model):
+    """A "carteira": the user responsible for serving a set of contacts."""
+
+    name = models.CharField(_("name"), max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("responsible user"),
+        on_delete=models.PROTECT,
+        related_name="wallets",
+    )
+
+    class Meta:
+        verbose_name = _("wallet")
+        verbose_name_plural = _("wallets")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(models.Model):
+    """An "etiqueta"."""
+
+    name = models.CharField(_("name"), max_length=50)
+    color = models.CharField(
+        _("color"),
+        max_length=7,
+        default="#0d6efd",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a hex colour like #0d6efd."))],
+    )
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="tag_name_unique_ci",
+                violation_error_message=_("A tag with this name already exists."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        self.name = " ".join(self.name.split())
+        self.color = self.color.lower()
+
+
+class ContactQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The contacts `user` may see: every one for administrators, their own
+        wallets' (plus those with no wallet unless strict mode) for agents."""
+        if not user.is_authenticated or not user.has_perm("contacts.view_contact"):
+            return self.none()
+        if user.has_perm("contacts.view_all_contacts"):
+            return self
+        own = Q(wallet__in=Wallet.objects.filter(user=user).values("pk"))
+        if not settings.CONTACTS_STRICT_WALLETS:
+            own |= Q(wallet__isnull=True)
+        return self.filter(own)
+
+    def search(self, query: str):
+        """Find contacts by name, company, e-mail, phone or CPF/CNPJ.
+
+        The kind of query decides which columns are looked at, so a name
+        search never scans phone numbers and a phone search never scans names.
+        """
+        query = " ".join((query or "").split())
+        if not query:
+            return self
+        if "@" in query:
+            return self.filter(email__contains=query.lower())
+        condition = Q()
+        try:
+            condition |= Q(cpf_cnpj=normalizers.normalize_document(query))
+        except ValidationError:
+            pass
+        if normalizers.looks_like_phone(query):
+            digits = normalizers.only_digits(query)
+            condition |= Q(number__contains=digits)
+            try:
+                canonical = normalizers.normalize_phone(query)
+            except ValidationError:
+                canonical = ""
+            if canonical and canonical != digits:
+                # "+55 11 8765-4321" is an old way of writing 5511987654321.
+                condition |= Q(number=canonical)
+            if any(mark in query for mark in "./") or len(digits) >= 3 and "-" in query:
+                condition |= Q(cpf_cnpj__startswith=query)
+            return self.filter(condition)
+        if condition:
+            return self.filter(condition | Q(search_text__contains=normalizers.fold(query)))
+        return self.filter(search_text__contains=normalizers.fold(query))
+
+    def with_any_tag(self, tags):
+        through = Contact.tags.through.objects.filter(contact_id=OuterRef("pk"), tag__in=tags)
+        return self.filter(Exists(through))
+
+
+class Contact(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    number = models.CharField(
+        _("number"),
+        max_length=32,
+        blank=True,
+        help_text=_("Country code (DDI) + area code (DDD) + number, like +55 11 98765-4321."),
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    cpf_cnpj = models.CharField(
+        _("CPF/CNPJ"),
+        max_length=18,
+        blank=True,
+        help_text=_("Like 529.982.247-25 or 11.222.333/0001-81."),
+    )
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    wallet = models.ForeignKey(
+        Wallet,
+        verbose_name=_("wallet"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="contacts")
+    telegram_id = models.CharField(_("Telegram id"), max_length=32, blank=True)
+    photo = models.ImageField(_("photo"), upload_to="contacts/photos/%Y/%m/", blank=True)
+    is_group = models.BooleanField(_("is a group"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # Derived columns, kept by refresh_search_fields(): folded (lower-case,
+    # accent-free) text, so that "joao" finds "João" with a plain LIKE that
+    # SQLite can run and a PostgreSQL trigram index can serve.
+    name_key = models.CharField(max_length=200, editable=False, default="")
+    search_text = models.TextField(editable=False, default="")
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["name_key", "id"]
+        permissions = [("view_all_contacts", _("Can see the contacts of every wallet"))]
+        indexes = [
+            models.Index(fields=["name_key", "id"], name="contact_name_key_idx"),
+            models.Index(fields=["-created_at", "-id"], name="contact_newest_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["number"],
+                condition=~Q(number=""),
+                name="contact_number_unique",
+                violation_error_message=_("A contact with this number already exists."),
+            ),
+            models.UniqueConstraint(
+                fields=["telegram_id"],
+                condition=~Q(telegram_id=""),
+                name="contact_telegram_id_unique",
+                violation_error_message=_("A contact with this Telegram id already exists."),
+            ),
+            models.UniqueConstraint(
+                fields=["cpf_cnpj"],
+                condition=~Q(cpf_cnpj=""),
+                name="contact_cpf_cnpj_unique",
+                violation_error_message=_("A contact with this CPF/CNPJ already exists."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("contacts:update", args=[self.pk])
+
+    @property
+    def formatted_number(self) -> str:
+        return "" if self.is_group else normalizers.format_phone(self.number)
+
+    @property
+    def initials(self) -> str:
+        words = [w for w in self.name.split() if w[:1].isalnum()]
+        if not words:
+            return "?"
+        if len(words) == 1:
+            return words[0][:2].upper()
+        return (words[0][0] + words[-1][0]).upper()
+
+    @property
+    def avatar_hue(self) -> int:
+        return (self.pk or 0) * 47 % 360
+
+    def clean(self):
+        # Every writer (form, admin, importer) ends up here: store canonical values.
+        self.name = " ".join(self.name.split())
+        errors = {}
+        for field, normalize in (
+            ("number", None if self.is_group else normalizers.normalize_phone),
+            ("cpf_cnpj", normalizers.normalize_document),
+            ("telegram_id", normalizers.normalize_telegram_id),
+        ):
+            if normalize is None:
+                continue
+            try:
+                setattr(self, field, normalize(getattr(self, field)))
+            except ValidationError as error:
+                errors[field] = error
+        self.email = self.email.strip().lower()
+        if errors:
+            raise ValidationError(errors)
+
+    def refresh_search_fields(self):
+        """Recompute the folded columns; call before bulk_create()."""
+        self.name_key = normalizers.fold(self.name)[:200]
+        self.search_text = " | ".join(
+            part
+            for part in (
+                self.name_key,
+                normalizers.fold(f"{self.first_name} {self.last_name}"),
+                normalizers.fold(self.company),
+                self.email.lower(),
+            )
+            if part
+        )
+
+    def save(self, *args, **kwargs):
+        self.refresh_search_fields()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "name_key", "search_text"}
+        super().save(*args, **kwargs)
+
+    def duplicates(self):
+        """Other contacts that already hold this contact's number, Telegram id
+        or CPF/CNPJ, as {field name: contact}."""
+        found = {}
+        for field in ("number", "telegram_id", "cpf_cnpj"):
+            value = getattr(self, field)
+            if value:
+                other = Contact.objects.filter(**{field: value}).exclude(pk=self.pk).first()
+                if other is not None:
+                    found[field] = other
+        return found
+
+
+class CustomField(models.Model):
+    """An "Adicionar Informação" row: a named extra value on one contact."""
+
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="custom_fields"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    value = models.CharField(_("value"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                "contact",
+                Lower("name"),
+                name="customfield_name_unique_per_contact",
+                violation_error_message=_("This contact already has a field with this name."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name}: {self.value}"

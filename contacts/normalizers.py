@@ -1,0 +1,137 @@
+"""Normalisers shared by every writer: forms, admin, importers and webhooks.
+
+Each one takes what a person or a provider typed and returns the canonical
+stored form, or raises ValidationError with a message that shows the
+expected form.
+"""
+
+import re
+import unicodedata
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from validate_docbr import CNPJ, CPF
+
+PHONE_EXAMPLE = "+55 11 98765-4321"
+_PHONE_CHARS = re.compile(r"^[\d\s()+\-./]+$")
+_DOCUMENT_CHARS = re.compile(r"^[0-9A-Za-z.\-/\s]+$")
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, single-spaced text for searching and sorting:
+    "  JOÃO  da Silva" -> "joao da silva"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())
+
+
+def only_digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def _invalid_phone() -> ValidationError:
+    return ValidationError(
+        _("Enter a valid phone number: country code (DDI) + area code (DDD) + number, like %(example)s."),
+        code="invalid_phone",
+        params={"example": PHONE_EXAMPLE},
+    )
+
+
+def _parse_phone(raw: str) -> phonenumbers.PhoneNumber:
+    digits = only_digits(raw)
+    candidates = []
+    if raw.startswith("+"):
+        candidates.append("+" + digits)
+    elif digits.startswith("00"):
+        candidates.append("+" + digits[2:])
+    else:
+        # Brazilian numbers are typed both with and without the country code
+        # and the "+"; try the national reading first when the length fits it.
+        if len(digits) in (10, 11):
+            candidates.append(digits)
+        candidates.append("+" + digits)
+        if len(digits) in (12, 13) and digits.startswith("0"):
+            candidates.append(digits)
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, "BR")
+        except phonenumbers.NumberParseException:
+            continue
+        number = _add_ninth_digit(number)
+        if phonenumbers.is_valid_number(number):
+            return number
+    raise _invalid_phone()
+
+
+def _add_ninth_digit(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
+    # Brazil put a 9 in front of every mobile number (2012-2016). An 8-digit
+    # subscriber number starting with 6-9 is an old-format mobile: the same
+    # line as the 9-digit one. 2-5 are landlines and stay as they are.
+    if number.country_code != 55:
+        return number
+    national = str(number.national_number)
+    if len(national) == 10 and national[2] in "6789":
+        return phonenumbers.PhoneNumber(
+            country_code=55, national_number=int(national[:2] + "9" + national[2:])
+        )
+    return number
+
+
+def normalize_phone(raw: str) -> str:
+    """Canonical digits: country code + area code + subscriber ("5511987654321")."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    if not _PHONE_CHARS.match(raw) or len(only_digits(raw)) < 8:
+        raise _invalid_phone()
+    number = _parse_phone(raw)
+    return f"{number.country_code}{number.national_number}"
+
+
+def format_phone(canonical: str) -> str:
+    """"5511987654321" -> "+55 11 98765-4321"; anything unparseable as is."""
+    if not canonical:
+        return ""
+    try:
+        number = phonenumbers.parse("+" + canonical, None)
+    except phonenumbers.NumberParseException:
+        return canonical
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def normalize_document(raw: str) -> str:
+    """A CPF or CNPJ (numeric or the new alphanumeric one), masked:
+    "529.982.247-25", "11.222.333/0001-81"."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    invalid = ValidationError(
+        _("Enter a valid CPF (like 529.982.247-25) or CNPJ (like 11.222.333/0001-81)."),
+        code="invalid_document",
+    )
+    if not _DOCUMENT_CHARS.match(raw):
+        raise invalid
+    compact = re.sub(r"[.\-/\s]", "", raw).upper()
+    if len(compact) == 11 and compact.isdigit() and CPF().validate(compact):
+        return CPF().mask(compact)
+    if len(compact) == 14 and compact[-2:].isdigit() and CNPJ().validate(compact):
+        return CNPJ().mask(compact)
+    raise invalid
+
+
+def normalize_telegram_id(raw: str) -> str:
+    """Telegram ids are integers; groups and channels are negative."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    if not re.fullmatch(r"-?\d{1,20}", raw):
+        raise ValidationError(
+            _("Enter the numeric Telegram id, like 123456789."), code="invalid_telegram_id"
+        )
+    return raw
+
+
+def looks_like_phone(text: str) -> bool:
+    """True for text made of digits and phone punctuation only."""
+    return bool(_PHONE_CHARS.match(text)) and any(ch.isdigit() for ch in text)

@@ -1,0 +1,143 @@
+import json
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import IntegrityError
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.urls import reverse, reverse_lazy
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import DeleteView, DetailView, UpdateView
+from django.views.generic.edit import CreateView
+from django_filters.views import FilterView
+
+from .filters import ContactFilter
+from .forms import ContactForm
+from .models import Contact
+from .pagination import CappedPaginator
+
+
+def is_htmx(request) -> bool:
+    # A history restore wants the whole page back, not a fragment.
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+class HtmxTemplateMixin:
+    """Render `partial_template_name` for htmx requests, the page otherwise."""
+
+    partial_template_name = None
+
+    def get_template_names(self):
+        if is_htmx(self.request):
+            return [self.partial_template_name]
+        return super().get_template_names()
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+
+class VisibleContactsMixin(PermissionRequiredMixin):
+    """Every contact view starts from what the user may see, so another
+    wallet's contact is a 404, never a leak."""
+
+    model = Contact
+
+    def get_queryset(self):
+        return Contact.objects.visible_to(self.request.user)
+
+
+class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
+    permission_required = "contacts.view_contact"
+    filterset_class = ContactFilter
+    paginator_class = CappedPaginator
+    template_name = "contacts/contact_list.html"
+    partial_template_name = "contacts/_contact_results.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("wallet__user").prefetch_related("tags")
+
+    def get_paginate_by(self, queryset):
+        return self.filterset.page_size
+
+    def paginate_queryset(self, queryset, page_size):
+        # An out-of-range or garbled ?page= shows the nearest page, not a 404.
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+
+class ContactFormMixin(HtmxTemplateMixin, VisibleContactsMixin):
+    form_class = ContactForm
+    partial_template_name = "contacts/_contact_form_modal.html"
+    success_url = reverse_lazy("contacts:list")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        try:
+            self.object = form.save()
+        except IntegrityError:
+            # Another request took the number (or id) after our validation.
+            if not form.add_duplicate_errors():
+                form.add_error(None, _("The contact could not be saved; please try again."))
+            return self.form_invalid(form)
+        return contact_changed(self.request, self.success_message % {"name": self.object.name})
+
+
+class ContactCreateView(ContactFormMixin, CreateView):
+    permission_required = "contacts.add_contact"
+    success_message = gettext_lazy("Contact “%(name)s” added.")
+
+
+class ContactUpdateView(ContactFormMixin, UpdateView):
+    permission_required = "contacts.change_contact"
+    success_message = gettext_lazy("Contact “%(name)s” saved.")
+
+
+class ContactDeleteView(HtmxTemplateMixin, VisibleContactsMixin, DeleteView):
+    permission_required = "contacts.delete_contact"
+    partial_template_name = "contacts/_contact_delete_modal.html"
+    success_url = reverse_lazy("contacts:list")
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("custom_fields", "tags")
+
+    def form_valid(self, form):
+        name = self.object.name
+        self.object.delete()
+        return contact_changed(self.request, _("Contact “%(name)s” deleted.") % {"name": name})
+
+
+class ContactPhotoView(VisibleContactsMixin, DetailView):
+    """Photos are personal data: served only to those who may see the contact."""
+
+    permission_required = "contacts.view_contact"
+
+    def get(self, request, *args, **kwargs):
+        contact = self.get_object()
+        if not contact.photo:
+            raise Http404
+        try:
+            response = FileResponse(contact.photo.open("rb"))
+        except FileNotFoundError:
+            raise Http404 from None
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+def contact_changed(request, message: str) -> HttpResponse:
+    """After a save or delete: htmx closes the popup and refreshes the list
+    (through the `contacts-changed` event); a plain form post is redirected."""
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = json.dumps({"contacts-changed": {"message": message}})
+        return response
+    messages.success(request, message)
+    return HttpResponseRedirect(reverse("contacts:list"))
