@@ -11,12 +11,11 @@ class CappedPaginator(Paginator):
     is as deep as anybody pages before refining the search.
     """
 
-    cap = settings.CONTACTS_COUNT_CAP
-
     @cached_property
     def count(self):
-        counted = self.object_list.order_by().values("pk")[: self.cap + 1].count()
-        self.is_capped = counted > self.cap
-        return min(counted, self.cap)
+        cap = settings.CONTACTS_COUNT_CAP
+        counted = self.object_list.order_by().values("pk")[: cap + 1].count()
+        self.is_capped = counted > cap
+        return min(counted, cap)
 
     is_capped = False

@@ -1,0 +1,75 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from contacts.models import Contact
+from contacts.tests.factories import ContactFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ADD = reverse("admin:contacts_contact_add")
+
+
+@pytest.fixture
+def staff_client(client):
+    user = UserFactory(username="staff-admin", is_staff=True)
+    user.groups.add(Group.objects.get(name="Administrators"))
+    client.force_login(user)
+    return client
+
+
+def admin_form(**overrides):
+    data = {
+        "name": "João",
+        "number": "+55 11 8765-4321",
+        "email": "JOAO@EXEMPLO.COM",
+        "cpf_cnpj": "11222333000181",
+        "birth_date": "",
+        "first_name": "",
+        "last_name": "",
+        "company": "",
+        "wallet": "",
+        "telegram_id": "",
+        "custom_fields-TOTAL_FORMS": "0",
+        "custom_fields-INITIAL_FORMS": "0",
+        "custom_fields-MIN_NUM_FORMS": "0",
+        "custom_fields-MAX_NUM_FORMS": "1000",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_admin_saves_go_through_the_same_normalisation(staff_client):
+    response = staff_client.post(ADD, admin_form())
+    assert response.status_code == 302, response.content.decode()[:2000]
+    contact = Contact.objects.get()
+    assert contact.number == "5511987654321"
+    assert contact.cpf_cnpj == "11.222.333/0001-81"
+    assert contact.email == "joao@exemplo.com"
+    assert contact.search_text.startswith("joao")
+
+
+def test_admin_rejects_a_duplicate_number_like_the_panel(staff_client):
+    ContactFactory(name="Maria", number="5511987654321")
+    response = staff_client.post(ADD, admin_form())
+    assert response.status_code == 200
+    assert "Já existe um contato com este número" in response.content.decode()
+    assert Contact.objects.count() == 1
+
+
+def test_admin_rejects_an_invalid_phone(staff_client):
+    response = staff_client.post(ADD, admin_form(number="123"))
+    assert "Informe um telefone válido" in response.content.decode()
+    assert not Contact.objects.exists()
+
+
+def test_admin_search_uses_the_panel_search(staff_client):
+    ContactFactory(name="João", number="5511987654321")
+    ContactFactory(name="Maria", number="5521912340000")
+    response = staff_client.get(reverse("admin:contacts_contact_changelist"), {"q": "+55 11 8765-4321"})
+    assert list(response.context["cl"].result_list.values_list("name", flat=True)) == ["João"]
+
+
+def test_agents_cannot_use_the_admin(client, agent):
+    client.force_login(agent)
+    assert client.get(ADD).status_code == 302

@@ -1,0 +1,213 @@
+import pytest
+from django.test.utils import override_settings
+from django.urls import reverse
+
+from contacts.tests.factories import ContactFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("contacts:list")
+
+
+def names(response):
+    return [contact.name for contact in response.context["page_obj"].object_list]
+
+
+def test_anonymous_user_is_sent_to_the_login_page(client):
+    response = client.get(LIST)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_user_without_a_role_is_forbidden(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("nobody", password="x"))
+    assert client.get(LIST).status_code == 403
+
+
+def test_administrator_sees_every_wallets_contacts(admin_client, agent_wallet, other_wallet):
+    ContactFactory(name="Ana's client", wallet=agent_wallet)
+    ContactFactory(name="Bruno's client", wallet=other_wallet)
+    ContactFactory(name="Nobody's client", wallet=None)
+    response = admin_client.get(LIST)
+    assert response.status_code == 200
+    assert sorted(names(response)) == ["Ana's client", "Bruno's client", "Nobody's client"]
+
+
+def test_agent_sees_own_wallet_and_contacts_without_wallet(agent_client, agent_wallet, other_wallet):
+    ContactFactory(name="Ana's client", wallet=agent_wallet)
+    ContactFactory(name="Bruno's client", wallet=other_wallet)
+    ContactFactory(name="Nobody's client", wallet=None)
+    assert sorted(names(agent_client.get(LIST))) == ["Ana's client", "Nobody's client"]
+
+
+@override_settings(CONTACTS_STRICT_WALLETS=True)
+def test_in_strict_wallet_mode_agent_sees_only_own_wallet(agent_client, agent_wallet):
+    ContactFactory(name="Ana's client", wallet=agent_wallet)
+    ContactFactory(name="Nobody's client", wallet=None)
+    assert names(agent_client.get(LIST)) == ["Ana's client"]
+
+
+def test_agent_cannot_find_another_wallets_contact_by_search(agent_client, other_wallet):
+    ContactFactory(name="Secret Client", number="5511912345678", wallet=other_wallet)
+    assert names(agent_client.get(LIST, {"q": "Secret"})) == []
+    assert names(agent_client.get(LIST, {"q": "912345678"})) == []
+
+
+def test_the_page_shows_every_column_of_a_contact(admin_client, agent_wallet):
+    tag = TagFactory(name="VIP", color="#d63384")
+    ContactFactory(
+        name="João da Silva", number="5511987654321", email="joao@exemplo.com.br",
+        telegram_id="123456789", wallet=agent_wallet, tags=[tag],
+    )
+    html = admin_client.get(LIST).content.decode()
+    for text in ["João da Silva", "+55 11 98765-4321", "Carteira Ana", "123456789", "joao@exemplo.com.br", "VIP", "JS"]:
+        assert text in html
+
+
+@pytest.mark.parametrize("query", ["joao", "JOÃO", "silva", "joão da s"])
+def test_search_by_name_ignores_case_and_accents(admin_client, query):
+    ContactFactory(name="João da Silva")
+    ContactFactory(name="Maria Souza")
+    assert names(admin_client.get(LIST, {"q": query})) == ["João da Silva"]
+
+
+@pytest.mark.parametrize(
+    "query", ["98765", "(11) 98765-4321", "+55 11 8765-4321", "+55 11 98765-4321", "5511987654321", "4321"]
+)
+def test_search_by_phone_finds_any_part_in_any_formatting(admin_client, query):
+    ContactFactory(name="João", number="5511987654321")
+    ContactFactory(name="Maria", number="5521912340000")
+    assert names(admin_client.get(LIST, {"q": query})) == ["João"]
+
+
+@pytest.mark.parametrize("query", ["joao@exemplo", "JOAO@EXEMPLO.COM.BR"])
+def test_search_by_email(admin_client, query):
+    ContactFactory(name="João", email="joao@exemplo.com.br")
+    ContactFactory(name="Maria", email="maria@exemplo.com.br")
+    assert names(admin_client.get(LIST, {"q": query})) == ["João"]
+
+
+@pytest.mark.parametrize("query", ["529.982.247-25", "52998224725"])
+def test_search_by_cpf_with_or_without_punctuation(admin_client, query):
+    ContactFactory(name="João", cpf_cnpj="529.982.247-25")
+    ContactFactory(name="Maria", cpf_cnpj="")
+    assert names(admin_client.get(LIST, {"q": query})) == ["João"]
+
+
+def test_search_by_company(admin_client):
+    ContactFactory(name="João", company="Padaria Pão Quente")
+    ContactFactory(name="Maria")
+    assert names(admin_client.get(LIST, {"q": "padaria pao"})) == ["João"]
+
+
+def test_a_text_search_never_matches_phone_digits(admin_client):
+    ContactFactory(name="Ana 2000", number="5511987654321")
+    assert names(admin_client.get(LIST, {"q": "ana"})) == ["Ana 2000"]
+    assert names(admin_client.get(LIST, {"q": "987"})) == ["Ana 2000"]
+    assert names(admin_client.get(LIST, {"q": "ana 987"})) == []
+
+
+def test_filter_by_wallet_and_by_no_wallet(admin_client, agent_wallet, other_wallet):
+    ContactFactory(name="A", wallet=agent_wallet)
+    ContactFactory(name="B", wallet=other_wallet)
+    ContactFactory(name="C", wallet=None)
+    assert names(admin_client.get(LIST, {"wallet": agent_wallet.pk})) == ["A"]
+    assert names(admin_client.get(LIST, {"wallet": "none"})) == ["C"]
+
+
+def test_filter_by_one_or_several_tags_finds_contacts_with_any_of_them(admin_client):
+    vip, lead, other = TagFactory(name="VIP"), TagFactory(name="Lead"), TagFactory(name="Outro")
+    ContactFactory(name="A", tags=[vip])
+    ContactFactory(name="B", tags=[lead, vip])
+    ContactFactory(name="C", tags=[other])
+    assert names(admin_client.get(LIST, {"tag": [vip.pk]})) == ["A", "B"]
+    assert names(admin_client.get(LIST, {"tag": [lead.pk, other.pk]})) == ["B", "C"]
+
+
+def test_filter_by_type_and_combined_with_search(admin_client, agent_wallet):
+    ContactFactory(name="Grupo Vendas", is_group=True, number="120363025246125888")
+    ContactFactory(name="Vendas Maria", wallet=agent_wallet)
+    ContactFactory(name="João")
+    assert names(admin_client.get(LIST, {"type": "groups"})) == ["Grupo Vendas"]
+    assert names(admin_client.get(LIST, {"type": "people", "q": "vendas"})) == ["Vendas Maria"]
+    assert names(admin_client.get(LIST, {"q": "vendas", "wallet": agent_wallet.pk})) == ["Vendas Maria"]
+
+
+def test_agent_cannot_filter_by_another_agents_wallet(agent_client, other_wallet):
+    ContactFactory(name="B", wallet=other_wallet)
+    response = agent_client.get(LIST, {"wallet": other_wallet.pk})
+    assert response.status_code == 200
+    assert names(response) == []
+    assert "não foram entendidos" in response.content.decode()
+
+
+def test_sort_by_name_or_newest(admin_client):
+    for name in ["Carla", "Álvaro", "bruno"]:
+        ContactFactory(name=name)
+    assert names(admin_client.get(LIST)) == ["Álvaro", "bruno", "Carla"]
+    assert names(admin_client.get(LIST, {"sort": "newest"})) == ["bruno", "Álvaro", "Carla"]
+
+
+def test_pagination_and_page_size(admin_client):
+    ContactFactory.create_batch(60)
+    response = admin_client.get(LIST)
+    assert len(names(response)) == 25
+    response = admin_client.get(LIST, {"per_page": 50, "page": 2})
+    assert len(names(response)) == 10
+    assert response.context["page_obj"].number == 2
+
+
+@pytest.mark.parametrize("params", [{"page": "abc"}, {"page": "999"}, {"per_page": "7"}, {"tag": "x"}, {"wallet": "x"}, {"sort": "x"}])
+def test_garbled_parameters_never_give_an_error_page(admin_client, params):
+    ContactFactory(name="A")
+    assert admin_client.get(LIST, params).status_code == 200
+
+
+@override_settings(CONTACTS_COUNT_CAP=5)
+def test_beyond_the_cap_the_count_is_shown_as_a_lower_bound(admin_client):
+    ContactFactory.create_batch(8)
+    response = admin_client.get(LIST, {"per_page": 25})
+    assert "5+ contatos" in response.content.decode()
+    assert len(names(response)) == 5
+    response = admin_client.get(LIST, {"q": names(response)[0]})
+    assert "+ contatos" not in response.content.decode()
+
+
+def test_the_two_empty_states_differ(admin_client):
+    response = admin_client.get(LIST)
+    assert "Nenhum contato ainda" in response.content.decode()
+    ContactFactory(name="João")
+    response = admin_client.get(LIST, {"q": "zzz"})
+    assert "Nenhum contato corresponde à busca" in response.content.decode()
+
+
+def test_htmx_search_returns_only_the_results_fragment(admin_client):
+    ContactFactory(name="João")
+    response = admin_client.get(LIST, {"q": "jo"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert "João" in html
+    assert "<html" not in html and 'id="contact-filters"' not in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_htmx_history_restore_gets_the_whole_page(admin_client):
+    response = admin_client.get(LIST, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in response.content.decode()
+
+
+@pytest.mark.parametrize("page_size", [25, 100])
+def test_the_list_issues_a_constant_number_of_queries(admin_client, django_assert_num_queries, page_size):
+    tags = TagFactory.create_batch(3)
+    for _ in range(100):
+        ContactFactory(tags=tags)
+    # session, user, two for permissions, capped count, the page of contacts,
+    # their tags, and two each (count + rows) for the wallet and tag filters
+    with django_assert_num_queries(11):
+        response = admin_client.get(LIST, {"per_page": page_size})
+    assert len(names(response)) == page_size
+
+
+def test_the_panel_speaks_portuguese_by_default_and_english_on_request(admin_client):
+    assert "Adicionar" in admin_client.get(LIST).content.decode()
+    admin_client.cookies["django_language"] = "en"
+    assert "Add" in admin_client.get(LIST).content.decode()
