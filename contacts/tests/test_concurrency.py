@@ -16,7 +16,7 @@ from contacts.forms import ContactForm
 from contacts.models import Contact
 from contacts.tests.test_contact_form import form_data
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_two_agents_adding_the_same_number_at_once_create_one_contact(admin_user, monkeypatch):
