@@ -53,6 +53,17 @@ class ContactFilter(django_filters.FilterSet):
         model = Contact
         fields = []
 
+    def filter_queryset(self, queryset):
+        # The search goes last, and the list just before it is kept: the
+        # paginator needs both to choose how to fetch a page quickly.
+        data = dict(self.form.cleaned_data)
+        data["sort"] = data.get("sort") or "name"  # always an explicit order
+        query = data.pop("q", "")
+        for name, value in data.items():
+            queryset = self.filters[name].filter(queryset, value)
+        self.unsearched_qs = queryset if query else None
+        return self.filters["q"].filter(queryset, query)
+
     def filter_search(self, queryset, name, value):
         return queryset.search(value)
 

@@ -61,6 +61,14 @@ class Tag(models.Model):
         self.color = self.color.lower()
 
 
+def _try(normalize, value: str) -> str:
+    """The normalised value, or "" when `value` is not of that kind."""
+    try:
+        return normalize(value)
+    except ValidationError:
+        return ""
+
+
 class ContactQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The contacts `user` may see: every one for administrators, their own
@@ -78,34 +86,35 @@ class ContactQuerySet(models.QuerySet):
         """Find contacts by name, company, e-mail, phone or CPF/CNPJ.
 
         The kind of query decides which columns are looked at, so a name
-        search never scans phone numbers and a phone search never scans names.
+        search never scans phone numbers and a phone search never scans names:
+        - with "@": the e-mail;
+        - digits and phone punctuation: a whole number matches exactly (in any
+          writing, old 8-digit mobiles included), a fragment matches any part
+          of the stored digits; a CPF/CNPJ matches with or without punctuation;
+        - anything else: every word must appear in the name, first/last name,
+          company or e-mail, accents and case aside ("joao silva" finds
+          "João da Silva").
         """
         query = " ".join((query or "").split())
         if not query:
             return self
         if "@" in query:
             return self.filter(email__contains=query.lower())
-        condition = Q()
-        try:
-            condition |= Q(cpf_cnpj=normalizers.normalize_document(query))
-        except ValidationError:
-            pass
+        document = _try(normalizers.normalize_document, query)
         if normalizers.looks_like_phone(query):
-            digits = normalizers.only_digits(query)
-            condition |= Q(number__contains=digits)
-            try:
-                canonical = normalizers.normalize_phone(query)
-            except ValidationError:
-                canonical = ""
-            if canonical and canonical != digits:
-                # "+55 11 8765-4321" is an old way of writing 5511987654321.
-                condition |= Q(number=canonical)
-            if any(mark in query for mark in "./") or len(digits) >= 3 and "-" in query:
+            phone = _try(normalizers.normalize_phone, query)
+            condition = Q(number=phone) if phone else Q(number__contains=normalizers.only_digits(query))
+            if document:
+                condition |= Q(cpf_cnpj=document)
+            elif normalizers.looks_like_document_prefix(query):
                 condition |= Q(cpf_cnpj__startswith=query)
             return self.filter(condition)
-        if condition:
-            return self.filter(condition | Q(search_text__contains=normalizers.fold(query)))
-        return self.filter(search_text__contains=normalizers.fold(query))
+        words = Q()
+        for word in normalizers.fold(query).split():
+            words &= Q(search_text__contains=word)
+        if document:  # the new alphanumeric CNPJ has letters
+            return self.filter(words | Q(cpf_cnpj=document))
+        return self.filter(words)
 
     def with_any_tag(self, tags):
         through = Contact.tags.through.objects.filter(contact_id=OuterRef("pk"), tag__in=tags)

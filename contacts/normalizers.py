@@ -135,3 +135,8 @@ def normalize_telegram_id(raw: str) -> str:
 def looks_like_phone(text: str) -> bool:
     """True for text made of digits and phone punctuation only."""
     return bool(_PHONE_CHARS.match(text)) and any(ch.isdigit() for ch in text)
+
+
+def looks_like_document_prefix(text: str) -> bool:
+    """The start of a punctuated CPF or CNPJ: "529.982", "11.222.333/0"."""
+    return bool(re.fullmatch(r"[0-9A-Za-z]{2,3}\.[0-9A-Za-z]{1,3}[0-9A-Za-z.\-/]*", text))

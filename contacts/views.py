@@ -15,7 +15,7 @@ from django_filters.views import FilterView
 from .filters import ContactFilter
 from .forms import ContactForm
 from .models import Contact
-from .pagination import CappedPaginator
+from .pagination import ContactPaginator
 
 
 def is_htmx(request) -> bool:
@@ -55,7 +55,7 @@ class VisibleContactsMixin(PermissionRequiredMixin):
 class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
     permission_required = "contacts.view_contact"
     filterset_class = ContactFilter
-    paginator_class = CappedPaginator
+    paginator_class = ContactPaginator
     template_name = "contacts/contact_list.html"
     partial_template_name = "contacts/_contact_results.html"
 
@@ -64,6 +64,10 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
 
     def get_paginate_by(self, queryset):
         return self.filterset.page_size
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        unsearched = getattr(self.filterset, "unsearched_qs", None)
+        return self.paginator_class(queryset, per_page, unsearched=unsearched, **kwargs)
 
     def paginate_queryset(self, queryset, page_size):
         # An out-of-range or garbled ?page= shows the nearest page, not a 404.

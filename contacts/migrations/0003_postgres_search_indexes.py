@@ -11,6 +11,7 @@ INDEXES = {
     "contact_search_text_trgm": "search_text",
     "contact_number_trgm": "number",
     "contact_email_trgm": "email",
+    "contact_cpf_cnpj_trgm": "cpf_cnpj",
 }
 
 

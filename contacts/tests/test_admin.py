@@ -73,3 +73,13 @@ def test_admin_search_uses_the_panel_search(staff_client):
 def test_agents_cannot_use_the_admin(client, agent):
     client.force_login(agent)
     assert client.get(ADD).status_code == 302
+
+
+def test_tag_names_are_unique_whatever_their_case(staff_client):
+    from contacts.models import Tag
+
+    Tag.objects.create(name="VIP")
+    response = staff_client.post(reverse("admin:contacts_tag_add"), {"name": "vip", "color": "#ff0000"})
+    assert response.status_code == 200
+    assert "Já existe uma etiqueta com este nome." in response.content.decode()
+    assert Tag.objects.count() == 1

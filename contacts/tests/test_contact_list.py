@@ -211,3 +211,24 @@ def test_the_panel_speaks_portuguese_by_default_and_english_on_request(admin_cli
     assert "Adicionar" in admin_client.get(LIST).content.decode()
     admin_client.cookies["django_language"] = "en"
     assert "Add" in admin_client.get(LIST).content.decode()
+
+
+def test_search_with_several_words_needs_each_of_them_anywhere(admin_client):
+    ContactFactory(name="João da Silva")
+    ContactFactory(name="João Pereira")
+    ContactFactory(name="Maria Silva", company="João Transportes")
+    assert names(admin_client.get(LIST, {"q": "joao silva"})) == ["João da Silva", "Maria Silva"]
+    assert names(admin_client.get(LIST, {"q": "silva joao"})) == ["João da Silva", "Maria Silva"]
+
+
+@pytest.mark.parametrize("query", ["529.982", "529.982.247", "11.222.333/0001"])
+def test_search_by_the_start_of_a_punctuated_cpf_or_cnpj(admin_client, query):
+    ContactFactory(name="Pessoa", cpf_cnpj="529.982.247-25")
+    ContactFactory(name="Empresa", cpf_cnpj="11.222.333/0001-81")
+    expected = "Pessoa" if query.startswith("529") else "Empresa"
+    assert names(admin_client.get(LIST, {"q": query})) == [expected]
+
+
+def test_search_by_an_alphanumeric_cnpj(admin_client):
+    ContactFactory(name="Empresa Nova", cpf_cnpj="12.ABC.345/01DE-35")
+    assert names(admin_client.get(LIST, {"q": "12ABC34501DE35"})) == ["Empresa Nova"]

@@ -73,3 +73,11 @@
   document.addEventListener("htmx:responseError", () => toast(document.documentElement.lang.startsWith("pt")
     ? "Algo deu errado. Tente novamente." : "Something went wrong. Please try again."));
 })();
+
+// A click outside an open filter dropdown closes it.
+document.addEventListener("click", (event) => {
+  document.querySelectorAll("details.app-dropdown[open]").forEach((details) => {
+    if (!details.contains(event.target)) details.removeAttribute("open");
+  });
+});
+document.documentElement.classList.add("js");

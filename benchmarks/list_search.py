@@ -1,0 +1,147 @@
+#!/usr/bin/env python
+"""Server time of the contacts list page at scale.
+
+Fills a benchmark database with demo contacts (once; later runs reuse it),
+then requests the list page through Django's test client, as an
+administrator, 50+ times per scenario, and prints median and p95 in ms.
+
+    .venv/bin/python benchmarks/list_search.py                      # SQLite, 100,000 contacts
+    .venv/bin/python benchmarks/list_search.py \\
+        --database-url postgres://postgres@127.0.0.1:5432/contacts_bench --contacts 1000000
+
+The time is the whole request inside Django: middleware, queries and
+template rendering; the network is not involved.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=f"sqlite:///{ROOT / 'benchmarks' / 'bench.sqlite3'}")
+    parser.add_argument("--contacts", type=int, default=None, help="default: 100,000 on SQLite, 1,000,000 on PostgreSQL")
+    parser.add_argument("--requests", type=int, default=60, help="requests per scenario (default 60)")
+    return parser.parse_args()
+
+
+def setup(args):
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 50)
+    os.environ["DEBUG"] = "0"
+    os.environ["HTTPS"] = "0"
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "contacts_portal.settings"
+    import django
+
+    django.setup()
+
+
+def fill(target):
+    from django.core.management import call_command
+
+    from contacts.models import Contact
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # production static storage
+    have = Contact.objects.count()
+    if have < target:
+        print(f"Filling the benchmark database: {have:,} -> {target:,} contacts …", flush=True)
+        started = time.perf_counter()
+        call_command("seed_demo", contacts=target - have, with_users=True, seed=have)
+        print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # What autovacuum does on a live database: statistics and the
+            # visibility map that index-only scans rely on.
+            cursor.execute("VACUUM ANALYZE contacts_contact")
+    return Contact.objects.count()
+
+
+def scenarios(rng):
+    from contacts.models import Tag, Wallet
+    from contacts.normalizers import fold
+
+    wallets = list(Wallet.objects.values_list("pk", flat=True))
+    tags = list(Tag.objects.values_list("pk", flat=True))
+    sample = _sample_contacts(rng)
+    names = [fold(name) for name, _, _ in sample]
+    first_names = sorted({n.split()[0] for n in names})
+    return {
+        "unfiltered": [{}],
+        "unfiltered, page 40": [{"page": 40}],
+        "by wallet": [{"wallet": pk} for pk in wallets] + [{"wallet": "none"}],
+        "by tag": [{"tag": pk} for pk in tags],
+        "by wallet + tag": [{"wallet": w, "tag": t} for w in wallets for t in tags],
+        "name: first name": [{"q": first} for first in first_names],
+        "name: common surname": [{"q": s} for s in ("silva", "santos", "oliveira", "souza")],
+        "name: first + last": [{"q": f"{n.split()[0]} {n.split()[-1]}"} for n in names],
+        "name: fragment (4-6 chars)": [{"q": n.split()[-1][1 : 1 + rng.randrange(4, 7)]} for n in names],
+        "phone fragment (5 digits)": [{"q": number[-8:-3]} for _, number, _ in sample],
+        "phone, full, old format": [{"q": f"+55 {n[2:4]} {n[-8:-4]}-{n[-4:]}"} for _, n, _ in sample if n[4] == "9"],
+        "e-mail": [{"q": email.split("@")[0][:12] + "@"} for _, _, email in sample if email],
+    }
+
+
+def _sample_contacts(rng):
+    from contacts.models import Contact
+
+    top = Contact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    pks = [rng.randrange(1, top + 1) for _ in range(400)]
+    return list(Contact.objects.filter(pk__in=pks).values_list("name", "number", "email"))
+
+
+def measure(client, params_list, count, rng):
+    from django.urls import reverse
+
+    url = reverse("contacts:list")
+    timings = []
+    client.get(url, params_list[0])  # warm-up
+    for i in range(count):
+        params = params_list[i % len(params_list)] if len(params_list) <= count else rng.choice(params_list)
+        started = time.perf_counter()
+        response = client.get(url, params)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (params, response.status_code)
+    timings.sort()
+    return statistics.median(timings), timings[max(0, int(len(timings) * 0.95) - 1)]
+
+
+def main():
+    args = parse_args()
+    setup(args)
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    target = args.contacts or (1_000_000 if args.database_url.startswith("postgres") else 100_000)
+    total = fill(target)
+    rng = random.Random(7)
+    users = get_user_model().objects
+    admin, agent = Client(), Client()
+    admin.force_login(users.get(username="admin"))
+    agent.force_login(users.get(username="ana"))  # her wallet + contacts without one
+    print(f"\n{connection.vendor} · {total:,} contacts · {args.requests} requests per scenario\n")
+    print(f"| {'scenario':<36} | {'median ms':>9} | {'p95 ms':>7} |")
+    print(f"|{'-' * 38}|{'-' * 11}|{'-' * 9}|")
+    plan = scenarios(rng)
+    runs = [(f"admin: {name}", admin, params) for name, params in plan.items()]
+    runs += [(f"agent: {name}", agent, plan[name]) for name in ("unfiltered", "name: first name", "phone fragment (5 digits)")]
+    for name, client, params_list in runs:
+        median, p95 = measure(client, params_list, args.requests, rng)
+        flag = "" if p95 < 100 else "  <- over 100 ms"
+        print(f"| {name:<36} | {median:>9.1f} | {p95:>7.1f} |{flag}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+import pytest
+from django.test.utils import override_settings
+
+from contacts import pagination
+from contacts.models import Contact
+from contacts.pagination import ContactPaginator
+from contacts.tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def bunched_matches():
+    """Matches that bunch up at the end of the name order, and one early."""
+    for i in range(30):
+        ContactFactory(name=f"Ana Souza {i:02d}")
+    ContactFactory(name="Bruno Maria")
+    for i in range(12):
+        ContactFactory(name=f"Maria Lima {i:02d}")
+
+
+def pages(paginator):
+    return [[c.name for c in paginator.page(n).object_list] for n in paginator.page_range]
+
+
+@pytest.mark.parametrize("cap, window", [(3, 8), (3, 1000), (1000, 8), (5, 40)])
+def test_every_page_of_a_search_is_the_same_whichever_way_it_is_fetched(bunched_matches, monkeypatch, cap, window):
+    monkeypatch.setattr(pagination, "SEARCH_WINDOW", window)
+    unsearched = Contact.objects.order_by("name_key", "id")
+    searched = unsearched.search("maria")
+    expected = [c.name for c in searched]
+    with override_settings(CONTACTS_COUNT_CAP=cap):
+        paginator = ContactPaginator(searched, 2, unsearched=unsearched)
+        flat = [name for page in pages(paginator) for name in page]
+    assert flat == expected[: min(cap, len(expected))]
+
+
+def test_a_newest_first_search_keeps_its_order(bunched_matches):
+    unsearched = Contact.objects.order_by("-created_at", "-id")
+    searched = unsearched.search("souza")
+    paginator = ContactPaginator(searched, 7, unsearched=unsearched)
+    flat = [name for page in pages(paginator) for name in page]
+    assert flat == [c.name for c in searched]
+
+
+def test_the_default_model_order_is_kept_when_sorting_without_index(bunched_matches):
+    searched = Contact.objects.search("maria")
+    assert [c.name for c in pagination.sort_without_index(searched)] == [c.name for c in searched]
