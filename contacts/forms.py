@@ -231,10 +231,20 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
 
     @transaction.atomic
     def save(self, commit=True):
+        replaced_photo = self.initial.get("photo") if "photo" in self.changed_data else None
         contact = super().save(commit=True)
         self.custom_fields.instance = contact
         self.custom_fields.save()
+        if replaced_photo:
+            delete_file_after_commit(replaced_photo)
         return contact
+
+
+def delete_file_after_commit(file):
+    """Remove a stored file once the change that dropped it is committed; a
+    rolled-back change keeps it."""
+    storage, name = file.storage, file.name
+    transaction.on_commit(lambda: storage.delete(name))
 
 
 class ContactAdminForm(ContactRulesMixin, forms.ModelForm):

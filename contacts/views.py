@@ -2,7 +2,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse, reverse_lazy
 from django.utils.cache import patch_vary_headers
@@ -13,7 +13,7 @@ from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from .filters import ContactFilter
-from .forms import ContactForm
+from .forms import ContactForm, delete_file_after_commit
 from .models import Contact
 from .pagination import ContactPaginator
 
@@ -114,8 +114,11 @@ class ContactDeleteView(HtmxTemplateMixin, VisibleContactsMixin, DeleteView):
         return super().get_queryset().prefetch_related("custom_fields", "tags")
 
     def form_valid(self, form):
-        name = self.object.name
-        self.object.delete()
+        name, photo = self.object.name, self.object.photo
+        with transaction.atomic():
+            self.object.delete()
+            if photo:
+                delete_file_after_commit(photo)
         return contact_changed(self.request, _("Contact “%(name)s” deleted.") % {"name": name})
 
 

@@ -259,3 +259,35 @@ def test_another_wallet_is_not_offered_to_an_agent(agent_client, other_wallet):
     html = agent_client.get(CREATE).content.decode()
     assert "Carteira Ana" in html
     assert "Carteira Bruno" not in html and "Carteira Zeca" not in html
+
+
+def test_deleting_a_contact_removes_its_photo_file(admin_client, django_capture_on_commit_callbacks):
+    admin_client.post(CREATE, {**form_data(), "photo": png()})
+    contact = Contact.objects.get()
+    storage, name = contact.photo.storage, contact.photo.name
+    assert storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("contacts:delete", args=[contact.pk]))
+    assert not storage.exists(name)
+
+
+def test_replacing_a_photo_removes_the_old_file(admin_client, django_capture_on_commit_callbacks):
+    admin_client.post(CREATE, {**form_data(), "photo": png()})
+    contact = Contact.objects.get()
+    old = contact.photo.name
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("contacts:update", args=[contact.pk]),
+            {**form_data(number=contact.number, **{"custom_fields-TOTAL_FORMS": "0"}), "photo": png((16, 16))},
+        )
+    contact.refresh_from_db()
+    assert contact.photo.name != old
+    assert not contact.photo.storage.exists(old)
+    assert contact.photo.storage.exists(contact.photo.name)
+
+
+def test_a_post_without_the_extra_fields_management_data_is_refused_not_an_error(admin_client):
+    data = {k: v for k, v in form_data().items() if not k.startswith("custom_fields")}
+    response = admin_client.post(CREATE, data)
+    assert response.status_code == 200
+    assert not Contact.objects.exists()

@@ -42,9 +42,11 @@
     const target = event.detail.target;
     enableFormsets(target);
     const dialog = modal();
-    if (dialog && target === dialog && !dialog.open) {
-      dialog.showModal();
-      const first = dialog.querySelector("input:not([type=hidden]), select, textarea");
+    if (dialog && target === dialog) {
+      if (!dialog.open) dialog.showModal();
+      // After a failed save, bring the first wrong field into view.
+      const first = dialog.querySelector(".has-error input, .has-error select")
+        || dialog.querySelector("input:not([type=hidden]), select, textarea");
       if (first) first.focus();
     }
   });
