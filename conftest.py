@@ -18,28 +18,28 @@ def roles(request):
         importlib.import_module("contacts.migrations.0002_roles").create_roles(apps, None)
 
 
+def user_in(group: str, username: str, **fields):
+    user = UserFactory(username=username, **fields)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
 @pytest.fixture
 def admin_user(db):
     """An administrator: member of the Administrators group, not a superuser."""
-    user = UserFactory(username="alice-admin")
-    user.groups.add(Group.objects.get(name="Administrators"))
-    return user
+    return user_in("Administrators", "alice-admin")
 
 
 @pytest.fixture
 def agent(db):
     """An agent responsible for the "Carteira Ana" wallet."""
-    user = UserFactory(username="ana")
-    user.groups.add(Group.objects.get(name="Agents"))
-    return user
+    return user_in("Agents", "ana")
 
 
 @pytest.fixture
 def other_agent(db):
     """An agent of another wallet: must never see the first agent's contacts."""
-    user = UserFactory(username="bruno")
-    user.groups.add(Group.objects.get(name="Agents"))
-    return user
+    return user_in("Agents", "bruno")
 
 
 @pytest.fixture
