@@ -36,6 +36,9 @@ class HtmxTemplateMixin:
             return [self.partial_template_name]
         return super().get_template_names()
 
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "is_htmx": is_htmx(self.request)}
+
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
         patch_vary_headers(response, ["HX-Request"])

@@ -232,3 +232,12 @@ def test_search_by_the_start_of_a_punctuated_cpf_or_cnpj(admin_client, query):
 def test_search_by_an_alphanumeric_cnpj(admin_client):
     ContactFactory(name="Empresa Nova", cpf_cnpj="12.ABC.345/01DE-35")
     assert names(admin_client.get(LIST, {"q": "12ABC34501DE35"})) == ["Empresa Nova"]
+
+
+def test_htmx_results_update_the_tag_filter_label_out_of_band(admin_client):
+    vip = TagFactory(name="VIP")
+    html = admin_client.get(LIST, {"tag": [vip.pk]}, headers={"HX-Request": "true"}).content.decode()
+    assert 'id="tag-filter-summary"' in html and 'hx-swap-oob="true"' in html
+    assert "Etiquetas (1)" in html
+    page = admin_client.get(LIST, {"tag": [vip.pk]}).content.decode()
+    assert page.count('id="tag-filter-summary"') == 1

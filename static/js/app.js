@@ -72,8 +72,7 @@
   });
 
   // A server error must not leave the popup silently stuck.
-  document.addEventListener("htmx:responseError", () => toast(document.documentElement.lang.startsWith("pt")
-    ? "Algo deu errado. Tente novamente." : "Something went wrong. Please try again."));
+  document.addEventListener("htmx:responseError", () => toast(document.body.dataset.errorMessage));
 })();
 
 // A click outside an open filter dropdown closes it.

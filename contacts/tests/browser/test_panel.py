@@ -60,6 +60,7 @@ def test_search_and_filter_live(page, data, screenshot):
     page.click("summary:has-text('Etiquetas')")
     page.check("input[name=tag][value='%d']" % data["vip"].pk)
     expect(rows(page)).to_have_count(1)
+    expect(page.locator("#tag-filter-summary")).to_have_text("Etiquetas (1)")
     screenshot("02-filtered-by-tag")
 
     page.fill("#id_q", "zzzz")
