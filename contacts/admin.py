@@ -37,8 +37,9 @@ class ContactAdmin(admin.ModelAdmin):
     inlines = [CustomFieldInline]
     show_full_result_count = False
     fieldsets = [
-        (None, {"fields": ["name", "number", "email", "cpf_cnpj", "birth_date"]}),
-        (_("Details"), {"fields": ["first_name", "last_name", "company", "telegram_id", "photo", "is_group"]}),
+        # is_group comes before number: it decides how the number is checked.
+        (None, {"fields": ["name", "is_group", "number", "email", "cpf_cnpj", "birth_date"]}),
+        (_("Details"), {"fields": ["first_name", "last_name", "company", "telegram_id", "photo"]}),
         (_("Service"), {"fields": ["wallet", "tags"]}),
         (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]

@@ -53,6 +53,13 @@ class ContactFilter(django_filters.FilterSet):
         model = Contact
         fields = []
 
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        user = getattr(request, "user", None)
+        if settings.CONTACTS_STRICT_WALLETS and user and not user.has_perm("contacts.view_all_contacts"):
+            # In strict mode an agent never sees contacts without a wallet.
+            self.filters["wallet"].extra["null_label"] = None
+
     def filter_queryset(self, queryset):
         # The search goes last, and the list just before it is kept: the
         # paginator needs both to choose how to fetch a page quickly.

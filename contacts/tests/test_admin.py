@@ -83,3 +83,9 @@ def test_tag_names_are_unique_whatever_their_case(staff_client):
     assert response.status_code == 200
     assert "Já existe uma etiqueta com este nome." in response.content.decode()
     assert Tag.objects.count() == 1
+
+
+def test_admin_keeps_a_group_id_as_given(staff_client):
+    response = staff_client.post(ADD, admin_form(name="Grupo Vendas", is_group="on", number="120363025246125888", cpf_cnpj=""))
+    assert response.status_code == 302
+    assert Contact.objects.get().number == "120363025246125888"

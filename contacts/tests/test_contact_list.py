@@ -241,3 +241,9 @@ def test_htmx_results_update_the_tag_filter_label_out_of_band(admin_client):
     assert "Etiquetas (1)" in html
     page = admin_client.get(LIST, {"tag": [vip.pk]}).content.decode()
     assert page.count('id="tag-filter-summary"') == 1
+
+
+def test_no_wallet_is_offered_as_a_filter_unless_strict(agent_client, settings):
+    assert "Sem carteira" in agent_client.get(LIST).content.decode()
+    settings.CONTACTS_STRICT_WALLETS = True
+    assert "Sem carteira" not in agent_client.get(LIST).content.decode()
