@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from .forms import ContactAdminForm
 from .models import Contact, CustomField, Tag, Wallet
 
+admin.site.site_header = admin.site.site_title = "Contacts Portal"
+
 
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):

@@ -57,6 +57,11 @@ class ContactRulesMixin:
     #: The user filling the form; None means an administrator (Django admin).
     user = None
 
+    def show_number_formatted(self):
+        # People read and edit "+55 11 98765-4321", not the stored digits.
+        if self.instance.pk and not self.instance.is_group and "number" in self.fields:
+            self.initial["number"] = normalizers.format_phone(self.instance.number)
+
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())
         if not name:
@@ -209,6 +214,7 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
             prefix="custom_fields",
         )
         self._limit_wallets()
+        self.show_number_formatted()
         style_widgets(self)
 
     def _limit_wallets(self):
@@ -251,3 +257,7 @@ class ContactAdminForm(ContactRulesMixin, forms.ModelForm):
     class Meta:
         model = Contact
         fields = ["is_group", *CONTACT_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.show_number_formatted()

@@ -291,3 +291,9 @@ def test_a_post_without_the_extra_fields_management_data_is_refused_not_an_error
     response = admin_client.post(CREATE, data)
     assert response.status_code == 200
     assert not Contact.objects.exists()
+
+
+def test_the_edit_form_shows_the_number_formatted(admin_client):
+    contact = ContactFactory(number="5511987654321")
+    html = admin_client.get(reverse("contacts:update", args=[contact.pk])).content.decode()
+    assert 'value="+55 11 98765-4321"' in html
