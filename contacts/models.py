@@ -169,8 +169,11 @@ class Contact(models.Model):
         ordering = ["name_key", "id"]
         permissions = [("view_all_contacts", _("Can see the contacts of every wallet"))]
         indexes = [
-            models.Index(fields=["name_key", "id"], name="contact_name_key_idx"),
-            models.Index(fields=["-created_at", "-id"], name="contact_newest_idx"),
+            # The list orders. The wallet rides along (PostgreSQL; SQLite
+            # ignores INCLUDE) so an agent's list, which filters on it, is
+            # read from the index alone.
+            models.Index(fields=["name_key", "id"], include=["wallet"], name="contact_name_key_idx"),
+            models.Index(fields=["-created_at", "-id"], include=["wallet"], name="contact_newest_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -89,11 +89,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='contact',
-            index=models.Index(fields=['name_key', 'id'], name='contact_name_key_idx'),
+            index=models.Index(fields=['name_key', 'id'], include=('wallet',), name='contact_name_key_idx'),
         ),
         migrations.AddIndex(
             model_name='contact',
-            index=models.Index(fields=['-created_at', '-id'], name='contact_newest_idx'),
+            index=models.Index(fields=['-created_at', '-id'], include=('wallet',), name='contact_newest_idx'),
         ),
         migrations.AddConstraint(
             model_name='contact',
