@@ -297,3 +297,27 @@ def test_the_edit_form_shows_the_number_formatted(admin_client):
     contact = ContactFactory(number="5511987654321")
     html = admin_client.get(reverse("contacts:update", args=[contact.pk])).content.decode()
     assert 'value="+55 11 98765-4321"' in html
+
+
+def test_an_uploaded_photo_is_stored_small_and_without_metadata(admin_client):
+    big = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010F] = "Camera Maker"
+    Image.new("RGB", (2000, 1000), "#25d366").save(big, "JPEG", exif=exif)
+    big.seek(0)
+    big.name = "IMG_0001.jpeg"
+    admin_client.post(CREATE, {**form_data(), "photo": big})
+    contact = Contact.objects.get()
+    with Image.open(contact.photo.open("rb")) as stored:
+        assert stored.size == (512, 256)
+        assert stored.format == "JPEG"
+        assert not stored.getexif()
+
+
+def test_a_transparent_photo_stays_a_png(admin_client):
+    buffer = io.BytesIO()
+    Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(buffer, "PNG")
+    buffer.seek(0)
+    buffer.name = "logo.png"
+    admin_client.post(CREATE, {**form_data(), "photo": buffer})
+    assert Contact.objects.get().photo.name.endswith(".png")
