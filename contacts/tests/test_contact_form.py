@@ -321,3 +321,15 @@ def test_a_transparent_photo_stays_a_png(admin_client):
     buffer.name = "logo.png"
     admin_client.post(CREATE, {**form_data(), "photo": buffer})
     assert Contact.objects.get().photo.name.endswith(".png")
+
+
+def test_a_photo_over_5_mb_is_refused(admin_client):
+    import os
+
+    noisy = io.BytesIO()
+    Image.frombytes("RGB", (1500, 1500), os.urandom(1500 * 1500 * 3)).save(noisy, "PNG")
+    noisy.seek(0)
+    noisy.name = "huge.png"
+    response = admin_client.post(CREATE, {**form_data(), "photo": noisy})
+    assert "A foto é grande demais: envie uma imagem de até 5 MB." in response.content.decode()
+    assert not Contact.objects.exists()
