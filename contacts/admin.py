@@ -10,6 +10,7 @@ admin.site.site_header = admin.site.site_title = "Contacts Portal"
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):
     list_display = ["name", "user"]
+    list_filter = ["user"]
     list_select_related = ["user"]
     search_fields = ["name", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
@@ -58,6 +59,7 @@ class ContactAdmin(admin.ModelAdmin):
 @admin.register(CustomField)
 class CustomFieldAdmin(admin.ModelAdmin):
     list_display = ["contact", "name", "value"]
+    list_filter = ["name"]
     list_select_related = ["contact"]
     search_fields = ["name", "value"]
     raw_id_fields = ["contact"]

@@ -89,3 +89,11 @@ def test_admin_keeps_a_group_id_as_given(staff_client):
     response = staff_client.post(ADD, admin_form(name="Grupo Vendas", is_group="on", number="120363025246125888", cpf_cnpj=""))
     assert response.status_code == 302
     assert Contact.objects.get().number == "120363025246125888"
+
+
+@pytest.mark.parametrize("model", ["contact", "wallet", "tag", "customfield"])
+def test_every_model_has_a_searchable_admin_list(staff_client, model):
+    ContactFactory(name="João")
+    url = reverse(f"admin:contacts_{model}_changelist")
+    assert staff_client.get(url).status_code == 200
+    assert staff_client.get(url, {"q": "jo"}).status_code == 200
