@@ -184,9 +184,17 @@ CustomFieldFormSet = forms.inlineformset_factory(
 )
 
 
+class StaleContactError(Exception):
+    """The contact changed after the form was opened."""
+
+
 class ContactForm(ContactRulesMixin, forms.ModelForm):
     """The "Adicionar"/edit popup: every field of the seed plus the
     "Adicionar Informação" rows, saved together or not at all."""
+
+    # When the edited contact was last saved, as the form saw it: a save over
+    # somebody else's newer change is refused instead of silently undoing it.
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
 
     birth_date = forms.DateField(
         label=_("birth date"),
@@ -218,6 +226,8 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
         )
         self._limit_wallets()
         self.show_number_formatted()
+        if self.instance.pk:
+            self.initial["version"] = self.instance.updated_at.isoformat()
         style_widgets(self)
 
     def _limit_wallets(self):
@@ -240,6 +250,18 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
 
     @transaction.atomic
     def save(self, commit=True):
+        version = self.cleaned_data.get("version")
+        if self.instance.pk and version:
+            # Locked until commit, so two saves of the same version cannot
+            # both pass this check.
+            current = (
+                Contact.objects.select_for_update()
+                .filter(pk=self.instance.pk)
+                .values_list("updated_at", flat=True)
+                .first()
+            )
+            if current is not None and current.isoformat() != version:
+                raise StaleContactError
         replaced_photo = self.initial.get("photo") if "photo" in self.changed_data else None
         contact = super().save(commit=True)
         self.custom_fields.instance = contact

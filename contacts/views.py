@@ -13,7 +13,7 @@ from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from .filters import ContactFilter
-from .forms import ContactForm, delete_file_after_commit
+from .forms import ContactForm, StaleContactError, delete_file_after_commit
 from .models import Contact
 from .pagination import ContactPaginator
 
@@ -90,8 +90,16 @@ class ContactFormMixin(HtmxTemplateMixin, VisibleContactsMixin):
     def form_valid(self, form):
         try:
             self.object = form.save()
+        except StaleContactError:
+            form.add_error(
+                None,
+                _("Somebody else changed this contact while you were editing it. "
+                  "Close this form and open it again to see their changes."),
+            )
+            return self.form_invalid(form)
         except IntegrityError:
             # Another request took the number (or id) after our validation.
+            discard_unsaved_photo(form)
             if not form.add_duplicate_errors():
                 form.add_error(None, _("The contact could not be saved; please try again."))
             return self.form_invalid(form)
@@ -140,6 +148,12 @@ class ContactPhotoView(VisibleContactsMixin, DetailView):
             raise Http404 from None
         response["Cache-Control"] = "private, max-age=3600"
         return response
+
+
+def discard_unsaved_photo(form):
+    # The file was written before the insert failed; nothing refers to it.
+    if "photo" in form.changed_data and form.instance.photo:
+        form.instance.photo.storage.delete(form.instance.photo.name)
 
 
 def contact_changed(request, message: str) -> HttpResponse:

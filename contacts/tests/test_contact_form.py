@@ -333,3 +333,28 @@ def test_a_photo_over_5_mb_is_refused(admin_client):
     response = admin_client.post(CREATE, {**form_data(), "photo": noisy})
     assert "A foto é grande demais: envie uma imagem de até 5 MB." in response.content.decode()
     assert not Contact.objects.exists()
+
+
+def test_saving_over_somebody_elses_newer_change_is_refused(admin_client):
+    contact = ContactFactory(name="Original", number="5511987654321")
+    url = reverse("contacts:update", args=[contact.pk])
+    version = admin_client.get(url).context["form"]["version"].value()
+    assert version
+    # Another agent saves first.
+    contact.name = "Changed by Bruno"
+    contact.save()
+    response = admin_client.post(url, form_data(name="Mine", number=contact.number, cpf_cnpj="", version=version))
+    assert response.status_code == 200
+    assert "Outra pessoa alterou este contato enquanto você o editava." in response.content.decode()
+    contact.refresh_from_db()
+    assert contact.name == "Changed by Bruno"
+
+
+def test_saving_with_the_current_version_works(admin_client):
+    contact = ContactFactory(name="Original", number="5511987654321")
+    url = reverse("contacts:update", args=[contact.pk])
+    version = admin_client.get(url).context["form"]["version"].value()
+    response = admin_client.post(url, form_data(name="Mine", number=contact.number, cpf_cnpj="", version=version))
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.name == "Mine"
