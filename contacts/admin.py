@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .forms import ContactAdminForm
 from .models import Contact, CustomField, Tag, Wallet
+from .services import contacts_delete
 
 admin.site.site_header = admin.site.site_title = "Contacts Portal"
 
@@ -50,6 +51,12 @@ class ContactAdmin(admin.ModelAdmin):
     @admin.display(description=_("WhatsApp"), ordering="number")
     def whatsapp(self, contact):
         return contact.formatted_number
+
+    def delete_model(self, request, obj):
+        contacts_delete(contacts=[obj])
+
+    def delete_queryset(self, request, queryset):
+        contacts_delete(contacts=list(queryset))
 
     def get_search_results(self, request, queryset, search_term):
         # The same search as the panel: it knows phones, CPFs and accents.

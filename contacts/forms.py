@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from . import normalizers
 from .images import normalize_photo
 from .models import Contact, CustomField, Wallet
+from .services import delete_file_after_commit
 
 CONTACT_FIELDS = [
     "name",
@@ -269,13 +270,6 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
         if replaced_photo:
             delete_file_after_commit(replaced_photo)
         return contact
-
-
-def delete_file_after_commit(file):
-    """Remove a stored file once the change that dropped it is committed; a
-    rolled-back change keeps it."""
-    storage, name = file.storage, file.name
-    transaction.on_commit(lambda: storage.delete(name))
 
 
 class ContactAdminForm(ContactRulesMixin, forms.ModelForm):

@@ -2,7 +2,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse, reverse_lazy
 from django.utils.cache import patch_vary_headers
@@ -13,9 +13,10 @@ from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from .filters import ContactFilter
-from .forms import ContactForm, StaleContactError, delete_file_after_commit
+from .forms import ContactForm, StaleContactError
 from .models import Contact
 from .pagination import ContactPaginator
+from .services import contacts_delete
 
 
 def is_htmx(request) -> bool:
@@ -125,11 +126,8 @@ class ContactDeleteView(HtmxTemplateMixin, VisibleContactsMixin, DeleteView):
         return super().get_queryset().prefetch_related("custom_fields", "tags")
 
     def form_valid(self, form):
-        name, photo = self.object.name, self.object.photo
-        with transaction.atomic():
-            self.object.delete()
-            if photo:
-                delete_file_after_commit(photo)
+        name = self.object.name
+        contacts_delete(contacts=[self.object])
         return contact_changed(self.request, _("Contact “%(name)s” deleted.") % {"name": name})
 
 

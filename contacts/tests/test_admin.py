@@ -97,3 +97,19 @@ def test_every_model_has_a_searchable_admin_list(staff_client, model):
     url = reverse(f"admin:contacts_{model}_changelist")
     assert staff_client.get(url).status_code == 200
     assert staff_client.get(url, {"q": "jo"}).status_code == 200
+
+
+def test_admin_bulk_delete_removes_contacts_and_their_photo_files(staff_client, django_capture_on_commit_callbacks):
+    from django.core.files.base import ContentFile
+
+    first, second = ContactFactory(name="A"), ContactFactory(name="B")
+    first.photo.save("a.png", ContentFile(b"x"))
+    name = first.photo.name
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            reverse("admin:contacts_contact_changelist"),
+            {"action": "delete_selected", "_selected_action": [first.pk, second.pk], "post": "yes"},
+        )
+    assert response.status_code == 302
+    assert not Contact.objects.exists()
+    assert not first.photo.storage.exists(name)
