@@ -14,6 +14,7 @@ from django.db import transaction
 
 from .models import Contact, CustomField, Tag, Wallet
 from .normalizers import fold
+from .services import refresh_planner_statistics
 
 FIRST_NAMES = (
     "Ana Beatriz Bruno Camila Carlos Cecília Daniel Débora Eduardo Fernanda Felipe Gabriel Giovana "
@@ -183,4 +184,5 @@ def create_demo_contacts(*, count: int, seed: int | None = None, batch_size: int
             Through.objects.bulk_create(links, batch_size=batch_size)
             CustomField.objects.bulk_create(extras, batch_size=batch_size)
         created += len(batch)
+    refresh_planner_statistics()
     return created

@@ -69,6 +69,8 @@ class ContactFilter(django_filters.FilterSet):
         for name, value in data.items():
             queryset = self.filters[name].filter(queryset, value)
         self.unsearched_qs = queryset if query else None
+        self.search_query = query
+        self.sorted_by_name = data["sort"] == "name"
         return self.filters["q"].filter(queryset, query)
 
     def filter_search(self, queryset, name, value):

@@ -61,6 +61,28 @@ class Tag(models.Model):
         self.color = self.color.lower()
 
 
+def is_text_search(query: str) -> bool:
+    """Not an e-mail, phone or CPF/CNPJ search: one on names and companies."""
+    return "@" not in query and not normalizers.looks_like_phone(query)
+
+
+def name_search_words(query: str) -> list[str]:
+    """The folded words of a plain text search; [] for e-mail, phone and
+    CPF/CNPJ searches."""
+    query = " ".join((query or "").split())
+    if not query or not is_text_search(query) or _try(normalizers.normalize_document, query):
+        return []
+    return normalizers.fold(query).split()
+
+
+def words_condition(words: list[str]) -> Q:
+    """Every word appears in the name, first/last name, company or e-mail."""
+    condition = Q()
+    for word in words:
+        condition &= Q(search_text__contains=word)
+    return condition
+
+
 def _try(normalize, value: str) -> str:
     """The normalised value, or "" when `value` is not of that kind."""
     try:
@@ -98,10 +120,10 @@ class ContactQuerySet(models.QuerySet):
         query = " ".join((query or "").split())
         if not query:
             return self
+        document = _try(normalizers.normalize_document, query)
         if "@" in query:
             return self.filter(email__contains=query.lower())
-        document = _try(normalizers.normalize_document, query)
-        if normalizers.looks_like_phone(query):
+        if not is_text_search(query):
             phone = _try(normalizers.normalize_phone, query)
             condition = Q(number=phone) if phone else Q(number__contains=normalizers.only_digits(query))
             if document:
@@ -109,9 +131,7 @@ class ContactQuerySet(models.QuerySet):
             elif normalizers.looks_like_document_prefix(query):
                 condition |= Q(cpf_cnpj__startswith=query)
             return self.filter(condition)
-        words = Q()
-        for word in normalizers.fold(query).split():
-            words &= Q(search_text__contains=word)
+        words = words_condition(normalizers.fold(query).split())
         if document:  # the new alphanumeric CNPJ has letters
             return self.filter(words | Q(cpf_cnpj=document))
         return self.filter(words)

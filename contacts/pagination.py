@@ -4,6 +4,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils.functional import cached_property
 
+from .models import name_search_words, words_condition
+
 # How many rows, in list order, the first attempt at a page of a broad search
 # looks through (see ContactPaginator.page).
 SEARCH_WINDOW = 5000
@@ -30,14 +32,21 @@ class CappedPaginator(Paginator):
 class ContactPaginator(CappedPaginator):
     """Pages of a contact search that stay fast at a million rows.
 
-    A search can be served two ways: walk the list order's index and test
-    each row until a page is full, or find every match through the search
-    index and sort them. Walking wins when matches are everywhere ("silva"),
-    and is a disaster when they bunch up far down the order ("maria" sorts
-    after half the table). The database cannot tell which case it is in, so
-    the paginator decides with what it knows:
+    A name-ordered text search lists first the contacts whose name starts
+    with the first word typed, then the other matches, each part A–Z. Besides
+    being what people look for ("maria" -> the Marias first), the first part
+    is one range of the name index, read in order: exactly the case where the
+    database would otherwise walk half the index ("maria" sorts after half
+    the table) or sort every match.
 
-    - few matches (the count did not reach the cap): sort them;
+    The other part (and every newest-first search) can be served two ways:
+    walk the list order's index, testing each row until a page is full, or
+    find all matches through the search index and sort them. Walking wins
+    when matches are everywhere ("silva") and loses badly when they bunch up
+    far down the order. The database cannot tell which case it is in, so the
+    paginator decides with what it knows:
+
+    - few matches (its count did not reach the limit): sort them;
     - many: look only among the first SEARCH_WINDOW rows of the unsearched
       list (a range of the list order's index, which the database combines
       with the search index); if they hold the page, that page is exact:
@@ -45,29 +54,77 @@ class ContactPaginator(CappedPaginator):
       every match.
 
     `unsearched` is the same list without the search; None when there is no
-    search, and then the database plans alone.
+    search, and then the database plans alone. `parts`, from
+    name_search_parts(), splits a name-ordered text search in two.
     """
 
-    def __init__(self, object_list, per_page, *, unsearched=None, **kwargs):
+    def __init__(self, object_list, per_page, *, unsearched=None, parts=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.unsearched = unsearched
+        self.parts = parts or [(object_list, unsearched is None)]
+
+    @cached_property
+    def count(self):
+        cap = settings.CONTACTS_COUNT_CAP
+        left = cap + 1
+        self.part_sizes = []
+        for queryset, _ in self.parts:
+            size = queryset.order_by().values("pk")[:left].count() if left else 0
+            self.part_sizes.append((size, size == left))  # (rows, stopped at the limit)
+            left -= size
+        total = cap + 1 - left
+        self.is_capped = total > cap
+        return min(total, cap)
 
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
-        return self._get_page(self._rows(bottom, top), number, self)
+        rows, offset = [], 0
+        for (queryset, in_order), (size, many) in zip(self.parts, self.part_sizes, strict=True):
+            low, high = max(bottom - offset, 0), min(top - offset, size)
+            if low < high:
+                rows += self._rows(queryset, low, high, plain=in_order, many=many)
+            offset += size
+        return self._get_page(rows, number, self)
 
-    def _rows(self, bottom, top):
-        if self.unsearched is None:
-            return self.object_list[bottom:top]
-        if self.is_capped and top <= SEARCH_WINDOW // 20:
+    def _rows(self, queryset, bottom, top, *, plain, many):
+        if plain:
+            return list(queryset[bottom:top])
+        if many and top <= SEARCH_WINDOW // 20:
             window = within_first(self.unsearched, SEARCH_WINDOW)
             if window is not None:
-                rows = list(self.object_list.filter(window)[bottom:top])
+                rows = list(queryset.filter(window)[bottom:top])
                 if len(rows) == top - bottom:
                     return rows
-        return sort_without_index(self.object_list)[bottom:top]
+        return list(sort_without_index(queryset)[bottom:top])
+
+
+def name_search_parts(unsearched, searched, query: str):
+    """A name-ordered text search as two parts listed one after the other,
+    each (queryset, read in index order as it is): contacts whose name starts
+    with the first word, then the other matches. [] for other searches.
+
+    The first part does not repeat the first word's LIKE: a name that starts
+    with the word contains it, and without the LIKE the database estimates the
+    part right and reads it straight from the name index.
+    """
+    words = name_search_words(query)
+    if not words:
+        return []
+    starts = name_starts_with(words[0])
+    return [
+        (unsearched.filter(starts, words_condition(words[1:])), True),
+        (searched.exclude(starts), False),
+    ]
+
+
+def name_starts_with(prefix: str) -> Q:
+    """name_key starts with `prefix`, as a range the name index can serve
+    (LIKE 'x%' cannot use it on SQLite, nor on PostgreSQL outside the C
+    collation). name_key is compared byte by byte on both databases."""
+    following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return Q(name_key__gte=prefix, name_key__lt=following)
 
 
 def within_first(queryset, size: int) -> Q | None:

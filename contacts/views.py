@@ -15,7 +15,7 @@ from django_filters.views import FilterView
 from .filters import ContactFilter
 from .forms import ContactForm, StaleContactError
 from .models import Contact
-from .pagination import ContactPaginator
+from .pagination import ContactPaginator, name_search_parts
 from .services import contacts_delete
 
 
@@ -71,7 +71,10 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
 
     def get_paginator(self, queryset, per_page, **kwargs):
         unsearched = getattr(self.filterset, "unsearched_qs", None)
-        return self.paginator_class(queryset, per_page, unsearched=unsearched, **kwargs)
+        parts = None
+        if unsearched is not None and self.filterset.sorted_by_name:
+            parts = name_search_parts(unsearched, queryset, self.filterset.search_query)
+        return self.paginator_class(queryset, per_page, unsearched=unsearched, parts=parts, **kwargs)
 
     def paginate_queryset(self, queryset, page_size):
         # An out-of-range or garbled ?page= shows the nearest page, not a 404.

@@ -1,8 +1,13 @@
-"""Trigram indexes for substring search on PostgreSQL.
+"""PostgreSQL-only search set-up.
 
-The search runs `LIKE '%fragment%'` on already-folded columns, which a
-pg_trgm GIN index serves. SQLite has no such index; there the query scans,
-which is fast enough at the sizes SQLite is meant for.
+- Trigram indexes: the search runs `LIKE '%fragment%'` on already-folded
+  columns, which a pg_trgm GIN index serves. SQLite has no such index; there
+  the query scans, which is fast enough at the sizes SQLite is meant for.
+- name_key, the folded sort key, compares byte by byte (COLLATE "C"), as it
+  does on SQLite: the list order is the same on both, and "names starting
+  with" is one range of its index (contacts.pagination.name_starts_with).
+  The model does not declare the collation (SQLite has no "C"); a later
+  AlterField on name_key must keep it.
 """
 
 from django.db import migrations
@@ -19,6 +24,7 @@ def create_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    schema_editor.execute('ALTER TABLE contacts_contact ALTER COLUMN name_key TYPE varchar(200) COLLATE "C"')
     for name, column in INDEXES.items():
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {name} ON contacts_contact "
@@ -31,6 +37,7 @@ def drop_indexes(apps, schema_editor):
         return
     for name in INDEXES:
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+    schema_editor.execute('ALTER TABLE contacts_contact ALTER COLUMN name_key TYPE varchar(200) COLLATE "default"')
 
 
 class Migration(migrations.Migration):

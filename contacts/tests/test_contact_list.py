@@ -247,3 +247,21 @@ def test_no_wallet_is_offered_as_a_filter_unless_strict(agent_client, settings):
     assert "Sem carteira" in agent_client.get(LIST).content.decode()
     settings.CONTACTS_STRICT_WALLETS = True
     assert "Sem carteira" not in agent_client.get(LIST).content.decode()
+
+
+def test_a_name_search_lists_names_starting_with_it_first(admin_client):
+    for name in ["Ana Maria Souza", "Maria Lima", "Bruno Mariano", "Mariana Alves", "Zélia Maria"]:
+        ContactFactory(name=name)
+    assert names(admin_client.get(LIST, {"q": "maria"})) == [
+        "Maria Lima", "Mariana Alves", "Ana Maria Souza", "Bruno Mariano", "Zélia Maria",
+    ]
+    # Newest first stays newest first.
+    assert names(admin_client.get(LIST, {"q": "maria", "sort": "newest"})) == [
+        "Zélia Maria", "Mariana Alves", "Bruno Mariano", "Maria Lima", "Ana Maria Souza",
+    ]
+
+
+def test_names_sort_the_same_on_every_database(admin_client):
+    for name in ["Anabela", "Ana Beatriz", "Ana", "Ângela", "ana clara"]:
+        ContactFactory(name=name)
+    assert names(admin_client.get(LIST)) == ["Ana", "Ana Beatriz", "ana clara", "Anabela", "Ângela"]

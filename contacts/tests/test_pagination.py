@@ -15,6 +15,7 @@ def bunched_matches():
     for i in range(30):
         ContactFactory(name=f"Ana Souza {i:02d}")
     ContactFactory(name="Bruno Maria")
+    ContactFactory(name="Zeca Mariano")
     for i in range(12):
         ContactFactory(name=f"Maria Lima {i:02d}")
 
@@ -23,14 +24,18 @@ def pages(paginator):
     return [[c.name for c in paginator.page(n).object_list] for n in paginator.page_range]
 
 
-@pytest.mark.parametrize("cap, window", [(3, 8), (3, 1000), (1000, 8), (5, 40)])
-def test_every_page_of_a_search_is_the_same_whichever_way_it_is_fetched(bunched_matches, monkeypatch, cap, window):
+@pytest.mark.parametrize("cap, window", [(3, 8), (3, 1000), (1000, 8), (5, 40), (12, 40)])
+@pytest.mark.parametrize("prefix", ["", "maria"])
+def test_every_page_of_a_search_is_the_same_whichever_way_it_is_fetched(bunched_matches, monkeypatch, cap, window, prefix):
     monkeypatch.setattr(pagination, "SEARCH_WINDOW", window)
     unsearched = Contact.objects.order_by("name_key", "id")
     searched = unsearched.search("maria")
     expected = [c.name for c in searched]
+    if prefix:  # names starting with the word first, each part in list order
+        expected = [n for n in expected if n.startswith("Maria")] + [n for n in expected if not n.startswith("Maria")]
     with override_settings(CONTACTS_COUNT_CAP=cap):
-        paginator = ContactPaginator(searched, 2, unsearched=unsearched)
+        parts = pagination.name_search_parts(unsearched, searched, "maria") if prefix else None
+        paginator = ContactPaginator(searched, 2, unsearched=unsearched, parts=parts)
         flat = [name for page in pages(paginator) for name in page]
     assert flat == expected[: min(cap, len(expected))]
 
@@ -46,3 +51,13 @@ def test_a_newest_first_search_keeps_its_order(bunched_matches):
 def test_the_default_model_order_is_kept_when_sorting_without_index(bunched_matches):
     searched = Contact.objects.search("maria")
     assert [c.name for c in pagination.sort_without_index(searched)] == [c.name for c in searched]
+
+
+@pytest.mark.parametrize("query", ["maria lima", "maria 03", "souza", "bruno maria", "lima maria"])
+def test_name_parts_hold_exactly_the_search_results(bunched_matches, query):
+    unsearched = Contact.objects.order_by("name_key", "id")
+    searched = unsearched.search(query)
+    parts = pagination.name_search_parts(unsearched, searched, query)
+    listed = [c.pk for queryset, _ in parts for c in queryset]
+    assert sorted(listed) == sorted(c.pk for c in searched)
+    assert len(listed) == len(set(listed))
