@@ -4,7 +4,12 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 
-from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
+from contacts.tests.factories import (
+    ContactFactory,
+    TagFactory,
+    UserFactory,
+    WalletFactory,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -113,7 +113,7 @@ class ContactRulesMixin:
         holds; True when there was one. Also called after an IntegrityError,
         when a concurrent writer got there between validation and save."""
         found = False
-        for field, message in DUPLICATE_MESSAGES.items():
+        for field in DUPLICATE_MESSAGES:
             value = self.cleaned_data.get(field)
             if not value or field in self.errors:
                 continue

@@ -279,18 +279,6 @@ class Contact(models.Model):
             kwargs["update_fields"] = {*update_fields, "name_key", "search_text"}
         super().save(*args, **kwargs)
 
-    def duplicates(self):
-        """Other contacts that already hold this contact's number, Telegram id
-        or CPF/CNPJ, as {field name: contact}."""
-        found = {}
-        for field in ("number", "telegram_id", "cpf_cnpj"):
-            value = getattr(self, field)
-            if value:
-                other = Contact.objects.filter(**{field: value}).exclude(pk=self.pk).first()
-                if other is not None:
-                    found[field] = other
-        return found
-
 
 class CustomField(models.Model):
     """An "Adicionar Informação" row: a named extra value on one contact."""

@@ -11,26 +11,13 @@ from .models import name_search_words, words_condition
 SEARCH_WINDOW = 5000
 
 
-class CappedPaginator(Paginator):
-    """A paginator that stops counting at CONTACTS_COUNT_CAP.
+class ContactPaginator(Paginator):
+    """Pages of the contact list that stay fast at a million rows.
 
-    An exact COUNT(*) over a million rows costs more than the page itself;
-    past the cap the list says "1.000+" and offers the first cap rows, which
-    is as deep as anybody pages before refining the search.
-    """
-
-    is_capped = False
-
-    @cached_property
-    def count(self):
-        cap = settings.CONTACTS_COUNT_CAP
-        counted = self.object_list.order_by().values("pk")[: cap + 1].count()
-        self.is_capped = counted > cap
-        return min(counted, cap)
-
-
-class ContactPaginator(CappedPaginator):
-    """Pages of a contact search that stay fast at a million rows.
+    Counting stops at CONTACTS_COUNT_CAP: an exact COUNT(*) over a million
+    rows costs more than the page itself. Past the cap the list says "1.000+"
+    and offers the first cap rows, as deep as anybody pages before refining
+    the search.
 
     A name-ordered text search lists first the contacts whose name starts
     with the first word typed, then the other matches, each part A–Z. Besides
@@ -57,6 +44,8 @@ class ContactPaginator(CappedPaginator):
     search, and then the database plans alone. `parts`, from
     name_search_parts(), splits a name-ordered text search in two.
     """
+
+    is_capped = False
 
     def __init__(self, object_list, per_page, *, unsearched=None, parts=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)

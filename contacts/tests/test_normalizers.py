@@ -4,7 +4,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from validate_docbr import CNPJ, CPF
 
-from contacts.normalizers import fold, format_phone, normalize_document, normalize_phone, normalize_telegram_id
+from contacts.normalizers import (
+    fold,
+    format_phone,
+    normalize_document,
+    normalize_phone,
+    normalize_telegram_id,
+)
 
 VALID_AREA_CODES = [11, 12, 13, 19, 21, 27, 31, 41, 47, 51, 61, 62, 71, 81, 85, 91, 98]
 

@@ -6,7 +6,12 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from contacts.models import Contact
-from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
+from contacts.tests.factories import (
+    ContactFactory,
+    TagFactory,
+    UserFactory,
+    WalletFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
