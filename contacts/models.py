@@ -62,7 +62,7 @@ class Tag(models.Model):
 
 
 def is_text_search(query: str) -> bool:
-    """Not an e-mail, phone or CPF/CNPJ search: one on names and companies."""
+    """Neither an e-mail nor a phone-like search (digits and punctuation)."""
     return "@" not in query and not normalizers.looks_like_phone(query)
 
 
@@ -120,9 +120,9 @@ class ContactQuerySet(models.QuerySet):
         query = " ".join((query or "").split())
         if not query:
             return self
-        document = _try(normalizers.normalize_document, query)
         if "@" in query:
             return self.filter(email__contains=query.lower())
+        document = _try(normalizers.normalize_document, query)
         if not is_text_search(query):
             phone = _try(normalizers.normalize_phone, query)
             condition = Q(number=phone) if phone else Q(number__contains=normalizers.only_digits(query))
