@@ -59,7 +59,8 @@ class ContactRulesMixin:
     #: The user filling the form; None means an administrator (Django admin).
     user = None
 
-    def show_number_formatted(self):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         # People read and edit "+55 11 98765-4321", not the stored digits.
         if self.instance.pk and not self.instance.is_group and "number" in self.fields:
             self.initial["number"] = normalizers.format_phone(self.instance.number)
@@ -226,7 +227,6 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
             prefix="custom_fields",
         )
         self._limit_wallets()
-        self.show_number_formatted()
         if self.instance.pk:
             self.initial["version"] = self.instance.updated_at.isoformat()
         style_widgets(self)
@@ -276,7 +276,3 @@ class ContactAdminForm(ContactRulesMixin, forms.ModelForm):
     class Meta:
         model = Contact
         fields = ["is_group", *CONTACT_FIELDS]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.show_number_formatted()
