@@ -1,3 +1,5 @@
+import sys
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import F, Q
@@ -99,7 +101,8 @@ def name_search_parts(unsearched, searched, query: str):
     part right and reads it straight from the name index.
     """
     words = name_search_words(query)
-    if not words:
+    if not words or words[0][-1] == chr(sys.maxunicode):
+        # No character follows the last one, so there is no range to read.
         return []
     starts = name_starts_with(words[0])
     return [
