@@ -21,6 +21,7 @@ def roles(request):
     request.getfixturevalue("_django_db_helper")
     if not Group.objects.filter(name__in=["Administrators", "Agents"]).count() == 2:
         importlib.import_module("contacts.migrations.0002_roles").create_roles(apps, None)
+        importlib.import_module("contacts.migrations.0005_history_roles_telegram_ids").grant_administrators(apps, None)
 
 
 def user_in(group: str, username: str, **fields):

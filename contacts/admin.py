@@ -1,20 +1,78 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .forms import ContactAdminForm
-from .models import Contact, CustomField, Tag, Wallet
-from .services import contacts_delete
+from .models import AuditEvent, Contact, CustomField, Tag, Wallet
+from .services import contacts_delete, contacts_reassign_wallet
 
-admin.site.site_header = admin.site.site_title = "Contacts Portal"
+
+class WalletMoveForm(forms.Form):
+    target = forms.ModelChoiceField(queryset=Wallet.objects.none(), label=_("Move its contacts to"))
+
+    def __init__(self, *args, wallet, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = Wallet.objects.exclude(pk=wallet.pk).select_related("user")
 
 
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):
-    list_display = ["name", "user"]
+    list_display = ["name", "user", "contact_count"]
     list_filter = ["user"]
     list_select_related = ["user"]
     search_fields = ["name", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
+    delete_confirmation_template = "admin/contacts/wallet/delete_confirmation.html"
+    delete_confirmation_max_display = 20
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(contact_count=Count("contacts"))
+
+    @admin.display(description=_("contacts"), ordering="contact_count")
+    def contact_count(self, wallet):
+        return wallet.contact_count
+
+    def get_urls(self):
+        move = self.admin_site.admin_view(self.move_contacts_view)
+        return [path("<int:pk>/move-contacts/", move, name="contacts_wallet_move"), *super().get_urls()]
+
+    def move_contacts_view(self, request, pk):
+        """A wallet's contacts go to another wallet, never silently to "no
+        wallet": the step before deleting a wallet that has contacts."""
+        wallet = get_object_or_404(Wallet, pk=pk)
+        if not self.has_change_permission(request, wallet) or not request.user.has_perm("contacts.change_contact"):
+            raise PermissionDenied
+        form = WalletMoveForm(request.POST or None, wallet=wallet)
+        if request.method == "POST" and form.is_valid():
+            moved = contacts_reassign_wallet(source=wallet, target=form.cleaned_data["target"])
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d contact moved to %(wallet)s.",
+                    "%(count)d contacts moved to %(wallet)s.",
+                    moved,
+                )
+                % {"count": moved, "wallet": form.cleaned_data["target"]},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:contacts_wallet_delete", args=[wallet.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Move the contacts of %(wallet)s") % {"wallet": wallet},
+            "wallet": wallet,
+            "contact_count": wallet.contacts.count(),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/contacts/wallet/move_contacts.html", context)
 
 
 @admin.register(Tag)
@@ -37,7 +95,7 @@ class ContactAdmin(admin.ModelAdmin):
     search_fields = ["name"]  # replaced by Contact.objects.search(), see below
     search_help_text = _("Name, phone, e-mail, company or CPF/CNPJ.")
     filter_horizontal = ["tags"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "history_link"]
     inlines = [CustomFieldInline]
     show_full_result_count = False
     fieldsets = [
@@ -45,18 +103,36 @@ class ContactAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "is_group", "number", "email", "cpf_cnpj", "birth_date"]}),
         (_("Details"), {"fields": ["first_name", "last_name", "company", "telegram_id", "photo"]}),
         (_("Service"), {"fields": ["wallet", "tags"]}),
-        (_("History"), {"fields": ["created_at", "updated_at"]}),
+        (_("History"), {"fields": ["created_at", "updated_at", "history_link"]}),
     ]
 
     @admin.display(description=_("WhatsApp"), ordering="number")
     def whatsapp(self, contact):
         return contact.formatted_number
 
+    @admin.display(description=_("changes"))
+    def history_link(self, contact):
+        if not contact.pk:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("contacts:history", args=[contact.pk]), _("See the history"))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except Contact.NotUpdated:
+            # Deleted by somebody else while this form was open: it stays deleted.
+            self.message_user(
+                request,
+                _("Somebody else deleted this contact while you were editing it; your changes were not saved."),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:contacts_contact_changelist"))
+
     def delete_model(self, request, obj):
         contacts_delete(contacts=[obj])
 
     def delete_queryset(self, request, queryset):
-        contacts_delete(contacts=list(queryset))
+        contacts_delete(contacts=queryset)
 
     def get_search_results(self, request, queryset, search_term):
         # The same search as the panel: it knows phones, CPFs and accents.
@@ -70,3 +146,45 @@ class CustomFieldAdmin(admin.ModelAdmin):
     list_select_related = ["contact"]
     search_fields = ["name", "value"]
     raw_id_fields = ["contact"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records nobody may add, change or delete, not even a superuser."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "username", "source", "counts_summary"]
+    list_filter = ["action", "source", ("user", admin.RelatedOnlyFieldListFilter), "created_at"]
+    date_hierarchy = "created_at"
+    search_fields = ["username"]
+    fields = ["created_at", "action", "user", "username", "source", "parameters", "counts"]
+
+    @admin.display(description=_("counts"))
+    def counts_summary(self, event):
+        return ", ".join(f"{name}: {value}" for name, value in event.counts.items())
+
+
+@admin.register(Contact.history.model)
+class ContactHistoryAdmin(ReadOnlyAdmin):
+    """Every recorded state of every contact, deleted ones included: who
+    deleted a contact, when, and its last values."""
+
+    list_display = ["history_date", "name", "history_type", "history_user", "history_source", "number", "email"]
+    list_filter = ["history_type", "history_source", ("history_user", admin.RelatedOnlyFieldListFilter), "history_date"]
+    list_select_related = ["history_user"]
+    date_hierarchy = "history_date"
+    search_fields = ["name", "number", "email", "cpf_cnpj", "=id"]
+    show_full_result_count = False
+
+    def get_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name not in ("history_change_reason",)]

@@ -190,6 +190,10 @@ class StaleContactError(Exception):
     """The contact changed after the form was opened."""
 
 
+class ContactGoneError(Exception):
+    """The contact was deleted after the form was opened."""
+
+
 class ContactForm(ContactRulesMixin, forms.ModelForm):
     """The "Adicionar"/edit popup: every field of the seed plus the
     "Adicionar Informação" rows, saved together or not at all."""
@@ -252,16 +256,18 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
     @transaction.atomic
     def save(self, commit=True):
         version = self.cleaned_data.get("version")
-        if self.instance.pk and version:
+        if self.instance.pk:
             # Locked until commit, so two saves of the same version cannot
-            # both pass this check.
+            # both pass this check, and a delete waits for the save.
             current = (
                 Contact.objects.select_for_update()
                 .filter(pk=self.instance.pk)
                 .values_list("updated_at", flat=True)
                 .first()
             )
-            if current is not None and current.isoformat() != version:
+            if current is None:
+                raise ContactGoneError
+            if version and current.isoformat() != version:
                 raise StaleContactError
         replaced_photo = self.initial.get("photo") if "photo" in self.changed_data else None
         contact = super().save(commit=True)

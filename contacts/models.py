@@ -6,8 +6,27 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
 
 from . import normalizers
+from .recording import Source, current_actor, history_user
+
+
+class HistorySource(models.Model):
+    """What a history record adds to simple-history's: through what the
+    change was made, and the batch (request, command, job) it was part of.
+    The user is simple-history's own `history_user`."""
+
+    history_source = models.CharField(_("through"), max_length=16, choices=Source.choices, default=Source.SYSTEM)
+    history_batch = models.UUIDField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+def contact_history(**options) -> HistoricalRecords:
+    return HistoricalRecords(bases=[HistorySource], get_user=history_user, **options)
 
 
 class Wallet(models.Model):
@@ -165,7 +184,9 @@ class Contact(models.Model):
         verbose_name=_("wallet"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        # A wallet's contacts are never silently let go to "no wallet", where
+        # every agent would see them: they are moved to another wallet first.
+        on_delete=models.PROTECT,
         related_name="contacts",
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="contacts")
@@ -182,6 +203,13 @@ class Contact(models.Model):
     search_text = models.TextField(editable=False, default="")
 
     objects = ContactQuerySet.as_manager()
+    # The derived search columns and the save time are not history.
+    history = contact_history(
+        m2m_fields=["tags"],
+        excluded_fields=["name_key", "search_text", "updated_at"],
+        verbose_name=_("contact history record"),
+        verbose_name_plural=_("contact history"),
+    )
 
     class Meta:
         verbose_name = _("contact")
@@ -277,6 +305,11 @@ class Contact(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "name_key", "search_text"}
+        if not self._state.adding and not kwargs.get("force_insert"):
+            # A contact deleted meanwhile stays deleted: without this, Django
+            # falls back to an INSERT that brings it back with the old id.
+            # Raises Contact.NotUpdated.
+            kwargs["force_update"] = True
         super().save(*args, **kwargs)
 
 
@@ -288,6 +321,11 @@ class CustomField(models.Model):
     )
     name = models.CharField(_("name"), max_length=100)
     value = models.CharField(_("value"), max_length=500, blank=True)
+
+    history = contact_history(
+        verbose_name=_("additional information history record"),
+        verbose_name_plural=_("additional information history"),
+    )
 
     class Meta:
         verbose_name = _("custom field")
@@ -304,3 +342,53 @@ class CustomField(models.Model):
 
     def __str__(self):
         return f"{self.name}: {self.value}"
+
+
+def _record_source(sender, history_instance, **kwargs):
+    actor = current_actor()
+    history_instance.history_source = actor.source
+    history_instance.history_batch = actor.batch
+
+
+for _model in (Contact, CustomField):
+    pre_create_historical_record.connect(_record_source, sender=_model.history.model)
+
+
+class AuditEvent(models.Model):
+    """One bulk or destructive action: who, when, what, with which
+    parameters (file name, filters) and counts. Written only through
+    services.audit_record(); never changed afterwards."""
+
+    class Action(models.TextChoices):
+        DELETE = "delete", _("delete")
+        IMPORT = "import", _("import")
+        EXPORT = "export", _("export")
+        SYNC = "sync", _("sync")
+        SYNC_GROUPS = "sync_groups", _("sync groups")
+        REMOVE_DUPLICATES = "remove_duplicates", _("duplicate removal")
+        WALLET_REASSIGN = "wallet_reassign", _("wallet reassignment")
+        LGPD_REQUEST = "lgpd_request", _("LGPD request")
+
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept as written, so the trail still names a user who was deleted since.
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices, db_index=True)
+    source = models.CharField(_("through"), max_length=16, choices=Source.choices)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} · {self.username or '—'} · {self.created_at:%Y-%m-%d %H:%M}"

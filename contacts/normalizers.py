@@ -120,16 +120,24 @@ def normalize_document(raw: str) -> str:
     raise invalid
 
 
+TELEGRAM_ID_LIMIT = 2**63  # ids are 64-bit integers (52 bits used today)
+
+
 def normalize_telegram_id(raw: str) -> str:
-    """Telegram ids are integers; groups and channels are negative."""
+    """Telegram ids are integers (groups and channels negative), stored in
+    one canonical writing: ASCII digits, no leading zeros, no "-0"; so
+    "0123", "１２３" and "123" are the same id."""
     raw = (raw or "").strip()
     if not raw:
         return ""
-    if not re.fullmatch(r"-?\d{1,20}", raw):
-        raise ValidationError(
-            _("Enter the numeric Telegram id, like 123456789."), code="invalid_telegram_id"
-        )
-    return raw
+    invalid = ValidationError(_("Enter the numeric Telegram id, like 123456789."), code="invalid_telegram_id")
+    # \d also matches other scripts' decimal digits; int() reads them all.
+    if not re.fullmatch(r"-?\d{1,25}", raw):
+        raise invalid
+    value = int(raw)
+    if not -TELEGRAM_ID_LIMIT < value < TELEGRAM_ID_LIMIT:
+        raise invalid
+    return str(value)
 
 
 def looks_like_phone(text: str) -> bool:

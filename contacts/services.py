@@ -1,9 +1,39 @@
-"""Changes that touch several rows or files, shared by views, admin and
-commands. Keyword-only, atomic."""
+"""Changes that touch several rows or files, shared by views, admin,
+commands and background jobs. Keyword-only, atomic."""
+
+from collections.abc import Mapping
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
-from .models import Contact
+from .history import history_bulk_record
+
+from .models import AuditEvent, Contact, Wallet
+from .recording import current_actor, current_user
+
+
+def audit_record(
+    *,
+    action: str,
+    parameters: Mapping[str, Any] | None = None,
+    counts: Mapping[str, int] | None = None,
+    user=None,
+    source: str | None = None,
+) -> AuditEvent:
+    """Record a bulk or destructive action in the audit trail. The user and
+    the source default to those of the current recording (the request, or
+    the job's or command's `recording` block)."""
+    user = user if user is not None else current_user()
+    return AuditEvent.objects.create(
+        action=action,
+        user=user,
+        username=user.get_username() if user is not None else "",
+        source=source or current_actor().source,
+        parameters=dict(parameters or {}),
+        counts=dict(counts or {}),
+    )
 
 
 def delete_file_after_commit(file) -> None:
@@ -14,14 +44,49 @@ def delete_file_after_commit(file) -> None:
 
 
 @transaction.atomic
-def contacts_delete(*, contacts: list[Contact]) -> int:
+def contacts_delete(*, contacts: list[Contact] | QuerySet) -> int:
     """Delete contacts with their extra fields and tag links, and their photo
-    files once committed. Returns how many contacts were deleted."""
+    files once committed; recorded in the audit trail (each contact's last
+    values stay in its history). Returns how many contacts were deleted."""
+    # Read again under a lock: a contact deleted meanwhile is not counted.
+    contacts = list(
+        Contact.objects.filter(pk__in=[c.pk for c in contacts]).select_for_update().order_by("pk")
+    )
     for contact in contacts:
         if contact.photo:
             delete_file_after_commit(contact.photo)
     deleted = Contact.objects.filter(pk__in=[c.pk for c in contacts]).delete()[1]
-    return deleted.get(Contact._meta.label, 0)
+    count = deleted.get(Contact._meta.label, 0)
+    audit_record(
+        action=AuditEvent.Action.DELETE,
+        parameters={"contacts": [{"id": c.pk, "name": c.name} for c in contacts]},
+        counts={"contacts": count},
+    )
+    return count
+
+
+@transaction.atomic
+def contacts_reassign_wallet(*, source: Wallet, target: Wallet) -> int:
+    """Move every contact of `source` to `target` (before `source` can be
+    deleted, say), each change in the contact's history; recorded in the
+    audit trail. Returns how many contacts moved."""
+    if source.pk == target.pk:
+        return 0
+    # Locked in id order, like every bulk writer.
+    contacts = list(Contact.objects.filter(wallet=source).select_for_update().order_by("pk"))
+    now = timezone.now()
+    for contact in contacts:
+        contact.wallet = target
+        contact.updated_at = now
+    Contact.objects.bulk_update(contacts, ["wallet", "updated_at"], batch_size=1000)
+    history_bulk_record(contacts=contacts)
+    moved = len(contacts)
+    audit_record(
+        action=AuditEvent.Action.WALLET_REASSIGN,
+        parameters={"from": {"id": source.pk, "name": source.name}, "to": {"id": target.pk, "name": target.name}},
+        counts={"contacts": moved},
+    )
+    return moved
 
 
 def refresh_planner_statistics() -> None:

@@ -2,6 +2,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse, reverse_lazy
@@ -13,7 +14,8 @@ from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from .filters import ContactFilter
-from .forms import ContactForm, StaleContactError
+from .forms import ContactForm, ContactGoneError, StaleContactError
+from .history import contact_timeline
 from .models import Contact
 from .pagination import ContactPaginator, name_search_parts
 from .services import contacts_delete
@@ -101,6 +103,14 @@ class ContactFormMixin(HtmxTemplateMixin, VisibleContactsMixin):
                   "Close this form and open it again to see their changes."),
             )
             return self.form_invalid(form)
+        except (ContactGoneError, Contact.NotUpdated):
+            discard_unsaved_photo(form)
+            form.add_error(
+                None,
+                _("Somebody else deleted this contact while you were editing it; "
+                  "your changes were not saved."),
+            )
+            return self.form_invalid(form)
         except IntegrityError:
             # Another request took the number (or id) after our validation.
             discard_unsaved_photo(form)
@@ -132,6 +142,21 @@ class ContactDeleteView(HtmxTemplateMixin, VisibleContactsMixin, DeleteView):
         name = self.object.name
         contacts_delete(contacts=[self.object])
         return contact_changed(self.request, _("Contact “%(name)s” deleted.") % {"name": name})
+
+
+class ContactHistoryView(HtmxTemplateMixin, VisibleContactsMixin, DetailView):
+    """The contact's "Histórico": who changed what, through what, and when;
+    newest first, a page at a time."""
+
+    permission_required = "contacts.view_contact"
+    template_name = "contacts/contact_history.html"
+    partial_template_name = "contacts/_contact_history.html"
+    paginate_by = 20
+
+    def get_context_data(self, **kwargs):
+        paginator = Paginator(contact_timeline(self.object.pk), self.paginate_by)
+        page = paginator.get_page(self.request.GET.get("page"))
+        return super().get_context_data(page_obj=page, entries=page.object_list, **kwargs)
 
 
 class ContactPhotoView(VisibleContactsMixin, DetailView):

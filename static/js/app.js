@@ -60,6 +60,23 @@
     }
   });
 
+  // The edit popup's tabs (Details, History): show the chosen panel; htmx
+  // loads the history into its panel. On full pages the tabs are links.
+  document.addEventListener("click", (event) => {
+    const tab = event.target.closest(".app-tabs [data-tab]");
+    const dialog = modal();
+    if (!tab || !dialog || !dialog.contains(tab)) return;
+    event.preventDefault();
+    dialog.querySelectorAll("[data-tab-panel]").forEach((panel) => {
+      panel.hidden = panel.dataset.tabPanel !== tab.dataset.tab;
+    });
+    dialog.querySelectorAll(".app-tabs [data-tab]").forEach((other) => {
+      other.classList.toggle("active", other === tab);
+      if (other === tab) other.setAttribute("aria-current", "page");
+      else other.removeAttribute("aria-current");
+    });
+  });
+
   // Saved or deleted: close the popup, say so, and reload the list as it is
   // now (same search, same page).
   document.addEventListener("contacts-changed", (event) => {

@@ -1,0 +1,294 @@
+"""The history of each contact: its fields, tags and extra fields, as
+django-simple-history keeps them, read back as a timeline in words.
+
+simple-history writes a record per save (and one more per tag change); a
+form or an admin save that touches fields, tags and extra fields at once
+makes several records. The timeline shows them as one entry: consecutive
+records of the same batch (one request, command or job step, see
+recording.py) belong together, and an entry lists the difference between
+the state before its first record and after its last.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.apps import apps
+from django.utils import formats
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from . import normalizers
+from .models import Contact, CustomField, Tag, Wallet
+from .recording import Source, current_actor, current_user
+
+#: The contact fields the timeline speaks of, in the order of the form.
+TRACKED_FIELDS = [
+    "name",
+    "number",
+    "email",
+    "cpf_cnpj",
+    "birth_date",
+    "first_name",
+    "last_name",
+    "company",
+    "wallet",
+    "telegram_id",
+    "photo",
+    "is_group",
+]
+
+
+def tags_history_model():
+    return apps.get_model("contacts", "HistoricalContact_tags")
+
+
+def history_bulk_record(*, contacts: list[Contact], created: bool = False) -> None:
+    """Record the current state of many contacts at once, after a
+    bulk_create or bulk_update, with their tags (simple-history's bulk path
+    leaves them out), attributed to the current recording's user and
+    source. Two queries per batch instead of several per contact."""
+    if not contacts:
+        return
+    actor = current_actor()
+    records = Contact.history.bulk_history_create(
+        contacts,
+        update=not created,
+        default_user=current_user(),
+        custom_historical_attrs={"history_source": actor.source, "history_batch": actor.batch},
+    )
+    record_of = {record.id: record for record in records}
+    Through = Contact.tags.through
+    links = Through.objects.filter(contact_id__in=record_of).values_list("id", "contact_id", "tag_id")
+    TagHistory = tags_history_model()
+    TagHistory.objects.bulk_create(
+        [TagHistory(id=pk, history=record_of[contact_id], contact_id=contact_id, tag_id=tag_id) for pk, contact_id, tag_id in links],
+        batch_size=1000,
+    )
+
+
+@dataclass
+class Change:
+    label: str
+    old: str = ""
+    new: str = ""
+    kind: str = "changed"  # changed, added, removed
+
+
+@dataclass
+class Entry:
+    """One line of the timeline: who did what, through what, when."""
+
+    date: datetime
+    user: object | None
+    source: str
+    verb: str  # created, changed, deleted
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def actor(self) -> str:
+        if self.user is not None:
+            return self.user.get_full_name() or self.user.get_username()
+        return capfirst(Source(self.source).label) if self.source in Source.values else _("System")
+
+    @property
+    def through(self) -> str:
+        """The source when the actor does not already say it."""
+        if self.user is None or self.source not in Source.values:
+            return ""
+        return str(Source(self.source).label)
+
+    @property
+    def sentence(self) -> str:
+        if self.verb == "created":
+            return _("%(actor)s created the contact") % {"actor": self.actor}
+        if self.verb == "deleted":
+            return _("%(actor)s deleted the contact") % {"actor": self.actor}
+        if len(self.changes) == 1:
+            return f"{self.actor} {describe(self.changes[0])}"
+        return _("%(actor)s changed:") % {"actor": self.actor}
+
+    @property
+    def details(self) -> list[str]:
+        """The changes, when the sentence does not say them already."""
+        if self.verb == "changed" and len(self.changes) == 1:
+            return []
+        return [capfirst(describe(change)) for change in self.changes]
+
+
+def describe(change: Change) -> str:
+    """"changed Company from “X” to “Y”", as the part after the actor."""
+    values = {"field": change.label, "old": change.old, "new": change.new}
+    if change.kind == "added":
+        return _("added %(field)s “%(new)s”") % values if change.new else _("added %(field)s") % values
+    if change.kind == "removed":
+        return _("removed %(field)s “%(old)s”") % values if change.old else _("removed %(field)s") % values
+    if not change.old:
+        return _("filled in %(field)s with “%(new)s”") % values
+    if not change.new:
+        return _("cleared %(field)s (was “%(old)s”)") % values
+    return _("changed %(field)s from “%(old)s” to “%(new)s”") % values
+
+
+class _Names:
+    """Names of wallets and tags by id, read once per timeline; a deleted
+    one is named as such."""
+
+    def __init__(self, wallet_ids: Iterable[int], tag_ids: Iterable[int]):
+        self.wallets = dict(Wallet.objects.filter(pk__in=set(wallet_ids)).values_list("pk", "name"))
+        self.tags = dict(Tag.objects.filter(pk__in=set(tag_ids)).values_list("pk", "name"))
+
+    def wallet(self, pk) -> str:
+        if pk is None:
+            return ""
+        return self.wallets.get(pk) or _("(deleted wallet)")
+
+    def tag(self, pk) -> str:
+        return self.tags.get(pk) or _("(deleted tag)")
+
+
+def _display(name: str, value, names: _Names) -> str:
+    if value in (None, ""):
+        return ""
+    if name == "wallet":
+        return names.wallet(value)
+    if name == "number":
+        return normalizers.format_phone(value)
+    if name == "birth_date":
+        return formats.date_format(value, "d/m/Y")
+    if name == "photo":
+        # Never the storage path: it says nothing to a person.
+        return _("photo")
+    if name == "is_group":
+        return _("yes") if value else _("no")
+    return str(value)
+
+
+def _contact_changes(before: dict | None, after: dict, names: _Names) -> list[Change]:
+    changes = []
+    for name in TRACKED_FIELDS:
+        old = _display(name, before.get(name), names) if before else ""
+        new = _display(name, after.get(name), names)
+        if before is not None and before.get(name) == after.get(name):
+            continue
+        if before is None and not new:
+            continue
+        label = capfirst(Contact._meta.get_field(name).verbose_name)
+        if name == "photo":
+            kind = "added" if not before or not before.get(name) else ("removed" if not new else "changed")
+            changes.append(Change(label, kind=kind))
+            continue
+        changes.append(Change(label, old, new))
+    old_tags = before["tags"] if before else set()
+    tag_label = _("the tag")
+    for tag_id in sorted(after["tags"] - old_tags, key=names.tag):
+        changes.append(Change(tag_label, new=names.tag(tag_id), kind="added"))
+    for tag_id in sorted(old_tags - after["tags"], key=names.tag):
+        changes.append(Change(tag_label, old=names.tag(tag_id), kind="removed"))
+    return changes
+
+
+def _field_changes(before: dict | None, after: dict | None) -> list[Change]:
+    """An extra field ("Adicionar Informação") added, renamed, changed or removed."""
+    if before is None and after is None:
+        return []
+    if before is None:
+        return [Change(after["name"], new=after["value"], kind="added")]
+    if after is None:
+        return [Change(before["name"], old=before["value"], kind="removed")]
+    changes = []
+    if before["name"] != after["name"]:
+        changes.append(Change(_("the name of the field “%(name)s”") % {"name": before["name"]}, before["name"], after["name"]))
+    if before["value"] != after["value"]:
+        changes.append(Change(after["name"], before["value"], after["value"]))
+    return changes
+
+
+def contact_timeline(contact_id: int) -> list[Entry]:
+    """The history of one contact, newest first, one Entry per change."""
+    HistoricalContact = Contact.history.model
+    records = list(
+        HistoricalContact.objects.filter(id=contact_id)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    tags_of = defaultdict(set)
+    for history_id, tag_id in tags_history_model().objects.filter(
+        history__in=[r.history_id for r in records]
+    ).values_list("history_id", "tag_id"):
+        tags_of[history_id].add(tag_id)
+    fields = list(
+        CustomField.history.model.objects.filter(contact_id=contact_id)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    names = _Names(
+        (r.wallet_id for r in records if r.wallet_id),
+        (tag_id for tags in tags_of.values() for tag_id in tags),
+    )
+
+    # Every record, in time order, grouped into entries.
+    events = sorted(
+        [("contact", r) for r in records] + [("field", f) for f in fields],
+        key=lambda event: (event[1].history_date, event[0] == "field", event[1].history_id),
+    )
+    entries: list[Entry] = []
+    contact_state: dict | None = None
+    field_state: dict[int, dict | None] = {}
+    group: list = []
+
+    def close_group():
+        if not group:
+            return
+        first = group[0][1]
+        before_contact = group_start["contact"]
+        before_fields = group_start["fields"]
+        types = {record.history_type for kind, record in group if kind == "contact"}
+        changes: list[Change] = []
+        if "-" in types and contact_state is None:
+            verb = "deleted"
+        elif "+" in types and before_contact is None:
+            verb = "created"
+            changes = _contact_changes(None, contact_state, names) if contact_state else []
+        else:
+            verb = "changed"
+            if contact_state is not None and before_contact is not None:
+                changes = _contact_changes(before_contact, contact_state, names)
+        if verb != "deleted":
+            for field_id in dict.fromkeys(record.id for kind, record in group if kind == "field"):
+                changes += _field_changes(before_fields.get(field_id), field_state.get(field_id))
+        if verb != "changed" or changes:
+            entries.append(Entry(first.history_date, first.history_user, first.history_source, verb, changes))
+        group.clear()
+
+    group_start: dict = {}
+    for kind, record in events:
+        if group:
+            last = group[-1][1]
+            if (
+                record.history_batch is None
+                or record.history_batch != last.history_batch
+                or (kind == "contact" and record.history_type == "+")
+            ):
+                close_group()
+        if not group:
+            group_start = {"contact": contact_state, "fields": dict(field_state)}
+        group.append((kind, record))
+        if kind == "contact":
+            if record.history_type == "-":
+                contact_state = None
+            else:
+                contact_state = {name: getattr(record, _attname(name)) for name in TRACKED_FIELDS}
+                contact_state["tags"] = tags_of[record.history_id]
+        else:
+            field_state[record.id] = (
+                None if record.history_type == "-" else {"name": record.name, "value": record.value}
+            )
+    close_group()
+    entries.reverse()
+    return entries
+
+
+def _attname(name: str) -> str:
+    return "wallet_id" if name == "wallet" else name
