@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import normalizers
-from .images import normalize_photo
+from .images import ALLOWED_FORMATS, normalize_photo, open_image
 from .models import Contact, CustomField, Wallet
 from .services import delete_file_after_commit
 
@@ -50,6 +50,34 @@ def style_widgets(form):
         else:
             css = "form-control"
         widget.attrs.setdefault("class", css)
+
+
+class PhotoField(forms.ImageField):
+    """An image upload checked by contacts.images: allowed formats only,
+    pixels capped before decoding; Django's own check would open any format
+    Pillow knows."""
+
+    default_error_messages = {"invalid_image": _("Send a valid image: a JPEG, PNG, WebP or GIF photo.")}
+    # The content decides, not the file name's extension.
+    default_validators = []
+
+    def to_python(self, data):
+        if getattr(data, "name", None):
+            # The stored name is random (see normalize_photo); the uploaded
+            # one may be longer in bytes than any limit.
+            data.name = "photo"
+        upload = forms.FileField.to_python(self, data)
+        if upload is None:
+            return None
+        with open_image(upload) as image:
+            upload.content_type = image.get_format_mimetype()
+        upload.seek(0)
+        return upload
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs["accept"] = ",".join(f"image/{name.lower()}" for name in ALLOWED_FORMATS)
+        return attrs
 
 
 class ContactRulesMixin:
@@ -219,8 +247,9 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
             "email": forms.EmailInput(attrs={"placeholder": "nome@exemplo.com.br"}),
             "telegram_id": forms.TextInput(attrs={"inputmode": "numeric"}),
             "tags": forms.CheckboxSelectMultiple,
-            "photo": forms.ClearableFileInput(attrs={"accept": "image/*"}),
+            "photo": forms.ClearableFileInput,
         }
+        field_classes = {"photo": PhotoField}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -282,3 +311,4 @@ class ContactAdminForm(ContactRulesMixin, forms.ModelForm):
     class Meta:
         model = Contact
         fields = ["is_group", *CONTACT_FIELDS]
+        field_classes = {"photo": PhotoField}

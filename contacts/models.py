@@ -85,10 +85,23 @@ def is_text_search(query: str) -> bool:
     return "@" not in query and not normalizers.looks_like_phone(query)
 
 
+# Nobody types more into a search box; past these bounds a query only costs
+# (SQLite refuses LIKE patterns over 50,000 bytes and deep expression trees).
+SEARCH_MAX_LENGTH = 200
+SEARCH_MAX_WORDS = 10
+
+
+def clean_search(query: str) -> str:
+    """The query as searched: single spaces, at most SEARCH_MAX_WORDS words
+    and SEARCH_MAX_LENGTH characters; the rest is left out."""
+    words = (query or "")[: SEARCH_MAX_LENGTH * 4].split()[:SEARCH_MAX_WORDS]
+    return " ".join(words)[:SEARCH_MAX_LENGTH].strip()
+
+
 def name_search_words(query: str) -> list[str]:
     """The folded words of a plain text search; [] for e-mail, phone and
     CPF/CNPJ searches."""
-    query = " ".join((query or "").split())
+    query = clean_search(query)
     if not query or not is_text_search(query) or _try(normalizers.normalize_document, query):
         return []
     return normalizers.fold(query).split()
@@ -136,7 +149,7 @@ class ContactQuerySet(models.QuerySet):
           company or e-mail, accents and case aside ("joao silva" finds
           "João da Silva").
         """
-        query = " ".join((query or "").split())
+        query = clean_search(query)
         if not query:
             return self
         if "@" in query:

@@ -101,22 +101,34 @@ def name_search_parts(unsearched, searched, query: str):
     part right and reads it straight from the name index.
     """
     words = name_search_words(query)
-    if not words or words[0][-1] == chr(sys.maxunicode):
-        # No character follows the last one, so there is no range to read.
+    starts = name_starts_with(words[0]) if words else None
+    if starts is None:
         return []
-    starts = name_starts_with(words[0])
     return [
         (unsearched.filter(starts, words_condition(words[1:])), True),
         (searched.exclude(starts), False),
     ]
 
 
-def name_starts_with(prefix: str) -> Q:
+def name_starts_with(prefix: str) -> Q | None:
     """name_key starts with `prefix`, as a range the name index can serve
     (LIKE 'x%' cannot use it on SQLite, nor on PostgreSQL outside the C
-    collation). name_key is compared byte by byte on both databases."""
-    following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return Q(name_key__gte=prefix, name_key__lt=following)
+    collation). name_key is compared byte by byte on both databases, which
+    for UTF-8 is code point order. None when no character follows the
+    prefix's last one, so there is no range to read."""
+    following = next_character(prefix[-1])
+    if following is None:
+        return None
+    return Q(name_key__gte=prefix, name_key__lt=prefix[:-1] + following)
+
+
+def next_character(character: str) -> str | None:
+    """The next code point that can be stored: surrogates (U+D800-U+DFFF)
+    cannot be encoded, so U+D7FF is followed by U+E000."""
+    code = ord(character) + 1
+    if 0xD800 <= code <= 0xDFFF:
+        code = 0xE000
+    return chr(code) if code <= sys.maxunicode else None
 
 
 def within_first(queryset, size: int) -> Q | None:

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contacts.history import contact_timeline, history_bulk_record
 from contacts.models import Contact, CustomField
@@ -15,6 +15,13 @@ from contacts.tests.factories import ContactFactory, TagFactory, WalletFactory
 from contacts.tests.test_contact_form import form_data
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def portuguese():
+    # The timeline is also read outside requests here; say it in pt-BR.
+    with translation.override("pt-br"):
+        yield
 
 
 def edit_data(contact, **overrides):
