@@ -1,0 +1,228 @@
+"""Every URL the project defines, for every kind of user, with every method
+it accepts: the expected status. The URLs come from the resolver, so a new
+URL without an entry here fails `test_every_url_has_an_entry`.
+
+Roles: anonymous; a logged-in user without a role; agent A (wallet A);
+agent B (wallet B); an administrator (Administrators group, staff). The
+object under test belongs to wallet A.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from contacts.models import AuditEvent, Contact, CustomField
+from contacts.services import audit_record
+from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
+from contacts.tests.test_contact_form import png
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "no_role", "agent_a", "agent_b", "administrator")
+LOGIN = "login"  # a redirect to the panel's log-in page
+ADMIN_LOGIN = "admin-login"  # a redirect to admin's log-in page
+
+
+def every(status):
+    return dict.fromkeys(ROLES, status)
+
+
+def roles(anonymous, no_role, agent_a, agent_b, administrator):
+    return dict(zip(ROLES, (anonymous, no_role, agent_a, agent_b, administrator), strict=True))
+
+
+def walk(patterns, namespace="", prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from walk(pattern.url_patterns, inner, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield (f"{namespace}{pattern.name}" if pattern.name else prefix + str(pattern.pattern))
+
+
+# The panel and the project's own pages: {url: (object, {method: statuses})}.
+PANEL = {
+    "": (None, {"GET": every(302)}),
+    "login": (None, {"GET": roles(200, 302, 302, 302, 302), "POST": roles(200, 302, 302, 302, 302)}),
+    "logout": (None, {"GET": every(405), "POST": every(302)}),
+    "set_language": (None, {"POST": every(302)}),
+    "contacts:list": (None, {"GET": roles(LOGIN, 403, 200, 200, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    "contacts:create": (None, {"GET": roles(LOGIN, 403, 200, 200, 200), "POST": roles(LOGIN, 403, 200, 200, 200)}),
+    "contacts:update": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 200, 404, 200)}),
+    "contacts:delete": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 302)}),
+    "contacts:history": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    "contacts:photo": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+}
+
+# Django admin is for administrators only (agents are kept out even when
+# marked staff). What an administrator may do there, per model:
+# view-only models answer 403 to add and delete.
+FULL = {"changelist": 200, "add": 200, "change": 200, "delete": 200, "history": 200}
+VIEW_ONLY = {"changelist": 200, "add": 403, "change": 200, "delete": 403, "history": 200}
+NOTHING = {"changelist": 403, "add": 403, "change": 403, "delete": 403, "history": 403}
+ADMIN_MODELS = {
+    "contacts.contact": FULL,
+    "contacts.customfield": FULL,
+    "contacts.tag": FULL,
+    "contacts.wallet": {**FULL, "move": 200},
+    "contacts.auditevent": VIEW_ONLY,
+    "contacts.historicalcontact": VIEW_ONLY,
+    # The wallet form's "responsible user" autocomplete needs to see users.
+    "auth.user": {**VIEW_ONLY, "password_change": 403},
+    "auth.group": NOTHING,
+    # No task result exists here; its history page says so (and goes home)
+    # before it looks at permissions.
+    "django_tasks_database.dbtaskresult": {**NOTHING, "history": 302},
+}
+ADMIN_SITE = {
+    "admin:index": 200,
+    "admin:login": 302,  # already logged in
+    "admin:logout": 405,
+    "admin:password_change": 200,
+    "admin:password_change_done": 200,
+    "admin:autocomplete": 200,
+    "admin:jsi18n": 200,
+    "admin:view_on_site": 302,
+    "admin:app_list": 200,
+}
+
+
+@dataclass
+class World:
+    contact: Contact
+    objects: dict
+    users: dict
+
+
+@pytest.fixture
+def world(db):
+    agent_a = UserFactory(username="agent-a")
+    agent_b = UserFactory(username="agent-b")
+    agent_a.groups.add(Group.objects.get(name="Agents"))
+    agent_b.groups.add(Group.objects.get(name="Agents"))
+    administrator = UserFactory(username="administrator", is_staff=True)
+    administrator.groups.add(Group.objects.get(name="Administrators"))
+    wallet = WalletFactory(name="Carteira A", user=agent_a)
+    WalletFactory(name="Carteira B", user=agent_b)
+    contact = ContactFactory(wallet=wallet, tags=[TagFactory()])
+    contact.photo.save("p.png", ContentFile(png().getvalue()), save=True)
+    field = CustomField.objects.create(contact=contact, name="Plano", value="Pro")
+    objects = {
+        "contacts.contact": contact,
+        "contacts.customfield": field,
+        "contacts.tag": contact.tags.get(),
+        "contacts.wallet": wallet,
+        "contacts.auditevent": audit_record(action=AuditEvent.Action.EXPORT),
+        "contacts.historicalcontact": Contact.history.model.objects.filter(id=contact.pk).first(),
+        "auth.user": agent_a,
+        "auth.group": Group.objects.get(name="Agents"),
+    }
+    users = {
+        "anonymous": None,
+        "no_role": UserFactory(username="no-role"),
+        "agent_a": agent_a,
+        "agent_b": agent_b,
+        "administrator": administrator,
+    }
+    return World(contact, objects, users)
+
+
+def admin_cases():
+    """(url name, model label or None, action) for every admin URL."""
+    for model, model_admin in admin.site._registry.items():
+        label = model._meta.label_lower
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}_"
+        for action in ADMIN_MODELS.get(label, {}):
+            yield f"{prefix}{action}", label, action
+
+
+def url_for(name, label, action, world):
+    if label is None:
+        if name == "admin:view_on_site":
+            return reverse(name, args=[ContentType.objects.get_for_model(Contact).pk, world.contact.pk])
+        if name == "admin:app_list":
+            return reverse(name, kwargs={"app_label": "contacts"})
+        if name == "admin:autocomplete":
+            return reverse(name) + "?app_label=contacts&model_name=wallet&field_name=user&term=a"
+        return reverse(name)
+    if action in ("changelist", "add"):
+        return reverse(name)
+    obj = world.objects.get(label)
+    if obj is None:  # a model with nothing to show: no object to point at
+        return reverse(name, args=[1])
+    return reverse(name, args=[obj.pk])
+
+
+def check(client, method, url, expected):
+    response = client.get(url) if method == "GET" else client.post(url, {})
+    status = response.status_code
+    if expected == LOGIN:
+        ok = status == 302 and response.url.startswith(reverse("login"))
+    elif expected == ADMIN_LOGIN:
+        ok = status == 302 and response.url.startswith(reverse("admin:login"))
+    else:
+        ok = status == expected
+    return None if ok else f"{method} {url}: {status}{' -> ' + response.url if status == 302 else ''} (expected {expected})"
+
+
+def client_for(user):
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def test_every_url_has_an_entry():
+    admin_names = {name for name, _, _ in admin_cases()} | set(ADMIN_SITE)
+    missing = [
+        url
+        for url in walk(get_resolver().url_patterns)
+        if url not in PANEL and url not in admin_names and not url.startswith("admin/")
+    ]
+    unlisted_models = {model._meta.label_lower for model in admin.site._registry} - set(ADMIN_MODELS)
+    assert not missing, f"URLs without an entry in the permission matrix: {missing}"
+    assert not unlisted_models, f"Admin models without an entry in the permission matrix: {unlisted_models}"
+    unnamed_admin = [url for url in walk(get_resolver().url_patterns) if url.startswith("admin/")]
+    # Admin's own unnamed patterns: each model's bare object URL (a redirect
+    # to its change page) and the catch-all; both are behind the same gate.
+    assert all(url.endswith("<path:object_id>/") or url.endswith("(?P<url>.*)$") for url in unnamed_admin)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_panel_answers_each_role_as_the_matrix_says(world, role):
+    failures = []
+    for name, (needs, methods) in PANEL.items():
+        for method, expected in methods.items():
+            contact = ContactFactory(wallet=world.contact.wallet) if needs else None
+            url = "/" if name == "" else reverse(name, args=[contact.pk] if contact else [])
+            if name == "contacts:photo":
+                contact.photo.save("p.png", ContentFile(png().getvalue()), save=True)
+            failures.append(check(client_for(world.users[role]), method, url, expected[role]))
+    failures = [f for f in failures if f]
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_django_admin_answers_each_role_as_the_matrix_says(world, role):
+    client = client_for(world.users[role])
+    failures = []
+    cases = [(name, None, None, status) for name, status in ADMIN_SITE.items()]
+    cases += [(name, label, action, ADMIN_MODELS[label][action]) for name, label, action in admin_cases()]
+    for name, label, action, admin_status in cases:
+        if role == "administrator":
+            expected = admin_status
+        elif name == "admin:login":
+            expected = 200  # the form, which says this user may not go further
+        elif name == "admin:logout":
+            expected = 302  # a GET logs nobody out; back to admin's home
+        else:
+            expected = ADMIN_LOGIN
+        failures.append(check(client, "GET", url_for(name, label, action, world), expected))
+    failures = [f for f in failures if f]
+    assert not failures, "\n".join(failures)
