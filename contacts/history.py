@@ -172,8 +172,8 @@ def _contact_changes(before: dict | None, after: dict, names: _Names) -> list[Ch
         new = _display(name, after.get(name), names)
         if before is not None and before.get(name) == after.get(name):
             continue
-        if before is None and not new:
-            continue
+        if before is None and not after.get(name):
+            continue  # a new contact's blanks (and "not a group") say nothing
         label = capfirst(Contact._meta.get_field(name).verbose_name)
         if name == "photo":
             kind = "added" if not before or not before.get(name) else ("removed" if not new else "changed")
