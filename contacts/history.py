@@ -83,7 +83,7 @@ class Entry:
     date: datetime
     user: object | None
     source: str
-    verb: str  # created, changed, deleted
+    verb: str  # created, changed, deleted; recorded: changed, from an unknown state
     changes: list[Change] = field(default_factory=list)
 
     @property
@@ -105,6 +105,8 @@ class Entry:
             return _("%(actor)s created the contact") % {"actor": self.actor}
         if self.verb == "deleted":
             return _("%(actor)s deleted the contact") % {"actor": self.actor}
+        if self.verb == "recorded":
+            return _("%(actor)s changed the contact (its earlier values were not recorded)") % {"actor": self.actor}
         if len(self.changes) == 1:
             return f"{self.actor} {describe(self.changes[0])}"
         return _("%(actor)s changed:") % {"actor": self.actor}
@@ -112,7 +114,7 @@ class Entry:
     @property
     def details(self) -> list[str]:
         """The changes, when the sentence does not say them already."""
-        if self.verb == "changed" and len(self.changes) == 1:
+        if self.verb in ("changed", "recorded") and len(self.changes) == 1:
             return []
         return [capfirst(describe(change)) for change in self.changes]
 
@@ -251,6 +253,10 @@ def contact_timeline(contact_id: int) -> list[Entry]:
         elif "+" in types and before_contact is None:
             verb = "created"
             changes = _contact_changes(None, contact_state, names) if contact_state else []
+        elif types and before_contact is None:
+            # The first record of a contact written before history was kept
+            # (or by a bulk load that kept none): nothing to compare with.
+            verb = "recorded"
         else:
             verb = "changed"
             if contact_state is not None and before_contact is not None:

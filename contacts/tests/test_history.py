@@ -206,3 +206,14 @@ def test_deleting_through_the_service_keeps_the_last_values_of_every_contact(adm
     deleted = Contact.history.model.objects.filter(history_type="-")
     assert sorted(deleted.values_list("company", flat=True)) == ["C0", "C1", "C2"]
     assert set(deleted.values_list("history_source", flat=True)) == {Source.COMMAND}
+
+
+def test_the_first_change_of_a_contact_without_history_says_the_earlier_values_are_unknown(admin_client):
+    contact = ContactFactory(company="A")
+    Contact.history.model.objects.filter(id=contact.pk).delete()  # as for contacts loaded in bulk
+    admin_client.post(reverse("contacts:update", args=[contact.pk]), edit_data(contact, company="B"))
+    admin_client.post(reverse("contacts:update", args=[contact.pk]), edit_data(contact, company="C"))
+    entries = contact_timeline(contact.pk)
+    assert [entry.verb for entry in entries] == ["changed", "recorded"]
+    assert entries[0].sentence.endswith("alterou Empresa de “B” para “C”")
+    assert "valores anteriores não foram registrados" in entries[1].sentence
