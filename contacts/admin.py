@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from .forms import ContactAdminForm
 from .models import AuditEvent, Contact, CustomField, Tag, Wallet
-from .services import contacts_delete, contacts_reassign_wallet
+from .services import contacts_delete, contacts_reassign_wallet, tags_delete
 
 
 class WalletMoveForm(forms.Form):
@@ -79,6 +79,12 @@ class WalletAdmin(admin.ModelAdmin):
 class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "color"]
     search_fields = ["name"]
+
+    def delete_model(self, request, obj):
+        tags_delete(tags=[obj])
+
+    def delete_queryset(self, request, queryset):
+        tags_delete(tags=queryset)
 
 
 class CustomFieldInline(admin.TabularInline):

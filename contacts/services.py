@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from .history import history_bulk_record
 
-from .models import AuditEvent, Contact, Wallet
+from .models import AuditEvent, Contact, Tag, Wallet
 from .recording import current_actor, current_user
 
 
@@ -63,6 +63,20 @@ def contacts_delete(*, contacts: list[Contact] | QuerySet) -> int:
         counts={"contacts": count},
     )
     return count
+
+
+@transaction.atomic
+def tags_delete(*, tags: list[Tag] | QuerySet) -> int:
+    """Delete tags (their links to contacts go with them); recorded in the
+    audit trail with how many contacts lost each. Returns the tags deleted."""
+    tags = list(Tag.objects.filter(pk__in=[t.pk for t in tags]).annotate(links=Count("contacts")).order_by("pk"))
+    Tag.objects.filter(pk__in=[t.pk for t in tags]).delete()
+    audit_record(
+        action=AuditEvent.Action.DELETE,
+        parameters={"tags": [{"id": t.pk, "name": t.name, "contacts": t.links} for t in tags]},
+        counts={"tags": len(tags), "contact_links": sum(t.links for t in tags)},
+    )
+    return len(tags)
 
 
 @transaction.atomic

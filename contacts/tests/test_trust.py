@@ -250,3 +250,19 @@ def test_the_same_telegram_id_in_another_writing_is_a_duplicate(admin_client):
     assert "Já existe um contato com este Id Telegram" in response.content.decode()
     assert Contact.objects.filter(telegram_id="123").count() == 1
     assert Contact.objects.count() == 1
+
+
+def test_deleting_tags_in_admin_is_recorded_with_the_contacts_that_lose_them(staff_admin_client):
+    from contacts.tests.factories import TagFactory
+
+    vip, old = TagFactory(name="VIP"), TagFactory(name="Antiga")
+    ContactFactory(tags=[vip, old])
+    ContactFactory(tags=[vip])
+    response = staff_admin_client.post(
+        reverse("admin:contacts_tag_changelist"),
+        {"action": "delete_selected", "_selected_action": [vip.pk, old.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get()
+    assert event.counts == {"tags": 2, "contact_links": 3}
+    assert {t["name"]: t["contacts"] for t in event.parameters["tags"]} == {"VIP": 2, "Antiga": 1}
