@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .forms import ContactAdminForm
+from .forms import ContactAdminForm, CustomFieldForm
 from .models import AuditEvent, Contact, CustomField, Tag, Wallet
 from .services import contacts_delete, contacts_reassign_wallet, tags_delete
 
@@ -89,6 +89,7 @@ class TagAdmin(admin.ModelAdmin):
 
 class CustomFieldInline(admin.TabularInline):
     model = CustomField
+    form = CustomFieldForm
     extra = 1
 
 

@@ -1,6 +1,6 @@
 from django import forms
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -50,6 +50,36 @@ def style_widgets(form):
         else:
             css = "form-control"
         widget.attrs.setdefault("class", css)
+
+
+class TextField(forms.CharField):
+    """Text as a person meant it: pasted invisible marks and odd spaces
+    cleaned before any other check (normalizers.clean_text)."""
+
+    def to_python(self, value):
+        return super().to_python(normalizers.clean_text(value) if isinstance(value, str) else value)
+
+
+class CodeEmailField(forms.EmailField):
+    """An e-mail pasted with invisible marks or a no-break space is still
+    that e-mail."""
+
+    def to_python(self, value):
+        return super().to_python(normalizers.clean_code(value) if isinstance(value, str) else value)
+
+
+def clean_formfield(db_field, **kwargs):
+    """Every text field of our forms cleans pasted text first; no maxlength
+    attribute, so a browser never cuts a long paste silently: the server
+    says what is too long."""
+    if isinstance(db_field, models.EmailField):
+        kwargs.setdefault("form_class", CodeEmailField)
+    elif isinstance(db_field, models.CharField) and not db_field.choices:
+        kwargs.setdefault("form_class", TextField)
+    field = db_field.formfield(**kwargs)
+    if field is not None:
+        field.widget.attrs.pop("maxlength", None)
+    return field
 
 
 class PhotoField(forms.ImageField):
@@ -165,6 +195,7 @@ class ContactRulesMixin:
 class CustomFieldForm(forms.ModelForm):
     class Meta:
         model = CustomField
+        formfield_callback = clean_formfield
         fields = ["name", "value"]
         widgets = {
             "name": forms.TextInput(attrs={"placeholder": _("Field name")}),
@@ -241,6 +272,7 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
     class Meta:
         model = Contact
         fields = CONTACT_FIELDS
+        formfield_callback = clean_formfield
         widgets = {
             "number": forms.TextInput(attrs={"placeholder": "+55 11 98765-4321", "inputmode": "tel"}),
             "cpf_cnpj": forms.TextInput(attrs={"placeholder": "529.982.247-25"}),
@@ -311,4 +343,5 @@ class ContactAdminForm(ContactRulesMixin, forms.ModelForm):
     class Meta:
         model = Contact
         fields = ["is_group", *CONTACT_FIELDS]
+        formfield_callback = clean_formfield
         field_classes = {"photo": PhotoField}

@@ -82,7 +82,8 @@ class Tag(models.Model):
 
 def is_text_search(query: str) -> bool:
     """Neither an e-mail nor a phone-like search (digits and punctuation)."""
-    return "@" not in query and not normalizers.looks_like_phone(query)
+    code = normalizers.clean_code(query)
+    return "@" not in code and not normalizers.looks_like_phone(code)
 
 
 # Nobody types more into a search box; past these bounds a query only costs
@@ -94,7 +95,7 @@ SEARCH_MAX_WORDS = 10
 def clean_search(query: str) -> str:
     """The query as searched: single spaces, at most SEARCH_MAX_WORDS words
     and SEARCH_MAX_LENGTH characters; the rest is left out."""
-    words = (query or "")[: SEARCH_MAX_LENGTH * 4].split()[:SEARCH_MAX_WORDS]
+    words = normalizers.clean_text((query or "")[: SEARCH_MAX_LENGTH * 4]).split()[:SEARCH_MAX_WORDS]
     return " ".join(words)[:SEARCH_MAX_LENGTH].strip()
 
 
@@ -153,9 +154,10 @@ class ContactQuerySet(models.QuerySet):
         if not query:
             return self
         if "@" in query:
-            return self.filter(email__contains=query.lower())
+            return self.filter(email__contains=normalizers.clean_code(query).lower())
         document = _try(normalizers.normalize_document, query)
         if not is_text_search(query):
+            query = normalizers.clean_code(query)  # pasted dashes and marks
             phone = _try(normalizers.normalize_phone, query)
             condition = Q(number=phone) if phone else Q(number__contains=normalizers.only_digits(query))
             if document:
@@ -295,7 +297,7 @@ class Contact(models.Model):
                 setattr(self, field, normalize(getattr(self, field)))
             except ValidationError as error:
                 errors[field] = error
-        self.email = self.email.strip().lower()
+        self.email = normalizers.clean_code(self.email).strip().lower()
         if errors:
             raise ValidationError(errors)
 

@@ -18,10 +18,40 @@ _PHONE_CHARS = re.compile(r"^[\d\s()+\-./]+$")
 _DOCUMENT_CHARS = re.compile(r"^[0-9A-Za-z.\-/\s]+$")
 
 
+# Pasted from WhatsApp, browsers and phones: direction marks, zero-width
+# characters and the BOM ride along invisibly. ZWJ/ZWNJ stay: emoji and
+# some scripts need them.
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x061C, 0x180E, 0x200B, 0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xFEFF]
+    + list(range(0x202A, 0x202F))
+    + list(range(0x2066, 0x206A))
+)
+# Typographic apostrophes (and the acute and grave accents typed as one)
+# search the same as the plain one: "D’Ávila" is "D'Ávila".
+_APOSTROPHES = dict.fromkeys(map(ord, "’‘´`ʼ′‛"), "'")
+
+
+def clean_text(text: str) -> str:
+    """Free text as a person meant it: invisible marks removed, every kind of
+    space a plain space. Dashes and quotes stay as typed."""
+    text = text.translate(_INVISIBLE)
+    return "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in text)
+
+
+def clean_code(text: str) -> str:
+    """A phone, document, id or e-mail as typed or pasted: clean_text(), no
+    format characters at all, every dash (and the minus sign) a hyphen."""
+    return "".join(
+        "-" if unicodedata.category(ch) == "Pd" or ch == "\u2212" else ch
+        for ch in clean_text(text)
+        if unicodedata.category(ch) != "Cf"
+    )
+
+
 def fold(text: str) -> str:
     """Lower-case, accent-free, single-spaced text for searching and sorting:
     "  JOÃO  da Silva" -> "joao da silva"."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", clean_text(text).translate(_APOSTROPHES))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
 
@@ -80,7 +110,7 @@ def _add_ninth_digit(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumb
 
 def normalize_phone(raw: str) -> str:
     """Canonical digits: country code + area code + subscriber ("5511987654321")."""
-    raw = (raw or "").strip()
+    raw = clean_code(raw or "").strip()
     if not raw:
         return ""
     if not _PHONE_CHARS.match(raw) or len(only_digits(raw)) < 8:
@@ -103,7 +133,7 @@ def format_phone(canonical: str) -> str:
 def normalize_document(raw: str) -> str:
     """A CPF or CNPJ (numeric or the new alphanumeric one), masked:
     "529.982.247-25", "11.222.333/0001-81"."""
-    raw = (raw or "").strip()
+    raw = clean_code(raw or "").strip()
     if not raw:
         return ""
     invalid = ValidationError(
@@ -127,7 +157,7 @@ def normalize_telegram_id(raw: str) -> str:
     """Telegram ids are integers (groups and channels negative), stored in
     one canonical writing: ASCII digits, no leading zeros, no "-0"; so
     "0123", "１２３" and "123" are the same id."""
-    raw = (raw or "").strip()
+    raw = clean_code(raw or "").strip()
     if not raw:
         return ""
     invalid = ValidationError(_("Enter the numeric Telegram id, like 123456789."), code="invalid_telegram_id")

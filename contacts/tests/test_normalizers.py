@@ -125,3 +125,38 @@ def test_telegram_ids_are_integers():
     assert normalize_telegram_id("-1001234567890") == "-1001234567890"
     with pytest.raises(ValidationError):
         normalize_telegram_id("@joao")
+
+
+PASTED = {
+    "bidi marks": "\u202a+55 11 98765-4321\u202c",
+    "left-to-right marks": "\u200e+55\u200e 11 98765\u200e-4321",
+    "zero-width": "+55 11\u200b 98765\u200b-4321",
+    "no-break spaces": "+55\u00a011\u00a098765\u20114321",
+    "en dash": "+55 11 98765–4321",
+    "em dash and BOM": "\ufeff(11) 98765—4321",
+    "minus sign": "+55 11 98765−4321",
+}
+
+
+@pytest.mark.parametrize("pasted", PASTED.values(), ids=PASTED.keys())
+def test_numbers_pasted_with_invisible_marks_and_typographic_dashes_are_accepted(pasted):
+    assert normalize_phone(pasted) == "5511987654321"
+
+
+def test_documents_and_telegram_ids_are_cleaned_the_same_way():
+    assert normalize_document("\u200e529.982.247–25\u200f") == "529.982.247-25"
+    assert normalize_document("11.222.333/0001‐81\u00a0") == "11.222.333/0001-81"
+    assert normalize_telegram_id("\u2068123456789\u2069") == "123456789"
+    assert normalize_telegram_id("−1001234567890") == "-1001234567890"
+
+
+@pytest.mark.parametrize("written", ["D’Ávila", "D‘Ávila", "D´Ávila", "D`Ávila", "Dʼ\u200bÁvila"])
+def test_typographic_apostrophes_fold_like_the_plain_one(written):
+    assert fold(written) == fold("D'Ávila") == "d'avila"
+
+
+def test_clean_text_keeps_what_names_need():
+    from contacts.normalizers import clean_text
+
+    family = "👨\u200d👩\u200d👧"
+    assert clean_text(f"Ana\u00a0{family}\u200b – Loja") == f"Ana {family} – Loja"
