@@ -1,10 +1,17 @@
-"""The trust base of log-in and headers: Argon2 passwords."""
+"""The trust base of log-in and headers: Argon2 passwords, the lock-out after
+repeated failed log-ins, session lifetime."""
+
+from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog
 from django.contrib.auth.hashers import make_password
+from django.test import RequestFactory
 from django.test.utils import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.lockout import client_ip_address
 from contacts_portal import settings as production_settings
 
 pytestmark = pytest.mark.django_db
@@ -12,10 +19,23 @@ pytestmark = pytest.mark.django_db
 LOGIN = reverse("login")
 PASSWORD = "s3cret-pass"
 OFFICE = "203.0.113.7"
+ELSEWHERE = "198.51.100.20"
+LOCKED_OUT = "Muitas tentativas de login malsucedidas. Tente novamente em 15 minutos."
 
 
 def log_in(client, username, password=PASSWORD, address=OFFICE, url=LOGIN):
+    # A real POST to the log-in page: force_login() would bypass the lock-out.
     return client.post(url, {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def fail(client, username, times, address=OFFICE):
+    for _ in range(times):
+        response = log_in(client, username, "wrong-password", address)
+    return response
+
+
+def is_logged_in(client) -> bool:
+    return "_auth_user_id" in client.session
 
 
 # Passwords
@@ -39,3 +59,149 @@ def test_an_old_pbkdf2_password_still_logs_in_and_is_upgraded_to_argon2(client, 
     agent.refresh_from_db()
     assert agent.password.startswith("argon2$")
     assert agent.check_password(PASSWORD)
+
+
+# Lock-out
+
+
+def test_wrong_passwords_below_the_limit_only_say_the_log_in_failed(client, agent):
+    response = fail(client, "ana", times=4)
+    assert response.status_code == 200
+    assert "e senha corretos" in response.content.decode()
+    assert LOCKED_OUT not in response.content.decode()
+
+
+def test_the_fifth_wrong_password_locks_the_username_out_with_a_message(client, agent):
+    response = fail(client, "ana", times=5)
+
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert LOCKED_OUT in page
+    assert 'id="id_username"' in page and 'value="ana"' in page  # the log-in page, not a bare sentence
+    assert AccessFailureLog.objects.filter(username="ana", locked_out=True).exists()
+
+
+def test_a_locked_out_username_cannot_log_in_even_with_the_right_password_from_elsewhere(client, agent):
+    fail(client, "ana", times=5)
+
+    response = log_in(client, "ana", address=ELSEWHERE)
+
+    assert response.status_code == 429
+    assert LOCKED_OUT in response.content.decode()
+    assert not is_logged_in(client)
+
+
+def test_a_locked_out_address_cannot_log_in_to_any_username(client, agent, other_agent):
+    # Guessing at several usernames from one address locks the address.
+    for username in ["admin", "root", "maria", "jose", "ana"]:
+        log_in(client, username, "wrong-password")
+
+    response = log_in(client, "bruno")
+
+    assert response.status_code == 429
+    assert not is_logged_in(client)
+
+
+def test_a_lock_out_leaves_other_users_at_other_addresses_alone(client, agent, other_agent):
+    fail(client, "ana", times=5)
+
+    response = log_in(client, "bruno", address=ELSEWHERE)
+
+    assert response.status_code == 302
+    assert is_logged_in(client)
+
+
+def test_a_successful_log_in_clears_the_failure_count(client, agent):
+    fail(client, "ana", times=4)
+    assert log_in(client, "ana").status_code == 302
+    client.post(reverse("logout"))
+
+    response = fail(client, "ana", times=4)
+
+    assert response.status_code == 200
+
+
+def test_the_lock_out_ends_after_the_cool_off(client, agent):
+    fail(client, "ana", times=5)
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+
+    assert log_in(client, "ana").status_code == 302
+
+
+def test_the_admin_log_in_page_counts_and_locks_out_too(client, agent):
+    response = fail(client, "ana", times=2)
+    for _ in range(3):
+        response = log_in(client, "ana", "wrong-password", url=reverse("admin:login"))
+
+    assert response.status_code == 429
+    assert LOCKED_OUT in response.content.decode()
+
+
+def test_the_lock_out_message_follows_the_users_language(client, agent):
+    client.cookies["django_language"] = "en"
+    response = fail(client, "ana", times=5)
+    assert "Too many failed log-in attempts. Try again in 15 minutes." in response.content.decode()
+
+
+@override_settings(AXES_COOLOFF_TIME=None)
+def test_without_a_cool_off_the_message_says_to_ask_an_administrator(client, agent):
+    response = fail(client, "ana", times=5)
+    assert "Peça a um administrador para desbloquear o seu acesso." in response.content.decode()
+
+
+@override_settings(AXES_FAILURE_LIMIT=3, AXES_COOLOFF_TIME=timedelta(minutes=1))
+def test_the_limit_and_the_cool_off_are_settings(client, agent):
+    assert fail(client, "ana", times=2).status_code == 200
+    response = fail(client, "ana", times=1)
+    assert response.status_code == 429
+    assert "Tente novamente em 1 minuto." in response.content.decode()
+
+
+def test_an_administrator_unlocks_a_username_in_admin(client, agent):
+    administrator = agent.__class__.objects.create_user("alice", password=PASSWORD, is_staff=True)
+    administrator.groups.add(agent.groups.model.objects.get(name="Administrators"))
+    fail(client, "ana", times=5, address=ELSEWHERE)
+    client.force_login(administrator)
+    changelist = reverse("admin:axes_accessattempt_changelist")
+
+    assert "Bloqueios de login" in client.get(reverse("admin:index")).content.decode()
+    page = client.get(changelist, {"locked_out": "yes"})
+    assert page.status_code == 200
+    assert "ana" in page.content.decode() and "Bloqueado" in page.content.decode()
+    response = client.post(
+        changelist,
+        {
+            "action": "delete_selected",
+            "_selected_action": list(AccessAttempt.objects.values_list("pk", flat=True)),
+            "post": "yes",
+        },
+    )
+    assert response.status_code == 302
+    assert not AccessAttempt.objects.exists()
+
+    client.logout()
+    assert log_in(client, "ana", address=ELSEWHERE).status_code == 302
+
+
+def test_administrators_may_read_the_failure_log_but_agents_may_not(client, admin_user, agent):
+    admin_user.is_staff = agent.is_staff = True
+    admin_user.save()
+    agent.save()
+    for user, status in [(admin_user, 200), (agent, 403)]:
+        client.force_login(user)
+        assert client.get(reverse("admin:axes_accessfailurelog_changelist")).status_code == status
+
+
+@pytest.mark.parametrize(
+    "behind_proxy, forwarded_for, expected",
+    [
+        (False, "192.0.2.1", "10.0.0.2"),  # nobody asked to trust the header
+        (True, "192.0.2.1, 198.51.100.20", "198.51.100.20"),  # the proxy's own entry is the last
+        (True, "not-an-address", "10.0.0.2"),
+        (True, "", "10.0.0.2"),
+    ],
+)
+def test_the_address_of_a_log_in_is_the_proxys_last_forwarded_entry(behind_proxy, forwarded_for, expected):
+    request = RequestFactory().post(LOGIN, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded_for)
+    with override_settings(BEHIND_PROXY=behind_proxy):
+        assert client_ip_address(request) == expected
