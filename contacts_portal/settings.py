@@ -201,6 +201,12 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY el
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# A log-in lasts a working day (10 hours, in seconds) unless SESSION_COOKIE_AGE
+# says otherwise; SESSION_EXPIRE_AT_BROWSER_CLOSE=1 ends it when the browser
+# closes, for shared computers.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 10 * 60 * 60))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+
 # Contacts panel
 # Strict wallet mode: agents do not see contacts that have no wallet.
 CONTACTS_STRICT_WALLETS = env_bool("CONTACTS_STRICT_WALLETS", False)

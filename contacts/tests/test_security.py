@@ -1,7 +1,11 @@
 """The trust base of log-in and headers: Argon2 passwords, the lock-out after
 repeated failed log-ins, session lifetime."""
 
+import importlib.util
+import os
 from datetime import timedelta
+from pathlib import Path
+from unittest import mock
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog
@@ -36,6 +40,20 @@ def fail(client, username, times, address=OFFICE):
 
 def is_logged_in(client) -> bool:
     return "_auth_user_id" in client.session
+
+
+def settings_from_environment(**environ):
+    """contacts_portal/settings.py evaluated afresh, as a server started with
+    exactly this environment would compute it."""
+    path = Path(production_settings.__file__)
+    with mock.patch.dict(os.environ, environ, clear=True):
+        spec = importlib.util.spec_from_file_location("settings_under_test", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module
+
+
+PRODUCTION_ENVIRONMENT = {"SECRET_KEY": "production-" * 6, "ALLOWED_HOSTS": "testserver"}
 
 
 # Passwords
@@ -205,3 +223,36 @@ def test_the_address_of_a_log_in_is_the_proxys_last_forwarded_entry(behind_proxy
     request = RequestFactory().post(LOGIN, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded_for)
     with override_settings(BEHIND_PROXY=behind_proxy):
         assert client_ip_address(request) == expected
+
+
+# Session lifetime
+
+
+def test_a_log_in_lasts_a_working_day_and_survives_closing_the_browser_by_default():
+    production = settings_from_environment(**PRODUCTION_ENVIRONMENT)
+    assert production.SESSION_COOKIE_AGE == 10 * 60 * 60
+    assert production.SESSION_EXPIRE_AT_BROWSER_CLOSE is False
+
+
+def test_session_lifetime_and_log_out_on_browser_close_come_from_the_environment():
+    production = settings_from_environment(
+        **PRODUCTION_ENVIRONMENT, SESSION_COOKIE_AGE="3600", SESSION_EXPIRE_AT_BROWSER_CLOSE="1"
+    )
+    assert production.SESSION_COOKIE_AGE == 3600
+    assert production.SESSION_EXPIRE_AT_BROWSER_CLOSE is True
+
+
+@override_settings(SESSION_COOKIE_AGE=3600)
+def test_the_session_cookie_lives_as_long_as_the_setting_says(client, agent):
+    log_in(client, "ana")
+    cookie = client.cookies["sessionid"]
+    assert cookie["max-age"] == 3600
+    assert client.session.get_expiry_age() == 3600
+
+
+@override_settings(SESSION_EXPIRE_AT_BROWSER_CLOSE=True)
+def test_the_session_cookie_ends_with_the_browser_when_asked(client, agent):
+    log_in(client, "ana")
+    cookie = client.cookies["sessionid"]
+    assert cookie["max-age"] == "" and cookie["expires"] == ""
+    assert client.session.get_expire_at_browser_close()
