@@ -1,8 +1,10 @@
 """The trust base of log-in and headers: Argon2 passwords, the lock-out after
-repeated failed log-ins, session lifetime."""
+repeated failed log-ins, session lifetime, the Content-Security-Policy."""
 
 import importlib.util
 import os
+import re
+from html.parser import HTMLParser
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -16,6 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.lockout import client_ip_address
+from contacts.models import Tag
+from contacts.templatetags.contacts_colours import hue_class
+from contacts.tests.factories import ContactFactory, TagFactory
 from contacts_portal import settings as production_settings
 
 pytestmark = pytest.mark.django_db
@@ -256,3 +261,158 @@ def test_the_session_cookie_ends_with_the_browser_when_asked(client, agent):
     cookie = client.cookies["sessionid"]
     assert cookie["max-age"] == "" and cookie["expires"] == ""
     assert client.session.get_expire_at_browser_close()
+
+
+# Content-Security-Policy
+
+HTMX = {"HX-Request": "true"}
+
+
+def policy(response) -> dict[str, list[str]]:
+    directives = (part.split() for part in response["Content-Security-Policy"].split(";"))
+    return {name: values for name, *values in directives}
+
+
+def page_nonce(response) -> str | None:
+    found = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"])
+    return found and found.group(1)
+
+
+class InlineCode(HTMLParser):
+    """What a nonce-based policy refuses: style attributes, event-handler
+    attributes, javascript: links, and inline <script> or <style> without the
+    page's nonce. (A <script type="application/json"> is data, not code.)"""
+
+    def __init__(self, nonce):
+        super().__init__()
+        self.nonce = nonce
+        self.refused = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.refused += [f"<{tag} {name}>" for name in attrs if name == "style" or name.startswith("on")]
+        if (attrs.get("href") or "").startswith("javascript:"):
+            self.refused.append(f"<{tag} href=javascript:>")
+        inline_script = tag == "script" and "src" not in attrs and attrs.get("type") != "application/json"
+        if (inline_script or tag == "style") and (not self.nonce or attrs.get("nonce") != self.nonce):
+            self.refused.append(f"<{tag}> without the nonce")
+
+
+def refused_inline_code(response) -> list[str]:
+    parser = InlineCode(page_nonce(response))
+    parser.feed(response.content.decode())
+    return parser.refused
+
+
+@pytest.fixture
+def staff_client(client, admin_user):
+    admin_user.is_staff = True
+    admin_user.save()
+    client.force_login(admin_user)
+    return client
+
+
+def test_pages_send_a_strict_content_security_policy(admin_client):
+    response = admin_client.get(reverse("contacts:list"))
+
+    directives = policy(response)
+    assert directives["default-src"] == ["'self'"]
+    assert directives["script-src"] == ["'self'", f"'nonce-{page_nonce(response)}'"]
+    assert directives["style-src"] == ["'self'", f"'nonce-{page_nonce(response)}'"]
+    assert directives["img-src"] == ["'self'", "data:"]
+    assert directives["object-src"] == ["'none'"]
+    assert directives["base-uri"] == ["'self'"]
+    assert directives["form-action"] == ["'self'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert "unsafe" not in response["Content-Security-Policy"]
+
+
+def test_every_request_gets_a_new_nonce(admin_client):
+    first, second = (page_nonce(admin_client.get(reverse("contacts:list"))) for _ in range(2))
+    assert first and second and first != second
+
+
+def test_tag_colours_come_in_a_style_block_with_the_pages_nonce(admin_client):
+    vip = TagFactory(name="VIP", color="#d63384")
+    ContactFactory(name="João", tags=[vip])
+
+    response = admin_client.get(reverse("contacts:list"))
+
+    page = response.content.decode()
+    assert f'<style nonce="{page_nonce(response)}">.app-tag-{vip.pk}{{--chip:#d63384}}</style>' in page
+    assert f'class="app-chip app-tag-{vip.pk}"' in page
+
+
+def test_a_tag_colour_that_is_not_a_hex_colour_never_reaches_the_stylesheet(admin_client):
+    tag = TagFactory(name="VIP")
+    Tag.objects.filter(pk=tag.pk).update(color="red}*{a")  # past validation, straight to the table
+
+    page = admin_client.get(reverse("contacts:list")).content.decode()
+
+    assert "red}" not in page
+
+
+@pytest.mark.parametrize("hue, css_class", [(0, "app-hue-0"), (47, "app-hue-2"), (200, "app-hue-7"), (359, "app-hue-0")])
+def test_avatar_colours_are_a_palette_of_classes(hue, css_class):
+    assert hue_class(hue) == css_class
+
+
+def test_panel_pages_and_htmx_fragments_have_no_inline_code_without_the_nonce(admin_client):
+    vip = TagFactory(name="VIP", color="#d63384")
+    contact = ContactFactory(name="João", tags=[vip])
+    update = reverse("contacts:update", args=[contact.pk])
+    delete = reverse("contacts:delete", args=[contact.pk])
+    responses = {
+        "list": admin_client.get(reverse("contacts:list")),
+        "list (htmx)": admin_client.get(reverse("contacts:list"), {"q": "jo"}, headers=HTMX),
+        "add": admin_client.get(reverse("contacts:create")),
+        "add (htmx)": admin_client.get(reverse("contacts:create"), headers=HTMX),
+        "edit (htmx)": admin_client.get(update, headers=HTMX),
+        "edit with errors (htmx)": admin_client.post(update, {"name": ""}, headers=HTMX),
+        "delete (htmx)": admin_client.get(delete, headers=HTMX),
+        "delete": admin_client.get(delete),
+    }
+    for name, response in responses.items():
+        assert response.status_code == 200, name
+        assert refused_inline_code(response) == [], name
+        if "htmx" in name:
+            # A fragment arrives with another request's nonce: it may carry none.
+            assert "<style" not in response.content.decode() and "<script" not in response.content.decode()
+
+
+def test_the_log_in_page_has_no_inline_code_without_the_nonce(client, agent):
+    assert refused_inline_code(client.get(LOGIN)) == []
+    assert refused_inline_code(log_in(client, "ana", "wrong-password")) == []
+
+
+def test_the_lock_out_page_has_no_inline_code_without_the_nonce(client, agent):
+    response = fail(client, "ana", times=5)
+    assert response.status_code == 429
+    assert refused_inline_code(response) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "admin:index",
+        "admin:contacts_contact_changelist",
+        "admin:contacts_contact_add",
+        "admin:contacts_tag_changelist",
+        "admin:contacts_wallet_add",
+        "admin:contacts_customfield_add",
+        "admin:axes_accessattempt_changelist",
+        "admin:axes_accessfailurelog_changelist",
+    ],
+)
+def test_admin_pages_have_no_inline_code_without_the_nonce(staff_client, url):
+    ContactFactory(name="João", tags=[TagFactory()])
+    response = staff_client.get(reverse(url))
+    assert response.status_code == 200
+    assert refused_inline_code(response) == []
+
+
+def test_the_admin_change_form_with_inlines_has_no_inline_code_without_the_nonce(staff_client):
+    contact = ContactFactory(name="João", tags=[TagFactory()])
+    response = staff_client.get(reverse("admin:contacts_contact_change", args=[contact.pk]))
+    assert response.status_code == 200
+    assert refused_inline_code(response) == []
