@@ -191,8 +191,12 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Security: safe by default, relaxed only by DEBUG or by HTTPS=0 behind a
 # plain-HTTP test server.
 HTTPS = env_bool("HTTPS", not DEBUG)
-SESSION_COOKIE_SECURE = HTTPS
-CSRF_COOKIE_SECURE = HTTPS
+# Every cookie: HTTPS only, out of JavaScript's reach, not sent on cross-site
+# requests. htmx gets the CSRF token from the page (hx-headers on <body>),
+# never from the cookie.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
@@ -201,8 +205,10 @@ SECURE_HSTS_PRELOAD = HTTPS
 # X-Forwarded-For for the lock-out by address.
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
-SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # Content-Security-Policy: scripts and styles come from our own static files;
 # an inline <script> or <style> runs only with the page's nonce ({{ csp_nonce }})

@@ -1,5 +1,6 @@
 """The trust base of log-in and headers: Argon2 passwords, the lock-out after
-repeated failed log-ins, session lifetime, the Content-Security-Policy."""
+repeated failed log-ins, session lifetime, the Content-Security-Policy, and
+the headers and cookies of the production settings."""
 
 import importlib.util
 import os
@@ -12,6 +13,7 @@ from unittest import mock
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from django.test import RequestFactory
 from django.test.utils import override_settings
 from django.urls import reverse
@@ -32,9 +34,9 @@ ELSEWHERE = "198.51.100.20"
 LOCKED_OUT = "Muitas tentativas de login malsucedidas. Tente novamente em 15 minutos."
 
 
-def log_in(client, username, password=PASSWORD, address=OFFICE, url=LOGIN):
+def log_in(client, username, password=PASSWORD, address=OFFICE, url=LOGIN, **extra):
     # A real POST to the log-in page: force_login() would bypass the lock-out.
-    return client.post(url, {"username": username, "password": password}, REMOTE_ADDR=address)
+    return client.post(url, {"username": username, "password": password}, REMOTE_ADDR=address, **extra)
 
 
 def fail(client, username, times, address=OFFICE):
@@ -416,3 +418,78 @@ def test_the_admin_change_form_with_inlines_has_no_inline_code_without_the_nonce
     response = staff_client.get(reverse("admin:contacts_contact_change", args=[contact.pk]))
     assert response.status_code == 200
     assert refused_inline_code(response) == []
+
+
+# Production headers and cookies
+
+# What a test cannot take from production: its database, static files served
+# from the source folders (no collectstatic), the fast password hasher, the
+# test media folder.
+NOT_FROM_PRODUCTION = {"DATABASES", "STORAGES", "PASSWORD_HASHERS", "MEDIA_ROOT", "LOGGING"}
+
+
+@pytest.fixture
+def production():
+    """The settings of a production server (DEBUG off, HTTPS on), as
+    contacts_portal/settings.py computes them from its environment."""
+    module = settings_from_environment(**PRODUCTION_ENVIRONMENT)
+    values = {name: getattr(module, name) for name in dir(module) if name.isupper()}
+    assert values["DEBUG"] is False and values["HTTPS"] is True
+    with override_settings(**{name: value for name, value in values.items() if name not in NOT_FROM_PRODUCTION}):
+        yield
+
+
+def assert_security_headers(response):
+    assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    directives = policy(response)
+    nonce = page_nonce(response)
+    assert nonce and f'nonce="{nonce}"' in response.content.decode()
+    assert directives["script-src"] == ["'self'", f"'nonce-{nonce}'"]
+    assert directives["style-src"] == ["'self'", f"'nonce-{nonce}'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert refused_inline_code(response) == []
+
+
+def assert_locked_down(cookie):
+    assert cookie["secure"] is True
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+
+
+def test_in_production_plain_http_is_sent_to_https(client, production):
+    response = client.get(LOGIN)
+    assert response.status_code == 301
+    assert response.url == "https://testserver/login/"
+
+
+def test_in_production_the_log_in_page_and_the_panel_carry_the_security_headers(client, agent_wallet, production):
+    login_page = client.get(LOGIN, secure=True)
+    assert login_page.status_code == 200
+    assert_security_headers(login_page)
+
+    assert log_in(client, "ana", secure=True).status_code == 302
+    panel = client.get(reverse("contacts:list"), secure=True)
+    assert panel.status_code == 200
+    assert_security_headers(panel)
+
+
+def test_in_production_every_cookie_is_secure_http_only_and_same_site(client, agent, production):
+    client.get(LOGIN, secure=True)
+    assert_locked_down(client.cookies["csrftoken"])
+
+    log_in(client, "ana", secure=True)
+    assert_locked_down(client.cookies["sessionid"])
+
+    client.post(reverse("set_language"), {"language": "en", "next": "/contacts/"}, secure=True)
+    assert client.cookies["django_language"].value == "en"
+    assert_locked_down(client.cookies["django_language"])
+
+
+def test_production_settings_pass_check_deploy_without_a_warning(production, monkeypatch):
+    # Set by the browser tests' conftest for Playwright; no server has it.
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
+    call_command("check", deploy=True, fail_level="WARNING")
