@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "contacts_portal.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CsrfViewMiddleware, which reads the body.
+    "contacts_portal.uploads.UploadSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -183,8 +185,16 @@ STORAGES = {
 }
 # Photos are personal data: they are served by a view that checks the wallet,
 # never straight from MEDIA_URL.
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# How much a request may send. A form with files may send MAX_UPLOAD_SIZE
+# bytes in all (a view may allow more, see contacts_portal/uploads.py); a
+# bigger one is refused with a message before its body is read. Form fields
+# other than files are small (the longest form, a contact with its extra
+# fields, is a few KB): 1 MB of them at most. A file bigger than 2.5 MB is
+# received into a temporary file, not memory.
+MAX_UPLOAD_SIZE = int(os.environ.get("MAX_UPLOAD_SIZE", 10 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024 // 2
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -178,3 +178,42 @@ def test_django_admin_works_under_the_content_security_policy(page, data, csp_vi
     page.goto("/admin/axes/accessattempt/")
     expect(page.locator("h1")).to_contain_text("tentativa de acesso")
     assert not csp_violations, "\n".join(csp_violations)
+
+
+def test_a_photo_over_the_upload_cap_is_refused_in_the_popup_with_a_message(page, data, csp_violations, settings):
+    settings.MAX_UPLOAD_SIZE = 64 * 1024
+    log_in(page)
+    page.click("a:has-text('Adicionar')")
+    modal = page.locator("#modal")
+    modal.locator("#id_name").fill("Carla Dias")
+    modal.locator("#id_number").fill("(11) 3456-7890")
+    modal.locator("#id_photo").set_input_files(
+        {"name": "grande.jpg", "mimeType": "image/jpeg", "buffer": b"\xff" * (128 * 1024)}
+    )
+    modal.locator("button:has-text('Salvar')").click()
+
+    toast = page.locator("#toasts .app-toast")
+    expect(toast).to_have_text("O envio é grande demais (o limite é de 64 KB) e nada foi salvo. Envie um arquivo menor.")
+    expect(toast).to_have_count(1)  # not followed by the generic error
+    expect(modal).to_be_visible()
+    assert not Contact.objects.filter(name="Carla Dias").exists()
+    assert not csp_violations, "\n".join(csp_violations)
+
+
+def test_without_javascript_a_photo_over_the_cap_gets_a_page_with_the_message(browser, live_server, data, settings):
+    settings.MAX_UPLOAD_SIZE = 64 * 1024
+    context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
+    page = context.new_page()
+    log_in(page)
+    page.click("a:has-text('Adicionar')")
+    page.fill("#id_name", "Carla Dias")
+    page.fill("#id_number", "(11) 3456-7890")
+    page.set_input_files("#id_photo", {"name": "grande.jpg", "mimeType": "image/jpeg", "buffer": b"\xff" * (128 * 1024)})
+    page.click("button:has-text('Salvar')")
+
+    expect(page.locator("h1")).to_have_text("Envio grande demais")
+    expect(page.locator(".alert-danger")).to_contain_text("o limite é de 64 KB")
+    page.click("a:has-text('Voltar')")
+    expect(page.locator("h1")).to_have_text("Adicionar contato")
+    assert not Contact.objects.filter(name="Carla Dias").exists()
+    context.close()
