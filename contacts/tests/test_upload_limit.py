@@ -3,7 +3,6 @@ body is read, and nothing saved."""
 
 import io
 import json
-import os
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -13,10 +12,10 @@ from django.http import HttpResponse
 from django.test import AsyncClient
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, FakePayload, encode_multipart
 from django.urls import include, path, reverse
+from PIL import Image
 
 from contacts.models import Contact
-from contacts.tests.test_contact_form import form_data, png
-from contacts.tests.test_security import PRODUCTION_ENVIRONMENT, settings_from_environment
+from contacts.tests.environment import production_settings
 from contacts_portal.uploads import max_upload_size, readable_size
 
 pytestmark = pytest.mark.django_db
@@ -31,12 +30,26 @@ def small_cap(settings):
     settings.MAX_UPLOAD_SIZE = CAP
 
 
+def contact_form(**fields):
+    return {
+        "name": "Carla Dias",
+        "number": "(11) 3456-7890",
+        "custom_fields-TOTAL_FORMS": "0",
+        "custom_fields-INITIAL_FORMS": "0",
+        **fields,
+    }
+
+
+def png():
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "#25d366").save(buffer, "PNG")
+    buffer.seek(0)
+    buffer.name = "photo.png"
+    return buffer
+
+
 def photo_of(size: int):
     return SimpleUploadedFile("big.jpg", b"\xff" * size, content_type="image/jpeg")
-
-
-def stored_files() -> list[str]:
-    return [os.path.join(root, name) for root, _, names in os.walk(django_settings.MEDIA_ROOT) for name in names]
 
 
 class Unreadable(io.RawIOBase):
@@ -57,19 +70,19 @@ def import_view(request):
 urlpatterns = [path("import/", import_view), path("", include("contacts_portal.urls"))]
 
 
-def test_an_upload_over_the_cap_is_refused_with_a_message_and_nothing_is_saved(admin_client):
-    files_before = stored_files()
+def test_an_upload_over_the_cap_is_refused_with_a_message_and_nothing_is_saved(admin_client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
 
-    response = admin_client.post(CREATE, {**form_data(), "photo": photo_of(CAP + 1)})
+    response = admin_client.post(CREATE, contact_form(photo=photo_of(CAP + 1)))
 
     assert response.status_code == 413
     assert REFUSED in response.content.decode()
     assert not Contact.objects.exists()
-    assert stored_files() == files_before
+    assert not any(tmp_path.rglob("*"))
 
 
 def test_through_htmx_the_refusal_comes_as_a_message_for_the_page(admin_client):
-    response = admin_client.post(CREATE, {**form_data(), "photo": photo_of(CAP + 1)}, headers={"HX-Request": "true"})
+    response = admin_client.post(CREATE, contact_form(photo=photo_of(CAP + 1)), headers={"HX-Request": "true"})
 
     assert response.status_code == 413
     assert json.loads(response["HX-Trigger"]) == {"show-message": {"message": REFUSED}}
@@ -78,7 +91,7 @@ def test_through_htmx_the_refusal_comes_as_a_message_for_the_page(admin_client):
 
 
 def test_an_upload_under_the_cap_goes_through(admin_client):
-    response = admin_client.post(CREATE, {**form_data(), "photo": png()})
+    response = admin_client.post(CREATE, contact_form(photo=png()))
     assert response.status_code == 302
     assert Contact.objects.get().photo
 
@@ -101,7 +114,7 @@ def test_an_understated_content_length_does_not_get_a_bigger_upload_through(admi
     # upload is stopped as soon as more than the cap has come in.
     client = AsyncClient()
     async_to_sync(client.aforce_login)(admin_user)
-    body = encode_multipart(BOUNDARY, {**form_data(), "photo": photo_of(CAP + 1)})
+    body = encode_multipart(BOUNDARY, contact_form(photo=photo_of(CAP + 1)))
 
     response = async_to_sync(client.request)(
         method="POST",
@@ -136,6 +149,5 @@ def test_the_limit_reads_in_megabytes_or_kilobytes(size, text):
 
 
 def test_the_cap_is_ten_megabytes_unless_the_environment_says_otherwise():
-    assert settings_from_environment(**PRODUCTION_ENVIRONMENT).MAX_UPLOAD_SIZE == 10 * 1024 * 1024
-    configured = settings_from_environment(**PRODUCTION_ENVIRONMENT, MAX_UPLOAD_SIZE=str(50 * 1024 * 1024))
-    assert configured.MAX_UPLOAD_SIZE == 50 * 1024 * 1024
+    assert production_settings().MAX_UPLOAD_SIZE == 10 * 1024 * 1024
+    assert production_settings(MAX_UPLOAD_SIZE=str(50 * 1024 * 1024)).MAX_UPLOAD_SIZE == 50 * 1024 * 1024
