@@ -8,6 +8,7 @@ from axes.helpers import get_client_username, get_cool_off
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -33,7 +34,9 @@ def lockout_response(request, original_response=None, credentials=None):
         "next": request.POST.get("next") or request.GET.get("next", ""),
         "lockout_message": lockout_message(request),
     }
-    return render(request, "registration/login.html", context, status=settings.AXES_HTTP_RESPONSE_CODE)
+    response = render(request, "registration/login.html", context, status=settings.AXES_HTTP_RESPONSE_CODE)
+    add_never_cache_headers(response)  # like the log-in page it stands in for
+    return response
 
 
 def client_ip_address(request) -> str | None:

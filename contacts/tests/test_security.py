@@ -88,6 +88,7 @@ def test_the_fifth_wrong_password_locks_the_username_out_with_a_message(client, 
     page = response.content.decode()
     assert LOCKED_OUT in page
     assert 'id="id_username"' in page and 'value="ana"' in page  # the log-in page, not a bare sentence
+    assert "no-store" in response["Cache-Control"]
     assert AccessFailureLog.objects.filter(username="ana", locked_out=True).exists()
 
 
