@@ -22,6 +22,7 @@ def roles(request):
     if not Group.objects.filter(name__in=["Administrators", "Agents"]).count() == 2:
         importlib.import_module("contacts.migrations.0002_roles").create_roles(apps, None)
         importlib.import_module("contacts.migrations.0005_history_roles_telegram_ids").grant_administrators(apps, None)
+        importlib.import_module("accounts.migrations.0001_administrators_unlock_log_ins").grant_unlock(apps, None)
 
 
 def user_in(group: str, username: str, **fields):

@@ -7,9 +7,11 @@ safe production ones; `make run` turns DEBUG on for local work.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,22 +58,29 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks_db",
     "simple_history",
+    "accounts",
+    "accounts.apps.AxesConfig",  # django-axes, named in pt-BR in admin
     "contacts",
     "tickets",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "contacts_portal.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CsrfViewMiddleware, which reads the body.
+    "contacts_portal.uploads.UploadSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Who changed a contact and through what (panel or admin), for its history.
     "contacts.recording.RecordingMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lock-out into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "contacts_portal.urls"
@@ -84,6 +93,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -124,6 +134,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# New passwords are stored with Argon2. The PBKDF2 hashers stay so that older
+# passwords still verify; Django rehashes them with Argon2 at the next log-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: a locked-out username or address is refused before its password
+    # is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Log-in lock-out (django-axes). After AXES_FAILURE_LIMIT failed log-ins a
+# username is locked out, and so, separately, is the address they came from,
+# for AXES_COOLOFF_MINUTES after the last failure (0: until an administrator
+# unlocks it in admin). A successful log-in clears the count.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15"))) or None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip_address"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "contacts:list"
@@ -153,23 +189,60 @@ STORAGES = {
 }
 # Photos are personal data: they are served by a view that checks the wallet,
 # never straight from MEDIA_URL.
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# How much a request may send. A form with files may send MAX_UPLOAD_SIZE
+# bytes in all (a view may allow more, see contacts_portal/uploads.py); a
+# bigger one is refused with a message before its body is read. Form fields
+# other than files are small (the longest form, a contact with its extra
+# fields, is a few KB): 1 MB of them at most. A file bigger than 2.5 MB is
+# received into a temporary file, not memory.
+MAX_UPLOAD_SIZE = int(os.environ.get("MAX_UPLOAD_SIZE", 10 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024 // 2
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Security: safe by default, relaxed only by DEBUG or by HTTPS=0 behind a
 # plain-HTTP test server.
 HTTPS = env_bool("HTTPS", not DEBUG)
-SESSION_COOKIE_SECURE = HTTPS
-CSRF_COOKIE_SECURE = HTTPS
+# Every cookie: HTTPS only, out of JavaScript's reach, not sent on cross-site
+# requests. htmx gets the CSRF token from the page (hx-headers on <body>),
+# never from the cookie.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
-SESSION_COOKIE_HTTPONLY = True
+# Behind one reverse proxy: trust its X-Forwarded-Proto, and its
+# X-Forwarded-For for the lock-out by address.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy: scripts and styles come from our own static files;
+# an inline <script> or <style> runs only with the page's nonce ({{ csp_nonce }})
+# and style attributes never do. Images may be data: URIs (Bootstrap's icons).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# A log-in lasts a working day (10 hours, in seconds) unless SESSION_COOKIE_AGE
+# says otherwise; SESSION_EXPIRE_AT_BROWSER_CLOSE=1 ends it when the browser
+# closes, for shared computers.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 10 * 60 * 60))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
 
 # Contacts panel
 # Strict wallet mode: agents do not see contacts that have no wallet.

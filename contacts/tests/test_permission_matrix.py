@@ -10,6 +10,7 @@ object under test belongs to wallet A.
 from dataclasses import dataclass
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -76,6 +77,10 @@ ADMIN_MODELS = {
     # The wallet form's "responsible user" autocomplete needs to see users.
     "auth.user": {**VIEW_ONLY, "password_change": 403},
     "auth.group": NOTHING,
+    # Lifting a lock-out is deleting its access attempt; the logs are read-only.
+    "axes.accessattempt": {**VIEW_ONLY, "delete": 200},
+    "axes.accesslog": VIEW_ONLY,
+    "axes.accessfailurelog": VIEW_ONLY,
     # No task result exists here; its history page says so (and goes home)
     # before it looks at permissions.
     "django_tasks_database.dbtaskresult": {**NOTHING, "history": 302},
@@ -122,6 +127,9 @@ def world(db):
         "contacts.historicalcontact": Contact.history.model.objects.filter(id=contact.pk).first(),
         "auth.user": agent_a,
         "auth.group": Group.objects.get(name="Agents"),
+        "axes.accessattempt": AccessAttempt.objects.create(username="x", ip_address="192.0.2.1", failures_since_start=1),
+        "axes.accesslog": AccessLog.objects.create(username="x", ip_address="192.0.2.1"),
+        "axes.accessfailurelog": AccessFailureLog.objects.create(username="x", ip_address="192.0.2.1"),
     }
     users = {
         "anonymous": None,

@@ -88,8 +88,13 @@
     }
   });
 
-  // A server error must not leave the popup silently stuck.
-  document.addEventListener("htmx:responseError", () => toast(document.body.dataset.errorMessage));
+  // A refusal that explains itself (an upload too large) sends its message
+  // in HX-Trigger; any other server error must not leave the popup silently
+  // stuck.
+  document.addEventListener("show-message", (event) => toast(event.detail && event.detail.message));
+  document.addEventListener("htmx:responseError", (event) => {
+    if (!event.detail.xhr.getResponseHeader("HX-Trigger")) toast(document.body.dataset.errorMessage);
+  });
 })();
 
 // A click outside an open filter dropdown closes it.

@@ -54,6 +54,31 @@ def screenshot(page):
     ARTIFACTS.mkdir(exist_ok=True)
 
     def take(name):
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+        # caret="initial": hiding the caret leaves style="" on every input, which
+        # htmx then copies while settling and the Content-Security-Policy refuses.
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False, caret="initial")
 
     return take
+
+
+@pytest.fixture
+def csp_violations(page):
+    """Every Content-Security-Policy refusal the page, or a popup window it
+    opens, meets, as text: the `securitypolicyviolation` events and
+    Chromium's "Refused to …"/"… violates the following Content Security
+    Policy …" console errors. A test asserts the list is empty."""
+    violations = []
+    context = page.context
+    context.expose_function("reportCspViolation", lambda text: violations.append(text))
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (event) => window.reportCspViolation("
+        "`${event.violatedDirective} refused ${event.blockedURI || 'inline'} at "
+        "${event.sourceFile}:${event.lineNumber}:${event.columnNumber} ${event.sample}`.trim()));"
+    )
+
+    def on_console(message):
+        if message.text.startswith("Refused to") or "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    context.on("console", on_console)
+    return violations

@@ -10,7 +10,7 @@ from contacts.tests.browser.test_panel import data, log_in  # noqa: F401 (fixtur
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def test_an_edit_shows_in_the_history_tab(page, data, screenshot):  # noqa: F811
+def test_an_edit_shows_in_the_history_tab(page, data, screenshot, csp_violations):  # noqa: F811
     joao = Contact.objects.get(name="João da Silva")
     log_in(page)
     modal = page.locator("#modal")
@@ -38,6 +38,7 @@ def test_an_edit_shows_in_the_history_tab(page, data, screenshot):  # noqa: F811
     expect(history).to_contain_text("Mercado Bom Preço")
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     screenshot("11-history-tab-mobile")
+    assert csp_violations == []
 
 
 def test_the_history_works_without_javascript(browser, live_server, data):  # noqa: F811
