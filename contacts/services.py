@@ -9,7 +9,6 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from .history import history_bulk_record
-
 from .models import AuditEvent, Contact, Tag, Wallet
 from .recording import current_actor, current_user
 
@@ -48,14 +47,14 @@ def contacts_delete(*, contacts: list[Contact] | QuerySet) -> int:
     """Delete contacts with their extra fields and tag links, and their photo
     files once committed; recorded in the audit trail (each contact's last
     values stay in its history). Returns how many contacts were deleted."""
-    # Read again under a lock: a contact deleted meanwhile is not counted.
-    contacts = list(
-        Contact.objects.filter(pk__in=[c.pk for c in contacts]).select_for_update().order_by("pk")
-    )
+    # Read again under a lock, in id order like every bulk writer: a contact
+    # deleted meanwhile is neither counted nor recorded.
+    ids = [c.pk for c in contacts]
+    contacts = list(Contact.objects.filter(pk__in=ids).select_for_update().order_by("pk"))
     for contact in contacts:
         if contact.photo:
             delete_file_after_commit(contact.photo)
-    deleted = Contact.objects.filter(pk__in=[c.pk for c in contacts]).delete()[1]
+    deleted = Contact.objects.filter(pk__in=ids).delete()[1]
     count = deleted.get(Contact._meta.label, 0)
     audit_record(
         action=AuditEvent.Action.DELETE,
