@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 import django_filters
 from django import forms
 from django.conf import settings
@@ -31,14 +34,14 @@ class ContactFilter(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(
         choices=[("people", _("People")), ("groups", _("Groups"))],
         method="filter_type",
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=forms.Select(attrs={"class": "form-select", "id": "filter-type"}),
         empty_label=_("People and groups"),
         label=_("Type"),
     )
     sort = django_filters.ChoiceFilter(
         choices=[("name", _("Name (A–Z)")), ("newest", _("Newest first"))],
         method="sort_by",
-        widget=forms.Select(attrs={"class": "form-select"}),
+        widget=forms.Select(attrs={"class": "form-select", "id": "filter-sort"}),
         empty_label=None,
         label=_("Sort by"),
     )
@@ -53,12 +56,75 @@ class ContactFilter(django_filters.FilterSet):
         model = Contact
         fields = []
 
-    def __init__(self, *args, request=None, **kwargs):
-        super().__init__(*args, request=request, **kwargs)
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        if data is not None:
+            # Only what is said counts: "?q=&wallet=" is no filter at all.
+            data = data.copy()
+            for key in [key for key, values in data.lists() if not any(v.strip() for v in values)]:
+                del data[key]
+        super().__init__(data, *args, request=request, **kwargs)
+        if data is not None:
+            self.data = data  # the QueryDict itself, even when empty
         user = getattr(request, "user", None)
         if settings.CONTACTS_STRICT_WALLETS and user and not user.has_perm("contacts.view_all_contacts"):
             # In strict mode an agent never sees contacts without a wallet.
             self.filters["wallet"].extra["null_label"] = None
+        self.notes = self._drop_what_cannot_apply() if self.is_bound else []
+
+    def _drop_what_cannot_apply(self) -> list[str]:
+        """A stale or forbidden value (a deleted tag in a bookmark, another
+        agent's wallet, an unknown page size) is left out with a note; the
+        rest of the filters still apply. Returns the notes."""
+        notes = []
+        if "tag" in self.data and self.form["tag"].errors:
+            # Keep the tags that still exist; drop only the others.
+            known = {str(pk) for pk in Tag.objects.filter(pk__in=_ids(self.data.getlist("tag"))).values_list("pk", flat=True)}
+            self.data.setlist("tag", [pk for pk in self.data.getlist("tag") if pk in known])
+            notes.append(_("A tag in the filter no longer exists and was left out."))
+        for name in list(self.form.errors):
+            if name == "tag" or name not in self.data:
+                continue
+            del self.data[name]
+            if name == "wallet":
+                notes.append(_("The wallet in the filter is not available and was left out."))
+            else:
+                notes.append(_("The “%(filter)s” filter was not understood and was left out.") % {"filter": self.filters[name].label})
+        if notes:
+            del self._form  # validate again, without what was dropped
+        return notes
+
+    @property
+    def query_string(self) -> str:
+        """The filters as they apply, for the address bar: what is empty,
+        stale or forbidden is not there."""
+        return urlencode([(key, value) for key, values in self.data.lists() for value in values]) if self.is_bound else ""
+
+    @property
+    def chips(self) -> list["Chip"]:
+        """The active filters, each with the address of the list without it."""
+        if not self.is_bound or not self.form.is_valid():
+            return []
+        data = self.form.cleaned_data
+        chips = []
+        if data.get("q"):
+            chips.append(Chip(_("Search"), data["q"], self._without("q")))
+        if "wallet" in self.data:
+            wallet = data.get("wallet")  # a Wallet, or NO_WALLET
+            chips.append(Chip(_("Wallet"), wallet.name if isinstance(wallet, Wallet) else _("No wallet"), self._without("wallet")))
+        for tag in data.get("tag") or []:
+            chips.append(Chip(_("Tag"), tag.name, self._without("tag", str(tag.pk))))
+        if data.get("type"):
+            chips.append(Chip(_("Type"), dict(self.filters["type"].extra["choices"])[data["type"]], self._without("type")))
+        return chips
+
+    def _without(self, key: str, value: str | None = None) -> str:
+        pairs = [
+            (k, v)
+            for k, values in self.data.lists()
+            for v in values
+            if k != "page" and not (k == key and (value is None or v == value))
+        ]
+        return "?" + urlencode(pairs) if pairs else "?"
 
     def filter_queryset(self, queryset):
         # The search goes last, and the list just before it is kept: the
@@ -93,10 +159,23 @@ class ContactFilter(django_filters.FilterSet):
 
     @property
     def is_filtering(self) -> bool:
-        data = self.form.cleaned_data if self.form.is_bound and self.form.is_valid() else {}
-        return any(data.get(key) for key in ("q", "wallet", "tag", "type"))
+        """Anything narrowing the list, so an empty list means no match."""
+        return self.is_bound and any(key in self.data for key in ("q", "wallet", "tag", "type"))
 
     @property
     def page_size(self) -> int:
         data = self.form.cleaned_data if self.form.is_valid() else {}
         return int(data.get("per_page") or settings.CONTACTS_PAGE_SIZES[0])
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One active filter, as shown above the list: "Tag: VIP ×"."""
+
+    label: str
+    value: str
+    remove_url: str
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit() and len(v) < 19]

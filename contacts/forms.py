@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 from django.conf import settings
 from django.db import models, transaction
@@ -80,6 +82,20 @@ def clean_formfield(db_field, **kwargs):
     if field is not None:
         field.widget.attrs.pop("maxlength", None)
     return field
+
+
+class PhotoInput(forms.ClearableFileInput):
+    """The current photo as a thumbnail, served by the permission-checked
+    photo view (never a storage path), with "remover foto"."""
+
+    template_name = "contacts/widgets/photo_input.html"
+    clear_checkbox_label = _("Remove photo")
+    photo_url = ""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["photo_url"] = self.photo_url
+        return context
 
 
 class PhotoField(forms.ImageField):
@@ -238,7 +254,9 @@ CustomFieldFormSet = forms.inlineformset_factory(
     CustomField,
     form=CustomFieldForm,
     formset=BaseCustomFieldFormSet,
-    extra=1,
+    # Three empty rows, so that several can be filled in at once without
+    # JavaScript; with it, the page keeps one and adds more on demand.
+    extra=3,
     can_delete=True,
     max_num=50,
     validate_max=True,
@@ -260,6 +278,10 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
     # When the edited contact was last saved, as the form saw it: a save over
     # somebody else's newer change is refused instead of silently undoing it.
     version = forms.CharField(widget=forms.HiddenInput, required=False)
+    # One per opened "Adicionar" form: a second submit of the same form (a
+    # double click, a resent page) finds the contact the first one created
+    # instead of reporting it as a duplicate (see ContactCreateView).
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=32)
 
     birth_date = forms.DateField(
         label=_("birth date"),
@@ -279,7 +301,7 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
             "email": forms.EmailInput(attrs={"placeholder": "nome@exemplo.com.br"}),
             "telegram_id": forms.TextInput(attrs={"inputmode": "numeric"}),
             "tags": forms.CheckboxSelectMultiple,
-            "photo": forms.ClearableFileInput,
+            "photo": PhotoInput,
         }
         field_classes = {"photo": PhotoField}
 
@@ -292,8 +314,14 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
             prefix="custom_fields",
         )
         self._limit_wallets()
+        if not self.instance.pk:
+            self.initial.setdefault("form_token", uuid.uuid4().hex)
         if self.instance.pk:
             self.initial["version"] = self.instance.updated_at.isoformat()
+            if self.instance.photo:
+                self.fields["photo"].widget.photo_url = (
+                    reverse("contacts:photo", args=[self.instance.pk]) + f"?v={int(self.instance.updated_at.timestamp())}"
+                )
         style_widgets(self)
 
     def _limit_wallets(self):

@@ -1,4 +1,5 @@
 import json
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -65,6 +66,21 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
     template_name = "contacts/contact_list.html"
     partial_template_name = "contacts/_contact_results.html"
 
+    def get(self, request, *args, **kwargs):
+        sent = [(key, value) for key, values in request.GET.lists() for value in values]
+        said = [(key, value) for key, value in sent if value.strip()]
+        if not is_htmx(request) and len(said) < len(sent):
+            # A form sent without JavaScript carries its empty fields: go to
+            # the clean address, where only what was said is.
+            return HttpResponseRedirect(request.path + ("?" + urlencode(said) if said else ""))
+        response = super().get(request, *args, **kwargs)
+        query = self.filterset.query_string
+        if is_htmx(request) and query != request.GET.urlencode():
+            # The address bar shows the filters as they apply: without the
+            # empty, stale or forbidden values the request carried.
+            response["HX-Push-Url"] = request.path + ("?" + query if query else "")
+        return response
+
     def get_queryset(self):
         return super().get_queryset().select_related("wallet__user").prefetch_related("tags")
 
@@ -123,6 +139,28 @@ class ContactFormMixin(HtmxTemplateMixin, VisibleContactsMixin):
 class ContactCreateView(ContactFormMixin, CreateView):
     permission_required = "contacts.add_contact"
     success_message = gettext_lazy("Contact “%(name)s” added.")
+    #: How many recent "Adicionar" forms a session remembers as sent.
+    remembered_tokens = 20
+
+    def post(self, request, *args, **kwargs):
+        # The same form sent twice (a double click, a resent page): answer as
+        # the first time, with the contact it created, not "already exists".
+        created = request.session.get("created_contacts", {}).get(request.POST.get("form_token", ""))
+        if created:
+            contact = self.get_queryset().filter(pk=created).first()
+            if contact is not None:
+                self.object = contact
+                return contact_changed(request, self.success_message % {"name": contact.name})
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        token = form.cleaned_data.get("form_token")
+        if token and self.object and self.object.pk and response.status_code in (204, 302):
+            tokens = self.request.session.get("created_contacts", {})
+            tokens[token] = self.object.pk
+            self.request.session["created_contacts"] = dict(list(tokens.items())[-self.remembered_tokens :])
+        return response
 
 
 class ContactUpdateView(ContactFormMixin, UpdateView):
@@ -136,7 +174,7 @@ class ContactDeleteView(HtmxTemplateMixin, VisibleContactsMixin, DeleteView):
     success_url = reverse_lazy("contacts:list")
 
     def get_queryset(self):
-        return super().get_queryset().prefetch_related("custom_fields", "tags")
+        return super().get_queryset().select_related("wallet").prefetch_related("custom_fields", "tags")
 
     def form_valid(self, form):
         name = self.object.name

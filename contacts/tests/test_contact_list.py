@@ -133,12 +133,14 @@ def test_filter_by_type_and_combined_with_search(admin_client, agent_wallet):
     assert names(admin_client.get(LIST, {"q": "vendas", "wallet": agent_wallet.pk})) == ["Vendas Maria"]
 
 
-def test_agent_cannot_filter_by_another_agents_wallet(agent_client, other_wallet):
+def test_agent_cannot_filter_by_another_agents_wallet(agent_client, agent_wallet, other_wallet):
     ContactFactory(name="B", wallet=other_wallet)
+    ContactFactory(name="Mine", wallet=agent_wallet)
     response = agent_client.get(LIST, {"wallet": other_wallet.pk})
     assert response.status_code == 200
-    assert names(response) == []
-    assert "não foram entendidos" in response.content.decode()
+    # The wallet is left out with a note; the agent's own list still shows.
+    assert names(response) == ["Mine"]
+    assert "A carteira do filtro não está disponível" in response.content.decode()
 
 
 def test_sort_by_name_or_newest(admin_client):

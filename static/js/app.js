@@ -15,6 +15,9 @@
     setTimeout(() => item.remove(), 4000);
   }
 
+  // "Adicionar Informação" rows. The page comes with three empty rows so
+  // that several can be filled in without JavaScript; here one is enough,
+  // and the button adds more.
   function enableFormsets(root) {
     root.querySelectorAll("[data-formset]").forEach((fieldset) => {
       const prefix = fieldset.dataset.formset;
@@ -25,6 +28,15 @@
       if (!add || !rows || !template || !total || add.dataset.ready) return;
       add.dataset.ready = "1";
       add.hidden = false;
+      const initial = parseInt(fieldset.querySelector(`input[name="${prefix}-INITIAL_FORMS"]`).value, 10);
+      const isEmpty = (row) => Array.from(row.querySelectorAll("input[type=text]")).every((input) => !input.value)
+        && !row.querySelector(".invalid-feedback");
+      const blank = Array.from(rows.children).slice(initial).filter(isEmpty);
+      // Only trailing blank rows can go without renumbering the others.
+      while (blank.length > 1 && rows.lastElementChild === blank[blank.length - 1]) {
+        blank.pop().remove();
+        total.value = String(parseInt(total.value, 10) - 1);
+      }
       add.addEventListener("click", () => {
         const index = parseInt(total.value, 10);
         const html = template.innerHTML.replace(/__prefix__/g, String(index));
@@ -36,28 +48,88 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", () => enableFormsets(document));
+  function enableCopyButtons(root) {
+    root.querySelectorAll(".app-copy[hidden]").forEach((button) => { button.hidden = false; });
+  }
+
+  function enhance(root) {
+    enableFormsets(root);
+    enableCopyButtons(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => enhance(document));
+
+  // The popup: opened by htmx, focus on the first (wrong) field; on close,
+  // focus goes back to what opened it.
+  let opener = null;
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const dialog = modal();
+    if (dialog && event.detail.target === dialog && !dialog.open) opener = event.detail.elt;
+  });
 
   document.addEventListener("htmx:afterSwap", (event) => {
     const target = event.detail.target;
-    enableFormsets(target);
+    enhance(target);
     const dialog = modal();
     if (dialog && target === dialog) {
       if (!dialog.open) dialog.showModal();
-      // After a failed save, bring the first wrong field into view.
       const first = dialog.querySelector(".has-error input, .has-error select")
         || dialog.querySelector("input:not([type=hidden]), select, textarea");
       if (first) first.focus();
     }
   });
 
+  function refocusOpener() {
+    if (opener && opener.isConnected) {
+      opener.focus();
+    } else if (opener && opener.id) {
+      const again = document.getElementById(opener.id);
+      if (again) again.focus();
+    } else if (opener && opener.closest("tr[id]")) {
+      // The list was refreshed: the same row's button, if it is still there.
+      const row = document.getElementById(opener.closest("tr[id]").id);
+      const same = row && row.querySelector(`a[title="${opener.getAttribute("title")}"]`);
+      if (same) same.focus();
+    }
+    opener = null;
+  }
+
+  // Unsaved changes in the popup are not thrown away without asking.
+  document.addEventListener("input", (event) => {
+    const form = event.target.closest && event.target.closest("form[data-confirm-leave]");
+    if (form) form.dataset.dirty = "1";
+  });
+  document.addEventListener("change", (event) => {
+    const form = event.target.closest && event.target.closest("form[data-confirm-leave]");
+    if (form) form.dataset.dirty = "1";
+  });
+
+  function mayClose(dialog) {
+    const form = dialog.querySelector("form[data-confirm-leave][data-dirty]");
+    return !form || window.confirm(form.dataset.confirmLeave);
+  }
+
   document.addEventListener("click", (event) => {
     const closer = event.target.closest("[data-close-modal]");
     const dialog = modal();
     if (closer && dialog && dialog.contains(closer)) {
       event.preventDefault();
-      dialog.close();
+      if (mayClose(dialog)) dialog.close();
     }
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const dialog = modal();
+    if (!dialog) return;
+    // Escape asks too.
+    dialog.addEventListener("cancel", (event) => {
+      if (!mayClose(dialog)) event.preventDefault();
+    });
+    dialog.addEventListener("close", () => {
+      dialog.replaceChildren();
+      // Focus moves once the list (if it is being refreshed) is back.
+      setTimeout(refocusOpener, 0);
+    });
   });
 
   // The edit popup's tabs (Details, History): show the chosen panel; htmx
@@ -75,6 +147,64 @@
       if (other === tab) other.setAttribute("aria-current", "page");
       else other.removeAttribute("aria-current");
     });
+  });
+
+  // Copy a number (the number itself opens the WhatsApp chat).
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".app-copy");
+    if (!button) return;
+    const done = () => {
+      button.classList.add("copied");
+      toast(document.body.dataset.copiedMessage);
+      setTimeout(() => button.classList.remove("copied"), 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(button.dataset.copy).then(done, () => {});
+    }
+  });
+
+  // Filters. The address is the state: empty values are not sent, and a
+  // removed chip or "Limpar filtros" changes the controls, which then ask
+  // for the list (so controls and list never disagree).
+  document.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.verb !== "get" || !event.detail.formData) return;
+    const data = event.detail.formData;
+    Array.from(new Set(data.keys())).forEach((key) => {
+      if (data.getAll(key).every((value) => typeof value === "string" && !value.trim())) data.delete(key);
+    });
+  });
+
+  function setFilters(form, params) {
+    form.querySelectorAll("input[type=search], input[type=text]").forEach((input) => {
+      input.value = params.get(input.name) || "";
+    });
+    form.querySelectorAll("select").forEach((select) => {
+      const value = params.get(select.name) || "";
+      select.value = Array.from(select.options).some((option) => option.value === value) ? value : select.options[0].value;
+    });
+    form.querySelectorAll("input[type=checkbox]").forEach((box) => {
+      box.checked = params.getAll(box.name).includes(box.value);
+    });
+    // The page size lives outside the form (it is sent with form="...").
+    const perPage = document.querySelector("select[name=per_page][form]");
+    if (perPage && params.get("per_page")) perPage.value = params.get("per_page");
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-remove-filter]");
+    const form = document.getElementById("contact-filters");
+    if (!link || !form || !window.htmx) return;
+    event.preventDefault();
+    event.stopPropagation();
+    setFilters(form, new URL(link.href, window.location.href).searchParams);
+    window.htmx.trigger(form, "submit");
+  }, true);
+
+  // The language switch keeps the current search and filters.
+  document.addEventListener("submit", (event) => {
+    if (!event.target.matches(".app-lang")) return;
+    const next = event.target.querySelector("input[name=next]");
+    if (next) next.value = window.location.pathname + window.location.search;
   });
 
   // Saved or deleted: close the popup, say so, and reload the list as it is

@@ -47,19 +47,19 @@ def test_search_and_filter_live(page, data, screenshot):
     expect(rows(page)).to_have_count(3)
     screenshot("01-list")
 
-    page.fill("#id_q", "joao")
+    page.fill("#filter-q", "joao")
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first).to_contain_text("João da Silva")
     assert "q=joao" in page.url  # the URL is shareable
 
-    page.fill("#id_q", "(21) 91234")
+    page.fill("#filter-q", "(21) 91234")
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first).to_contain_text("Maria Souza")
-    page.fill("#id_q", "")
+    page.fill("#filter-q", "")
 
-    page.select_option("#id_wallet", label="Sem carteira")
+    page.select_option("#filter-wallet", label="Sem carteira")
     expect(rows(page)).to_have_count(2)
-    page.select_option("#id_wallet", label="Todas as carteiras")
+    page.select_option("#filter-wallet", label="Todas as carteiras")
     expect(rows(page)).to_have_count(3)
 
     page.click("summary:has-text('Etiquetas')")
@@ -68,7 +68,7 @@ def test_search_and_filter_live(page, data, screenshot):
     expect(page.locator("#tag-filter-summary")).to_have_text("Etiquetas (1)")
     screenshot("02-filtered-by-tag")
 
-    page.fill("#id_q", "zzzz")
+    page.fill("#filter-q", "zzzz")
     expect(page.locator(".app-empty")).to_contain_text("Nenhum contato corresponde à busca")
     screenshot("03-no-match")
 
@@ -125,7 +125,7 @@ def test_the_panel_works_without_javascript(browser, live_server, data):
     context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
     page = context.new_page()
     log_in(page)
-    page.fill("#id_q", "maria")
+    page.fill("#filter-q", "maria")
     page.click("button:has-text('Buscar')")
     expect(rows(page)).to_have_count(1)
     page.click("a:has-text('Adicionar')")

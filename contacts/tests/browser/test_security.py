@@ -69,9 +69,9 @@ def test_live_search_and_the_popup_work_under_the_content_security_policy(page, 
     avatar = page.locator(".app-avatar-initials").first
     assert avatar.evaluate("el => getComputedStyle(el).getPropertyValue('--hue').trim()") != ""
 
-    page.fill("#id_q", "maria")
+    page.fill("#filter-q", "maria")
     expect(rows(page)).to_have_count(1)
-    page.fill("#id_q", "")
+    page.fill("#filter-q", "")
     expect(rows(page)).to_have_count(2)
     page.click("summary:has-text('Etiquetas')")
     page.check("input[name=tag][value='%d']" % data["vip"].pk)
