@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PYENV_ROOT ?= $(HOME)/.pyenv
+PORT ?= 8000
 
 # The first Python 3.12+ found: $(PYTHON) if given, then python3.13/python3.12
 # on PATH, then pyenv's installs, then python3 if it is new enough.
@@ -25,11 +26,15 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed
 
+# The server and a task worker (long jobs: imports, exports, syncs) side by
+# side; Ctrl+C stops both.
 run: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	@if [ ! -f .demo-login ]; then DEBUG=1 $(PY) manage.py seed_demo --contacts 500 --with-users > .demo-login; fi
-	@echo; echo "Contacts Portal: http://127.0.0.1:8000/"; cat .demo-login; echo
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	@echo; echo "Contacts Portal: http://127.0.0.1:$(PORT)/"; cat .demo-login; echo
+	@DEBUG=1 $(PY) manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 worker: venv
 	DEBUG=1 $(PY) manage.py db_worker

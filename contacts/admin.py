@@ -93,11 +93,27 @@ class CustomFieldInline(admin.TabularInline):
     extra = 1
 
 
+class KindFilter(admin.SimpleListFilter):
+    """People or groups. (A boolean field's own filter would be titled "Por
+    é um grupo" in pt-BR.)"""
+
+    title = _("type")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [("people", _("People")), ("groups", _("Groups"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("people", "groups"):
+            return queryset.filter(is_group=self.value() == "groups")
+        return queryset
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     form = ContactAdminForm
     list_display = ["name", "whatsapp", "wallet", "telegram_id", "email", "is_group", "created_at"]
-    list_filter = ["is_group", "wallet", "tags"]
+    list_filter = [KindFilter, "wallet", "tags"]
     list_select_related = ["wallet"]
     search_fields = ["name"]  # replaced by Contact.objects.search(), see below
     search_help_text = _("Name, phone, e-mail, company or CPF/CNPJ.")

@@ -5,6 +5,7 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import Contact, Tag, Wallet
 
@@ -107,7 +108,7 @@ class ContactFilter(django_filters.FilterSet):
         data = self.form.cleaned_data
         chips = []
         if data.get("q"):
-            chips.append(Chip(_("Search"), data["q"], self._without("q")))
+            chips.append(Chip(pgettext_lazy("filter chip", "Search"), data["q"], self._without("q")))
         if "wallet" in self.data:
             wallet = data.get("wallet")  # a Wallet, or NO_WALLET
             chips.append(Chip(_("Wallet"), wallet.name if isinstance(wallet, Wallet) else _("No wallet"), self._without("wallet")))
