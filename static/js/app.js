@@ -167,10 +167,18 @@
   // removed chip or "Limpar filtros" changes the controls, which then ask
   // for the list (so controls and list never disagree).
   document.addEventListener("htmx:configRequest", (event) => {
-    if (event.detail.verb !== "get" || !event.detail.formData) return;
+    const form = document.getElementById("contact-filters");
+    if (event.detail.verb !== "get" || !event.detail.formData || !form) return;
     const data = event.detail.formData;
+    // A choice left at its first option (all wallets, name order, 25 per
+    // page) says nothing either.
+    const defaults = {};
+    document.querySelectorAll("#contact-filters select, select[form=contact-filters]").forEach((select) => {
+      if (select.options.length) defaults[select.name] = select.options[0].value;
+    });
     Array.from(new Set(data.keys())).forEach((key) => {
-      if (data.getAll(key).every((value) => typeof value === "string" && !value.trim())) data.delete(key);
+      const values = data.getAll(key);
+      if (values.every((value) => typeof value === "string" && (!value.trim() || value === defaults[key]))) data.delete(key);
     });
   });
 
