@@ -268,3 +268,18 @@ def test_names_sort_the_same_on_every_database(admin_client):
     for name in ["Anabela", "Ana Beatriz", "Ana", "Ângela", "ana clara"]:
         ContactFactory(name=name)
     assert names(admin_client.get(LIST)) == ["Ana", "Ana Beatriz", "ana clara", "Anabela", "Ângela"]
+
+
+@pytest.mark.parametrize("name", ["contacts:update", "contacts:delete", "contacts:photo", "contacts:history"])
+@pytest.mark.parametrize("prefix", ["/", "/portal/"])
+def test_row_urls_are_the_urls_reverse_gives(name, prefix):
+    from django.urls import set_script_prefix
+
+    from contacts.templatetags.contacts_urls import row_url
+
+    set_script_prefix(prefix)
+    try:
+        for pk in (1, 42, 2**62):
+            assert row_url(name, pk) == reverse(name, args=[pk])
+    finally:
+        set_script_prefix("/")
