@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .forms import ContactAdminForm, CustomFieldForm
-from .models import AuditEvent, Contact, CustomField, Tag, Wallet
+from .models import AuditEvent, Contact, CustomField, Job, Tag, Wallet
 from .services import contacts_delete, contacts_reassign_wallet, tags_delete
 
 
@@ -195,6 +195,18 @@ class AuditEventAdmin(ReadOnlyAdmin):
     @admin.display(description=_("counts"))
     def counts_summary(self, event):
         return ", ".join(f"{name}: {value}" for name, value in event.counts.items())
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    """Imports and exports, with their counts and errors (the files are
+    their owners' only, through the panel)."""
+
+    list_display = ["created_at", "kind", "user", "status", "file_name", "done", "total"]
+    list_filter = ["kind", "status", ("user", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    fields = ["kind", "user", "status", "file_name", "created_at", "started_at", "finished_at", "total", "done", "parameters", "result", "error"]
 
 
 @admin.register(Contact.history.model)

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -230,7 +232,11 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["name_key", "id"]
-        permissions = [("view_all_contacts", _("Can see the contacts of every wallet"))]
+        permissions = [
+            ("view_all_contacts", _("Can see the contacts of every wallet")),
+            ("import_contacts", _("Can import contacts from a spreadsheet")),
+            ("export_contacts", _("Can export contacts to a spreadsheet")),
+        ]
         indexes = [
             # The list orders. The wallet rides along (PostgreSQL; SQLite
             # ignores INCLUDE) so an agent's list, which filters on it, is
@@ -284,7 +290,8 @@ class Contact(models.Model):
 
     def clean(self):
         # Every writer (form, admin, importer) ends up here: store canonical values.
-        self.name = " ".join(self.name.split())
+        for name in ("name", "first_name", "last_name", "company"):
+            setattr(self, name, " ".join(normalizers.clean_text(getattr(self, name)).split()))
         errors = {}
         for field, normalize in (
             ("number", None if self.is_group else normalizers.normalize_phone),
@@ -407,3 +414,89 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} · {self.username or '—'} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def job_file_path(job, filename: str) -> str:
+    # A random folder per job: names are never guessable, and the files are
+    # served only through the job's view anyway.
+    return f"jobs/{job.token}/{filename}"
+
+
+class Job(models.Model):
+    """A long piece of work (an import, an export) run by a task worker,
+    with its progress, its result and its files. Only the user who asked
+    sees it and downloads its files."""
+
+    class Kind(models.TextChoices):
+        IMPORT_PREVIEW = "import_preview", _("import preview")
+        IMPORT = "import", _("import")
+        EXPORT = "export", _("export")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("waiting for the column choices")
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Written by the worker as it goes: a job whose heartbeat stops while
+    # running was killed (see is_stalled).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    source_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
+    result_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
+    report_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("contacts:job", args=[self.token])
+
+    STALL_AFTER = 120  # seconds without a heartbeat
+
+    @property
+    def is_stalled(self) -> bool:
+        from django.utils import timezone
+
+        if self.status != self.Status.RUNNING or self.heartbeat_at is None:
+            return False
+        return (timezone.now() - self.heartbeat_at).total_seconds() > self.STALL_AFTER
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED) or self.is_stalled
+
+    @property
+    def rate(self) -> float | None:
+        """Rows a second so far."""
+        from django.utils import timezone
+
+        if not self.started_at or not self.done:
+            return None
+        elapsed = ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+        return self.done / elapsed if elapsed > 0 else None
+
+    @property
+    def seconds_left(self) -> int | None:
+        rate = self.rate
+        if not rate or not self.total or self.done >= self.total:
+            return None
+        return int((self.total - self.done) / rate) + 1

@@ -32,10 +32,16 @@ _APOSTROPHES = dict.fromkeys(map(ord, "’‘´`ʼ′‛"), "'")
 
 
 def clean_text(text: str) -> str:
-    """Free text as a person meant it: invisible marks removed, every kind of
-    space a plain space. Dashes and quotes stay as typed."""
+    """Free text as a person meant it: invisible marks and control
+    characters removed (tabs and line breaks become spaces), every kind of
+    space a plain space. Dashes and quotes stay as typed. NUL stays, for
+    the forms' validators to refuse: it is never a typing slip."""
     text = text.translate(_INVISIBLE)
-    return "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in text)
+    return "".join(
+        " " if unicodedata.category(ch) == "Zs" or ch in "\t\n\r" else ch
+        for ch in text
+        if unicodedata.category(ch) != "Cc" or ch in "\t\n\r\x00"
+    )
 
 
 def clean_code(text: str) -> str:

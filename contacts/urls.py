@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.urls import path
 
-from . import views
+from contacts_portal.uploads import max_upload_size
+
+from . import job_views, views
 
 app_name = "contacts"
 
@@ -11,4 +14,10 @@ urlpatterns = [
     path("<int:pk>/delete/", views.ContactDeleteView.as_view(), name="delete"),
     path("<int:pk>/history/", views.ContactHistoryView.as_view(), name="history"),
     path("<int:pk>/photo/", views.ContactPhotoView.as_view(), name="photo"),
+    path("import/", max_upload_size(settings.IMPORT_MAX_FILE_BYTES)(job_views.ImportView.as_view()), name="import"),
+    path("import/template/", job_views.ImportTemplateView.as_view(), name="import_template"),
+    path("export/", job_views.ExportView.as_view(), name="export"),
+    path("jobs/<uuid:token>/", job_views.JobView.as_view(), name="job"),
+    path("jobs/<uuid:token>/import/", job_views.ImportConfirmView.as_view(), name="import_confirm"),
+    path("jobs/<uuid:token>/<str:which>/", job_views.JobFileView.as_view(), name="job_file"),
 ]

@@ -263,3 +263,11 @@ LOGGING = {
 # The list indexes carry the wallet as an INCLUDE column for PostgreSQL's
 # index-only scans; SQLite builds them without it, which is fine there.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
+# Import and export (contacts/importing.py, contacts/spreadsheets.py)
+IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024))
+# What an .xlsx may unpack to, checked before it is parsed (zip bombs).
+IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_BYTES", 400 * 1024 * 1024))
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 200_000))
+# Uploaded and generated files of jobs are removed after this many days.
+JOB_FILE_RETENTION_DAYS = int(os.environ.get("JOB_FILE_RETENTION_DAYS", 7))

@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from contacts.models import AuditEvent, Contact, CustomField
+from contacts.models import AuditEvent, Contact, CustomField, Job
 from contacts.services import audit_record
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
 from contacts.tests.test_contact_form import png
@@ -59,6 +59,15 @@ PANEL = {
     "contacts:delete": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 302)}),
     "contacts:history": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     "contacts:photo": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    # Import and export: a permission each (administrators); a job and its
+    # files belong to the user who asked (here the administrator): anybody
+    # else gets a 404.
+    "contacts:import": (None, {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 200)}),
+    "contacts:import_template": (None, {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 405)}),
+    "contacts:export": (None, {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 200)}),
+    "contacts:job": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 404, 404, 404, 404)}),
+    "contacts:import_confirm": ("preview job", {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
+    "contacts:job_file": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 405, 405, 405, 405)}),
 }
 
 # Django admin is for administrators only (agents are kept out even when
@@ -84,6 +93,7 @@ ADMIN_MODELS = {
     # No task result exists here; its history page says so (and goes home)
     # before it looks at permissions.
     "django_tasks_database.dbtaskresult": {**NOTHING, "history": 302},
+    "contacts.job": VIEW_ONLY,
 }
 ADMIN_SITE = {
     "admin:index": 200,
@@ -126,6 +136,7 @@ def world(db):
         "contacts.auditevent": audit_record(action=AuditEvent.Action.EXPORT),
         "contacts.historicalcontact": Contact.history.model.objects.filter(id=contact.pk).first(),
         "auth.user": agent_a,
+        "contacts.job": Job.objects.create(kind=Job.Kind.EXPORT, user=agent_a),
         "auth.group": Group.objects.get(name="Agents"),
         "axes.accessattempt": AccessAttempt.objects.create(username="x", ip_address="192.0.2.1", failures_since_start=1),
         "axes.accesslog": AccessLog.objects.create(username="x", ip_address="192.0.2.1"),
@@ -179,6 +190,28 @@ def check(client, method, url, expected):
     return None if ok else f"{method} {url}: {status}{' -> ' + response.url if status == 302 else ''} (expected {expected})"
 
 
+def panel_url(name, needs, world):
+    """The URL, with a fresh object to point at (a POST may delete it)."""
+    if name == "":
+        return "/"
+    if needs == "contact":
+        contact = ContactFactory(wallet=world.contact.wallet)
+        if name == "contacts:photo":
+            contact.photo.save("p.png", ContentFile(png().getvalue()), save=True)
+        return reverse(name, args=[contact.pk])
+    administrator = world.users["administrator"]
+    if needs == "export job":
+        job = Job.objects.create(kind=Job.Kind.EXPORT, user=administrator, status=Job.Status.DONE, result={"rows": 0})
+        job.result_file.save("contatos.csv", ContentFile(b"Nome\r\n"))
+        args = [job.token, "result"] if name == "contacts:job_file" else [job.token]
+        return reverse(name, args=args)
+    if needs == "preview job":
+        job = Job.objects.create(kind=Job.Kind.IMPORT_PREVIEW, user=administrator, status=Job.Status.DONE, result={"created": 1})
+        job.source_file.save("planilha", ContentFile(b"Nome;Telefone\r\nMaria;11987654321\r\n"))
+        return reverse(name, args=[job.token])
+    return reverse(name)
+
+
 def client_for(user):
     client = Client()
     if user is not None:
@@ -207,11 +240,7 @@ def test_the_panel_answers_each_role_as_the_matrix_says(world, role):
     failures = []
     for name, (needs, methods) in PANEL.items():
         for method, expected in methods.items():
-            contact = ContactFactory(wallet=world.contact.wallet) if needs else None
-            url = "/" if name == "" else reverse(name, args=[contact.pk] if contact else [])
-            if name == "contacts:photo":
-                contact.photo.save("p.png", ContentFile(png().getvalue()), save=True)
-            failures.append(check(client_for(world.users[role]), method, url, expected[role]))
+            failures.append(check(client_for(world.users[role]), method, panel_url(name, needs, world), expected[role]))
     failures = [f for f in failures if f]
     assert not failures, "\n".join(failures)
 

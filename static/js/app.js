@@ -208,6 +208,12 @@
     window.htmx.trigger(form, "submit");
   }, true);
 
+  // "Exportar" takes the list's current search and filters along.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-keep-query]");
+    if (link) link.search = window.location.search;
+  });
+
   // The language switch keeps the current search and filters.
   document.addEventListener("submit", (event) => {
     if (!event.target.matches(".app-lang")) return;

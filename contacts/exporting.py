@@ -1,0 +1,152 @@
+"""Exporting contacts as .xlsx (written row by row, flat memory whatever the
+size) or .csv (UTF-8 with BOM, ";"), with the header row the importer reads
+back: a contract.
+
+No cell is ever a formula: .xlsx text cells are written as text, and .csv
+cells that a spreadsheet would read as a formula get a leading apostrophe
+(the importer removes it). Characters Excel refuses are dropped.
+"""
+
+import csv
+import io
+import tempfile
+from collections.abc import Callable, Iterator
+
+from django.db.models import QuerySet
+
+from . import normalizers
+from .models import Contact, CustomField
+from .spreadsheets import csv_text, excel_text
+
+HEADERS = [
+    "Nome",
+    "Número",
+    "E-mail",
+    "CPF/CNPJ",
+    "Data de Nascimento",
+    "Primeiro Nome",
+    "Sobrenome",
+    "Empresa",
+    "Carteira",
+    "Etiquetas",
+    "Id Telegram",
+]
+CHUNK = 2000
+
+
+def extra_field_names(queryset: QuerySet) -> list[str]:
+    """One column per extra-field name, in the order they first appear;
+    names that differ only in case or accents are one column."""
+    names = {}
+    for name in (
+        CustomField.objects.filter(contact__in=queryset.order_by().values("pk"))
+        .values_list("name", flat=True)
+        .distinct()
+        .order_by("name")
+    ):
+        names.setdefault(normalizers.fold(name), name)
+    return list(names.values())
+
+
+def export_rows(queryset: QuerySet, extras: list[str]) -> Iterator[list]:
+    """The data rows, in list order, read a chunk at a time: a page of
+    contacts, then their tags and extra fields in one query each."""
+    extra_index = {normalizers.fold(name): i for i, name in enumerate(extras)}
+    fields = ["pk", "name", "number", "email", "cpf_cnpj", "birth_date", "first_name", "last_name", "company", "wallet__name", "telegram_id", "is_group"]
+    last = None
+    queryset = queryset.order_by("pk").values_list(*fields)
+    while True:
+        page = list((queryset.filter(pk__gt=last) if last else queryset)[:CHUNK])
+        if not page:
+            return
+        ids = [row[0] for row in page]
+        last = ids[-1]
+        tags = {}
+        for contact_id, tag in Contact.tags.through.objects.filter(contact_id__in=ids).order_by("tag__name").values_list("contact_id", "tag__name"):
+            tags.setdefault(contact_id, []).append(tag)
+        values = {}
+        for contact_id, name, value in CustomField.objects.filter(contact_id__in=ids).values_list("contact_id", "name", "value"):
+            values.setdefault(contact_id, {})[extra_index[normalizers.fold(name)]] = value
+        for pk, name, number, email, document, birth, first, last_name, company, wallet, telegram, is_group in page:
+            extra_cells = [""] * len(extras)
+            for index, value in values.get(pk, {}).items():
+                extra_cells[index] = value
+            yield [
+                name,
+                number if is_group or not number else f"+{number}",
+                email,
+                document,
+                birth,
+                first,
+                last_name,
+                company,
+                wallet or "",
+                ", ".join(tags.get(pk, [])),
+                telegram,
+                *extra_cells,
+            ]
+
+
+def write_xlsx(queryset: QuerySet, *, progress: Callable[[int], None] | None = None):
+    """An .xlsx of the queryset in a temporary file (rewound), written with
+    XlsxWriter's constant-memory mode: one row in memory at a time."""
+    import xlsxwriter
+
+    extras = extra_field_names(queryset)
+    output = tempfile.TemporaryFile()
+    workbook = xlsxwriter.Workbook(
+        output,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "default_date_format": "dd/mm/yyyy",
+            "tmpdir": tempfile.gettempdir(),
+        },
+    )
+    sheet = workbook.add_worksheet("Contatos")
+    bold = workbook.add_format({"bold": True})
+    date_format = workbook.add_format({"num_format": "dd/mm/yyyy"})
+    headers = HEADERS + extras
+    for column, header in enumerate(headers):
+        sheet.write_string(0, column, excel_text(header), bold)
+    sheet.set_column(0, 0, 30)
+    sheet.set_column(1, 1, 17)
+    sheet.set_column(2, 2, 30)
+    sheet.set_column(3, len(headers) - 1, 16)
+    count = 0
+    for count, row in enumerate(export_rows(queryset, extras), start=1):
+        for column, value in enumerate(row):
+            if not value:
+                continue
+            if column == 4:
+                sheet.write_datetime(count, column, value, date_format)
+            else:
+                sheet.write_string(count, column, excel_text(value))
+        if progress and count % CHUNK == 0:
+            progress(count)
+    sheet.freeze_panes(1, 0)
+    workbook.close()
+    output.seek(0)
+    return output, count
+
+
+def write_csv(queryset: QuerySet, *, progress: Callable[[int], None] | None = None):
+    """A .csv (UTF-8 with BOM, ";") in a temporary file, rewound."""
+    extras = extra_field_names(queryset)
+    output = tempfile.TemporaryFile()
+    text = io.TextIOWrapper(output, encoding="utf-8-sig", newline="")
+    writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
+    writer.writerow([csv_text(h) for h in HEADERS + extras])
+    count = 0
+    for count, row in enumerate(export_rows(queryset, extras), start=1):
+        writer.writerow(
+            [value.strftime("%d/%m/%Y") if column == 4 and value else csv_text(value or "") for column, value in enumerate(row)]
+        )
+        if progress and count % CHUNK == 0:
+            progress(count)
+    text.flush()
+    text.detach()
+    output.seek(0)
+    return output, count

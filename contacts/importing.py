@@ -1,0 +1,591 @@
+"""Importing contacts from a spreadsheet, in two phases (as pretix's
+modelimport): columns are declared once, with their header aliases and a
+clean per column; phase one reads and checks every row and decides, for
+each, create / update / unchanged / rejected; phase two writes in batches,
+in one transaction, with history and audit. A preview is phase one alone.
+
+Counts are true: created + updated + unchanged + rejected = data rows.
+Importing the same file twice creates and changes nothing the second time.
+"""
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import normalizers
+from .history import history_bulk_record
+from .models import AuditEvent, Contact, CustomField, Tag, Wallet
+from .recording import current_actor, current_user
+from .spreadsheets import Table, cell_text, unescape_csv_text
+
+BATCH = 2000
+IGNORE = ""  # the mapping of a column that is left out
+
+
+def header_key(text: str) -> str:
+    """"E-mail", "EMAIL", "e_mail" -> "e mail": case, accents and
+    punctuation aside."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", normalizers.fold(text)).split())
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    label: str
+    aliases: tuple[str, ...]
+
+
+COLUMNS = [
+    Column("name", gettext_lazy("Name"), ("nome", "name", "nome completo", "contato", "full name")),
+    Column(
+        "number",
+        gettext_lazy("Number"),
+        ("numero", "number", "telefone", "celular", "whatsapp", "phone", "fone", "tel", "telefone celular", "mobile"),
+    ),
+    Column("email", gettext_lazy("E-mail"), ("e mail", "email", "correio eletronico")),
+    Column("cpf_cnpj", gettext_lazy("CPF/CNPJ"), ("cpf cnpj", "cpf", "cnpj", "documento", "document", "cpf ou cnpj")),
+    Column(
+        "birth_date",
+        gettext_lazy("Birth date"),
+        ("data de nascimento", "nascimento", "aniversario", "birth date", "birthdate", "birthday", "data nascimento", "date of birth"),
+    ),
+    Column("first_name", gettext_lazy("First name"), ("primeiro nome", "first name", "prenome")),
+    Column("last_name", gettext_lazy("Last name"), ("sobrenome", "last name", "surname", "ultimo nome")),
+    Column("company", gettext_lazy("Company"), ("empresa", "company", "organizacao", "organization")),
+    Column("wallet", gettext_lazy("Wallet"), ("carteira", "wallet")),
+    Column("tags", gettext_lazy("Tags"), ("etiquetas", "etiqueta", "tags", "tag")),
+    Column("telegram_id", gettext_lazy("Telegram id"), ("id telegram", "telegram id", "telegram", "telegram_id")),
+]
+COLUMN_BY_ALIAS = {alias: column.field for column in COLUMNS for alias in column.aliases}
+FIELDS = [column.field for column in COLUMNS]
+EXTRA = "extra:"  # a mapping to an extra field: "extra:<name>"
+
+
+def guess_mapping(headers: list[str]) -> list[str]:
+    """For each column, the contact field it fills: a known header (in pt-BR
+    or English, any case and accents), else an extra field of that name. A
+    second column for the same field is an extra field too."""
+    mapping, taken = [], set()
+    for header in headers:
+        field_name = COLUMN_BY_ALIAS.get(header_key(header))
+        if field_name and field_name not in taken:
+            taken.add(field_name)
+            mapping.append(field_name)
+        elif header.strip():
+            mapping.append(EXTRA + " ".join(header.split())[:100])
+        else:
+            mapping.append(IGNORE)
+    return mapping
+
+
+def clean_mapping(headers: list[str], mapping: list[str]) -> list[str]:
+    """A mapping as the user sent it, checked: one per column, known
+    fields at most once. Raises ValidationError."""
+    if len(mapping) != len(headers):
+        raise ValidationError(_("The columns changed; upload the file again."))
+    seen = set()
+    cleaned = []
+    for choice in mapping:
+        if choice in FIELDS:
+            if choice in seen:
+                raise ValidationError(
+                    _("Two columns are set to “%(field)s”; choose it for one column only.")
+                    % {"field": next(c.label for c in COLUMNS if c.field == choice)}
+                )
+            seen.add(choice)
+        elif choice.startswith(EXTRA):
+            name = " ".join(choice[len(EXTRA) :].split())[:100]
+            if not name:
+                raise ValidationError(_("An extra field needs a name."))
+            choice = EXTRA + name
+        elif choice != IGNORE:
+            raise ValidationError(_("Choose what each column holds."))
+        cleaned.append(choice)
+    if not {"name", "number", "telegram_id", "cpf_cnpj", "email"} & seen:
+        raise ValidationError(_("Choose at least one column with the name, the number, the Telegram id, the CPF/CNPJ or the e-mail."))
+    return cleaned
+
+
+# Cell cleaning: each returns the stored value or raises ValidationError.
+
+
+def _digits_document(text: str) -> str:
+    """A CPF or CNPJ that Excel kept as a number lost its leading zeros."""
+    if text.isdigit():
+        if len(text) <= 11:
+            return text.zfill(11)
+        if len(text) <= 14:
+            return text.zfill(14)
+    return text
+
+
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def _clean_date(text: str, raw) -> date | None:
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    if not text:
+        return None
+    if re.fullmatch(r"\d{1,6}(\.0+)?", text):
+        serial = int(float(text))
+        if 1 <= serial <= 2958465:  # Excel's serial numbers: 1900-01-01 to 9999-12-31
+            return EXCEL_EPOCH + timedelta(days=serial)
+    for pattern in ("%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValidationError(_("Birth date: use dd/mm/yyyy, like 01/01/1990."))
+
+
+@dataclass
+class Row:
+    number: int  # in the file
+    cells: list  # as read
+    values: dict = field(default_factory=dict)  # contact field -> clean value
+    extras: dict = field(default_factory=dict)  # extra field name -> value
+    tags: list = field(default_factory=list)  # tag names
+    wallet: Wallet | None = None
+    error: str = ""
+    outcome: str = ""  # created, updated, unchanged, rejected
+    contact: "Planned | None" = None
+
+
+@dataclass
+class Planned:
+    """A contact as the import will leave it: an existing one (with what it
+    was) or a new one."""
+
+    contact: Contact
+    is_new: bool
+    original: dict = field(default_factory=dict)
+    changed: set = field(default_factory=set)
+    rows: int = 0  # rows of the file about this contact
+    tags: set = field(default_factory=set)
+    original_tags: set = field(default_factory=set)
+    extras: dict = field(default_factory=dict)  # folded name -> CustomField
+    original_extras: dict = field(default_factory=dict)
+    changed_extras: set = field(default_factory=set)
+    new_extras: list = field(default_factory=list)
+
+
+UNIQUE_FIELDS = ("number", "telegram_id", "cpf_cnpj")
+IDENTITY_ORDER = ("number", "telegram_id", "cpf_cnpj", "email")
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list = field(default_factory=list)  # (row number, cells, message)
+    headers: list = field(default_factory=list)
+
+    def counts(self) -> dict:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }
+
+
+class Importer:
+    """One import: a table, a mapping, options. `plan()` is phase one,
+    `write()` phase two."""
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        mapping: list[str] | None = None,
+        wallet: Wallet | None = None,
+        tag: str = "",
+        progress: Callable[[int], None] | None = None,
+    ):
+        self.table = table
+        self.mapping = mapping or guess_mapping(table.headers)
+        self.wallet = wallet
+        self.tag = " ".join((tag or "").split())
+        self.progress = progress or (lambda done: None)
+        self.result = ImportResult(headers=table.headers)
+        self.rows: list[Row] = []
+        self.planned: list[Planned] = []
+        self._wallets = {w.name.casefold(): w for w in Wallet.objects.all()}
+        # A group's number is the provider's group id, not a phone: an
+        # exported group comes back by it.
+        self._group_numbers = set(Contact.objects.filter(is_group=True).exclude(number="").values_list("number", flat=True))
+
+    # Phase one
+
+    def plan(self) -> ImportResult:
+        """Read and check every row, match it, and decide what it does."""
+        for number, cells in self.table.rows:
+            row = Row(number, cells)
+            self._clean(row)
+            self.rows.append(row)
+            if len(self.rows) % 1000 == 0:
+                self.progress(len(self.rows))
+        self._match()
+        for row in self.rows:
+            if row.error:
+                row.outcome = "rejected"
+                continue
+            self._apply(row)
+        self._decide()
+        self.progress(len(self.rows))
+        return self.result
+
+    def _clean(self, row: Row) -> None:
+        is_csv = self.table.kind == "csv"
+        raw_values = {}
+        for index, target in enumerate(self.mapping):
+            if not target or index >= len(row.cells):
+                continue
+            raw = row.cells[index]
+            text = cell_text(raw)
+            if is_csv:
+                text = unescape_csv_text(text)
+            if target.startswith(EXTRA):
+                if text:
+                    row.extras[target[len(EXTRA) :]] = text[:500]
+            else:
+                raw_values[target] = (text, raw)
+        if row.number in self.table.formula_rows:
+            row.error = _("A cell has a formula without a calculated value; open the file in Excel, save it and send it again.")
+            return
+        try:
+            self._clean_values(row, raw_values)
+        except ValidationError as error:
+            row.error = " ".join(error.messages)
+
+    def _clean_values(self, row: Row, raw: dict) -> None:
+        values = row.values
+        text = {key: normalizers.clean_text(value[0]).strip() for key, value in raw.items()}
+        for name in ("name", "first_name", "last_name", "company"):
+            if text.get(name):
+                value = " ".join(text[name].split())
+                limit = Contact._meta.get_field(name).max_length
+                if len(value) > limit:
+                    raise ValidationError(
+                        _("%(field)s is longer than %(limit)d characters.")
+                        % {"field": _column_label(name), "limit": limit}
+                    )
+                values[name] = value
+        if text.get("number"):
+            group = normalizers.only_digits(text["number"])
+            if group in self._group_numbers:
+                values["number"] = group
+            else:
+                values["number"] = normalizers.normalize_phone(text["number"])
+        if text.get("telegram_id"):
+            values["telegram_id"] = normalizers.normalize_telegram_id(text["telegram_id"])
+        if text.get("cpf_cnpj"):
+            values["cpf_cnpj"] = normalizers.normalize_document(_digits_document(normalizers.clean_code(text["cpf_cnpj"])))
+        if text.get("email"):
+            email = normalizers.clean_code(text["email"]).strip().lower()
+            try:
+                validate_email(email)
+            except ValidationError:
+                raise ValidationError(_("Enter a valid e-mail address.")) from None
+            if len(email) > Contact._meta.get_field("email").max_length:
+                raise ValidationError(_("Enter a valid e-mail address."))
+            values["email"] = email
+        if "birth_date" in raw:
+            birth = _clean_date(text.get("birth_date", ""), raw["birth_date"][1])
+            if birth:
+                if birth > date.today():
+                    raise ValidationError(_("The birth date cannot be in the future."))
+                values["birth_date"] = birth
+        if text.get("wallet"):
+            wallet = self._wallets.get(text["wallet"].casefold())
+            if wallet is None:
+                raise ValidationError(_("There is no wallet named “%(name)s”.") % {"name": text["wallet"]})
+            row.wallet = wallet
+        if text.get("tags"):
+            row.tags = [" ".join(t.split())[:50] for t in re.split(r"[,;]", text["tags"]) if t.strip()]
+        if not any(values.get(key) for key in IDENTITY_ORDER):
+            raise ValidationError(_("The row has no number, Telegram id, CPF/CNPJ nor e-mail to identify the contact."))
+
+    def _match(self) -> None:
+        """Find the existing contacts the rows refer to, with a few queries
+        for the whole file (by number, Telegram id, CPF/CNPJ, e-mail)."""
+        wanted = {key: set() for key in IDENTITY_ORDER}
+        for row in self.rows:
+            if not row.error:
+                for key in IDENTITY_ORDER:
+                    if row.values.get(key):
+                        wanted[key].add(row.values[key])
+        self.existing: dict[tuple[str, str], Contact] = {}
+        found: dict[int, Contact] = {}
+        for key, values in wanted.items():
+            values = list(values)
+            for start in range(0, len(values), 900):
+                chunk = values[start : start + 900]
+                if key == "email":
+                    queryset = Contact.objects.annotate(email_ci=Lower("email")).filter(email_ci__in=chunk).order_by("created_at", "pk")
+                else:
+                    queryset = Contact.objects.filter(**{f"{key}__in": chunk})
+                for contact in queryset:
+                    contact = found.setdefault(contact.pk, contact)
+                    self.existing.setdefault((key, getattr(contact, key).lower() if key == "email" else getattr(contact, key)), contact)
+        if found:
+            ids = list(found)
+            tags = Contact.tags.through.objects.filter(contact_id__in=ids).values_list("contact_id", "tag_id")
+            self._existing_tags = {}
+            for contact_id, tag_id in tags:
+                self._existing_tags.setdefault(contact_id, set()).add(tag_id)
+            self._existing_extras = {}
+            for extra in CustomField.objects.filter(contact_id__in=ids):
+                self._existing_extras.setdefault(extra.contact_id, {})[normalizers.fold(extra.name)] = extra
+        else:
+            self._existing_tags, self._existing_extras = {}, {}
+
+    def _apply(self, row: Row) -> None:
+        """Fold a row into the contact it is (an existing one, one planned
+        by an earlier row, or a new one)."""
+        planned = None
+        for key in IDENTITY_ORDER:
+            value = row.values.get(key)
+            if not value:
+                continue
+            planned = self._by_key.get((key, value))
+            if planned is None and (key, value) in self.existing:
+                planned = self._plan_existing(self.existing[(key, value)])
+            if planned is not None:
+                break
+        if planned is None:
+            planned = Planned(Contact(), is_new=True)
+        # A value that another contact already holds would be a duplicate.
+        for key in UNIQUE_FIELDS:
+            value = row.values.get(key)
+            if not value:
+                continue
+            holder = self._by_key.get((key, value))
+            if holder is None and (key, value) in self.existing:
+                holder = self._plan_existing(self.existing[(key, value)])
+            if holder is not None and holder is not planned:
+                row.error = _("%(field)s %(value)s already belongs to another contact (%(name)s).") % {
+                    "field": _column_label(key),
+                    "value": value,
+                    "name": holder.contact.name,
+                }
+                row.outcome = "rejected"
+                return
+        before = self._state(planned)
+        created_here = planned.is_new and not planned.rows
+        if created_here:
+            self.planned.append(planned)
+        planned.rows += 1
+        contact = planned.contact
+        for name, value in row.values.items():
+            setattr(contact, name, value)
+        if not contact.name:
+            # A new contact without a name is named as the desk names one
+            # that has talked to it: by its number (or other identity).
+            full = " ".join(filter(None, (contact.first_name, contact.last_name)))
+            contact.name = full or normalizers.format_phone(contact.number) or contact.email or contact.telegram_id or contact.cpf_cnpj
+        # The operator's wallet applies to every row; else the row's own.
+        if self.wallet is not None:
+            contact.wallet = self.wallet
+        elif row.wallet is not None:
+            contact.wallet = row.wallet
+        for name in row.tags + ([self.tag] if self.tag else []):
+            planned.tags.add(self._tag_key(name))
+        for name, value in row.extras.items():
+            key = normalizers.fold(name)
+            extra = planned.extras.get(key)
+            if extra is None:
+                extra = CustomField(name=name, value=value)
+                planned.extras[key] = extra
+                planned.new_extras.append(extra)
+            else:
+                extra.value = value
+        for key in IDENTITY_ORDER:
+            value = getattr(contact, key)
+            if value:
+                self._by_key[(key, value.lower() if key == "email" else value)] = planned
+        row.contact = planned
+        # Each row counts once, for what it did: the row that brings a new
+        # contact created it; a later row about the same person, or a row
+        # about an existing one, updated it or left it unchanged.
+        if created_here:
+            row.outcome = "created"
+        else:
+            row.outcome = "updated" if self._state(planned) != before else "unchanged"
+
+    @staticmethod
+    def _state(planned: Planned) -> tuple:
+        contact = planned.contact
+        return (
+            tuple(getattr(contact, name if name != "wallet" else "wallet_id") for name in FIELDS if name != "tags"),
+            frozenset(planned.tags),
+            tuple(sorted((key, extra.value) for key, extra in planned.extras.items())),
+        )
+
+    def _plan_existing(self, contact: Contact) -> Planned:
+        planned = self._planned_by_pk.get(contact.pk)
+        if planned is None:
+            original = {name: getattr(contact, name if name != "wallet" else "wallet_id") for name in FIELDS if name != "tags"}
+            tags = set(self._existing_tags.get(contact.pk, set()))
+            extras = dict(self._existing_extras.get(contact.pk, {}))
+            planned = Planned(contact, is_new=False, original=original, tags=set(tags), original_tags=tags, extras=extras)
+            planned.original_extras = {key: extra.value for key, extra in extras.items()}
+            self._planned_by_pk[contact.pk] = planned
+            self.planned.append(planned)
+        return planned
+
+    def _tag_key(self, name: str):
+        """An existing tag's id, or the name of one to create."""
+        tag = self._tags.get(name.casefold())
+        return tag.pk if tag is not None else ("new", name.casefold(), name)
+
+    def _decide(self) -> None:
+        for planned in self.planned:
+            if not planned.is_new:
+                contact = planned.contact
+                now = {name: getattr(contact, name if name != "wallet" else "wallet_id") for name in planned.original}
+                planned.changed = {name for name, value in now.items() if value != planned.original[name]}
+                planned.changed_extras = {
+                    key for key, value in planned.original_extras.items() if planned.extras[key].value != value
+                }
+        for row in self.rows:
+            if row.outcome == "rejected":
+                self.result.errors.append((row.number, row.cells, row.error))
+            elif row.outcome == "updated" and not row.contact.is_new and not self._changes(row.contact):
+                # Rows that changed it back and forth left it as it was.
+                row.outcome = "unchanged"
+            setattr(self.result, row.outcome, getattr(self.result, row.outcome) + 1)
+        self.result.rows = len(self.rows)
+
+    @staticmethod
+    def _changes(planned: Planned) -> bool:
+        return bool(
+            planned.is_new
+            or planned.changed
+            or planned.tags - planned.original_tags
+            or planned.changed_extras
+            or planned.new_extras
+        )
+
+    # Phase two
+
+    @transaction.atomic
+    def write(self) -> ImportResult:
+        """Write the plan: new contacts, changed ones, tags, extra fields,
+        their history, and one audit event; all or nothing."""
+        tag_ids = self._create_tags()
+        new = [p for p in self.planned if p.is_new]
+        changed = [p for p in self.planned if not p.is_new and self._changes(p)]
+        now = datetime.now().astimezone()
+        for planned in new:
+            planned.contact.refresh_search_fields()
+        created = []
+        for start in range(0, len(new), BATCH):
+            batch = [p.contact for p in new[start : start + BATCH]]
+            created += Contact.objects.bulk_create(batch)
+            self.progress(len(created))
+        update_fields = sorted({name for p in changed for name in p.changed} | {"name_key", "search_text", "updated_at"})
+        for planned in changed:
+            planned.contact.refresh_search_fields()
+            planned.contact.updated_at = now
+        updated = [p.contact for p in changed if p.changed]
+        for start in range(0, len(updated), BATCH):
+            Contact.objects.bulk_update(updated[start : start + BATCH], update_fields)
+        # Tags: only added, never removed.
+        Through = Contact.tags.through
+        links = [
+            Through(contact_id=p.contact.pk, tag_id=tag_ids[key] if isinstance(key, tuple) else key)
+            for p in new + changed
+            for key in p.tags - p.original_tags
+        ]
+        Through.objects.bulk_create(links, batch_size=BATCH, ignore_conflicts=True)
+        # Extra fields.
+        new_extras = []
+        for planned in new + changed:
+            for extra in planned.new_extras:
+                extra.contact = planned.contact
+                new_extras.append(extra)
+        CustomField.objects.bulk_create(new_extras, batch_size=BATCH)
+        changed_extras = [p.extras[key] for p in changed for key in p.changed_extras]
+        CustomField.objects.bulk_update(changed_extras, ["value"], batch_size=BATCH)
+        # History: what each contact and extra field is now, by this import.
+        history_bulk_record(contacts=[p.contact for p in new], created=True)
+        history_bulk_record(contacts=[p.contact for p in changed])
+        actor = current_actor()
+        attrs = {"history_source": actor.source, "history_batch": actor.batch}
+        CustomField.history.bulk_history_create(new_extras, default_user=current_user(), custom_historical_attrs=attrs)
+        CustomField.history.bulk_history_create(
+            changed_extras, update=True, default_user=current_user(), custom_historical_attrs=attrs
+        )
+        return self.result
+
+    def _create_tags(self) -> dict:
+        wanted = {key: key[2] for p in self.planned for key in p.tags if isinstance(key, tuple)}
+        ids = {}
+        for key, name in wanted.items():
+            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+            ids[key] = tag.pk
+        return ids
+
+    @property
+    def _tags(self) -> dict:
+        if not hasattr(self, "_tag_cache"):
+            self._tag_cache = {tag.name.casefold(): tag for tag in Tag.objects.all()}
+        return self._tag_cache
+
+    @property
+    def _by_key(self) -> dict:
+        if not hasattr(self, "_key_index"):
+            self._key_index = {}
+        return self._key_index
+
+    @property
+    def _planned_by_pk(self) -> dict:
+        if not hasattr(self, "_pk_index"):
+            self._pk_index = {}
+        return self._pk_index
+
+
+def _column_label(name: str) -> str:
+    return str(next(column.label for column in COLUMNS if column.field == name))
+
+
+def import_contacts(*, table: Table, mapping=None, wallet=None, tag="", dry_run=False, file_name="", progress=None) -> ImportResult:
+    """Import a table: plan it, and unless `dry_run`, write it and record
+    the import in the audit trail. The caller sets the recording (who,
+    through what)."""
+    importer = Importer(table, mapping=mapping, wallet=wallet, tag=tag, progress=progress)
+    result = importer.plan()
+    if not dry_run:
+        with transaction.atomic():
+            importer.write()
+            from .services import audit_record
+
+            audit_record(
+                action=AuditEvent.Action.IMPORT,
+                parameters={"file": file_name, "wallet": wallet.name if wallet else "", "tag": tag, "mapping": importer.mapping},
+                counts=result.counts(),
+            )
+    return result
+
+
+def rejected_rows(result: ImportResult) -> Iterable[list]:
+    """The error report's rows: the original cells plus "Erro"."""
+    yield [*result.headers, _("Error")]
+    for _number, cells, message in result.errors:
+        yield [*(cell_text(cell) for cell in cells), message]

@@ -1,0 +1,265 @@
+"""Importar / Exportar: the upload, the column mapping, the job pages with
+their progress, and the files, private to the user who asked."""
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import DetailView, FormView, View
+
+from .filters import ContactFilter
+from .importing import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
+from .models import Job, Wallet
+from .spreadsheets import SpreadsheetError, cell_text, read_table
+from .tasks import enqueue_job
+
+SAMPLE_ROWS = 3
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Spreadsheet"),
+        help_text=gettext_lazy("Excel (.xlsx) or CSV, with the column names in the first row."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "class": "form-control"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_FILE_BYTES:
+            raise ValidationError(
+                _("The file is too large: send one of up to %(size)d MB.") % {"size": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)}
+            )
+        try:
+            table = read_table(upload)
+            self.sample = [row for _, (_n, row) in zip(range(SAMPLE_ROWS), table.rows, strict=False)]
+        except SpreadsheetError as error:
+            raise ValidationError(str(error)) from None
+        self.headers = table.headers
+        upload.seek(0)
+        return upload
+
+
+class ImportView(PermissionRequiredMixin, FormView):
+    """Step 1: the file. It is read at once, so a file that is not a
+    spreadsheet is said here, not after a wait."""
+
+    permission_required = "contacts.import_contacts"
+    form_class = ImportUploadForm
+    template_name = "contacts/import.html"
+
+    def form_valid(self, form):
+        upload = form.cleaned_data["file"]
+        job = Job(
+            kind=Job.Kind.IMPORT_PREVIEW,
+            user=self.request.user,
+            status=Job.Status.DRAFT,
+            file_name=upload.name[:255],
+            parameters={"headers": form.headers, "sample": [[cell_text(c) for c in row] for row in form.sample]},
+        )
+        job.source_file.save("planilha", upload, save=False)
+        job.save()
+        return HttpResponseRedirect(job.get_absolute_url())
+
+
+class UserJobMixin(LoginRequiredMixin):
+    """A job and its files are seen only by the user who asked for it."""
+
+    slug_field = slug_url_kwarg = "token"
+
+    def get_queryset(self):
+        return Job.objects.filter(user=self.request.user)
+
+
+class MappingForm(forms.Form):
+    """Step 2: what each column holds, an optional wallet and tag for every
+    row. Each column's field is "<contact field>", "extra:<name>" or ""."""
+
+    wallet = forms.ModelChoiceField(queryset=Wallet.objects.all(), required=False, label=gettext_lazy("Put every row in the wallet"), empty_label=gettext_lazy("Keep the wallet of each row"))
+    tag = forms.CharField(required=False, max_length=50, label=gettext_lazy("Add the tag to every row"))
+
+    def __init__(self, *args, job, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.job = job
+        self.headers = job.parameters["headers"]
+        guessed = job.parameters.get("mapping") or guess_mapping(self.headers)
+        choices = [(column.field, column.label) for column in COLUMNS]
+        for index, header in enumerate(self.headers):
+            extra = EXTRA + (" ".join(header.split())[:100] or f"Coluna {index + 1}")
+            self.fields[f"column_{index}"] = forms.ChoiceField(
+                label=header or _("(no name)"),
+                choices=[*choices, (extra, _("Additional information “%(name)s”") % {"name": extra[len(EXTRA) :]}), (IGNORE, _("Leave out"))],
+                initial=guessed[index] if index < len(guessed) else IGNORE,
+                required=False,
+                widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+            )
+        self.fields["wallet"].widget.attrs["class"] = "form-select"
+        self.fields["tag"].widget.attrs["class"] = "form-control"
+
+    def columns(self):
+        sample = self.job.parameters.get("sample", [])
+        for index, header in enumerate(self.headers):
+            values = [row[index] for row in sample if index < len(row) and row[index]]
+            yield self[f"column_{index}"], header, values
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            cleaned["mapping"] = clean_mapping(self.headers, [cleaned.get(f"column_{i}", IGNORE) or IGNORE for i in range(len(self.headers))])
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+        cleaned["tag"] = " ".join((cleaned.get("tag") or "").split())
+        return cleaned
+
+
+class JobView(UserJobMixin, DetailView):
+    """A job's page: the mapping while it waits for it, then its live
+    progress (the page polls its own fragment), then its summary and files."""
+
+    model = Job
+    template_name = "contacts/job.html"
+
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request") == "true":
+            return ["contacts/_job_status.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        job = self.object
+        if job.status == Job.Status.DRAFT:
+            context["form"] = kwargs.get("form") or MappingForm(job=job)
+        return context
+
+    def post(self, request, *args, **kwargs):
+        """The mapping is chosen: the preview runs."""
+        self.object = job = self.get_object()
+        if job.status != Job.Status.DRAFT or not request.user.has_perm("contacts.import_contacts"):
+            raise Http404
+        form = MappingForm(request.POST, job=job)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        job.parameters |= {
+            "mapping": form.cleaned_data["mapping"],
+            "wallet": form.cleaned_data["wallet"].pk if form.cleaned_data["wallet"] else None,
+            "tag": form.cleaned_data["tag"],
+            "language": request.LANGUAGE_CODE,
+        }
+        job.status = Job.Status.QUEUED
+        job.save(update_fields=["parameters", "status"])
+        enqueue_job(job)
+        return HttpResponseRedirect(job.get_absolute_url())
+
+
+class ImportConfirmView(UserJobMixin, PermissionRequiredMixin, View):
+    """Step 3: the preview looked right; the import runs, with the same file
+    and choices."""
+
+    permission_required = "contacts.import_contacts"
+
+    def post(self, request, token):
+        preview = get_object_or_404(self.get_queryset(), token=token, kind=Job.Kind.IMPORT_PREVIEW, status=Job.Status.DONE)
+        job = Job.objects.create(
+            kind=Job.Kind.IMPORT,
+            user=request.user,
+            file_name=preview.file_name,
+            source_file=preview.source_file.name,
+            parameters={**preview.parameters, "file_name": preview.file_name, "preview": str(preview.token)},
+        )
+        enqueue_job(job)
+        return HttpResponseRedirect(job.get_absolute_url())
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(
+        choices=[("xlsx", gettext_lazy("Excel (.xlsx)")), ("csv", gettext_lazy("CSV (;), UTF-8"))],
+        initial="xlsx",
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        label=gettext_lazy("Format"),
+    )
+
+
+class ExportView(PermissionRequiredMixin, FormView):
+    """Exportar: what the panel shows (its search and filters, among the
+    contacts the user may see), as a spreadsheet made by a worker."""
+
+    permission_required = "contacts.export_contacts"
+    form_class = ExportForm
+    template_name = "contacts/export.html"
+
+    def filterset(self):
+        return ContactFilter(self.request.GET.copy(), request=self.request)
+
+    def get_context_data(self, **kwargs):
+        filterset = self.filterset()
+        return super().get_context_data(filter=filterset, **kwargs)
+
+    def form_valid(self, form):
+        filterset = self.filterset()
+        filterset.is_valid()  # drops what cannot apply
+        data = filterset.data
+        parameters = {
+            "q": data.get("q", ""),
+            "wallet": data.get("wallet", ""),
+            "tag": [int(pk) for pk in data.getlist("tag")],
+            "type": data.get("type", ""),
+            "format": form.cleaned_data["format"],
+            "from_panel": True,
+            "language": self.request.LANGUAGE_CODE,
+        }
+        job = Job.objects.create(kind=Job.Kind.EXPORT, user=self.request.user, parameters=parameters)
+        enqueue_job(job)
+        return HttpResponseRedirect(job.get_absolute_url())
+
+
+class JobFileView(UserJobMixin, View):
+    """A job's file (the export, the error report), for its owner only."""
+
+    files = {"result": "result_file", "report": "report_file"}
+
+    def get(self, request, token, which):
+        job = get_object_or_404(self.get_queryset(), token=token)
+        file = getattr(job, self.files.get(which, ""), None)
+        if not file:
+            raise Http404
+        try:
+            handle = file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        name = {"report": "erros-importacao.xlsx"}.get(which) or file.name.rsplit("/", 1)[-1]
+        return FileResponse(handle, as_attachment=True, filename=name)
+
+
+class ImportTemplateView(PermissionRequiredMixin, View):
+    """"Baixar modelo": the headers and one example row."""
+
+    permission_required = "contacts.import_contacts"
+
+    def get(self, request):
+        import datetime
+        import io
+
+        import xlsxwriter
+
+        from .exporting import HEADERS
+
+        output = io.BytesIO()
+        workbook = xlsxwriter.Workbook(output, {"strings_to_formulas": False, "strings_to_numbers": False})
+        sheet = workbook.add_worksheet("Contatos")
+        bold = workbook.add_format({"bold": True})
+        date_format = workbook.add_format({"num_format": "dd/mm/yyyy"})
+        example = ["Maria da Silva", "+5511987654321", "maria@exemplo.com.br", "529.982.247-25", None, "Maria", "da Silva", "Padaria Pão Quente", "", "Cliente, VIP", "", "Gerente"]
+        for column, header in enumerate([*HEADERS, "Cargo"]):
+            sheet.write_string(0, column, header, bold)
+            sheet.set_column(column, column, 18)
+        for column, value in enumerate(example):
+            if column == 4:
+                sheet.write_datetime(1, column, datetime.datetime(1990, 1, 1), date_format)
+            elif value:
+                sheet.write_string(1, column, value)
+        workbook.close()
+        output.seek(0)
+        return FileResponse(output, as_attachment=True, filename="modelo-contatos.xlsx")

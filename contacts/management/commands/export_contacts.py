@@ -1,0 +1,58 @@
+import shutil
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from contacts.exporting import write_csv, write_xlsx
+from contacts.models import AuditEvent, Contact, Tag, Wallet
+from contacts.recording import Source, recording
+from contacts.services import audit_record
+
+
+class Command(BaseCommand):
+    help = "Export contacts to an .xlsx (or .csv) file, with the panel's columns; optionally only a search, a wallet or a tag."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="Where to write: a name ending in .xlsx or .csv.")
+        parser.add_argument("--q", default="", help="Only the contacts this search finds (as in the panel).")
+        parser.add_argument("--wallet", default="", help="Only this wallet's contacts (by name; 'none' for no wallet).")
+        parser.add_argument("--tag", action="append", default=[], help="Only contacts with this tag (by name; repeat for any of several).")
+
+    def handle(self, *args, path, q, wallet, tag, **options):
+        queryset = Contact.objects.all()
+        if q:
+            queryset = queryset.search(q)
+        if wallet == "none":
+            queryset = queryset.filter(wallet__isnull=True)
+        elif wallet:
+            chosen = Wallet.objects.filter(name__iexact=wallet).first()
+            if chosen is None:
+                raise CommandError(f"There is no wallet named {wallet!r}.")
+            queryset = queryset.filter(wallet=chosen)
+        if tag:
+            tags = list(Tag.objects.filter(name__in=tag))
+            missing = set(tag) - {t.name for t in tags}
+            if missing:
+                raise CommandError(f"No such tag: {', '.join(sorted(missing))}")
+            queryset = queryset.with_any_tag(tags)
+        writer = write_csv if path.lower().endswith(".csv") else write_xlsx
+        total = queryset.count()
+        output, count = writer(queryset, progress=lambda done: self.progress(done, total))
+        try:
+            with open(path, "wb") as destination:
+                shutil.copyfileobj(output, destination)
+        except OSError as error:
+            raise CommandError(f"Cannot write {path}: {error.strerror}") from None
+        with recording(source=Source.COMMAND):
+            audit_record(
+                action=AuditEvent.Action.EXPORT,
+                parameters={"file": path, "q": q, "wallet": wallet, "tag": tag},
+                counts={"rows": count},
+            )
+        if sys.stderr.isatty():
+            self.stderr.write("")
+        self.stdout.write(f"Exported {count} contacts to {path}.")
+
+    def progress(self, done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            self.stderr.write(f"\r{done:,} / {total:,} rows…", ending="")

@@ -1,0 +1,54 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from contacts.importing import import_contacts
+from contacts.models import Wallet
+from contacts.recording import Source, recording
+from contacts.spreadsheets import SpreadsheetError, read_table
+
+
+class Command(BaseCommand):
+    help = "Import contacts from an .xlsx or .csv file (the same rules as the panel's Importar)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="The .xlsx or .csv file.")
+        parser.add_argument("--dry-run", action="store_true", help="Only say what would be created, updated, left unchanged and rejected.")
+        parser.add_argument("--wallet", default="", help="Put every row in this wallet (by name).")
+        parser.add_argument("--tag", default="", help="Add this tag to every row.")
+
+    def handle(self, *args, path, dry_run, wallet, tag, **options):
+        chosen = None
+        if wallet:
+            chosen = Wallet.objects.filter(name__iexact=wallet).first()
+            if chosen is None:
+                raise CommandError(f"There is no wallet named {wallet!r}.")
+        try:
+            with open(path, "rb") as file, recording(source=Source.IMPORT):
+                result = import_contacts(
+                    table=read_table(file),
+                    wallet=chosen,
+                    tag=tag,
+                    dry_run=dry_run,
+                    file_name=path.rsplit("/", 1)[-1],
+                    progress=self.progress,
+                )
+        except FileNotFoundError:
+            raise CommandError(f"No such file: {path}") from None
+        except SpreadsheetError as error:
+            raise CommandError(str(error)) from None
+        if sys.stderr.isatty():
+            self.stderr.write("")
+        for number, _cells, message in result.errors[:20]:
+            self.stderr.write(f"row {number}: {message}")
+        counts = result.counts()
+        prefix = "Would import" if dry_run else "Imported"
+        self.stdout.write(
+            f"{prefix} {counts['rows']} rows: {counts['created']} created, {counts['updated']} updated, "
+            f"{counts['unchanged']} unchanged, {counts['rejected']} rejected."
+        )
+
+    def progress(self, done: int) -> None:
+        # A progress line on a terminal; nothing in a pipe or a log.
+        if sys.stderr.isatty():
+            self.stderr.write(f"\r{done:,} rows read…", ending="")

@@ -1,0 +1,262 @@
+"""Reading and writing spreadsheets as Brazilian teams have them: .xlsx and
+.csv (UTF-8 with or without BOM, or Windows-1252; ";" or ","). The content
+decides what a file is, never its name.
+
+Reading is defensive: a file is checked before any parser sees it (zip
+bombs by their uncompressed size, XML with a DOCTYPE, an old .xls or a
+password-protected workbook by their signature), and every problem becomes
+a SpreadsheetError with a message for the user. Writing never produces a
+formula and never a character Excel refuses.
+"""
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+ZIP_SIGNATURE = b"PK\x03\x04"
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# How an encrypted (password-protected) .xlsx names its content inside the
+# OLE container, in UTF-16.
+ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+# A cell with a formula and no stored result: <c r="B2"><f>SUM(A1)</f></c>.
+FORMULA_WITHOUT_VALUE = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*</c>')
+
+
+class SpreadsheetError(Exception):
+    """A file that cannot be read as a spreadsheet; the message says why and
+    what to do, in the user's language."""
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: Iterator[tuple[int, list]]  # (row number in the file, cell values)
+    kind: str  # "xlsx" or "csv"
+    # Rows whose cells hold a formula without a stored result, by number.
+    formula_rows: frozenset[int] = frozenset()
+
+
+def read_table(file) -> Table:
+    """The first sheet (or the CSV) of an uploaded file: its header row and
+    an iterator over the data rows that have anything in them."""
+    file.seek(0)
+    head = file.read(8)
+    file.seek(0)
+    if not head:
+        raise SpreadsheetError(_("The file is empty."))
+    if head.startswith(ZIP_SIGNATURE):
+        return _read_xlsx(file)
+    if head.startswith(OLE_SIGNATURE):
+        content = file.read()
+        if ENCRYPTED_PACKAGE in content:
+            raise SpreadsheetError(
+                _("The spreadsheet is protected by a password. Save a copy without the password and send it again.")
+            )
+        raise SpreadsheetError(
+            _("This is an old Excel file (.xls). Open it in Excel and save it as .xlsx (Excel Workbook), then send it again.")
+        )
+    return _read_csv(file)
+
+
+def _read_xlsx(file) -> Table:
+    try:
+        archive = zipfile.ZipFile(file)
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise SpreadsheetError(_("The file is damaged or incomplete: it is not a spreadsheet that can be read.")) from None
+    # Before any XML is parsed: what the archive would unpack to.
+    unpacked = sum(member.file_size for member in members)
+    if len(members) > 5000 or unpacked > settings.IMPORT_MAX_UNPACKED_BYTES:
+        raise SpreadsheetError(_("The spreadsheet unpacks to more data than is accepted; split it into smaller files."))
+    names = {member.filename for member in members}
+    if "xl/workbook.xml" not in names:
+        raise SpreadsheetError(_("The file is not an Excel spreadsheet (.xlsx) nor a CSV list."))
+    formula_rows: set[int] = set()
+    try:
+        for member in members:
+            if not member.filename.endswith((".xml", ".rels")):
+                continue
+            with archive.open(member) as part:
+                prolog = part.read(4096)
+            # Entity definitions live in a DOCTYPE: no spreadsheet has one.
+            if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+                raise SpreadsheetError(_("The spreadsheet contains something that is not accepted (a document type definition)."))
+        sheet = _first_sheet_part(names)
+        if sheet:
+            with archive.open(sheet) as part:
+                for match in FORMULA_WITHOUT_VALUE.finditer(part.read()):
+                    formula_rows.add(int(match.group(2)))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
+        raise SpreadsheetError(_("The file is damaged or incomplete: it is not a spreadsheet that can be read.")) from None
+
+    from python_calamine import CalamineWorkbook, PasswordError
+
+    file.seek(0)
+    try:
+        workbook = CalamineWorkbook.from_filelike(file)
+        worksheet = workbook.get_sheet_by_index(0)
+        merged = worksheet.merged_cell_ranges or []
+    except PasswordError:
+        raise SpreadsheetError(
+            _("The spreadsheet is protected by a password. Save a copy without the password and send it again.")
+        ) from None
+    except Exception:  # calamine raises its own kinds for broken parts
+        raise SpreadsheetError(_("The file is damaged or incomplete: it is not a spreadsheet that can be read.")) from None
+    if merged:
+        first = merged[0]
+        raise SpreadsheetError(
+            _("The spreadsheet has merged cells (row %(row)d). Unmerge them, keep one value per cell and send it again.")
+            % {"row": first[0][0] + 1}
+        )
+    start_row = (worksheet.start or (0, 0))[0]
+    rows = _numbered(worksheet.iter_rows(), start_row + 1)
+    headers = _header(rows)
+    return Table(headers, _bounded(rows), "xlsx", frozenset(formula_rows))
+
+
+def _first_sheet_part(names: set[str]) -> str | None:
+    candidates = sorted(
+        (name for name in names if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", name)),
+        key=lambda name: int(re.search(r"\d+", name.rsplit("/", 1)[1]).group()),
+    )
+    return candidates[0] if candidates else None
+
+
+def _read_csv(file) -> Table:
+    raw = file.read(settings.IMPORT_MAX_UNPACKED_BYTES + 1)
+    if len(raw) > settings.IMPORT_MAX_UNPACKED_BYTES:
+        raise SpreadsheetError(_("The list is larger than is accepted; split it into smaller files."))
+    if b"\x00" in raw[:65536]:
+        raise SpreadsheetError(_("The file is not an Excel spreadsheet (.xlsx) nor a CSV list."))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # What Excel on Windows saves as "CSV" in Brazil.
+        text = raw.decode("cp1252", errors="replace")
+    if not text.strip():
+        raise SpreadsheetError(_("The file is empty."))
+    first_line = text.lstrip().split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") >= first_line.count(",") and ";" in first_line else ","
+    if delimiter not in first_line and not _looks_like_text(first_line):
+        raise SpreadsheetError(_("The file is not an Excel spreadsheet (.xlsx) nor a CSV list."))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = _numbered(reader, 1)
+    try:
+        headers = _header(rows)
+    except csv.Error:
+        raise SpreadsheetError(_("The CSV list could not be read: check its quotes and separators.")) from None
+    return Table(headers, _bounded(_csv_errors(rows)), "csv")
+
+
+def _looks_like_text(line: str) -> bool:
+    printable = sum(1 for ch in line if ch.isprintable() or ch in "\t\r")
+    return bool(line) and printable / len(line) > 0.95
+
+
+def _csv_errors(rows):
+    try:
+        yield from rows
+    except csv.Error:
+        raise SpreadsheetError(_("The CSV list could not be read: check its quotes and separators.")) from None
+
+
+def _numbered(rows, first_number: int) -> Iterator[tuple[int, list]]:
+    for number, row in enumerate(rows, start=first_number):
+        yield number, list(row)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _header(rows) -> list[str]:
+    for _number, row in rows:
+        if any(not _blank(cell) for cell in row):
+            headers = [cell_text(cell) for cell in row]
+            while headers and not headers[-1]:
+                headers.pop()
+            return headers
+    raise SpreadsheetError(_("The file has no header row: the first line must name the columns (Nome, Número, …)."))
+
+
+def _bounded(rows) -> Iterator[tuple[int, list]]:
+    """Data rows with anything in them, at most IMPORT_MAX_ROWS; a million
+    blank rows cost a loop, not memory."""
+    limit = settings.IMPORT_MAX_ROWS
+    count = 0
+    for number, row in rows:
+        if all(_blank(cell) for cell in row):
+            continue
+        count += 1
+        if count > limit:
+            raise SpreadsheetError(
+                ngettext(
+                    "The file has more than %(limit)d row of data; split it into smaller files.",
+                    "The file has more than %(limit)d rows of data; split it into smaller files.",
+                    limit,
+                )
+                % {"limit": limit}
+            )
+        yield number, row
+
+
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
+def cell_text(value) -> str:
+    """A cell as text: numbers without a spurious ".0" (Excel keeps phones
+    and CPFs as floats), dates as dd/mm/yyyy, control characters removed,
+    spaces trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e18:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return " ".join(str(value).translate(_CONTROL).split())
+
+
+# Writing
+
+# What Excel refuses in a cell: control characters other than tab and newlines.
+_EXCEL_REFUSES = dict.fromkeys([c for c in range(32) if c not in (9, 10, 13)] + [0xFFFE, 0xFFFF])
+# A CSV cell that a spreadsheet would read as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_text(value: str) -> str:
+    """Text as Excel accepts it: control characters and non-characters
+    removed (also lone surrogates, which cannot be encoded)."""
+    text = str(value).translate(_EXCEL_REFUSES)
+    return "".join(ch for ch in text if not (0xD800 <= ord(ch) <= 0xDFFF) and unicodedata.category(ch) != "Cs")
+
+
+def csv_text(value: str) -> str:
+    """A CSV cell that no spreadsheet turns into a formula: a leading
+    apostrophe, which the importer removes again."""
+    text = excel_text(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def unescape_csv_text(text: str) -> str:
+    """The importer's half of csv_text()."""
+    if text.startswith("'") and text[1:2] and text[1:].startswith(_FORMULA_START):
+        return text[1:]
+    return text

@@ -1,0 +1,208 @@
+"""Background jobs (django.tasks, on the database backend: `manage.py
+db_worker`, as many workers on as many machines as wanted). A request only
+creates a Job and enqueues it; the worker does the work, reports progress
+on the Job, and leaves its result and files there.
+
+A job that fails leaves nothing half-written (an import writes in one
+transaction) and shows its reason; running it again is safe (imports are
+idempotent).
+"""
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from .models import AuditEvent, Contact, Job, Tag, Wallet
+from .recording import Source, recording
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_ERRORS = 20  # rejected rows shown before confirming
+
+
+def enqueue_job(job: Job) -> None:
+    """Run the job on a worker once the transaction that created it commits."""
+    transaction.on_commit(lambda: run_job.enqueue(job_id=job.pk))
+
+
+@task()
+def run_job(job_id: int) -> None:
+    job = Job.objects.select_related("user").get(pk=job_id)
+    if job.status != Job.Status.QUEUED:
+        return  # a retry of a job that already ran
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=now, heartbeat_at=now)
+    purge_expired_job_files()
+    runner = {Job.Kind.IMPORT_PREVIEW: _preview, Job.Kind.IMPORT: _import, Job.Kind.EXPORT: _export}[job.kind]
+    try:
+        with override(job.parameters.get("language") or settings.LANGUAGE_CODE):
+            source = Source.IMPORT if job.kind != Job.Kind.EXPORT else Source.COMMAND
+            with recording(source=source, user=job.user):
+                runner(job)
+    except Exception as error:  # the job says what went wrong; nothing half-written stays
+        from .spreadsheets import SpreadsheetError
+
+        message = str(error) if isinstance(error, SpreadsheetError) else _("The job failed: %(error)s") % {"error": error.__class__.__name__}
+        if not isinstance(error, SpreadsheetError):
+            logger.exception("Job %s failed", job.pk)
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error=message, finished_at=timezone.now())
+        return
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.DONE, finished_at=timezone.now())
+
+
+class Progress:
+    """Reports rows done on the job, at most twice a second."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.5:
+            return
+        self.last = now
+        fields = {"done": done, "heartbeat_at": timezone.now()}
+        if total is not None:
+            fields["total"] = total
+        Job.objects.filter(pk=self.job.pk).update(**fields)
+
+
+def _table(job: Job):
+    from .spreadsheets import read_table
+
+    with job.source_file.open("rb") as file:
+        # Read whole into a temporary copy the parser can seek in, whatever
+        # the storage is (an object store's files are not seekable).
+        import tempfile
+
+        copy = tempfile.TemporaryFile()
+        for chunk in file.chunks():
+            copy.write(chunk)
+    copy.seek(0)
+    return read_table(copy)
+
+
+def _importer_options(job: Job) -> dict:
+    parameters = job.parameters
+    wallet = Wallet.objects.filter(pk=parameters.get("wallet")).first() if parameters.get("wallet") else None
+    return {"mapping": parameters.get("mapping"), "wallet": wallet, "tag": parameters.get("tag", "")}
+
+
+def _preview(job: Job) -> None:
+    from .importing import import_contacts
+
+    progress = Progress(job)
+    result = import_contacts(table=_table(job), dry_run=True, progress=progress, **_importer_options(job))
+    Job.objects.filter(pk=job.pk).update(
+        total=result.rows,
+        done=result.rows,
+        result={
+            **result.counts(),
+            "errors": [[number, message] for number, _cells, message in result.errors[:PREVIEW_ERRORS]],
+        },
+    )
+
+
+def _import(job: Job) -> None:
+    from .importing import import_contacts, rejected_rows
+
+    progress = Progress(job)
+    result = import_contacts(
+        table=_table(job), file_name=job.parameters.get("file_name", ""), progress=progress, **_importer_options(job)
+    )
+    report = None
+    if result.errors:
+        report = _write_report(rejected_rows(result))
+    job.refresh_from_db()
+    job.total = job.done = result.rows
+    job.result = {**result.counts(), "errors": [[n, m] for n, _c, m in result.errors[:PREVIEW_ERRORS]]}
+    if report is not None:
+        job.report_file.save("erros.xlsx", File(report), save=False)
+    job.save(update_fields=["total", "done", "result", "report_file"])
+
+
+def _write_report(rows):
+    import tempfile
+
+    import xlsxwriter
+
+    from .spreadsheets import excel_text
+
+    output = tempfile.TemporaryFile()
+    workbook = xlsxwriter.Workbook(output, {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
+    sheet = workbook.add_worksheet("Erros")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value not in ("", None):
+                sheet.write_string(r, c, excel_text(value))
+    workbook.close()
+    output.seek(0)
+    return output
+
+
+def export_queryset(parameters: dict, user) -> "QuerySet":
+    """The contacts an export covers: what the panel showed (search and
+    filters) among what the user may see."""
+    queryset = Contact.objects.visible_to(user)
+    if parameters.get("q"):
+        queryset = queryset.search(parameters["q"])
+    wallet = parameters.get("wallet")
+    if wallet == "none":
+        queryset = queryset.filter(wallet__isnull=True)
+    elif wallet:
+        queryset = queryset.filter(wallet_id=wallet)
+    if parameters.get("tag"):
+        queryset = queryset.with_any_tag(Tag.objects.filter(pk__in=parameters["tag"]))
+    if parameters.get("type") in ("people", "groups"):
+        queryset = queryset.filter(is_group=parameters["type"] == "groups")
+    return queryset
+
+
+def _export(job: Job) -> None:
+    from .exporting import write_csv, write_xlsx
+    from .services import audit_record
+
+    queryset = export_queryset(job.parameters, job.user)
+    total = queryset.count()
+    Job.objects.filter(pk=job.pk).update(total=total)
+    progress = Progress(job)
+    fmt = job.parameters.get("format", "xlsx")
+    writer = write_csv if fmt == "csv" else write_xlsx
+    output, count = writer(queryset, progress=lambda done: progress(done, total))
+    name = f"contatos-{timezone.localtime():%Y-%m-%d-%H%M}.{fmt}"
+    job.refresh_from_db()
+    job.result_file.save(name, File(output), save=False)
+    job.total = job.done = count
+    job.result = {"rows": count, "format": fmt}
+    job.save(update_fields=["result_file", "total", "done", "result"])
+    audit_record(
+        action=AuditEvent.Action.EXPORT,
+        user=job.user,
+        source=Source.PANEL if job.parameters.get("from_panel") else Source.COMMAND,
+        parameters={key: job.parameters.get(key) for key in ("q", "wallet", "tag", "type", "format") if job.parameters.get(key)}
+        | {"file": name},
+        counts={"rows": count},
+    )
+
+
+def purge_expired_job_files() -> int:
+    """Remove the files of jobs older than JOB_FILE_RETENTION_DAYS (the
+    jobs stay, as a record). Returns how many jobs lost their files."""
+    cutoff = timezone.now() - timedelta(days=settings.JOB_FILE_RETENTION_DAYS)
+    purged = 0
+    for job in Job.objects.filter(created_at__lt=cutoff).exclude(source_file="", result_file="", report_file=""):
+        for file in (job.source_file, job.result_file, job.report_file):
+            if file:
+                file.storage.delete(file.name)
+        Job.objects.filter(pk=job.pk).update(source_file="", result_file="", report_file="")
+        purged += 1
+    return purged

@@ -1,0 +1,200 @@
+"""Exportar: what the panel shows, as .xlsx (flat memory) or .csv, with the
+contract's header row; never a formula; and export -> import changes
+nothing."""
+
+import io
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
+
+from contacts.exporting import HEADERS, write_csv, write_xlsx
+from contacts.importing import import_contacts
+from contacts.models import AuditEvent, Contact, CustomField, Job
+from contacts.recording import Source, recording
+from contacts.spreadsheets import read_table
+from contacts.tests.factories import ContactFactory, TagFactory, WalletFactory
+
+pytestmark = pytest.mark.django_db
+
+CONTRACT = ["Nome", "Número", "E-mail", "CPF/CNPJ", "Data de Nascimento", "Primeiro Nome", "Sobrenome", "Empresa", "Carteira", "Etiquetas", "Id Telegram"]
+
+
+def sheet(output) -> list[list]:
+    return CalamineWorkbook.from_filelike(io.BytesIO(output.read())).get_sheet_by_index(0).to_python()
+
+
+def test_the_header_row_is_the_contract_then_one_column_per_extra_field():
+    assert HEADERS == CONTRACT
+    contact = ContactFactory(name="Maria")
+    CustomField.objects.create(contact=contact, name="Cargo", value="Gerente")
+    CustomField.objects.create(contact=ContactFactory(), name="cargo", value="Analista")  # the same column
+    CustomField.objects.create(contact=contact, name="Cidade", value="Recife")
+    output, count = write_xlsx(Contact.objects.all())
+    assert count == 2
+    assert sheet(output)[0] == [*CONTRACT, "Cargo", "Cidade"]
+
+
+def test_cells_are_written_as_the_contract_says():
+    wallet = WalletFactory(name="Comercial")
+    vip, lead = TagFactory(name="VIP"), TagFactory(name="Lead")
+    ContactFactory(
+        name="Maria da Silva", number="5511987654321", email="maria@x.com", cpf_cnpj="012.345.678-90",
+        birth_date=date(1990, 1, 31), first_name="Maria", last_name="da Silva", company="Padaria", wallet=wallet,
+        telegram_id="123", tags=[vip, lead],
+    )
+    output, _count = write_xlsx(Contact.objects.all())
+    row = sheet(output)[1]
+    assert row == ["Maria da Silva", "+5511987654321", "maria@x.com", "012.345.678-90", date(1990, 1, 31), "Maria", "da Silva", "Padaria", "Comercial", "Lead, VIP", "123"]
+
+
+def test_no_cell_is_ever_a_formula_and_phone_numbers_stay_intact():
+    ContactFactory(name="=HYPERLINK(\"http://x\")", company="+1+1", first_name="-2", last_name="@SUM(A1)", email="")
+    ContactFactory(name="\tTab", company="\rCR", number="5521987654321")
+    output, _ = write_xlsx(Contact.objects.order_by("pk"))
+    content = output.read()
+    import zipfile
+
+    sheet_xml = zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml")
+    assert b"<f>" not in sheet_xml
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
+    assert rows[1][0] == '=HYPERLINK("http://x")'
+    csv_output, _ = write_csv(Contact.objects.order_by("pk"))
+    text = csv_output.read().decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and "'+1+1" in text and "'-2" in text and "'@SUM" in text
+    assert "'+5521987654321" in text  # as text, and the importer reads it back whole
+
+
+def test_characters_excel_refuses_are_removed():
+    ContactFactory(name="Maria\x01\x02 Silva\x0b", company="A\ufffeB")
+    output, _ = write_xlsx(Contact.objects.all())
+    assert sheet(output)[1][0] == "Maria Silva"
+
+
+def test_csv_is_utf8_with_bom_and_semicolons():
+    ContactFactory(name="João Ação", number="5511987654321")
+    output, _ = write_csv(Contact.objects.all())
+    content = output.read()
+    assert content.startswith(b"\xef\xbb\xbf")
+    assert content.decode("utf-8-sig").splitlines()[0] == ";".join(CONTRACT)
+
+
+def test_an_export_imported_again_creates_nothing_and_changes_nothing():
+    wallet = WalletFactory(name="Comercial")
+    vip = TagFactory(name="VIP")
+    for n in range(5):
+        contact = ContactFactory(
+            name=f"Pessoa {n}", number=f"551198765432{n}", email=f"p{n}@x.com", cpf_cnpj="529.982.247-25" if n == 0 else "",
+            birth_date=date(1990, 1, n + 1), wallet=wallet if n % 2 else None, tags=[vip] if n % 2 else [], telegram_id=str(100 + n),
+        )
+        CustomField.objects.create(contact=contact, name="Cargo", value=f"=cargo {n}")
+    ContactFactory(name="Grupo", number="120363025246125888", is_group=True)
+    for writer in (write_xlsx, write_csv):
+        output, _ = writer(Contact.objects.all())
+        with recording(source=Source.IMPORT):
+            result = import_contacts(table=read_table(output))
+        assert result.counts() == {"rows": 6, "created": 0, "updated": 0, "unchanged": 6, "rejected": 0}, (writer, result.errors)
+
+
+names = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=40
+).filter(lambda s: " ".join(s.split()) and not s.strip().startswith("'"))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    name=st.one_of(names, st.sampled_from(["=1+1", "+55 11", "-x", "@here", "😀 Maria", "Ana\tMaria", "D'Ávila"])),
+    area=st.sampled_from(["11", "21", "31", "61", "85"]),
+    old_format=st.booleans(),
+    cpf=st.sampled_from(["", "012.345.678-90", "529.982.247-25"]),
+    csv_format=st.booleans(),
+)
+def test_export_then_import_round_trips_any_name_and_number(name, area, old_format, cpf, csv_format):
+    Contact.objects.all().delete()
+    contact = Contact(name=name, number=f"55{area}987654321", cpf_cnpj=cpf)
+    contact.full_clean(exclude=["photo"])
+    assume(contact.name)
+    contact.save()
+    output, _ = (write_csv if csv_format else write_xlsx)(Contact.objects.all())
+    with recording(source=Source.IMPORT):
+        result = import_contacts(table=read_table(output))
+    assert result.counts()["created"] == 0 and result.counts()["rejected"] == 0, result.errors
+    stored = Contact.objects.get()
+    assert (stored.name, stored.number, stored.cpf_cnpj) == (contact.name, contact.number, contact.cpf_cnpj)
+
+
+def test_the_export_button_exports_what_the_list_shows_and_only_what_the_user_may_see(admin_client, admin_user, django_capture_on_commit_callbacks):
+    vip = TagFactory(name="VIP")
+    ContactFactory(name="Maria VIP", tags=[vip])
+    ContactFactory(name="Maria Outra")
+    ContactFactory(name="João VIP", tags=[vip])
+    page = admin_client.get(reverse("contacts:export"), {"q": "maria", "tag": vip.pk}).content.decode()
+    assert "maria" in page and "VIP" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("contacts:export") + f"?q=maria&tag={vip.pk}", {"format": "xlsx"})
+    job = Job.objects.get()
+    assert response.url == job.get_absolute_url()
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE, job.error
+    download = admin_client.get(reverse("contacts:job_file", args=[job.token, "result"]))
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(b"".join(download.streaming_content))).get_sheet_by_index(0).to_python()
+    assert [row[0] for row in rows[1:]] == ["Maria VIP"]
+    event = AuditEvent.objects.get(action="export")
+    assert (event.user, event.source, event.counts) == (admin_user, "panel", {"rows": 1})
+    assert event.parameters["q"] == "maria" and event.parameters["tag"] == [vip.pk]
+
+
+def test_an_agents_export_has_only_their_wallets_contacts(client, agent, agent_wallet, other_wallet, django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import Permission
+
+    agent.user_permissions.add(Permission.objects.get(codename="export_contacts"))
+    client.force_login(agent)
+    ContactFactory(name="Minha", wallet=agent_wallet)
+    ContactFactory(name="Do Bruno", wallet=other_wallet)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("contacts:export"), {"format": "csv"})
+    job = Job.objects.get()
+    content = b"".join(client.get(reverse("contacts:job_file", args=[job.token, "result"])).streaming_content).decode("utf-8-sig")
+    assert "Minha" in content and "Do Bruno" not in content
+
+
+def test_the_export_command_writes_a_file_with_the_filters(tmp_path, capsys):
+    wallet = WalletFactory(name="Comercial")
+    ContactFactory(name="Na Carteira", wallet=wallet)
+    ContactFactory(name="Fora")
+    path = tmp_path / "contatos.xlsx"
+    call_command("export_contacts", str(path), "--wallet", "comercial")
+    assert "Exported 1 contacts" in capsys.readouterr().out
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    assert [row[0] for row in rows[1:]] == ["Na Carteira"]
+    call_command("export_contacts", str(tmp_path / "todos.csv"))
+    assert (tmp_path / "todos.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert AuditEvent.objects.filter(action="export", source="command").count() == 2
+
+
+def test_old_job_files_are_removed_after_the_retention_period(settings):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from contacts.tasks import purge_expired_job_files
+    from contacts.tests.factories import UserFactory
+
+    settings.JOB_FILE_RETENTION_DAYS = 7
+    user = UserFactory()
+    old = Job.objects.create(kind=Job.Kind.EXPORT, user=user)
+    old.result_file.save("a.csv", ContentFile(b"x"))
+    Job.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    recent = Job.objects.create(kind=Job.Kind.EXPORT, user=user)
+    recent.result_file.save("b.csv", ContentFile(b"x"))
+    storage, name = old.result_file.storage, old.result_file.name
+    assert purge_expired_job_files() == 1
+    assert not storage.exists(name)
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert not old.result_file and recent.result_file
