@@ -357,3 +357,24 @@ def test_custom_fields_of_an_existing_contact_are_updated_not_duplicated():
     CustomField.objects.create(contact=contact, name="Cargo", value="Analista")
     run(csv_bytes([["Telefone", "cargo"], ["11987654321", "Gerente"]]))
     assert list(contact.custom_fields.values_list("name", "value")) == [("Cargo", "Gerente")]
+
+
+def test_a_running_job_page_shows_its_progress_and_keeps_asking(admin_client, admin_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    job = Job.objects.create(
+        kind=Job.Kind.IMPORT, user=admin_user, status=Job.Status.RUNNING, total=1000, done=250,
+        started_at=now - timedelta(seconds=5), heartbeat_at=now,
+    )
+    html = admin_client.get(job.get_absolute_url()).content.decode()
+    assert 'value="250" max="1000"' in html
+    assert "250 de 1.000 linhas" in html and "linhas/s" in html and "faltam cerca de" in html
+    assert 'hx-trigger="every 1s"' in html and 'http-equiv="refresh"' in html  # live, with or without JavaScript
+    fragment = admin_client.get(job.get_absolute_url(), headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment and 'id="job-status"' in fragment
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.DONE, result={"created": 1000, "updated": 0, "unchanged": 0, "rejected": 0})
+    done = admin_client.get(job.get_absolute_url(), headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in done  # finished: no more polling

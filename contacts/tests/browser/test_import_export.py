@@ -1,0 +1,82 @@
+"""Importar and Exportar in a real browser: upload, mapping, preview,
+confirm, progress page, error report download, export download, and the
+files opened."""
+
+import io
+
+import pytest
+from playwright.sync_api import expect
+from python_calamine import CalamineWorkbook
+
+from contacts.models import Contact
+from contacts.tests.browser.test_panel import data, log_in, rows  # noqa: F401 (fixture)
+from contacts.tests.spreadsheet_files import xlsx
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def opened(download) -> list[list]:
+    return CalamineWorkbook.from_filelike(io.BytesIO(open(download.path(), "rb").read())).get_sheet_by_index(0).to_python()
+
+
+def test_import_then_export_through_the_panel(page, data, screenshot, tmp_path, csp_violations):  # noqa: F811
+    sheet = tmp_path / "clientes.xlsx"
+    sheet.write_bytes(
+        xlsx(
+            [
+                ["Nome", "Celular", "E-mail", "Cidade"],
+                ["Carla Importada", 5.511912345678e12, "carla@x.com", "Recife"],
+                ["João da Silva", "(11) 98765-4321", "joao.novo@x.com", "Natal"],
+                ["Sem Número", "123", "", ""],
+            ]
+        )
+    )
+    log_in(page)
+    page.click("a:has-text('Importar')")
+    expect(page.locator("h1")).to_have_text("Importar contatos")
+    screenshot("30-import-upload")
+    page.set_input_files("input[type=file]", str(sheet))
+    page.click("button:has-text('Continuar')")
+
+    expect(page.locator(".app-mapping")).to_be_visible()
+    expect(page.locator(".app-mapping")).to_contain_text("Carla Importada")
+    assert page.locator("select[name=column_1]").input_value() == "number"
+    assert page.locator("select[name=column_3]").input_value() == "extra:Cidade"
+    screenshot("31-import-mapping")
+    page.click("button:has-text('Ver a prévia')")
+
+    expect(page.locator(".app-counts")).to_be_visible()
+    expect(page.locator(".app-counts")).to_contain_text("A criar")
+    expect(page.locator(".app-errors")).to_contain_text("telefone válido")
+    assert not Contact.objects.filter(name="Carla Importada").exists()  # nothing written before confirming
+    screenshot("32-import-preview")
+    page.click("button:has-text('Importar')")
+
+    expect(page.locator(".app-counts")).to_contain_text("Criados")
+    screenshot("33-import-done")
+    with page.expect_download() as report:
+        page.click("a:has-text('Baixar o relatório de erros')")
+    report_rows = opened(report.value)
+    assert report_rows[0][-1] == "Erro" and report_rows[1][0] == "Sem Número"
+    assert Contact.objects.get(name="Carla Importada").custom_fields.get().value == "Recife"
+    assert Contact.objects.get(name="João da Silva").email == "joao.novo@x.com"
+
+    page.click("a:has-text('Ver os contatos')")
+    page.fill("#filter-q", "importada")
+    expect(rows(page)).to_have_count(1)
+    page.click("a:has-text('Exportar')")
+    expect(page.locator(".app-filter-chip")).to_contain_text("importada")
+    screenshot("34-export")
+    page.click("button:has-text('Exportar')")
+    with page.expect_download() as export:
+        page.click("a:has-text('Baixar o arquivo')")
+    exported = opened(export.value)
+    assert exported[0][:2] == ["Nome", "Número"]
+    assert [row[0] for row in exported[1:]] == ["Carla Importada"]
+    assert exported[1][1] == "+5511912345678"
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.go_back()
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    screenshot("35-export-done-phone")
+    assert csp_violations == []
