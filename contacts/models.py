@@ -116,6 +116,15 @@ def words_condition(words: list[str]) -> Q:
     return condition
 
 
+def unique_value(field: str, value: str) -> Q:
+    """`field` equals `value`, written so that both databases can read it
+    from the field's partial unique index (condition `field <> ''`):
+    SQLite uses a partial index only when the query repeats the index's
+    condition term for term, and with one arm of an OR unable to use an
+    index it scans the whole table."""
+    return Q(**{field: value}) & ~Q(**{field: ""})
+
+
 def _try(normalize, value: str) -> str:
     """The normalised value, or "" when `value` is not of that kind."""
     try:
@@ -138,7 +147,8 @@ class ContactQuerySet(models.QuerySet):
         return self.filter(own)
 
     def search(self, query: str):
-        """Find contacts by name, company, e-mail, phone or CPF/CNPJ.
+        """Find contacts by name, company, e-mail, phone, CPF/CNPJ or
+        Telegram id.
 
         The kind of query decides which columns are looked at, so a name
         search never scans phone numbers and a phone search never scans names:
@@ -146,6 +156,7 @@ class ContactQuerySet(models.QuerySet):
         - digits and phone punctuation: a whole number matches exactly (in any
           writing, old 8-digit mobiles included), a fragment matches any part
           of the stored digits; a CPF/CNPJ matches with or without punctuation;
+          a whole Telegram id matches exactly, in any writing ("0123", "１２３");
         - anything else: every word must appear in the name, first/last name,
           company or e-mail, accents and case aside ("joao silva" finds
           "João da Silva").
@@ -159,15 +170,18 @@ class ContactQuerySet(models.QuerySet):
         if not is_text_search(query):
             query = normalizers.clean_code(query)  # pasted dashes and marks
             phone = _try(normalizers.normalize_phone, query)
-            condition = Q(number=phone) if phone else Q(number__contains=normalizers.only_digits(query))
+            condition = unique_value("number", phone) if phone else Q(number__contains=normalizers.only_digits(query))
             if document:
-                condition |= Q(cpf_cnpj=document)
+                condition |= unique_value("cpf_cnpj", document)
             elif normalizers.looks_like_document_prefix(query):
                 condition |= Q(cpf_cnpj__startswith=query)
+            telegram_id = _try(normalizers.normalize_telegram_id, query)
+            if telegram_id:
+                condition |= unique_value("telegram_id", telegram_id)
             return self.filter(condition)
         words = words_condition(normalizers.fold(query).split())
         if document:  # the new alphanumeric CNPJ has letters
-            return self.filter(words | Q(cpf_cnpj=document))
+            return self.filter(words | unique_value("cpf_cnpj", document))
         return self.filter(words)
 
     def with_any_tag(self, tags):
