@@ -126,7 +126,10 @@ def _unique(rng: random.Random, make, taken: set[str]) -> str:
             return value
 
 
-def _contacts(count: int, rng: random.Random, wallets: list[Wallet], taken: dict[str, set[str]]) -> Iterator[Contact]:
+def _contacts(
+    count: int, rng: random.Random, wallets: list[Wallet], taken: dict[str, set[str]]
+) -> Iterator[tuple[Contact, list[tuple[str, str]]]]:
+    """`count` contacts, each with its extra fields (name, value)."""
     today = date.today()
     for _ in range(count):
         first = rng.choice(FIRST_NAMES)
@@ -153,8 +156,13 @@ def _contacts(count: int, rng: random.Random, wallets: list[Wallet], taken: dict
             contact.birth_date = today - timedelta(days=rng.randrange(18 * 365, 80 * 365))
         if rng.random() < 0.2:
             contact.telegram_id = _unique(rng, lambda r: str(r.randrange(10**8, 10**10)), taken["telegram_id"])
-        contact.refresh_search_fields()
-        yield contact
+        extra_fields = []
+        if rng.random() < 0.15:
+            field_name, values = rng.choice(EXTRA_FIELDS)
+            extra_fields.append((field_name, rng.choice(values)))
+        # Searched with the contact: computed here, as bulk_create() skips save().
+        contact.refresh_search_fields([value for _, value in extra_fields])
+        yield contact, extra_fields
 
 
 def create_demo_contacts(*, count: int, seed: int | None = None, batch_size: int = 5000) -> int:
@@ -171,16 +179,15 @@ def create_demo_contacts(*, count: int, seed: int | None = None, batch_size: int
     created = 0
     generator = _contacts(count, rng, wallets, taken)
     while created < count:
-        batch = [contact for _, contact in zip(range(min(batch_size, count - created)), generator, strict=False)]
+        batch = [item for _, item in zip(range(min(batch_size, count - created)), generator, strict=False)]
         with transaction.atomic():
-            Contact.objects.bulk_create(batch, batch_size=batch_size)
+            Contact.objects.bulk_create([contact for contact, _ in batch], batch_size=batch_size)
             links, extras = [], []
-            for contact in batch:
+            for contact, extra_fields in batch:
                 for tag in rng.sample(tags, k=rng.choice((0, 0, 1, 1, 1, 2))):
                     links.append(Through(contact_id=contact.pk, tag_id=tag.pk))
-                if rng.random() < 0.15:
-                    field_name, values = rng.choice(EXTRA_FIELDS)
-                    extras.append(CustomField(contact_id=contact.pk, name=field_name, value=rng.choice(values)))
+                for field_name, value in extra_fields:
+                    extras.append(CustomField(contact_id=contact.pk, name=field_name, value=value))
             Through.objects.bulk_create(links, batch_size=batch_size)
             CustomField.objects.bulk_create(extras, batch_size=batch_size)
         created += len(batch)

@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -109,7 +111,8 @@ def name_search_words(query: str) -> list[str]:
 
 
 def words_condition(words: list[str]) -> Q:
-    """Every word appears in the name, first/last name, company or e-mail."""
+    """Every word appears in the name, first/last name, company, e-mail or
+    an extra field's value."""
     condition = Q()
     for word in words:
         condition &= Q(search_text__contains=word)
@@ -147,8 +150,8 @@ class ContactQuerySet(models.QuerySet):
         return self.filter(own)
 
     def search(self, query: str):
-        """Find contacts by name, company, e-mail, phone, CPF/CNPJ or
-        Telegram id.
+        """Find contacts by name, company, e-mail, phone, CPF/CNPJ, Telegram
+        id or the values of their extra fields.
 
         The kind of query decides which columns are looked at, so a name
         search never scans phone numbers and a phone search never scans names:
@@ -158,8 +161,9 @@ class ContactQuerySet(models.QuerySet):
           of the stored digits; a CPF/CNPJ matches with or without punctuation;
           a whole Telegram id matches exactly, in any writing ("0123", "１２３");
         - anything else: every word must appear in the name, first/last name,
-          company or e-mail, accents and case aside ("joao silva" finds
-          "João da Silva").
+          company, e-mail or an extra field's value, accents and case aside
+          ("joao silva" finds "João da Silva", "maria recife" finds Maria
+          whose "Cidade" is Recife).
         """
         query = clean_search(query)
         if not query:
@@ -227,7 +231,9 @@ class Contact(models.Model):
 
     # Derived columns, kept by refresh_search_fields(): folded (lower-case,
     # accent-free) text, so that "joao" finds "João" with a plain LIKE that
-    # SQLite can run and a PostgreSQL trigram index can serve.
+    # SQLite can run and a PostgreSQL trigram index can serve. search_text
+    # holds the extra fields' values too: one column and one index for every
+    # word searched, no join.
     name_key = models.CharField(max_length=200, editable=False, default="")
     search_text = models.TextField(editable=False, default="")
 
@@ -315,8 +321,17 @@ class Contact(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def refresh_search_fields(self):
-        """Recompute the folded columns; call before bulk_create()."""
+    def refresh_search_fields(self, extra_values: Iterable[str] | None = None):
+        """Recompute the folded columns from the contact's fields and the
+        values of its extra fields: `extra_values` when given (bulk writers
+        have them at hand before bulk_create()), else those stored (a new
+        contact has none yet).
+
+        save() calls it, so the contact's own fields are always current. A
+        writer that adds, changes or deletes extra fields calls
+        services.contacts_refresh_search() after writing them."""
+        if extra_values is None:
+            extra_values = [] if self._state.adding else self.custom_fields.values_list("value", flat=True)
         self.name_key = normalizers.fold(self.name)[:200]
         self.search_text = " | ".join(
             part
@@ -325,6 +340,7 @@ class Contact(models.Model):
                 normalizers.fold(f"{self.first_name} {self.last_name}"),
                 normalizers.fold(self.company),
                 self.email.lower(),
+                *(normalizers.fold(value) for value in extra_values),
             )
             if part
         )
