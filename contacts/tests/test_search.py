@@ -7,6 +7,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contacts.models import Contact, CustomField
@@ -161,6 +162,19 @@ def test_saving_a_contact_elsewhere_keeps_its_extra_fields_searchable(admin_clie
     contact.name = "Tânia Lima"
     contact.save()
     assert search(admin_client, "tania recife") == ["Tânia Lima"]
+
+
+def test_a_search_with_few_matches_runs_once_and_the_page_is_read_by_id(admin_client):
+    for n in range(30):
+        ContactFactory(name=f"Ana {n:02d}")
+    for n in range(3):
+        contact = ContactFactory(name=f"Rui {n}")
+        CustomField.objects.create(contact=contact, name="Cidade", value="Recife")
+    contacts_refresh_search(contacts=Contact.objects.all())
+    with CaptureQueriesContext(connection) as queries:
+        assert search(admin_client, "recife") == ["Rui 0", "Rui 1", "Rui 2"]
+    # On SQLite every run of a text search reads the whole table.
+    assert sum("%recife%" in query["sql"] for query in queries.captured_queries) == 1
 
 
 # Django admin
