@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from .forms import ContactAdminForm, CustomFieldForm
 from .models import AuditEvent, Contact, CustomField, Job, Tag, Wallet
-from .services import contacts_delete, contacts_reassign_wallet, tags_delete
+from .services import contacts_delete, contacts_reassign_wallet, contacts_refresh_search, tags_delete
 
 
 class WalletMoveForm(forms.Form):
@@ -161,6 +161,10 @@ class ContactAdmin(admin.ModelAdmin):
         # The same search as the panel: it knows phones, CPFs and accents.
         return queryset.search(search_term), False
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        contacts_refresh_search(contacts=[form.instance])  # after the extra fields' inline
+
 
 @admin.register(CustomField)
 class CustomFieldAdmin(admin.ModelAdmin):
@@ -169,6 +173,21 @@ class CustomFieldAdmin(admin.ModelAdmin):
     list_select_related = ["contact"]
     search_fields = ["name", "value"]
     raw_id_fields = ["contact"]
+
+    # The values are searched as part of their contact (search_text): refresh
+    # it after each write, the previous contact's too when a field moved.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        contacts_refresh_search(contacts=Contact.objects.filter(pk__in=[obj.contact_id, form.initial.get("contact")]))
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        contacts_refresh_search(contacts=Contact.objects.filter(pk=obj.contact_id))
+
+    def delete_queryset(self, request, queryset):
+        owners = set(queryset.values_list("contact_id", flat=True))
+        super().delete_queryset(request, queryset)
+        contacts_refresh_search(contacts=Contact.objects.filter(pk__in=owners))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from . import normalizers
 from .images import ALLOWED_FORMATS, normalize_photo, open_image
 from .models import Contact, CustomField, Wallet
-from .services import delete_file_after_commit
+from .services import contacts_refresh_search, delete_file_after_commit
 
 CONTACT_FIELDS = [
     "name",
@@ -362,6 +362,7 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
         contact = super().save(commit=True)
         self.custom_fields.instance = contact
         self.custom_fields.save()
+        contacts_refresh_search(contacts=[contact])  # its extra fields are searched too
         if replaced_photo:
             delete_file_after_commit(replaced_photo)
         return contact

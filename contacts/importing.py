@@ -17,13 +17,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import normalizers
-from .history import history_bulk_record
+from . import bulk, normalizers
+from .history import custom_fields_bulk_record, history_bulk_record
 from .models import AuditEvent, Contact, CustomField, Tag, Wallet
-from .recording import current_actor, current_user
 from .spreadsheets import Table, cell_text, unescape_csv_text
 
 BATCH = 2000
@@ -128,6 +128,7 @@ def _digits_document(text: str) -> str:
 
 
 EXCEL_EPOCH = date(1899, 12, 30)
+DAY_MONTH_YEAR = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
 def _clean_date(text: str, raw) -> date | None:
@@ -137,6 +138,12 @@ def _clean_date(text: str, raw) -> date | None:
         return raw
     if not text:
         return None
+    if match := DAY_MONTH_YEAR.fullmatch(text):
+        day, month, year = map(int, match.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            raise ValidationError(_("Birth date: use dd/mm/yyyy, like 01/01/1990.")) from None
     if re.fullmatch(r"\d{1,6}(\.0+)?", text):
         serial = int(float(text))
         if 1 <= serial <= 2958465:  # Excel's serial numbers: 1900-01-01 to 9999-12-31
@@ -149,35 +156,102 @@ def _clean_date(text: str, raw) -> date | None:
     raise ValidationError(_("Birth date: use dd/mm/yyyy, like 01/01/1990."))
 
 
-@dataclass
+# Slots and shared empty containers: an import holds a hundred thousand of
+# each of these at once (peak memory is a target, see benchmarks/).
+NOTHING = frozenset()
+
+
+@dataclass(slots=True, eq=False)
 class Row:
     number: int  # in the file
-    cells: list  # as read
-    values: dict = field(default_factory=dict)  # contact field -> clean value
-    extras: dict = field(default_factory=dict)  # extra field name -> value
-    tags: list = field(default_factory=list)  # tag names
+    cells: list | None  # as read; kept for the error report
+    values: dict | None = None  # contact field -> clean value
+    extras: dict | None = None  # extra field name -> value
+    tags: list | None = None  # tag names
     wallet: Wallet | None = None
     error: str = ""
     outcome: str = ""  # created, updated, unchanged, rejected
     contact: "Planned | None" = None
 
 
-@dataclass
+@dataclass(slots=True, eq=False)
+class NewContact:
+    """A contact the import will create: what a Contact holds, without the
+    cost of a model instance (an import makes a hundred thousand)."""
+
+    pk: int | None = None
+    name: str = ""
+    number: str = ""
+    email: str = ""
+    cpf_cnpj: str = ""
+    birth_date: date | None = None
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    wallet_id: int | None = None
+    telegram_id: str = ""
+    photo: str = ""
+    is_group: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    name_key: str = ""
+    search_text: str = ""
+
+    @property
+    def id(self):  # noqa: A003 (as a Contact has it)
+        return self.pk
+
+    def refresh_search_fields(self, extra_values):
+        Contact.refresh_search_fields(self, extra_values)
+
+
+@dataclass(slots=True, eq=False)
+class NewExtra:
+    """An extra field the import will create."""
+
+    name: str
+    value: str
+    pk: int | None = None
+    contact_id: int | None = None
+
+
+@dataclass(slots=True, eq=False)
 class Planned:
     """A contact as the import will leave it: an existing one (with what it
-    was) or a new one."""
+    was) or a new one. Containers stay the shared empty ones until used."""
 
-    contact: Contact
+    contact: "Contact | NewContact"
     is_new: bool
-    original: dict = field(default_factory=dict)
-    changed: set = field(default_factory=set)
+    original: dict | None = None
+    changed: frozenset | set = NOTHING
     rows: int = 0  # rows of the file about this contact
-    tags: set = field(default_factory=set)
-    original_tags: set = field(default_factory=set)
-    extras: dict = field(default_factory=dict)  # folded name -> CustomField
-    original_extras: dict = field(default_factory=dict)
-    changed_extras: set = field(default_factory=set)
-    new_extras: list = field(default_factory=list)
+    tags: frozenset | set = NOTHING
+    original_tags: frozenset | set = NOTHING
+    extras: dict | None = None  # folded name -> CustomField or NewExtra
+    original_extras: dict | None = None
+    changed_extras: frozenset | set = NOTHING
+    new_extras: list | None = None
+
+    def add_tag(self, key) -> None:
+        if not isinstance(self.tags, set):
+            self.tags = set(self.tags)
+        self.tags.add(key)
+
+    def set_extra(self, key: str, name: str, value: str) -> None:
+        extra = self.extras.get(key) if self.extras else None
+        if extra is not None:
+            extra.value = value
+            return
+        extra = NewExtra(name=name, value=value)
+        if self.extras is None:
+            self.extras = {}
+        self.extras[key] = extra
+        if self.new_extras is None:
+            self.new_extras = []
+        self.new_extras.append(extra)
+
+    def extra_values(self) -> list[str]:
+        return [extra.value for extra in self.extras.values()] if self.extras else []
 
 
 UNIQUE_FIELDS = ("number", "telegram_id", "cpf_cnpj")
@@ -248,6 +322,7 @@ class Importer:
             self._apply(row)
         self._decide()
         self.progress(len(self.rows))
+        self.table = None  # the reader's copy of the sheet is no longer needed
         return self.result
 
     def _clean(self, row: Row) -> None:
@@ -262,6 +337,8 @@ class Importer:
                 text = unescape_csv_text(text)
             if target.startswith(EXTRA):
                 if text:
+                    if row.extras is None:
+                        row.extras = {}
                     row.extras[target[len(EXTRA) :]] = text[:500]
             else:
                 raw_values[target] = (text, raw)
@@ -274,7 +351,7 @@ class Importer:
             row.error = " ".join(error.messages)
 
     def _clean_values(self, row: Row, raw: dict) -> None:
-        values = row.values
+        values = row.values = {}
         text = {key: normalizers.clean_text(value[0]).strip() for key, value in raw.items()}
         for name in ("name", "first_name", "last_name", "company"):
             if text.get(name):
@@ -369,7 +446,7 @@ class Importer:
             if planned is not None:
                 break
         if planned is None:
-            planned = Planned(Contact(), is_new=True)
+            planned = Planned(NewContact(), is_new=True)
         # A value that another contact already holds would be a duplicate.
         for key in UNIQUE_FIELDS:
             value = row.values.get(key)
@@ -386,8 +463,8 @@ class Importer:
                 }
                 row.outcome = "rejected"
                 return
-        before = self._state(planned)
         created_here = planned.is_new and not planned.rows
+        before = None if created_here else self._state(planned)
         if created_here:
             self.planned.append(planned)
         planned.rows += 1
@@ -401,25 +478,20 @@ class Importer:
             contact.name = full or normalizers.format_phone(contact.number) or contact.email or contact.telegram_id or contact.cpf_cnpj
         # The operator's wallet applies to every row; else the row's own.
         if self.wallet is not None:
-            contact.wallet = self.wallet
+            contact.wallet_id = self.wallet.pk
         elif row.wallet is not None:
-            contact.wallet = row.wallet
-        for name in row.tags + ([self.tag] if self.tag else []):
-            planned.tags.add(self._tag_key(name))
-        for name, value in row.extras.items():
-            key = normalizers.fold(name)
-            extra = planned.extras.get(key)
-            if extra is None:
-                extra = CustomField(name=name, value=value)
-                planned.extras[key] = extra
-                planned.new_extras.append(extra)
-            else:
-                extra.value = value
+            contact.wallet_id = row.wallet.pk
+        for name in (row.tags or []) + ([self.tag] if self.tag else []):
+            planned.add_tag(self._tag_key(name))
+        for name, value in (row.extras or {}).items():
+            planned.set_extra(normalizers.fold(name), name, value)
         for key in IDENTITY_ORDER:
             value = getattr(contact, key)
             if value:
                 self._by_key[(key, value.lower() if key == "email" else value)] = planned
         row.contact = planned
+        # Folded into the plan; the cells are only for the error report.
+        row.values = row.extras = row.tags = row.cells = None
         # Each row counts once, for what it did: the row that brings a new
         # contact created it; a later row about the same person, or a row
         # about an existing one, updated it or left it unchanged.
@@ -434,16 +506,16 @@ class Importer:
         return (
             tuple(getattr(contact, name if name != "wallet" else "wallet_id") for name in FIELDS if name != "tags"),
             frozenset(planned.tags),
-            tuple(sorted((key, extra.value) for key, extra in planned.extras.items())),
+            tuple(sorted((key, extra.value) for key, extra in (planned.extras or {}).items())),
         )
 
     def _plan_existing(self, contact: Contact) -> Planned:
         planned = self._planned_by_pk.get(contact.pk)
         if planned is None:
             original = {name: getattr(contact, name if name != "wallet" else "wallet_id") for name in FIELDS if name != "tags"}
-            tags = set(self._existing_tags.get(contact.pk, set()))
+            tags = frozenset(self._existing_tags.get(contact.pk, ()))
             extras = dict(self._existing_extras.get(contact.pk, {}))
-            planned = Planned(contact, is_new=False, original=original, tags=set(tags), original_tags=tags, extras=extras)
+            planned = Planned(contact, is_new=False, original=original, tags=tags, original_tags=tags, extras=extras)
             planned.original_extras = {key: extra.value for key, extra in extras.items()}
             self._planned_by_pk[contact.pk] = planned
             self.planned.append(planned)
@@ -469,6 +541,7 @@ class Importer:
             elif row.outcome == "updated" and not row.contact.is_new and not self._changes(row.contact):
                 # Rows that changed it back and forth left it as it was.
                 row.outcome = "unchanged"
+            row.cells = row.values = row.extras = None  # only the error report needs the cells
             setattr(self.result, row.outcome, getattr(self.result, row.outcome) + 1)
         self.result.rows = len(self.rows)
 
@@ -487,51 +560,56 @@ class Importer:
     @transaction.atomic
     def write(self) -> ImportResult:
         """Write the plan: new contacts, changed ones, tags, extra fields,
-        their history, and one audit event; all or nothing."""
+        their history; all or nothing. New rows go in with bulk.insert (the
+        ORM's bulk_create compiles every value in Python, most of the time
+        of a large import)."""
         tag_ids = self._create_tags()
         new = [p for p in self.planned if p.is_new]
         changed = [p for p in self.planned if not p.is_new and self._changes(p)]
-        now = datetime.now().astimezone()
-        for planned in new:
-            planned.contact.refresh_search_fields()
-        created = []
-        for start in range(0, len(new), BATCH):
-            batch = [p.contact for p in new[start : start + BATCH]]
-            created += Contact.objects.bulk_create(batch)
-            self.progress(len(created))
+        now = timezone.now()
+        for planned, pk in zip(new, bulk.allocate_ids(Contact, len(new)), strict=True):
+            contact = planned.contact
+            contact.pk = pk
+            contact.created_at = contact.updated_at = now
+            contact.refresh_search_fields(planned.extra_values())
+        columns = [field.attname for field in Contact._meta.concrete_fields]
+        bulk.insert(Contact, ({name: getattr(p.contact, name) for name in columns} for p in new))
+        self.progress(len(new))
         update_fields = sorted({name for p in changed for name in p.changed} | {"name_key", "search_text", "updated_at"})
         for planned in changed:
-            planned.contact.refresh_search_fields()
+            planned.contact.refresh_search_fields(planned.extra_values())
             planned.contact.updated_at = now
-        updated = [p.contact for p in changed if p.changed]
+        updated = [p.contact for p in changed]
         for start in range(0, len(updated), BATCH):
             Contact.objects.bulk_update(updated[start : start + BATCH], update_fields)
         # Tags: only added, never removed.
-        Through = Contact.tags.through
         links = [
-            Through(contact_id=p.contact.pk, tag_id=tag_ids[key] if isinstance(key, tuple) else key)
+            (p.contact.pk, tag_ids[key] if isinstance(key, tuple) else key)
             for p in new + changed
             for key in p.tags - p.original_tags
         ]
-        Through.objects.bulk_create(links, batch_size=BATCH, ignore_conflicts=True)
+        Through = Contact.tags.through
+        links = [(pk, contact_id, tag_id) for pk, (contact_id, tag_id) in zip(bulk.allocate_ids(Through, len(links)), links, strict=True)]
+        bulk.insert(Through, ({"id": pk, "contact_id": contact_id, "tag_id": tag_id} for pk, contact_id, tag_id in links))
         # Extra fields.
         new_extras = []
         for planned in new + changed:
-            for extra in planned.new_extras:
-                extra.contact = planned.contact
+            for extra in planned.new_extras or ():
+                extra.contact_id = planned.contact.pk
                 new_extras.append(extra)
-        CustomField.objects.bulk_create(new_extras, batch_size=BATCH)
+        for extra, pk in zip(new_extras, bulk.allocate_ids(CustomField, len(new_extras)), strict=True):
+            extra.pk = pk
+        bulk.insert(CustomField, ({"id": e.pk, "contact_id": e.contact_id, "name": e.name, "value": e.value} for e in new_extras))
         changed_extras = [p.extras[key] for p in changed for key in p.changed_extras]
         CustomField.objects.bulk_update(changed_extras, ["value"], batch_size=BATCH)
         # History: what each contact and extra field is now, by this import.
-        history_bulk_record(contacts=[p.contact for p in new], created=True)
-        history_bulk_record(contacts=[p.contact for p in changed])
-        actor = current_actor()
-        attrs = {"history_source": actor.source, "history_batch": actor.batch}
-        CustomField.history.bulk_history_create(new_extras, default_user=current_user(), custom_historical_attrs=attrs)
-        CustomField.history.bulk_history_create(
-            changed_extras, update=True, default_user=current_user(), custom_historical_attrs=attrs
+        new_ids = {p.contact.pk for p in new}
+        history_bulk_record(
+            contacts=[p.contact for p in new], created=True, tag_links=[link for link in links if link[1] in new_ids]
         )
+        history_bulk_record(contacts=updated)
+        custom_fields_bulk_record(fields=new_extras, created=True)
+        custom_fields_bulk_record(fields=changed_extras)
         return self.result
 
     def _create_tags(self) -> dict:

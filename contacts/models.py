@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -111,11 +112,21 @@ def name_search_words(query: str) -> list[str]:
 
 
 def words_condition(words: list[str]) -> Q:
-    """Every word appears in the name, first/last name, company or e-mail."""
+    """Every word appears in the name, first/last name, company, e-mail or
+    an extra field's value."""
     condition = Q()
     for word in words:
         condition &= Q(search_text__contains=word)
     return condition
+
+
+def unique_value(field: str, value: str) -> Q:
+    """`field` equals `value`, written so that both databases can read it
+    from the field's partial unique index (condition `field <> ''`):
+    SQLite uses a partial index only when the query repeats the index's
+    condition term for term, and with one arm of an OR unable to use an
+    index it scans the whole table."""
+    return Q(**{field: value}) & ~Q(**{field: ""})
 
 
 def _try(normalize, value: str) -> str:
@@ -140,7 +151,8 @@ class ContactQuerySet(models.QuerySet):
         return self.filter(own)
 
     def search(self, query: str):
-        """Find contacts by name, company, e-mail, phone or CPF/CNPJ.
+        """Find contacts by name, company, e-mail, phone, CPF/CNPJ, Telegram
+        id or the values of their extra fields.
 
         The kind of query decides which columns are looked at, so a name
         search never scans phone numbers and a phone search never scans names:
@@ -148,9 +160,11 @@ class ContactQuerySet(models.QuerySet):
         - digits and phone punctuation: a whole number matches exactly (in any
           writing, old 8-digit mobiles included), a fragment matches any part
           of the stored digits; a CPF/CNPJ matches with or without punctuation;
+          a whole Telegram id matches exactly, in any writing ("0123", "１２３");
         - anything else: every word must appear in the name, first/last name,
-          company or e-mail, accents and case aside ("joao silva" finds
-          "João da Silva").
+          company, e-mail or an extra field's value, accents and case aside
+          ("joao silva" finds "João da Silva", "maria recife" finds Maria
+          whose "Cidade" is Recife).
         """
         query = clean_search(query)
         if not query:
@@ -161,15 +175,18 @@ class ContactQuerySet(models.QuerySet):
         if not is_text_search(query):
             query = normalizers.clean_code(query)  # pasted dashes and marks
             phone = _try(normalizers.normalize_phone, query)
-            condition = Q(number=phone) if phone else Q(number__contains=normalizers.only_digits(query))
+            condition = unique_value("number", phone) if phone else Q(number__contains=normalizers.only_digits(query))
             if document:
-                condition |= Q(cpf_cnpj=document)
+                condition |= unique_value("cpf_cnpj", document)
             elif normalizers.looks_like_document_prefix(query):
                 condition |= Q(cpf_cnpj__startswith=query)
+            telegram_id = _try(normalizers.normalize_telegram_id, query)
+            if telegram_id:
+                condition |= unique_value("telegram_id", telegram_id)
             return self.filter(condition)
         words = words_condition(normalizers.fold(query).split())
         if document:  # the new alphanumeric CNPJ has letters
-            return self.filter(words | Q(cpf_cnpj=document))
+            return self.filter(words | unique_value("cpf_cnpj", document))
         return self.filter(words)
 
     def with_any_tag(self, tags):
@@ -215,7 +232,9 @@ class Contact(models.Model):
 
     # Derived columns, kept by refresh_search_fields(): folded (lower-case,
     # accent-free) text, so that "joao" finds "João" with a plain LIKE that
-    # SQLite can run and a PostgreSQL trigram index can serve.
+    # SQLite can run and a PostgreSQL trigram index can serve. search_text
+    # holds the extra fields' values too: one column and one index for every
+    # word searched, no join.
     name_key = models.CharField(max_length=200, editable=False, default="")
     search_text = models.TextField(editable=False, default="")
 
@@ -308,8 +327,17 @@ class Contact(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def refresh_search_fields(self):
-        """Recompute the folded columns; call before bulk_create()."""
+    def refresh_search_fields(self, extra_values: Iterable[str] | None = None):
+        """Recompute the folded columns from the contact's fields and the
+        values of its extra fields: `extra_values` when given (bulk writers
+        have them at hand before bulk_create()), else those stored (a new
+        contact has none yet).
+
+        save() calls it, so the contact's own fields are always current. A
+        writer that adds, changes or deletes extra fields calls
+        services.contacts_refresh_search() after writing them."""
+        if extra_values is None:
+            extra_values = [] if self._state.adding else self.custom_fields.values_list("value", flat=True)
         self.name_key = normalizers.fold(self.name)[:200]
         self.search_text = " | ".join(
             part
@@ -318,6 +346,7 @@ class Contact(models.Model):
                 normalizers.fold(f"{self.first_name} {self.last_name}"),
                 normalizers.fold(self.company),
                 self.email.lower(),
+                *(normalizers.fold(value) for value in extra_values),
             )
             if part
         )

@@ -31,22 +31,55 @@ _INVISIBLE = dict.fromkeys(
 _APOSTROPHES = dict.fromkeys(map(ord, "’‘´`ʼ′‛"), "'")
 
 
+class _CleanTable(dict):
+    """str.translate() table for clean_text(), filled as characters are
+    met: an import cleans a million cells, and a per-character loop in
+    Python was most of its time."""
+
+    def __missing__(self, code: int):
+        ch = chr(code)
+        if code in _INVISIBLE or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\x00"):
+            result = None
+        elif unicodedata.category(ch) == "Zs" or ch in "\t\n\r":
+            result = " "
+        else:
+            result = code
+        self[code] = result
+        return result
+
+
+class _FoldTable(dict):
+    """str.translate() table for fold(): each character decomposed (NFKD),
+    its accents dropped, case-folded. Per character is the same as per
+    string here, since the combining marks that NFKD would reorder are all
+    dropped."""
+
+    def __missing__(self, code: int):
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+        self[code] = folded
+        return folded
+
+
+_CLEAN_TABLE = _CleanTable()
+_FOLD_TABLE = _FoldTable()
+
+
 def clean_text(text: str) -> str:
     """Free text as a person meant it: invisible marks and control
     characters removed (tabs and line breaks become spaces), every kind of
     space a plain space. Dashes and quotes stay as typed. NUL stays, for
     the forms' validators to refuse: it is never a typing slip."""
-    text = text.translate(_INVISIBLE)
-    return "".join(
-        " " if unicodedata.category(ch) == "Zs" or ch in "\t\n\r" else ch
-        for ch in text
-        if unicodedata.category(ch) != "Cc" or ch in "\t\n\r\x00"
-    )
+    if text.isascii() and text.isprintable():
+        return text  # nothing invisible, no odd space: most of what is typed
+    return text.translate(_CLEAN_TABLE)
 
 
 def clean_code(text: str) -> str:
     """A phone, document, id or e-mail as typed or pasted: clean_text(), no
     format characters at all, every dash (and the minus sign) a hyphen."""
+    if text.isascii() and text.isprintable():
+        return text
     return "".join(
         "-" if unicodedata.category(ch) == "Pd" or ch == "\u2212" else ch
         for ch in clean_text(text)
@@ -57,9 +90,10 @@ def clean_code(text: str) -> str:
 def fold(text: str) -> str:
     """Lower-case, accent-free, single-spaced text for searching and sorting:
     "  JOÃO  da Silva" -> "joao da silva"."""
-    decomposed = unicodedata.normalize("NFKD", clean_text(text).translate(_APOSTROPHES))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
+    if text.isascii():
+        # No accents to take off; only the apostrophes (` is ASCII).
+        return " ".join(clean_text(text).replace("`", "'").lower().split())
+    return " ".join(clean_text(text).translate(_APOSTROPHES).translate(_FOLD_TABLE).split())
 
 
 def only_digits(text: str) -> str:
@@ -100,6 +134,17 @@ def _parse_phone(raw: str) -> phonenumbers.PhoneNumber:
     raise _invalid_phone()
 
 
+def _canonical_brazilian(raw: str) -> phonenumbers.PhoneNumber | None:
+    """"5511987654321" or "+5511987654321" (as stored, as exported): the
+    same number parse() would find, without parse()'s cost, which is most
+    of an import's. None for any other writing."""
+    digits = raw[1:] if raw.startswith("+") else raw
+    if not (digits.isdigit() and digits.isascii() and len(digits) in (12, 13) and digits.startswith("55")):
+        return None
+    number = _add_ninth_digit(phonenumbers.PhoneNumber(country_code=55, national_number=int(digits[2:])))
+    return number if phonenumbers.is_valid_number(number) else None
+
+
 def _add_ninth_digit(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
     # Brazil put a 9 in front of every mobile number (2012-2016). An 8-digit
     # subscriber number starting with 6-9 is an old-format mobile: the same
@@ -121,7 +166,7 @@ def normalize_phone(raw: str) -> str:
         return ""
     if not _PHONE_CHARS.match(raw) or len(only_digits(raw)) < 8:
         raise _invalid_phone()
-    number = _parse_phone(raw)
+    number = _canonical_brazilian(raw) or _parse_phone(raw)
     return f"{number.country_code}{number.national_number}"
 
 

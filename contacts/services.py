@@ -1,7 +1,9 @@
 """Changes that touch several rows or files, shared by views, admin,
 commands and background jobs. Keyword-only, atomic."""
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import batched
 from typing import Any
 
 from django.db import connection, transaction
@@ -9,7 +11,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from .history import history_bulk_record
-from .models import AuditEvent, Contact, Tag, Wallet
+from .models import AuditEvent, Contact, CustomField, Tag, Wallet
 from .recording import current_actor, current_user
 
 
@@ -100,6 +102,56 @@ def contacts_reassign_wallet(*, source: Wallet, target: Wallet) -> int:
         counts={"contacts": moved},
     )
     return moved
+
+
+@transaction.atomic
+def contacts_refresh_search(*, contacts: QuerySet | Iterable[Contact], batch_size: int = 1000) -> int:
+    """Recompute the search columns of contacts from what is stored, their
+    extra fields included. Every writer that adds, changes or deletes extra
+    fields calls it once they are written: the panel's form, Django admin
+    (the contact's inline and the extra fields' own pages), importers.
+    Contact.save() alone cannot: it runs before the extra fields are saved.
+
+    Contacts are locked in id order, like every bulk writer, so two writers
+    refreshing the same contact write what the later one sees. Only changed
+    rows are written. Returns how many were."""
+    changed = 0
+    for ids in _id_batches(contacts, batch_size):
+        rows = list(
+            Contact.objects.filter(pk__in=ids)
+            .select_for_update()
+            .order_by("pk")
+            .only("name", "first_name", "last_name", "company", "email", "name_key", "search_text")
+        )
+        values = defaultdict(list)
+        extras = CustomField.objects.filter(contact__in=ids).order_by("contact_id", "pk")
+        for contact_id, value in extras.values_list("contact_id", "value"):
+            values[contact_id].append(value)
+        stale = []
+        for contact in rows:
+            before = (contact.name_key, contact.search_text)
+            contact.refresh_search_fields(values[contact.pk])
+            if (contact.name_key, contact.search_text) != before:
+                stale.append(contact)
+        Contact.objects.bulk_update(stale, ["name_key", "search_text"])
+        changed += len(stale)
+    return changed
+
+
+def _id_batches(contacts: QuerySet | Iterable[Contact], size: int) -> Iterator[list[int]]:
+    """The contacts' ids in ascending batches; a queryset is read a batch at
+    a time."""
+    if not isinstance(contacts, QuerySet):
+        yield from (list(ids) for ids in batched(sorted({c.pk for c in contacts}), size))
+        return
+    ids = contacts.order_by("pk").values_list("pk", flat=True)
+    last = None
+    while True:
+        batch = list((ids if last is None else ids.filter(pk__gt=last))[:size])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1]
 
 
 def refresh_planner_statistics() -> None:

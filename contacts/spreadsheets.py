@@ -230,7 +230,12 @@ def cell_text(value) -> str:
         return value.strftime("%d/%m/%Y")
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
-    return " ".join(str(value).translate(_CONTROL).split())
+    text = str(value)
+    if not (text.isascii() and text.isprintable()):
+        text = text.translate(_CONTROL)
+    elif "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text  # already clean: the same string, not a copy of it
+    return " ".join(text.split())
 
 
 # Writing

@@ -160,3 +160,20 @@ def test_clean_text_keeps_what_names_need():
 
     family = "👨\u200d👩\u200d👧"
     assert clean_text(f"Ana\u00a0{family}\u200b – Loja") == f"Ana {family} – Loja"
+
+
+@given(st.text(max_size=60))
+def test_fold_and_clean_text_by_table_equal_the_plain_definitions(text):
+    import unicodedata
+
+    from contacts.normalizers import _APOSTROPHES, _INVISIBLE, clean_text
+
+    expected_clean = "".join(
+        " " if unicodedata.category(ch) == "Zs" or ch in "\t\n\r" else ch
+        for ch in text.translate(_INVISIBLE)
+        if unicodedata.category(ch) != "Cc" or ch in "\t\n\r\x00"
+    )
+    assert clean_text(text) == expected_clean
+    decomposed = unicodedata.normalize("NFKD", expected_clean.translate(_APOSTROPHES))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    assert fold(text) == " ".join(stripped.casefold().split())

@@ -4,7 +4,10 @@ from contacts.demo import create_demo_contacts, ensure_demo_users
 
 
 class Command(BaseCommand):
-    help = "Create realistic pt-BR demo contacts (and, with --with-users, the demo logins)."
+    help = (
+        "Create realistic pt-BR demo contacts, a few groups and photos among them "
+        "(and, with --with-users, the demo logins)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--contacts", type=int, default=200, help="How many contacts to add (default 200).")

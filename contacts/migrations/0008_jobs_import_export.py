@@ -28,7 +28,7 @@ def grant_import_export(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0006_refold_typographic_apostrophes'),
+        ('contacts', '0007_search_extra_field_values'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

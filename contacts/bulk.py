@@ -1,0 +1,111 @@
+"""Inserting many rows fast: the ORM's bulk_create compiles every value of
+every row in Python, which is most of the time of a 100,000-row import
+(measured in benchmarks/import_export.py). Here the columns are worked out
+once per model and the rows go to the database as plain tuples: COPY on
+PostgreSQL, executemany on SQLite.
+
+Ids are taken up front (allocate_ids), so the rows that refer to a new row
+(its tags, its history) can be written in the same pass.
+"""
+
+from collections.abc import Iterable, Mapping
+from itertools import chain, islice
+
+from django.db import connection, models
+
+BATCH = 5000
+
+
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """`count` new primary keys for `model`, never handed out twice.
+
+    PostgreSQL takes them from the table's sequence. SQLite has no sequence
+    to draw from: the next ids after the largest one used, which is safe
+    because the caller is inside a transaction that holds SQLite's single
+    write lock (transaction_mode IMMEDIATE)."""
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    column = model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, column, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f'SELECT COALESCE(MAX("{column}"), 0) FROM "{table}"')
+        highest = cursor.fetchone()[0]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        start = max(highest, row[0] if row else 0) + 1
+        return list(range(start, start + count))
+
+
+def insert(model: type[models.Model], rows: Iterable[Mapping]) -> int:
+    """INSERT `rows` into `model`'s table: mappings of attname -> value as
+    the model holds them, every row with the same keys (the columns). A
+    primary key left out is assigned by the database. No signals, no
+    save(): callers record history themselves. Rows are read and sent a
+    batch at a time, so memory stays flat. Returns the number of rows."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return 0
+    attnames = list(first)
+    by_attname = {field.attname: field for field in model._meta.concrete_fields}
+    fields = [by_attname[name] for name in attnames]
+    preps = [({} if _needs_prep(field) else None) for field in fields]
+    batches = (_values(batch, attnames, fields, preps) for batch in _batches(chain([first], rows)))
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    count = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for values in batches:
+                    for row in values:
+                        copy.write_row(row)
+                    count += len(values)
+        else:
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+            for values in batches:
+                cursor.executemany(sql, values)
+                count += len(values)
+    return count
+
+
+def _batches(rows):
+    while batch := list(islice(rows, BATCH)):
+        yield batch
+
+
+def _values(batch, attnames, fields, preps) -> list[tuple]:
+    # Column by column, then zipped into rows: the loops stay in C.
+    columns = []
+    for name, field, memo in zip(attnames, fields, preps, strict=True):
+        column = [row[name] for row in batch]
+        if memo is not None:
+            # Values the driver cannot take as they are (dates and times on
+            # SQLite, files), converted as the ORM would; each value once.
+            column = [_prep(field, value, memo) for value in column]
+        columns.append(column)
+    return list(zip(*columns, strict=True))
+
+
+def _prep(field, value, memo: dict):
+    try:
+        return memo[value]
+    except KeyError:
+        memo[value] = converted = field.get_db_prep_save(value, connection)
+        return converted
+    except TypeError:  # unhashable
+        return field.get_db_prep_save(value, connection)
+
+
+def _needs_prep(field) -> bool:
+    if isinstance(field, models.FileField):
+        return True
+    if connection.vendor == "postgresql":
+        return False  # psycopg adapts dates, times, UUIDs and booleans itself
+    return isinstance(field, (models.DateField, models.UUIDField, models.DecimalField, models.JSONField))
