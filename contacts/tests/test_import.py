@@ -378,3 +378,19 @@ def test_a_running_job_page_shows_its_progress_and_keeps_asking(admin_client, ad
     Job.objects.filter(pk=job.pk).update(status=Job.Status.DONE, result={"created": 1000, "updated": 0, "unchanged": 0, "rejected": 0})
     done = admin_client.get(job.get_absolute_url(), headers={"HX-Request": "true"}).content.decode()
     assert "hx-trigger" not in done  # finished: no more polling
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
+def test_jobs_go_through_the_real_queue_and_a_worker_runs_them(admin_client, django_capture_on_commit_callbacks):
+    """The request only enqueues; `manage.py db_worker` (here in batch mode)
+    picks the job up from the database queue and runs it."""
+    admin_client.post(reverse("contacts:import"), {"file": upload(csv_bytes([["Nome", "Telefone"], ["A", "11987654321"]]), "x.csv")})
+    job = Job.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(job.get_absolute_url(), {"column_0": "name", "column_1": "number"})
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED  # nothing ran in the request
+    call_command("db_worker", batch=True, interval=0, no_startup_delay=True, verbosity=0)
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.result["created"] == 1
