@@ -59,22 +59,25 @@ def history_bulk_record(*, contacts: list, created: bool = False, tag_links: lis
     now = timezone.now()
     history_ids = bulk.allocate_ids(HistoricalContact, len(contacts))
     tracked = [field.attname for field in HistoricalContact.tracked_fields]
-    rows = []
-    for contact, history_id in zip(contacts, history_ids, strict=True):
-        row = {name: getattr(contact, name) for name in tracked}
-        # A Contact's photo is a FieldFile; an importer's new contact has its name.
-        row["photo"] = getattr(contact.photo, "name", contact.photo) or ""
-        row.update(
-            history_id=history_id,
-            history_date=now,
-            history_type="+" if created else "~",
-            history_user_id=user.pk if user else None,
-            history_change_reason=None,
-            history_source=actor.source,
-            history_batch=actor.batch,
-        )
-        rows.append(row)
-    bulk.insert(HistoricalContact, rows)
+    common = {
+        "history_date": now,
+        "history_type": "+" if created else "~",
+        "history_user_id": user.pk if user else None,
+        "history_change_reason": None,
+        "history_source": actor.source,
+        "history_batch": actor.batch,
+    }
+
+    def rows():  # made as they are written: a hundred thousand dicts at once would weigh
+        for contact, history_id in zip(contacts, history_ids, strict=True):
+            row = {name: getattr(contact, name) for name in tracked}
+            # A Contact's photo is a FieldFile; an importer's new contact has its name.
+            row["photo"] = getattr(contact.photo, "name", contact.photo) or ""
+            row["history_id"] = history_id
+            row.update(common)
+            yield row
+
+    bulk.insert(HistoricalContact, rows())
     record_of = dict(zip((contact.pk for contact in contacts), history_ids, strict=True))
     if tag_links is None:
         tag_links = []

@@ -118,7 +118,16 @@ def _read_xlsx(file) -> Table:
             % {"row": first[0][0] + 1}
         )
     start_row = (worksheet.start or (0, 0))[0]
-    rows = _numbered(worksheet.iter_rows(), start_row + 1)
+    # The rows as Python lists, then the reader's own copy of the sheet goes:
+    # the two never need to stay in memory together.
+    try:
+        cells = list(worksheet.iter_rows())
+    except Exception:
+        raise SpreadsheetError(_("The file is damaged or incomplete: it is not a spreadsheet that can be read.")) from None
+    del worksheet
+    workbook.close()
+    rows = _numbered(_drain(cells), start_row + 1)
+    del cells
     headers = _header(rows)
     return Table(headers, _bounded(rows), "xlsx", frozenset(formula_rows))
 
@@ -169,9 +178,16 @@ def _csv_errors(rows):
         raise SpreadsheetError(_("The CSV list could not be read: check its quotes and separators.")) from None
 
 
+def _drain(rows: list) -> Iterator[list]:
+    """The rows in order, each let go of by the list once handed out."""
+    rows.reverse()
+    while rows:
+        yield rows.pop()
+
+
 def _numbered(rows, first_number: int) -> Iterator[tuple[int, list]]:
     for number, row in enumerate(rows, start=first_number):
-        yield number, list(row)
+        yield number, row if isinstance(row, list) else list(row)
 
 
 def _blank(value) -> bool:
