@@ -198,3 +198,8 @@ def test_old_job_files_are_removed_after_the_retention_period(settings):
     old.refresh_from_db()
     recent.refresh_from_db()
     assert not old.result_file and recent.result_file
+
+
+def test_the_purge_command_says_what_it_removed(capsys):
+    call_command("purge_job_files")
+    assert "Removed the files of 0 jobs older than" in capsys.readouterr().out
