@@ -241,4 +241,5 @@ class ContactHistoryAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
     def get_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields if f.name not in ("history_change_reason",)]
+        # The batch only groups records for the timeline.
+        return [f.name for f in self.model._meta.fields if f.name not in ("history_change_reason", "history_batch")]
