@@ -1,0 +1,221 @@
+"""Changes to conversations shared by the webhook, the panel, the commands
+and the background jobs: storing what a channel delivers, opening tickets,
+sending replies. Keyword-only and atomic, like contacts.services."""
+
+import uuid
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contacts.models import Contact
+
+from .gateways import GatewayError, gateway_for
+from .inbound import Inbound, safe_body
+from .models import Channel, Message, Ticket
+
+
+def contact_for(*, channel: Channel, identity: str) -> Contact | None:
+    """The contact a chat belongs to: by number (or group id) on WhatsApp,
+    by Telegram id on Telegram."""
+    if not identity:
+        return None
+    field = "number" if channel.kind == Channel.Kind.WHATSAPP else "telegram_id"
+    return Contact.objects.filter(**{field: identity}).select_related("wallet").first()
+
+
+def active_ticket(*, contact: Contact, channel: Channel, user=None) -> tuple[Ticket, bool]:
+    """The contact's ticket on `channel` that is not closed, opened now when
+    there is none: (ticket, opened). A new ticket is `user`'s, else the
+    agent responsible for the contact's wallet; with nobody it is pending.
+
+    Two writers may open one at the same moment: the database keeps one
+    active ticket per contact and channel, and the second writer takes the
+    first one's."""
+    ticket = Ticket.objects.active().filter(contact=contact, channel=channel).first()
+    if ticket is not None:
+        return ticket, False
+    agent = user if user is not None else (contact.wallet.user if contact.wallet_id else None)
+    now = timezone.now()
+    new = Ticket(
+        contact=contact,
+        channel=channel,
+        user=agent,
+        status=Ticket.Status.OPEN if agent else Ticket.Status.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with transaction.atomic():
+            new.save(force_insert=True)
+    except IntegrityError:
+        return Ticket.objects.active().get(contact=contact, channel=channel), False
+    return new, True
+
+
+def insert_once(message: Message) -> bool:
+    """Insert `message` unless its (channel, external_id) is stored already:
+    True when it was inserted (and `message.pk` set). One statement,
+    INSERT … ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; a
+    concurrent insert of the same message waits for the first and then
+    does nothing."""
+    opts = Message._meta
+    fields = [field for field in opts.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    values = [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in fields]
+    sql = (
+        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote('channel_id')}, {quote('external_id')}) DO NOTHING "
+        f"RETURNING {quote(opts.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = row[0]
+    message._state.adding = False
+    message._state.db = connection.alias
+    return True
+
+
+@transaction.atomic
+def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
+    """Store one delivered message, once. From a known contact (the chat's
+    contact: the person, or the group) it joins the contact's active ticket
+    on the channel, or opens one; our own messages (sent from the phone)
+    join an active ticket but do not open one. From an unknown sender it
+    is stored unlinked, waiting for "Sincronizar".
+
+    An edit (Telegram's edited_message, Evolution's messages.edited)
+    replaces the text of the stored message, or is stored as new when the
+    original never arrived. Returns the stored message, None when it was
+    stored already."""
+    contact = contact_for(channel=channel, identity=inbound.chat_identity)
+    ticket = Ticket.objects.active().filter(contact=contact, channel=channel).first() if contact else None
+    now = timezone.now()
+    message = Message(
+        channel=channel,
+        external_id=inbound.external_id,
+        chat_id=inbound.chat_id,
+        chat_identity=inbound.chat_identity,
+        sender_id=inbound.sender_id,
+        sender_name=inbound.sender_name,
+        is_group=inbound.is_group,
+        group_name=inbound.group_name,
+        from_me=inbound.from_me,
+        kind=inbound.kind,
+        body=inbound.body,
+        sent_at=inbound.sent_at,
+        edited_at=now if inbound.edited else None,
+        contact=contact,
+        ticket=ticket,
+        delivery=Message.Delivery.SENT if inbound.from_me else Message.Delivery.RECEIVED,
+        created_at=now,
+        updated_at=now,
+    )
+    if not insert_once(message):
+        if inbound.edited:
+            Message.objects.filter(channel=channel, external_id=inbound.external_id).update(
+                body=inbound.body, kind=inbound.kind, edited_at=now, updated_at=now
+            )
+        return None
+    if contact is not None and ticket is None and not inbound.from_me:
+        ticket, _opened = active_ticket(contact=contact, channel=channel)
+        Message.objects.filter(pk=message.pk).update(ticket=ticket)
+        message.ticket = ticket
+    if ticket is not None:
+        Ticket.objects.filter(pk=ticket.pk, updated_at__lt=now).update(updated_at=now)
+    return message
+
+
+def ticket_start(*, contact: Contact, channel: Channel, user) -> tuple[Ticket, bool]:
+    """"Iniciar atendimento": the contact's active ticket on `channel`, or a
+    new one assigned to `user`. (ticket, created)."""
+    return active_ticket(contact=contact, channel=channel, user=user)
+
+
+def _recipient(ticket: Ticket) -> str:
+    """Where a reply goes: the chat the contact last wrote from on this
+    channel (the address WhatsApp itself uses), else the contact's number
+    (a group's JID) or Telegram id."""
+    last = (
+        Message.objects.filter(contact=ticket.contact, channel=ticket.channel, from_me=False)
+        .order_by("-sent_at", "-id")
+        .values_list("chat_id", flat=True)
+        .first()
+    )
+    if last:
+        return last
+    identity = ticket.channel.identity_of(ticket.contact)
+    if ticket.channel.kind == Channel.Kind.WHATSAPP and ticket.contact.is_group:
+        return f"{identity}@g.us"
+    return identity
+
+
+def reply_create(*, ticket: Ticket, text: str, user) -> Message:
+    """Store an agent's reply, not yet sent (reply_send sends it). Replying
+    to a ticket nobody serves makes it the replier's."""
+    now = timezone.now()
+    with transaction.atomic():
+        message = Message.objects.create(
+            channel=ticket.channel,
+            # The provider's id replaces this one once it is sent.
+            external_id=f"local:{uuid.uuid4()}",
+            chat_id=_recipient(ticket),
+            chat_identity=ticket.channel.identity_of(ticket.contact),
+            sender_id=ticket.channel.address,
+            sender_name=user.get_full_name() or user.get_username(),
+            is_group=ticket.contact.is_group,
+            group_name=ticket.contact.name if ticket.contact.is_group else "",
+            from_me=True,
+            kind=Message.Kind.TEXT,
+            body=safe_body(text),
+            sent_at=now,
+            ticket=ticket,
+            contact=ticket.contact,
+            delivery=Message.Delivery.SENDING,
+            sent_by=user,
+            created_at=now,
+            updated_at=now,
+        )
+        if ticket.user_id is None:
+            ticket.take(user)
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    return message
+
+
+def reply_send(*, message: Message) -> bool:
+    """Send a stored reply through its channel (outside any transaction: the
+    gateway may take seconds). On success the message gets the provider's
+    id, so the gateway's echo of it is recognised as the same message; on
+    failure it says why, and can be sent again. True when sent."""
+    try:
+        with gateway_for(message.channel) as gateway:
+            if message.channel.kind == Channel.Kind.WHATSAPP:
+                external_id = gateway.send_text(message.chat_id, message.body)
+            else:
+                external_id = f"{message.chat_identity}:{gateway.send_message(message.chat_id, message.body)}"
+    except GatewayError as error:
+        Message.objects.filter(pk=message.pk).update(
+            delivery=Message.Delivery.FAILED, error=str(error)[:500], updated_at=timezone.now()
+        )
+        message.delivery, message.error = Message.Delivery.FAILED, str(error)[:500]
+        return False
+    with transaction.atomic():
+        # The echo may have arrived first and been stored as a message of
+        # its own: this one, with its author, is the one kept.
+        Message.objects.filter(channel=message.channel, external_id=external_id).exclude(pk=message.pk).delete()
+        Message.objects.filter(pk=message.pk).update(
+            external_id=external_id, delivery=Message.Delivery.SENT, error="", updated_at=timezone.now()
+        )
+    message.external_id, message.delivery, message.error = external_id, Message.Delivery.SENT, ""
+    return True
+
+
+def reply_retry(*, message: Message) -> bool:
+    """Send a reply that failed again."""
+    Message.objects.filter(pk=message.pk).update(delivery=Message.Delivery.SENDING, updated_at=timezone.now())
+    return reply_send(message=message)
+
