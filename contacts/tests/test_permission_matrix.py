@@ -22,6 +22,7 @@ from contacts.models import AuditEvent, Contact, CustomField
 from contacts.services import audit_record
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
 from contacts.tests.test_contact_form import png
+from tickets.models import Channel, Message, SyncJob, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +60,8 @@ PANEL = {
     "contacts:delete": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 302)}),
     "contacts:history": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     "contacts:photo": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    # Gateways, not people: the channel's secret or nothing (this POST has none).
+    "tickets:webhook": ("channel", {"GET": every(405), "POST": every(403)}),
 }
 
 # Django admin is for administrators only (agents are kept out even when
@@ -81,6 +84,12 @@ ADMIN_MODELS = {
     "axes.accessattempt": {**VIEW_ONLY, "delete": 200},
     "axes.accesslog": VIEW_ONLY,
     "axes.accessfailurelog": VIEW_ONLY,
+    # Channels are managed in admin; tickets, messages and sync jobs are
+    # records to read there (they change through the panel and the webhook).
+    "tickets.channel": FULL,
+    "tickets.ticket": VIEW_ONLY,
+    "tickets.message": VIEW_ONLY,
+    "tickets.syncjob": VIEW_ONLY,
     # No task result exists here; its history page says so (and goes home)
     # before it looks at permissions.
     "django_tasks_database.dbtaskresult": {**NOTHING, "history": 302},
@@ -131,6 +140,14 @@ def world(db):
         "axes.accesslog": AccessLog.objects.create(username="x", ip_address="192.0.2.1"),
         "axes.accessfailurelog": AccessFailureLog.objects.create(username="x", ip_address="192.0.2.1"),
     }
+    channel = Channel.objects.create(kind="whatsapp", name="WhatsApp", webhook_secret="world-secret")
+    ticket = Ticket.objects.create(contact=contact, channel=channel, user=agent_a)
+    objects["tickets.channel"] = channel
+    objects["tickets.ticket"] = ticket
+    objects["tickets.message"] = Message.objects.create(
+        channel=channel, external_id="M1", chat_id="5511987654321@s.whatsapp.net", sent_at=ticket.created_at, ticket=ticket, contact=contact
+    )
+    objects["tickets.syncjob"] = SyncJob.objects.create(kind="contacts", user=administrator)
     users = {
         "anonymous": None,
         "no_role": UserFactory(username="no-role"),
@@ -139,6 +156,15 @@ def world(db):
         "administrator": administrator,
     }
     return World(contact, objects, users)
+
+
+def object_for(needs, world):
+    """A fresh object of wallet A for one request: a contact, a channel."""
+    if needs == "contact":
+        return ContactFactory(wallet=world.contact.wallet)
+    if needs == "channel":
+        return Channel.objects.create(kind="telegram", name="Bot", webhook_secret="matrix-secret")
+    return None
 
 
 def admin_cases():
@@ -207,8 +233,9 @@ def test_the_panel_answers_each_role_as_the_matrix_says(world, role):
     failures = []
     for name, (needs, methods) in PANEL.items():
         for method, expected in methods.items():
-            contact = ContactFactory(wallet=world.contact.wallet) if needs else None
-            url = "/" if name == "" else reverse(name, args=[contact.pk] if contact else [])
+            obj = object_for(needs, world)
+            contact = obj if needs == "contact" else None
+            url = "/" if name == "" else reverse(name, args=[obj.pk] if obj else [])
             if name == "contacts:photo":
                 contact.photo.save("p.png", ContentFile(png().getvalue()), save=True)
             failures.append(check(client_for(world.users[role]), method, url, expected[role]))
