@@ -322,12 +322,20 @@ class SyncJob(models.Model):
         DONE = "done", _("done")
         FAILED = "failed", _("failed")
 
+    class Step(models.TextChoices):
+        HISTORY = "history", _("Reading the message history")
+        GATEWAY = "gateway", _("Asking the WhatsApp gateways for their chats")
+        CONTACTS = "contacts", _("Creating contacts")
+        LINKING = "linking", _("Putting the messages in tickets")
+
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    step = models.CharField(_("step"), max_length=200, blank=True)
+    # The notes are written in the language of whoever started the job.
+    language = models.CharField(_("language"), max_length=16, default=settings.LANGUAGE_CODE)
+    step = models.CharField(_("step"), max_length=16, choices=Step.choices, blank=True)
     done = models.PositiveIntegerField(_("done"), default=0)
     total = models.PositiveIntegerField(_("total"), default=0)
     counts = models.JSONField(_("counts"), default=dict, blank=True)

@@ -99,3 +99,65 @@ def telegram_update(*, edited: bool = False, **fields) -> dict:
 
 def telegram_group(chat_id: int = -1001234567890, title: str = "Clientes VIP", kind: str = "supergroup") -> dict:
     return {"id": chat_id, "title": title, "type": kind}
+
+
+# Evolution API's lists (channel.service.ts fetchChats/fetchContacts,
+# whatsapp.baileys.service.ts fetchAllGroups).
+
+
+def gateway_chat(remote_jid: str, push_name: str | None = None, *, last_from_me: bool = False) -> dict:
+    return {
+        "id": None,
+        "remoteJid": remote_jid,
+        "pushName": "Você" if last_from_me else push_name,
+        "profilePicUrl": None,
+        "updatedAt": "2025-03-01T12:00:00.000Z",
+        "windowStart": "2025-03-01T11:00:00.000Z",
+        "windowExpires": "2025-03-02T11:00:00.000Z",
+        "windowActive": False,
+        "lastMessage": {
+            "id": "cm7q0a1b2c3d4e5f6",
+            "key": {"id": "3EB0" + remote_jid[:8], "fromMe": last_from_me, "remoteJid": remote_jid},
+            "pushName": "Você" if last_from_me else push_name,
+            "messageType": "conversation",
+            "message": {"conversation": "até amanhã"},
+            "messageTimestamp": 1740830400,
+            "status": "READ",
+        },
+        "unreadCount": 0,
+        "isSaved": False,
+    }
+
+
+def gateway_contact(remote_jid: str, push_name: str | None) -> dict:
+    return {
+        "id": "cm7q0contact" + remote_jid[:6],
+        "remoteJid": remote_jid,
+        "pushName": push_name,
+        "profilePicUrl": None,
+        "createdAt": "2025-02-01T10:00:00.000Z",
+        "updatedAt": "2025-03-01T10:00:00.000Z",
+        "instanceId": "6f1c2b0e-6a1d-4a51-a0a5-3f1d7f1e9b11",
+        "isGroup": remote_jid.endswith("@g.us"),
+        "isSaved": bool(push_name),
+        "type": "contact" if push_name else "group_member",
+    }
+
+
+def gateway_group(group_jid: str, subject: str) -> dict:
+    return {
+        "id": group_jid,
+        "subject": subject,
+        "subjectOwner": "5511900000000@s.whatsapp.net",
+        "subjectTime": 1700000000,
+        "pictureUrl": None,
+        "size": 12,
+        "creation": 1690000000,
+        "owner": "5511900000000@s.whatsapp.net",
+        "desc": "Grupo de clientes",
+        "descId": "ABCDEF",
+        "restrict": False,
+        "announce": False,
+        "isCommunity": False,
+        "isCommunityAnnounce": False,
+    }
