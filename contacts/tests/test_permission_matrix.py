@@ -60,6 +60,20 @@ PANEL = {
     "contacts:delete": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 302)}),
     "contacts:history": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     "contacts:photo": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    "tickets:list": (None, {"GET": roles(LOGIN, 403, 200, 200, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    "tickets:detail": ("ticket", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    # An empty reply is refused with a message on the ticket's page.
+    "tickets:reply": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    "tickets:close": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    "tickets:reopen": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    "tickets:take": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    # A reply that failed, sent again (and failing again: no gateway here).
+    "tickets:retry": ("message", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    # One channel reaches the contact: the POST starts the ticket.
+    "tickets:start": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    # Sync is for administrators; an empty POST is sent back to the list.
+    "tickets:sync": (None, {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
+    "tickets:job": ("job", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 405)}),
     # Gateways, not people: the channel's secret or nothing (this POST has none).
     "tickets:webhook": ("channel", {"GET": every(405), "POST": every(403)}),
 }
@@ -159,11 +173,30 @@ def world(db):
 
 
 def object_for(needs, world):
-    """A fresh object of wallet A for one request: a contact, a channel."""
+    """A fresh object of wallet A for one request: a contact, a channel, a
+    ticket (on the one WhatsApp channel), a failed reply, a sync job."""
     if needs == "contact":
         return ContactFactory(wallet=world.contact.wallet)
     if needs == "channel":
         return Channel.objects.create(kind="telegram", name="Bot", webhook_secret="matrix-secret")
+    if needs in ("ticket", "message"):
+        contact = ContactFactory(wallet=world.contact.wallet)
+        ticket = Ticket.objects.create(contact=contact, channel=world.objects["tickets.channel"], status="pending")
+        if needs == "ticket":
+            return ticket
+        return Message.objects.create(
+            channel=ticket.channel,
+            external_id=f"local:{ticket.pk}",
+            chat_id=contact.number,
+            sent_at=ticket.created_at,
+            ticket=ticket,
+            contact=contact,
+            from_me=True,
+            body="Olá",
+            delivery="failed",
+        )
+    if needs == "job":
+        return SyncJob.objects.create(kind="contacts")
     return None
 
 
