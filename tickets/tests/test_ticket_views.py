@@ -9,6 +9,7 @@ from django.urls import reverse
 from werkzeug import Response
 
 from contacts.tests.factories import ContactFactory
+from tickets import gateways
 from tickets.models import Channel, Message, Ticket
 
 from . import payloads
@@ -222,13 +223,23 @@ def test_a_reply_goes_out_through_evolution_api_and_its_echo_is_not_stored_twice
     assert Message.objects.count() == 1
 
 
-def test_an_echo_that_arrives_before_the_gateway_answers_is_merged_into_the_reply(agent_client, client, ticket, whatsapp, evolution):
-    def send_and_echo(request):
-        echo = payloads.evolution("send.message", payloads.whatsapp_message(from_me=True, message_id="3EB0RACE", text="Oi"), apikey=WHATSAPP_SECRET)
-        client.post(reverse("tickets:webhook", args=[whatsapp.pk]), json.dumps(echo), content_type="application/json")
-        return Response(json.dumps(sent_text(message_id="3EB0RACE", text="Oi")), status=201, content_type="application/json")
+def test_an_echo_that_arrives_before_the_gateway_answers_is_merged_into_the_reply(
+    agent_client, client, ticket, whatsapp, evolution, monkeypatch
+):
+    evolution.expect_request("/message/sendText/vendas").respond_with_json(sent_text(message_id="3EB0RACE", text="Oi"), status=201)
+    real_send_text = gateways.EvolutionGateway.send_text
 
-    evolution.expect_request("/message/sendText/vendas").respond_with_handler(send_and_echo)
+    def send_text_echoed_early(self, number, text):
+        message_id = real_send_text(self, number, text)
+        # The gateway's webhook for the sent message wins the race against
+        # its own answer to sendText.
+        data = payloads.whatsapp_message(from_me=True, message_id=message_id, text=text)
+        echo = payloads.evolution("send.message", data, apikey=WHATSAPP_SECRET)
+        client.post(reverse("tickets:webhook", args=[whatsapp.pk]), json.dumps(echo), content_type="application/json")
+        assert Message.objects.filter(external_id="3EB0RACE").exists()
+        return message_id
+
+    monkeypatch.setattr(gateways.EvolutionGateway, "send_text", send_text_echoed_early)
     agent_client.post(reverse("tickets:reply", args=[ticket.pk]), {"text": "Oi"}, headers=HTMX)
     reply = Message.objects.get()
     assert (reply.external_id, reply.sent_by is not None, reply.ticket) == ("3EB0RACE", True, ticket)
