@@ -3,6 +3,8 @@ and the background jobs: storing what a channel delivers, opening tickets,
 sending replies. Keyword-only and atomic, like contacts.services."""
 
 import uuid
+from functools import cache
+from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -13,15 +15,6 @@ from contacts.models import Contact
 from .gateways import GatewayError, gateway_for
 from .inbound import Inbound, safe_body
 from .models import Channel, Message, Ticket
-
-
-def contact_for(*, channel: Channel, identity: str) -> Contact | None:
-    """The contact a chat belongs to: by number (or group id) on WhatsApp,
-    by Telegram id on Telegram."""
-    if not identity:
-        return None
-    field = "number" if channel.kind == Channel.Kind.WHATSAPP else "telegram_id"
-    return Contact.objects.filter(**{field: identity}).select_related("wallet").first()
 
 
 def active_ticket(*, contact: Contact, channel: Channel, user=None) -> tuple[Ticket, bool]:
@@ -35,22 +28,9 @@ def active_ticket(*, contact: Contact, channel: Channel, user=None) -> tuple[Tic
     ticket = Ticket.objects.active().filter(contact=contact, channel=channel).first()
     if ticket is not None:
         return ticket, False
-    agent = user if user is not None else (contact.wallet.user if contact.wallet_id else None)
-    now = timezone.now()
-    new = Ticket(
-        contact=contact,
-        channel=channel,
-        user=agent,
-        status=Ticket.Status.OPEN if agent else Ticket.Status.PENDING,
-        created_at=now,
-        updated_at=now,
-    )
-    try:
-        with transaction.atomic():
-            new.save(force_insert=True)
-    except IntegrityError:
-        return Ticket.objects.active().get(contact=contact, channel=channel), False
-    return new, True
+    agent_id = user.pk if user is not None else (contact.wallet.user_id if contact.wallet_id else None)
+    ticket_id, opened = _open_ticket(contact_id=contact.pk, channel=channel, agent_id=agent_id, now=timezone.now())
+    return Ticket.objects.select_related("contact", "channel", "user").get(pk=ticket_id), opened
 
 
 def insert_once(message: Message) -> bool:
@@ -80,6 +60,61 @@ def insert_once(message: Message) -> bool:
     return True
 
 
+# A ticket's last activity is moved forward at most this often by a busy
+# conversation: one UPDATE less per message, and lists ordered by activity
+# are still right to within seconds.
+ACTIVITY_RESOLUTION = timedelta(seconds=10)
+
+
+@cache
+def _conversation_sql(field: str) -> str:
+    quote = connection.ops.quote_name
+    contact, wallet, ticket = (model._meta.db_table for model in (Contact, Contact.wallet.field.related_model, Ticket))
+    # "NOT (status = 'closed')" is the active-ticket index's own condition.
+    return (
+        f"SELECT c.id, w.user_id, t.id, t.updated_at < %s FROM {quote(contact)} c "
+        f"LEFT JOIN {quote(wallet)} w ON w.id = c.wallet_id "
+        f"LEFT JOIN {quote(ticket)} t ON t.contact_id = c.id AND t.channel_id = %s AND NOT (t.status = 'closed') "
+        f"WHERE c.{quote(field)} = %s"
+    )
+
+
+def _conversation(*, channel: Channel, identity: str, now) -> tuple | None:
+    """In one statement: (contact id, its wallet's agent id, the contact's
+    active ticket id on `channel`, whether that ticket's last activity is
+    older than ACTIVITY_RESOLUTION); None when the chat is nobody's
+    contact. Written out in SQL: the ORM takes several times longer to
+    compose this query than the database takes to answer it, and every
+    message asks it."""
+    if not identity:
+        return None
+    field = "number" if channel.kind == Channel.Kind.WHATSAPP else "telegram_id"
+    cutoff = connection.ops.adapt_datetimefield_value(now - ACTIVITY_RESOLUTION)
+    with connection.cursor() as cursor:
+        cursor.execute(_conversation_sql(field), [cutoff, channel.pk, identity])
+        return cursor.fetchone()
+
+
+def _open_ticket(*, contact_id: int, channel: Channel, agent_id: int | None, now) -> tuple[int, bool]:
+    """Open a ticket for the contact, or take the one another writer opened
+    a moment ago (the database keeps one active ticket per contact and
+    channel): (its id, whether it was opened here)."""
+    ticket = Ticket(
+        contact_id=contact_id,
+        channel=channel,
+        user_id=agent_id,
+        status=Ticket.Status.OPEN if agent_id else Ticket.Status.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with transaction.atomic():
+            ticket.save(force_insert=True)
+    except IntegrityError:
+        return Ticket.objects.active().filter(contact_id=contact_id, channel=channel).values_list("pk", flat=True).get(), False
+    return ticket.pk, True
+
+
 @transaction.atomic
 def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     """Store one delivered message, once. From a known contact (the chat's
@@ -91,10 +126,14 @@ def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     An edit (Telegram's edited_message, Evolution's messages.edited)
     replaces the text of the stored message, or is stored as new when the
     original never arrived. Returns the stored message, None when it was
-    stored already."""
-    contact = contact_for(channel=channel, identity=inbound.chat_identity)
-    ticket = Ticket.objects.active().filter(contact=contact, channel=channel).first() if contact else None
+    stored already.
+
+    Two statements and the commit in the common case (the contact with its
+    ticket, the insert): every message takes this path."""
     now = timezone.now()
+    contact_id = agent_id = ticket_id = stale = None
+    if conversation := _conversation(channel=channel, identity=inbound.chat_identity, now=now):
+        contact_id, agent_id, ticket_id, stale = conversation
     message = Message(
         channel=channel,
         external_id=inbound.external_id,
@@ -109,8 +148,8 @@ def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
         body=inbound.body,
         sent_at=inbound.sent_at,
         edited_at=now if inbound.edited else None,
-        contact=contact,
-        ticket=ticket,
+        contact_id=contact_id,
+        ticket_id=ticket_id,
         delivery=Message.Delivery.SENT if inbound.from_me else Message.Delivery.RECEIVED,
         created_at=now,
         updated_at=now,
@@ -121,12 +160,12 @@ def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
                 body=inbound.body, kind=inbound.kind, edited_at=now, updated_at=now
             )
         return None
-    if contact is not None and ticket is None and not inbound.from_me:
-        ticket, _opened = active_ticket(contact=contact, channel=channel)
-        Message.objects.filter(pk=message.pk).update(ticket=ticket)
-        message.ticket = ticket
-    if ticket is not None:
-        Ticket.objects.filter(pk=ticket.pk, updated_at__lt=now).update(updated_at=now)
+    if contact_id is not None and ticket_id is None and not inbound.from_me:
+        ticket_id, _opened = _open_ticket(contact_id=contact_id, channel=channel, agent_id=agent_id, now=now)
+        Message.objects.filter(pk=message.pk).update(ticket_id=ticket_id)
+        message.ticket_id = ticket_id
+    elif ticket_id is not None and stale:
+        Ticket.objects.filter(pk=ticket_id, updated_at__lt=now).update(updated_at=now)
     return message
 
 

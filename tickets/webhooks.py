@@ -49,8 +49,9 @@ class WebhookView(View):
     http_method_names = ["post"]
 
     def post(self, request, channel_id):
-        channel = Channel.objects.filter(pk=channel_id).first()
-        if channel is None:
+        try:
+            channel = Channel.objects.get(pk=channel_id)
+        except Channel.DoesNotExist:
             return _refused(403, "forbidden")
         header_secret = request.headers.get(TELEGRAM_SECRET_HEADER if channel.kind == Channel.Kind.TELEGRAM else "apikey")
         authenticated = _same_secret(header_secret, channel.webhook_secret)

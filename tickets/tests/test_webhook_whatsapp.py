@@ -340,3 +340,8 @@ def test_a_timestamp_in_another_writing_or_absurd_falls_back_sensibly(client, wh
 def test_a_form_upload_is_not_an_event(client, whatsapp):
     url = reverse("tickets:webhook", args=[whatsapp.pk])
     assert client.post(url, {"apikey": WHATSAPP_SECRET, "data": "x"}).status_code == 400
+
+
+def test_a_channel_id_out_of_range_is_refused(client):
+    url = reverse("tickets:webhook", args=[10**30])
+    assert client.post(url, b"{}", content_type="application/json").status_code == 403
