@@ -123,7 +123,9 @@ def _timestamp(value) -> datetime:
 PERSON_SERVERS = ("s.whatsapp.net", "c.us")
 GROUP_SERVER = "g.us"
 LID_SERVER = "lid"
-_GROUP_ID = re.compile(r"[0-9]{5,30}(-[0-9]{5,15})?")
+# "120363025246125888", or the older "<creator's number>-<timestamp>"; at
+# most 32 characters, what Contact.number holds.
+_GROUP_ID = re.compile(r"[0-9]{5,20}(-[0-9]{5,11})?")
 
 
 def split_jid(jid: str) -> tuple[str, str]:
@@ -150,7 +152,7 @@ def group_id_of(jid: str) -> str:
     """"120363025246125888@g.us" -> "120363025246125888" (Contact.number of
     a group); "" for any other address."""
     user, server = split_jid(jid)
-    return user if server == GROUP_SERVER and _GROUP_ID.fullmatch(user) else ""
+    return user if server == GROUP_SERVER and len(user) <= 32 and _GROUP_ID.fullmatch(user) else ""
 
 
 def _person(key: dict, jid_field: str, alternatives: tuple[str, ...]) -> tuple[str, str]:

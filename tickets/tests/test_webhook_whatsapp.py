@@ -345,3 +345,17 @@ def test_a_form_upload_is_not_an_event(client, whatsapp):
 def test_a_channel_id_out_of_range_is_refused(client):
     url = reverse("tickets:webhook", args=[10**30])
     assert client.post(url, b"{}", content_type="application/json").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("jid", "identity"),
+    [
+        ("120363025246125888@g.us", "120363025246125888"),
+        ("5511987654321-1612345678@g.us", "5511987654321-1612345678"),
+        ("1" * 25 + "@g.us", ""),  # longer than a contact's number can be
+        ("abc@g.us", ""),
+    ],
+)
+def test_group_ids_are_kept_only_when_a_contact_can_hold_them(client, whatsapp, jid, identity):
+    deliver(client, whatsapp, remote_jid=jid, participant="5511987654321@s.whatsapp.net")
+    assert Message.objects.get().chat_identity == identity
