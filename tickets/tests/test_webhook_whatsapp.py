@@ -359,3 +359,9 @@ def test_a_channel_id_out_of_range_is_refused(client):
 def test_group_ids_are_kept_only_when_a_contact_can_hold_them(client, whatsapp, jid, identity):
     deliver(client, whatsapp, remote_jid=jid, participant="5511987654321@s.whatsapp.net")
     assert Message.objects.get().chat_identity == identity
+
+
+def test_a_body_over_the_projects_request_cap_is_refused_before_it_is_read(client, whatsapp):
+    payload = payloads.upsert(WHATSAPP_SECRET, text="x" * (1024 * 1024))
+    assert post(client, whatsapp, payload).status_code == 413
+    assert not Message.objects.exists()
