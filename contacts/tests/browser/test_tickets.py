@@ -1,7 +1,11 @@
 """Tickets in a real browser: start one from the contacts list, reply, see
 the contact's answer arrive, close it; press "Sincronizar" and watch the new
 contacts appear. The gateway is a local HTTP server speaking Evolution
-API."""
+API.
+
+It lives here, beside the contacts panel's browser tests, for their
+session-wide browser: Playwright runs one per process, and a second
+definition of the fixture elsewhere would try to start another."""
 
 import json
 import time
@@ -13,6 +17,7 @@ from playwright.sync_api import expect
 
 from contacts.models import Contact
 from contacts.tests.browser.test_panel import PASSWORD, log_in, rows
+from contacts.tests.browser.test_panel_ux import axe_violations
 from contacts.tests.factories import ContactFactory, UserFactory, WalletFactory
 from tickets.models import Channel, Message, Ticket
 from tickets.tests import payloads
@@ -87,6 +92,7 @@ def test_start_a_ticket_reply_see_the_answer_and_close_it(page, live_server, des
     # Newest at the bottom, and in view.
     assert page.evaluate("(() => { const c = document.querySelector('.app-conversation'); return Math.abs(c.scrollTop) < 2; })()")
     screenshot("tickets-01-ticket")
+    assert axe_violations(page) == []
 
     page.set_viewport_size({"width": 390, "height": 844})
     expect(theirs).to_be_visible()
@@ -105,6 +111,7 @@ def test_start_a_ticket_reply_see_the_answer_and_close_it(page, live_server, des
     page.click(".app-view-tabs a:has-text('Todos')")
     expect(page.locator(".app-ticket-table tbody tr")).to_have_count(1)
     screenshot("tickets-03-list")
+    assert axe_violations(page) == []
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate(NO_SIDEWAYS)
     screenshot("tickets-04-list-phone")
@@ -130,6 +137,7 @@ def test_press_sync_and_watch_the_new_contacts_appear(page, live_server, desk, s
     expect(page.locator("#contact-results")).to_contain_text("Pedro D'Ávila 🚚")
     expect(page.locator("#contact-results")).to_contain_text("Rita")
     screenshot("tickets-05-sync")
+    assert axe_violations(page) == []
     modal.locator("button:has-text('Fechar')").last.click()
     expect(modal).to_be_hidden()
     assert Contact.objects.get(number="5511955554444").history.get().history_source == "sync"
