@@ -247,9 +247,7 @@ def main():
     started_run = time.monotonic()
     print("Preparing the benchmark database (emptied, migrated) …", flush=True)
     setup(args)
-    from django.db import connection
 
-    from tickets.models import Message, SyncJob, Ticket
 
     channel = prepare_desk(args.known)
     webhooks = sync = None

@@ -395,10 +395,10 @@ def parse_telegram(payload) -> list[Inbound]:
     button presses, membership changes)."""
     if not isinstance(payload, dict) or _integer(payload.get("update_id")) is None:
         raise InvalidPayload("not a Telegram Update")
-    for field, edited in (("message", False), ("edited_message", True)):
-        if field in payload:
-            message = payload[field]
-            break
+    if "message" in payload:
+        message, edited = payload["message"], False
+    elif "edited_message" in payload:
+        message, edited = payload["edited_message"], True
     else:
         return []
     if not isinstance(message, dict):

@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
 
-
 TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 

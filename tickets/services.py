@@ -3,12 +3,11 @@ and the background jobs: storing what a channel delivers, opening tickets,
 sending replies. Keyword-only and atomic, like contacts.services."""
 
 import uuid
-from functools import cache
 from datetime import timedelta
+from functools import cache
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 

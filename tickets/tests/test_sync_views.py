@@ -94,7 +94,9 @@ def test_a_job_that_breaks_says_so(monkeypatch, admin_user):
         tasks.run_sync_job.call(job.pk)
     job.refresh_from_db()
     assert job.status == "failed"
-    assert job.notes == ["A sincronização parou por um erro inesperado. O que foi feito até então fica guardado; rode-a de novo para terminar."]
+    assert job.notes == [
+        "A sincronização parou por um erro inesperado. O que foi feito até então fica guardado; rode-a de novo para terminar."
+    ]
 
 
 def test_notes_are_written_in_the_language_of_who_started_it(monkeypatch, admin_user, whatsapp, unknown_sender):

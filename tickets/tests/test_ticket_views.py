@@ -218,8 +218,10 @@ def test_a_reply_goes_out_through_evolution_api_and_its_echo_is_not_stored_twice
         ticket,
     )
 
-    echo = payloads.evolution("messages.upsert", payloads.whatsapp_message(from_me=True, message_id="3EB0SENT000000000001", text="Olá, Maria! Como posso ajudar?"), apikey=WHATSAPP_SECRET)
-    assert client.post(reverse("tickets:webhook", args=[ticket.channel.pk]), json.dumps(echo), content_type="application/json").json() == {"stored": 0}
+    data = payloads.whatsapp_message(from_me=True, message_id="3EB0SENT000000000001", text="Olá, Maria! Como posso ajudar?")
+    echo = json.dumps(payloads.evolution("messages.upsert", data, apikey=WHATSAPP_SECRET))
+    webhook = reverse("tickets:webhook", args=[ticket.channel.pk])
+    assert client.post(webhook, echo, content_type="application/json").json() == {"stored": 0}
     assert Message.objects.count() == 1
 
 
@@ -248,7 +250,9 @@ def test_an_echo_that_arrives_before_the_gateway_answers_is_merged_into_the_repl
 def test_a_reply_goes_to_the_chat_the_contact_wrote_from(agent_client, client, ticket, whatsapp, evolution):
     body = payloads.upsert(WHATSAPP_SECRET, remote_jid="551187654321@s.whatsapp.net", text="oi")
     client.post(reverse("tickets:webhook", args=[whatsapp.pk]), json.dumps(body), content_type="application/json")
-    evolution.expect_request("/message/sendText/vendas", json={"number": "551187654321@s.whatsapp.net", "text": "Oi!"}).respond_with_json(sent_text(), status=201)
+    evolution.expect_request(
+        "/message/sendText/vendas", json={"number": "551187654321@s.whatsapp.net", "text": "Oi!"}
+    ).respond_with_json(sent_text(), status=201)
     agent_client.post(reverse("tickets:reply", args=[ticket.pk]), {"text": "Oi!"})
     evolution.check_assertions()
 
@@ -269,7 +273,10 @@ def test_a_reply_goes_out_through_telegram_send_message(agent_client, contact, t
 
 def test_a_failed_send_says_so_and_can_be_retried(agent_client, ticket, evolution):
     evolution.expect_oneshot_request("/message/sendText/vendas").respond_with_response(
-        Response('{"status":400,"error":"Bad Request","response":{"message":[{"exists":false,"jid":"5511987654321@s.whatsapp.net"}]}}', status=400)
+        Response(
+            '{"status":400,"error":"Bad Request","response":{"message":[{"exists":false,"jid":"5511987654321@s.whatsapp.net"}]}}',
+            status=400,
+        )
     )
     response = agent_client.post(reverse("tickets:reply", args=[ticket.pk]), {"text": "Oi"}, headers=HTMX)
     content = response.content.decode()
@@ -333,7 +340,15 @@ def test_a_closed_ticket_takes_no_reply(agent_client, ticket, evolution):
 def test_another_wallets_agent_cannot_reply_or_retry(client, other_agent, other_wallet, ticket):
     client.force_login(other_agent)
     assert client.post(reverse("tickets:reply", args=[ticket.pk]), {"text": "Oi"}).status_code == 404
-    failed = Message.objects.create(channel=ticket.channel, external_id="local:x", chat_id="x", sent_at=ticket.created_at, ticket=ticket, from_me=True, delivery="failed")
+    failed = Message.objects.create(
+        channel=ticket.channel,
+        external_id="local:x",
+        chat_id="x",
+        sent_at=ticket.created_at,
+        ticket=ticket,
+        from_me=True,
+        delivery="failed",
+    )
     assert client.post(reverse("tickets:retry", args=[failed.pk])).status_code == 404
 
 

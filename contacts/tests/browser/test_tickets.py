@@ -57,7 +57,11 @@ def deliver(live_server, channel, **fields):
 
 
 def sent(message_id, text):
-    return {"key": {"remoteJid": "5511987654321@s.whatsapp.net", "fromMe": True, "id": message_id}, "message": {"conversation": text}, "status": "PENDING"}
+    return {
+        "key": {"remoteJid": "5511987654321@s.whatsapp.net", "fromMe": True, "id": message_id},
+        "message": {"conversation": text},
+        "status": "PENDING",
+    }
 
 
 def test_start_a_ticket_reply_see_the_answer_and_close_it(page, live_server, desk, screenshot, csp_violations):
@@ -123,8 +127,9 @@ def test_press_sync_and_watch_the_new_contacts_appear(page, live_server, desk, s
     deliver(live_server, channel, remote_jid="5511955554444@s.whatsapp.net", push_name="Pedro D'Ávila 🚚", text="Oi")
     deliver(live_server, channel, remote_jid="5531988887777@s.whatsapp.net", push_name="Carla", text="Bom dia")
     # Evolution API remembers a chat from before the webhook existed.
-    gateway.expect_request("/chat/findContacts/vendas").respond_with_json([payloads.gateway_contact("5548999990000@s.whatsapp.net", "Rita")])
-    gateway.expect_request("/chat/findChats/vendas").respond_with_json([payloads.gateway_chat("5548999990000@s.whatsapp.net", "Rita")])
+    rita = "5548999990000@s.whatsapp.net"
+    gateway.expect_request("/chat/findContacts/vendas").respond_with_json([payloads.gateway_contact(rita, "Rita")])
+    gateway.expect_request("/chat/findChats/vendas").respond_with_json([payloads.gateway_chat(rita, "Rita")])
 
     page.set_viewport_size({"width": 1366, "height": 900})
     log_in(page)
