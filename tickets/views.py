@@ -8,6 +8,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, FormView, View
 from django_filters.views import FilterView
 
@@ -185,21 +186,21 @@ class TicketActionView(VisibleTicketsMixin, View):
 
 
 class TicketCloseView(TicketActionView):
-    done_message = _("Ticket #%(ticket)s closed.")
+    done_message = gettext_lazy("Ticket #%(ticket)s closed.")
 
     def act(self, ticket):
         ticket.close()
 
 
 class TicketReopenView(TicketActionView):
-    done_message = _("Ticket #%(ticket)s reopened.")
+    done_message = gettext_lazy("Ticket #%(ticket)s reopened.")
 
     def act(self, ticket):
         ticket.reopen(user=self.request.user)
 
 
 class TicketTakeView(TicketActionView):
-    done_message = _("Ticket #%(ticket)s is yours now.")
+    done_message = gettext_lazy("Ticket #%(ticket)s is yours now.")
 
     def act(self, ticket):
         ticket.take(self.request.user)

@@ -391,3 +391,11 @@ def test_a_user_without_a_role_gets_403(client, contact, ticket):
 
 def test_the_channel_kind_choices_are_fixed():
     assert Channel.Kind.values == ["whatsapp", "telegram"]
+
+
+def test_messages_follow_the_users_language(agent_client, ticket, settings):
+    agent_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = agent_client.post(reverse("tickets:close", args=[ticket.pk]), follow=True)
+    content = response.content.decode()
+    assert f"Ticket #{ticket.pk} closed." in content
+    assert "Reopen" in content and "This ticket was closed on" in content
