@@ -11,6 +11,10 @@ from .models import Channel, Message, SyncJob, Ticket, new_webhook_secret
 SECRET_FIELDS = ("webhook_secret", "api_key", "bot_token")
 
 
+def masked(secret: str) -> str:
+    return f"…{secret[-4:]}" if secret else "—"
+
+
 class ChannelAdminForm(forms.ModelForm):
     """Secrets are typed, never shown again: a saved one is named by its
     last characters, and leaving its box blank keeps it."""
@@ -22,6 +26,8 @@ class ChannelAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in SECRET_FIELDS:
+            if name not in self.fields:
+                continue  # read-only: ChannelAdmin shows it masked
             field = self.fields[name]
             field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
             field.required = False
@@ -81,6 +87,29 @@ class ChannelAdmin(admin.ModelAdmin):
     @admin.display(description=_("replies"), boolean=True)
     def gateway(self, channel):
         return channel.can_send
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Read-only (someone who may only view channels): the secrets by
+        # their last characters, never in full.
+        return [
+            (name, {**options, "fields": [f"masked_{f}" if f in SECRET_FIELDS else f for f in options["fields"]]})
+            for name, options in fieldsets
+        ]
+
+    @admin.display(description=_("webhook secret"))
+    def masked_webhook_secret(self, channel):
+        return masked(channel.webhook_secret)
+
+    @admin.display(description=_("API key"))
+    def masked_api_key(self, channel):
+        return masked(channel.api_key)
+
+    @admin.display(description=_("bot token"))
+    def masked_bot_token(self, channel):
+        return masked(channel.bot_token)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk:

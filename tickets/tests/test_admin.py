@@ -149,3 +149,19 @@ def test_a_gateway_that_refuses_says_so_without_repeating_the_token(staff_client
     page = response.content.decode()
     assert "O gateway recusou o pedido: confira a chave de API ou o token. (Unauthorized)" in page
     assert "SECRET-TOKEN" not in page
+
+
+def test_someone_who_may_only_view_channels_sees_the_secrets_masked(client):
+    from django.contrib.auth.models import Permission
+
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(
+        Permission.objects.get(codename="view_all_contacts"),
+        Permission.objects.get(codename="view_contact"),
+        Permission.objects.get(codename="view_channel"),
+    )
+    channel = Channel.objects.create(kind="telegram", name="Bot", webhook_secret="segredo-visivel-9876", bot_token="123:TOKEN-ABCD")
+    client.force_login(viewer)
+    page = client.get(reverse("admin:tickets_channel_change", args=[channel.pk])).content.decode()
+    assert "segredo-visivel-9876" not in page and "123:TOKEN-ABCD" not in page
+    assert "…9876" in page and "…ABCD" in page
