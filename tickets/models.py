@@ -9,6 +9,7 @@ Messages from unknown senders wait, unlinked, for "Sincronizar".
 
 import re
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -220,6 +221,10 @@ class Ticket(models.Model):
         self.save(update_fields=["user", "status", "updated_at"])
 
 
+# Longer than any gateway call may take (see gateways.TIMEOUT).
+SEND_GIVE_UP = timedelta(minutes=2)
+
+
 class Message(models.Model):
     """One message of a conversation, as the channel delivered it (or as
     an agent sent it). Stored once per (channel, external_id): providers
@@ -305,6 +310,15 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.sender_name or self.sender_id}: {self.body[:50]}"
+
+    @property
+    def can_retry(self) -> bool:
+        """A reply that failed, or whose sending never finished (the server
+        stopped half-way): it may be sent again."""
+        if not self.from_me:
+            return False
+        stuck = self.delivery == self.Delivery.SENDING and self.updated_at < timezone.now() - SEND_GIVE_UP
+        return self.delivery == self.Delivery.FAILED or stuck
 
 
 class SyncJob(models.Model):

@@ -152,13 +152,9 @@ class MessageRetryView(ConversationMixin, PermissionRequiredMixin, View):
 
     def post(self, request, pk):
         visible = Ticket.objects.visible_to(request.user)
-        message = get_object_or_404(
-            Message.objects.select_related("channel", "ticket"),
-            pk=pk,
-            ticket__in=visible,
-            from_me=True,
-            delivery=Message.Delivery.FAILED,
-        )
+        message = get_object_or_404(Message.objects.select_related("channel", "ticket"), pk=pk, ticket__in=visible)
+        if not message.can_retry:
+            return HttpResponseRedirect(message.ticket.get_absolute_url())
         sent = reply_retry(message=message)
         ticket = message.ticket
         if not is_htmx(request):

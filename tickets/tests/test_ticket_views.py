@@ -399,3 +399,37 @@ def test_messages_follow_the_users_language(agent_client, ticket, settings):
     content = response.content.decode()
     assert f"Ticket #{ticket.pk} closed." in content
     assert "Reopen" in content and "This ticket was closed on" in content
+
+
+def test_a_reply_whose_sending_never_finished_can_be_sent_again(agent_client, ticket, evolution):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stuck = Message.objects.create(
+        channel=ticket.channel,
+        external_id="local:stuck",
+        chat_id="5511987654321",
+        sent_at=ticket.created_at,
+        ticket=ticket,
+        from_me=True,
+        body="Oi",
+        delivery="sending",
+        updated_at=timezone.now() - timedelta(minutes=5),
+    )
+    page = agent_client.get(ticket.get_absolute_url()).content.decode()
+    assert "O envio não terminou" in page and "Tentar novamente" in page
+    evolution.expect_request("/message/sendText/vendas").respond_with_json(sent_text(message_id="3EB0LATE"), status=201)
+    agent_client.post(reverse("tickets:retry", args=[stuck.pk]))
+    stuck.refresh_from_db()
+    assert (stuck.delivery, stuck.external_id) == ("sent", "3EB0LATE")
+
+
+def test_a_reply_being_sent_or_sent_is_not_sent_again(agent_client, ticket, evolution):
+    sent_reply = Message.objects.create(
+        channel=ticket.channel, external_id="3EB0DONE", chat_id="x", sent_at=ticket.created_at, ticket=ticket, from_me=True, delivery="sent"
+    )
+    agent_client.post(reverse("tickets:retry", args=[sent_reply.pk]))
+    sent_reply.refresh_from_db()
+    assert sent_reply.external_id == "3EB0DONE"
+    assert len(evolution.log) == 0
