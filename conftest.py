@@ -24,6 +24,7 @@ def roles(request):
         importlib.import_module("contacts.migrations.0005_history_roles_telegram_ids").grant_administrators(apps, None)
         importlib.import_module("accounts.migrations.0001_administrators_unlock_log_ins").grant_unlock(apps, None)
         importlib.import_module("contacts.migrations.0008_jobs_import_export").grant_import_export(apps, None)
+        importlib.import_module("tickets.migrations.0002_roles").grant_tickets(apps, None)
 
 
 def user_in(group: str, username: str, **fields):

@@ -1,2 +1,381 @@
-# Tickets and messages arrive with their own issue; the app is installed now so
-# that the contacts panel can link to it without a later settings change.
+"""Channels, the conversations that arrive through them, and the tickets
+("atendimentos") that agents serve them in.
+
+A Channel is one WhatsApp number (through an Evolution API instance) or one
+Telegram bot. Every message it delivers is stored once, as a Message; a
+message from a known contact joins that contact's open Ticket on the channel.
+Messages from unknown senders wait, unlinked, for "Sincronizar".
+"""
+
+import re
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact
+
+TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def new_webhook_secret() -> str:
+    # Letters, digits, "-" and "_": what Telegram accepts as a secret_token.
+    return secrets.token_urlsafe(32)
+
+
+class Channel(models.Model):
+    """Where conversations come from and replies go out: a WhatsApp number
+    served by an Evolution API instance, or a Telegram bot."""
+
+    class Kind(models.TextChoices):
+        WHATSAPP = "whatsapp", _("WhatsApp")
+        TELEGRAM = "telegram", _("Telegram")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(
+        _("business address"),
+        max_length=100,
+        blank=True,
+        help_text=_("The business phone number (WhatsApp) or the bot's username (Telegram)."),
+    )
+    webhook_secret = models.CharField(
+        _("webhook secret"),
+        max_length=256,
+        default=new_webhook_secret,
+        help_text=_(
+            "WhatsApp: the instance's API key, which Evolution API sends as “apikey” with every event. "
+            "Telegram: the secret_token given to setWebhook."
+        ),
+    )
+    gateway_url = models.URLField(
+        _("gateway URL"),
+        blank=True,
+        help_text=_(
+            "WhatsApp: the Evolution API base URL, like https://evolution.example.com. "
+            "Telegram: leave blank for api.telegram.org, or the address of your own Bot API server."
+        ),
+    )
+    instance = models.CharField(
+        _("instance name"), max_length=100, blank=True, help_text=_("WhatsApp: the Evolution API instance.")
+    )
+    api_key = models.CharField(
+        _("API key"), max_length=256, blank=True, help_text=_("WhatsApp: sent as the “apikey” header to Evolution API.")
+    )
+    bot_token = models.CharField(_("bot token"), max_length=256, blank=True, help_text=_("Telegram: from @BotFather."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def clean(self):
+        # Every writer (admin, a shell) ends up here.
+        errors = {}
+        if self.kind == self.Kind.TELEGRAM and self.webhook_secret and not TELEGRAM_SECRET.fullmatch(self.webhook_secret):
+            errors["webhook_secret"] = _("Telegram accepts 1 to 256 letters, digits, “_” and “-”.")
+        if self.kind == self.Kind.WHATSAPP:
+            gateway = {"gateway_url": self.gateway_url, "instance": self.instance, "api_key": self.api_key}
+            if any(gateway.values()) and not all(gateway.values()):
+                for name, value in gateway.items():
+                    if not value:
+                        errors[name] = _("Fill in the gateway URL, the instance and the API key, or none of them.")
+        if errors:
+            raise ValidationError(errors)
+
+    def get_webhook_path(self) -> str:
+        return reverse("tickets:webhook", args=[self.pk])
+
+    @property
+    def can_send(self) -> bool:
+        """Whether replies can go out: the gateway settings are filled in."""
+        if self.kind == self.Kind.WHATSAPP:
+            return bool(self.gateway_url and self.instance and self.api_key)
+        return bool(self.bot_token)
+
+    def reaches(self, contact: Contact) -> bool:
+        """Whether this channel has an address for `contact`."""
+        if self.kind == self.Kind.WHATSAPP:
+            return bool(contact.number)
+        return bool(contact.telegram_id)
+
+    def identity_of(self, contact: Contact) -> str:
+        """The contact's identity on this channel, as Message.chat_identity
+        stores it: its number (or group id) on WhatsApp, its id on Telegram."""
+        return contact.number if self.kind == self.Kind.WHATSAPP else contact.telegram_id
+
+
+class TicketQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Tickets of the contacts `user` may see (Contact.objects.visible_to)."""
+        if not user.is_authenticated or not user.has_perm("tickets.view_ticket"):
+            return self.none()
+        if user.has_perm("contacts.view_all_contacts"):
+            return self
+        return self.filter(contact__in=Contact.objects.visible_to(user).values("pk"))
+
+    def active(self):
+        """Not closed: open (someone is serving it) or pending (waiting for someone)."""
+        return self.exclude(status=Ticket.Status.CLOSED)
+
+
+class Ticket(models.Model):
+    """An "atendimento": one conversation with a contact on one channel,
+    served by an agent. A contact has at most one ticket that is not closed
+    per channel (a database constraint); new messages join it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        PENDING = "pending", _("pending")
+        CLOSED = "closed", _("closed")
+
+    contact = models.ForeignKey(Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="tickets")
+    channel = models.ForeignKey(Channel, verbose_name=_("channel"), on_delete=models.PROTECT, related_name="tickets")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # The last activity (a message, a status change): lists are ordered by it.
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["-updated_at", "-id"], name="ticket_recent_idx"),
+            models.Index(fields=["user", "status"], name="ticket_user_status_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "channel"],
+                condition=~Q(status="closed"),
+                name="ticket_one_active_per_contact_channel",
+                violation_error_message=_("This contact already has an open ticket on this channel."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.contact} · {self.channel.name}"
+
+    def get_absolute_url(self):
+        return reverse("tickets:detail", args=[self.pk])
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+    def close(self) -> None:
+        """Close the ticket; the next message from the contact opens another."""
+        if self.is_closed:
+            return
+        self.status = self.Status.CLOSED
+        self.closed_at = self.updated_at = timezone.now()
+        self.save(update_fields=["status", "closed_at", "updated_at"])
+
+    def reopen(self, *, user=None) -> None:
+        """Open a closed ticket again, for `user` if it has no agent. Raises
+        ValidationError when the contact has another active ticket on the
+        channel meanwhile."""
+        if not self.is_closed:
+            return
+        self.status = self.Status.OPEN if (self.user_id or user) else self.Status.PENDING
+        if self.user_id is None and user is not None:
+            self.user = user
+        self.closed_at = None
+        self.updated_at = timezone.now()
+        try:
+            with transaction.atomic():
+                self.save(update_fields=["status", "user", "closed_at", "updated_at"])
+        except IntegrityError:
+            self.refresh_from_db()
+            raise ValidationError(
+                _("This contact already has an open ticket on this channel."), code="active_ticket_exists"
+            ) from None
+
+    def take(self, user) -> None:
+        """`user` serves the ticket from now on: it is theirs, and open."""
+        self.user = user
+        if self.status == self.Status.PENDING:
+            self.status = self.Status.OPEN
+        self.updated_at = timezone.now()
+        self.save(update_fields=["user", "status", "updated_at"])
+
+
+# Longer than any gateway call may take (see gateways.TIMEOUT).
+SEND_GIVE_UP = timedelta(minutes=2)
+
+
+class Message(models.Model):
+    """One message of a conversation, as the channel delivered it (or as
+    an agent sent it). Stored once per (channel, external_id): providers
+    deliver at least once, so a repeated delivery is recognised by the
+    database, not by a look-up first."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("text")
+        IMAGE = "image", _("image")
+        VIDEO = "video", _("video")
+        AUDIO = "audio", _("audio")
+        DOCUMENT = "document", _("document")
+        STICKER = "sticker", _("sticker")
+        LOCATION = "location", _("location")
+        CONTACT = "contact", _("contact card")
+        OTHER = "other", _("other")
+
+    class Delivery(models.TextChoices):
+        RECEIVED = "received", _("received")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("not sent")
+
+    channel = models.ForeignKey(Channel, verbose_name=_("channel"), on_delete=models.PROTECT, related_name="messages")
+    # The provider's id: WhatsApp's message key id; "<chat id>:<message id>"
+    # on Telegram, whose message ids are counted per chat. A reply is stored
+    # with a local id until the provider answers with its own.
+    external_id = models.CharField(_("external id"), max_length=128)
+    chat_id = models.CharField(
+        _("chat"), max_length=128, help_text=_("The remote address: a WhatsApp JID or a Telegram chat id.")
+    )
+    # The chat's identity as the contacts app stores it: a canonical phone
+    # number or group id (Contact.number) on WhatsApp, the chat id
+    # (Contact.telegram_id) on Telegram; blank when the chat has none we
+    # can use (a WhatsApp @lid chat whose number was not sent).
+    chat_identity = models.CharField(_("chat identity"), max_length=64, blank=True)
+    sender_id = models.CharField(_("sender id"), max_length=128, blank=True)
+    sender_name = models.CharField(_("sender name"), max_length=200, blank=True)
+    is_group = models.BooleanField(_("group message"), default=False)
+    group_name = models.CharField(_("group name"), max_length=200, blank=True)
+    from_me = models.BooleanField(_("sent by us"), default=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    body = models.TextField(_("text"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"))
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    # The conversation's ticket and contact: for a group message, the group.
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    delivery = models.CharField(_("delivery"), max_length=16, choices=Delivery.choices, default=Delivery.RECEIVED)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("stored at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["sent_at", "id"]
+        indexes = [
+            models.Index(fields=["ticket", "sent_at", "id"], name="message_ticket_order_idx"),
+            # What "Sincronizar" reads: the conversations nobody linked yet.
+            models.Index(
+                fields=["chat_identity"], condition=Q(contact__isnull=True), name="message_unlinked_idx"
+            ),
+            models.Index(
+                fields=["contact", "channel"], condition=Q(ticket__isnull=True), name="message_unticketed_idx"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="message_once_per_channel"),
+        ]
+
+    def __str__(self):
+        return f"{self.sender_name or self.sender_id}: {self.body[:50]}"
+
+    @property
+    def can_retry(self) -> bool:
+        """A reply that failed, or whose sending never finished (the server
+        stopped half-way): it may be sent again."""
+        if not self.from_me:
+            return False
+        stuck = self.delivery == self.Delivery.SENDING and self.updated_at < timezone.now() - SEND_GIVE_UP
+        return self.delivery == self.Delivery.FAILED or stuck
+
+
+class SyncJob(models.Model):
+    """One run of "Sincronizar" or "Sincronizar grupos" in the background:
+    what it is doing and what it has done so far."""
+
+    class Kind(models.TextChoices):
+        CONTACTS = "contacts", _("Sync")
+        GROUPS = "groups", _("Sync groups")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting to start")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    class Step(models.TextChoices):
+        HISTORY = "history", _("Reading the message history")
+        GATEWAY = "gateway", _("Asking the WhatsApp gateways for their chats")
+        CONTACTS = "contacts", _("Creating contacts")
+        LINKING = "linking", _("Putting the messages in tickets")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The notes are written in the language of whoever started the job.
+    language = models.CharField(_("language"), max_length=16, default=settings.LANGUAGE_CODE)
+    step = models.CharField(_("step"), max_length=16, choices=Step.choices, blank=True)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    notes = models.JSONField(_("notes"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sync job")
+        verbose_name_plural = _("sync jobs")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ("view",)
+        permissions = [("sync_contacts", _("Can sync contacts and groups from conversations"))]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self):
+        return reverse("tickets:job", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.is_finished:
+            return 100
+        return min(99, self.done * 100 // self.total) if self.total else 0

@@ -22,6 +22,7 @@ from contacts.models import AuditEvent, Contact, CustomField, Job
 from contacts.services import audit_record
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
 from contacts.tests.test_contact_form import png
+from tickets.models import Channel, Message, SyncJob, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +69,22 @@ PANEL = {
     "contacts:job": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 404, 404, 404, 404)}),
     "contacts:import_confirm": ("preview job", {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
     "contacts:job_file": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 405, 405, 405, 405)}),
+    "tickets:list": (None, {"GET": roles(LOGIN, 403, 200, 200, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    "tickets:detail": ("ticket", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    # An empty reply is refused with a message on the ticket's page.
+    "tickets:reply": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    "tickets:close": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    "tickets:reopen": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    "tickets:take": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    # A reply that failed, sent again (and failing again: no gateway here).
+    "tickets:retry": ("message", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    # One channel reaches the contact: the POST starts the ticket.
+    "tickets:start": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    # Sync is for administrators; an empty POST is sent back to the list.
+    "tickets:sync": (None, {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
+    "tickets:job": ("job", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 405)}),
+    # Gateways, not people: the channel's secret or nothing (this POST has none).
+    "tickets:webhook": ("channel", {"GET": every(405), "POST": every(403)}),
 }
 
 # Django admin is for administrators only (agents are kept out even when
@@ -90,6 +107,12 @@ ADMIN_MODELS = {
     "axes.accessattempt": {**VIEW_ONLY, "delete": 200},
     "axes.accesslog": VIEW_ONLY,
     "axes.accessfailurelog": VIEW_ONLY,
+    # Channels are managed in admin; tickets, messages and sync jobs are
+    # records to read there (they change through the panel and the webhook).
+    "tickets.channel": FULL,
+    "tickets.ticket": VIEW_ONLY,
+    "tickets.message": VIEW_ONLY,
+    "tickets.syncjob": VIEW_ONLY,
     # No task result exists here; its history page says so (and goes home)
     # before it looks at permissions.
     "django_tasks_database.dbtaskresult": {**NOTHING, "history": 302},
@@ -142,6 +165,14 @@ def world(db):
         "axes.accesslog": AccessLog.objects.create(username="x", ip_address="192.0.2.1"),
         "axes.accessfailurelog": AccessFailureLog.objects.create(username="x", ip_address="192.0.2.1"),
     }
+    channel = Channel.objects.create(kind="whatsapp", name="WhatsApp", webhook_secret="world-secret")
+    ticket = Ticket.objects.create(contact=contact, channel=channel, user=agent_a)
+    objects["tickets.channel"] = channel
+    objects["tickets.ticket"] = ticket
+    objects["tickets.message"] = Message.objects.create(
+        channel=channel, external_id="M1", chat_id="5511987654321@s.whatsapp.net", sent_at=ticket.created_at, ticket=ticket, contact=contact
+    )
+    objects["tickets.syncjob"] = SyncJob.objects.create(kind="contacts", user=administrator)
     users = {
         "anonymous": None,
         "no_role": UserFactory(username="no-role"),
@@ -150,6 +181,34 @@ def world(db):
         "administrator": administrator,
     }
     return World(contact, objects, users)
+
+
+def object_for(needs, world):
+    """A fresh object of wallet A for one request: a contact, a channel, a
+    ticket (on the one WhatsApp channel), a failed reply, a sync job."""
+    if needs == "contact":
+        return ContactFactory(wallet=world.contact.wallet)
+    if needs == "channel":
+        return Channel.objects.create(kind="telegram", name="Bot", webhook_secret="matrix-secret")
+    if needs in ("ticket", "message"):
+        contact = ContactFactory(wallet=world.contact.wallet)
+        ticket = Ticket.objects.create(contact=contact, channel=world.objects["tickets.channel"], status="pending")
+        if needs == "ticket":
+            return ticket
+        return Message.objects.create(
+            channel=ticket.channel,
+            external_id=f"local:{ticket.pk}",
+            chat_id=contact.number,
+            sent_at=ticket.created_at,
+            ticket=ticket,
+            contact=contact,
+            from_me=True,
+            body="Olá",
+            delivery="failed",
+        )
+    if needs == "job":
+        return SyncJob.objects.create(kind="contacts")
+    return None
 
 
 def admin_cases():
@@ -199,6 +258,8 @@ def panel_url(name, needs, world):
         if name == "contacts:photo":
             contact.photo.save("p.png", ContentFile(png().getvalue()), save=True)
         return reverse(name, args=[contact.pk])
+    if needs in ("channel", "ticket", "message", "job"):
+        return reverse(name, args=[object_for(needs, world).pk])
     administrator = world.users["administrator"]
     if needs == "export job":
         job = Job.objects.create(kind=Job.Kind.EXPORT, user=administrator, status=Job.Status.DONE, result={"rows": 0})

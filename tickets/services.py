@@ -1,0 +1,259 @@
+"""Changes to conversations shared by the webhook, the panel, the commands
+and the background jobs: storing what a channel delivers, opening tickets,
+sending replies. Keyword-only and atomic, like contacts.services."""
+
+import uuid
+from datetime import timedelta
+from functools import cache
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from contacts.models import Contact
+
+from .gateways import GatewayError, gateway_for
+from .inbound import Inbound, safe_body
+from .models import Channel, Message, Ticket
+
+
+def active_ticket(*, contact: Contact, channel: Channel, user=None) -> tuple[Ticket, bool]:
+    """The contact's ticket on `channel` that is not closed, opened now when
+    there is none: (ticket, opened). A new ticket is `user`'s, else the
+    agent responsible for the contact's wallet; with nobody it is pending.
+
+    Two writers may open one at the same moment: the database keeps one
+    active ticket per contact and channel, and the second writer takes the
+    first one's."""
+    ticket = Ticket.objects.active().filter(contact=contact, channel=channel).first()
+    if ticket is not None:
+        return ticket, False
+    agent_id = user.pk if user is not None else (contact.wallet.user_id if contact.wallet_id else None)
+    ticket_id, opened = _open_ticket(contact_id=contact.pk, channel=channel, agent_id=agent_id, now=timezone.now())
+    return Ticket.objects.select_related("contact", "channel", "user").get(pk=ticket_id), opened
+
+
+def insert_once(message: Message) -> bool:
+    """Insert `message` unless its (channel, external_id) is stored already:
+    True when it was inserted (and `message.pk` set). One statement,
+    INSERT … ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; a
+    concurrent insert of the same message waits for the first and then
+    does nothing."""
+    opts = Message._meta
+    fields = [field for field in opts.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    values = [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in fields]
+    sql = (
+        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote('channel_id')}, {quote('external_id')}) DO NOTHING "
+        f"RETURNING {quote(opts.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = row[0]
+    message._state.adding = False
+    message._state.db = connection.alias
+    return True
+
+
+# A ticket's last activity is moved forward at most this often by a busy
+# conversation: one UPDATE less per message, and lists ordered by activity
+# are still right to within seconds.
+ACTIVITY_RESOLUTION = timedelta(seconds=10)
+
+
+@cache
+def _conversation_sql(field: str) -> str:
+    quote = connection.ops.quote_name
+    contact, wallet, ticket = (model._meta.db_table for model in (Contact, Contact.wallet.field.related_model, Ticket))
+    # "NOT (status = 'closed')" is the active-ticket index's own condition.
+    return (
+        f"SELECT c.id, w.user_id, t.id, t.updated_at < %s FROM {quote(contact)} c "
+        f"LEFT JOIN {quote(wallet)} w ON w.id = c.wallet_id "
+        f"LEFT JOIN {quote(ticket)} t ON t.contact_id = c.id AND t.channel_id = %s AND NOT (t.status = 'closed') "
+        f"WHERE c.{quote(field)} = %s"
+    )
+
+
+def _conversation(*, channel: Channel, identity: str, now) -> tuple | None:
+    """In one statement: (contact id, its wallet's agent id, the contact's
+    active ticket id on `channel`, whether that ticket's last activity is
+    older than ACTIVITY_RESOLUTION); None when the chat is nobody's
+    contact. Written out in SQL: the ORM takes several times longer to
+    compose this query than the database takes to answer it, and every
+    message asks it."""
+    if not identity:
+        return None
+    field = "number" if channel.kind == Channel.Kind.WHATSAPP else "telegram_id"
+    cutoff = connection.ops.adapt_datetimefield_value(now - ACTIVITY_RESOLUTION)
+    with connection.cursor() as cursor:
+        cursor.execute(_conversation_sql(field), [cutoff, channel.pk, identity])
+        return cursor.fetchone()
+
+
+def _open_ticket(*, contact_id: int, channel: Channel, agent_id: int | None, now) -> tuple[int, bool]:
+    """Open a ticket for the contact, or take the one another writer opened
+    a moment ago (the database keeps one active ticket per contact and
+    channel): (its id, whether it was opened here)."""
+    ticket = Ticket(
+        contact_id=contact_id,
+        channel=channel,
+        user_id=agent_id,
+        status=Ticket.Status.OPEN if agent_id else Ticket.Status.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with transaction.atomic():
+            ticket.save(force_insert=True)
+    except IntegrityError:
+        return Ticket.objects.active().filter(contact_id=contact_id, channel=channel).values_list("pk", flat=True).get(), False
+    return ticket.pk, True
+
+
+@transaction.atomic
+def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
+    """Store one delivered message, once. From a known contact (the chat's
+    contact: the person, or the group) it joins the contact's active ticket
+    on the channel, or opens one; our own messages (sent from the phone)
+    join an active ticket but do not open one. From an unknown sender it
+    is stored unlinked, waiting for "Sincronizar".
+
+    An edit (Telegram's edited_message, Evolution's messages.edited)
+    replaces the text of the stored message, or is stored as new when the
+    original never arrived. Returns the stored message, None when it was
+    stored already.
+
+    Two statements and the commit in the common case (the contact with its
+    ticket, the insert): every message takes this path."""
+    now = timezone.now()
+    contact_id = agent_id = ticket_id = stale = None
+    if conversation := _conversation(channel=channel, identity=inbound.chat_identity, now=now):
+        contact_id, agent_id, ticket_id, stale = conversation
+    message = Message(
+        channel=channel,
+        external_id=inbound.external_id,
+        chat_id=inbound.chat_id,
+        chat_identity=inbound.chat_identity,
+        sender_id=inbound.sender_id,
+        sender_name=inbound.sender_name,
+        is_group=inbound.is_group,
+        group_name=inbound.group_name,
+        from_me=inbound.from_me,
+        kind=inbound.kind,
+        body=inbound.body,
+        sent_at=inbound.sent_at,
+        edited_at=now if inbound.edited else None,
+        contact_id=contact_id,
+        ticket_id=ticket_id,
+        delivery=Message.Delivery.SENT if inbound.from_me else Message.Delivery.RECEIVED,
+        created_at=now,
+        updated_at=now,
+    )
+    if not insert_once(message):
+        if inbound.edited:
+            Message.objects.filter(channel=channel, external_id=inbound.external_id).update(
+                body=inbound.body, kind=inbound.kind, edited_at=now, updated_at=now
+            )
+        return None
+    if contact_id is not None and ticket_id is None and not inbound.from_me:
+        ticket_id, _opened = _open_ticket(contact_id=contact_id, channel=channel, agent_id=agent_id, now=now)
+        Message.objects.filter(pk=message.pk).update(ticket_id=ticket_id)
+        message.ticket_id = ticket_id
+    elif ticket_id is not None and stale:
+        Ticket.objects.filter(pk=ticket_id, updated_at__lt=now).update(updated_at=now)
+    return message
+
+
+def ticket_start(*, contact: Contact, channel: Channel, user) -> tuple[Ticket, bool]:
+    """"Iniciar atendimento": the contact's active ticket on `channel`, or a
+    new one assigned to `user`. (ticket, created)."""
+    return active_ticket(contact=contact, channel=channel, user=user)
+
+
+def _recipient(ticket: Ticket) -> str:
+    """Where a reply goes: the chat the contact last wrote from on this
+    channel (the address WhatsApp itself uses), else the contact's number
+    (a group's JID) or Telegram id."""
+    last = (
+        Message.objects.filter(contact=ticket.contact, channel=ticket.channel, from_me=False)
+        .order_by("-sent_at", "-id")
+        .values_list("chat_id", flat=True)
+        .first()
+    )
+    if last:
+        return last
+    identity = ticket.channel.identity_of(ticket.contact)
+    if ticket.channel.kind == Channel.Kind.WHATSAPP and ticket.contact.is_group:
+        return f"{identity}@g.us"
+    return identity
+
+
+def reply_create(*, ticket: Ticket, text: str, user) -> Message:
+    """Store an agent's reply, not yet sent (reply_send sends it). Replying
+    to a ticket nobody serves makes it the replier's."""
+    now = timezone.now()
+    with transaction.atomic():
+        message = Message.objects.create(
+            channel=ticket.channel,
+            # The provider's id replaces this one once it is sent.
+            external_id=f"local:{uuid.uuid4()}",
+            chat_id=_recipient(ticket),
+            chat_identity=ticket.channel.identity_of(ticket.contact),
+            sender_id=ticket.channel.address,
+            sender_name=user.get_full_name() or user.get_username(),
+            is_group=ticket.contact.is_group,
+            group_name=ticket.contact.name if ticket.contact.is_group else "",
+            from_me=True,
+            kind=Message.Kind.TEXT,
+            body=safe_body(text),
+            sent_at=now,
+            ticket=ticket,
+            contact=ticket.contact,
+            delivery=Message.Delivery.SENDING,
+            sent_by=user,
+            created_at=now,
+            updated_at=now,
+        )
+        if ticket.user_id is None:
+            ticket.take(user)
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    return message
+
+
+def reply_send(*, message: Message) -> bool:
+    """Send a stored reply through its channel (outside any transaction: the
+    gateway may take seconds). On success the message gets the provider's
+    id, so the gateway's echo of it is recognised as the same message; on
+    failure it says why, and can be sent again. True when sent."""
+    try:
+        with gateway_for(message.channel) as gateway:
+            if message.channel.kind == Channel.Kind.WHATSAPP:
+                external_id = gateway.send_text(message.chat_id, message.body)
+            else:
+                external_id = f"{message.chat_identity}:{gateway.send_message(message.chat_id, message.body)}"
+    except GatewayError as error:
+        Message.objects.filter(pk=message.pk).update(
+            delivery=Message.Delivery.FAILED, error=str(error)[:500], updated_at=timezone.now()
+        )
+        message.delivery, message.error = Message.Delivery.FAILED, str(error)[:500]
+        return False
+    with transaction.atomic():
+        # The echo may have arrived first and been stored as a message of
+        # its own: this one, with its author, is the one kept.
+        Message.objects.filter(channel=message.channel, external_id=external_id).exclude(pk=message.pk).delete()
+        Message.objects.filter(pk=message.pk).update(
+            external_id=external_id, delivery=Message.Delivery.SENT, error="", updated_at=timezone.now()
+        )
+    message.external_id, message.delivery, message.error = external_id, Message.Delivery.SENT, ""
+    return True
+
+
+def reply_retry(*, message: Message) -> bool:
+    """Send a reply that failed again."""
+    Message.objects.filter(pk=message.pk).update(delivery=Message.Delivery.SENDING, updated_at=timezone.now())
+    return reply_send(message=message)
+

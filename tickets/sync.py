@@ -1,0 +1,302 @@
+""""Sincronizar" and "Sincronizar grupos": every private chat (or group)
+that has talked with our users becomes a contact, and its messages join
+tickets.
+
+The chats come from two places: the stored message history of every
+channel (what the webhooks delivered, unlinked until now), and, for a
+WhatsApp channel whose gateway is configured, Evolution API's own chat and
+contact lists (or its group list), which reach back before the webhook
+existed. A gateway that is down or answers nonsense is named in the
+report's notes; the rest of the sync goes on.
+
+Both are idempotent: an existing contact is never changed (not even its
+name, which someone may have edited by hand), so a second run creates
+nothing. Contacts are created in batches, each batch with its history in
+one transaction; messages and tickets are linked afterwards in a few
+set-wide statements. A run that stops half-way leaves whole batches, and
+the next run finishes the job.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contacts.history import history_bulk_record
+from contacts.models import AuditEvent, Contact
+from contacts.normalizers import format_phone
+from contacts.recording import Source, recording
+from contacts.services import audit_record, refresh_planner_statistics
+
+from .gateways import EvolutionGateway, GatewayError
+from .inbound import GROUP_SERVER, group_id_of, phone_of, safe_name, split_jid
+from .models import Channel, Message, SyncJob, Ticket
+
+BATCH_SIZE = 1000
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class SyncReport:
+    created: int = 0
+    messages_linked: int = 0
+    tickets_opened: int = 0
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "contacts_created": self.created,
+            "messages_linked": self.messages_linked,
+            "tickets_opened": self.tickets_opened,
+            "chats_skipped": self.skipped,
+        }
+
+
+@dataclass
+class Candidate:
+    """A chat that may become a contact: where its identity goes
+    (Contact.number or Contact.telegram_id), and the best name known."""
+
+    field: str
+    identity: str
+    name: str = ""
+
+
+def _no_progress(step: str, done: int, total: int) -> None:
+    pass
+
+
+def sync_contacts(*, user=None, progress: Progress | None = None, audit_source: str = Source.SYNC) -> SyncReport:
+    """"Sincronizar": a contact for every private chat, its messages in tickets."""
+    return _sync(groups=False, user=user, progress=progress or _no_progress, audit_source=audit_source)
+
+
+def sync_groups(*, user=None, progress: Progress | None = None, audit_source: str = Source.SYNC) -> SyncReport:
+    """"Sincronizar grupos": a contact (is_group) for every group chat, its
+    messages in tickets."""
+    return _sync(groups=True, user=user, progress=progress or _no_progress, audit_source=audit_source)
+
+
+def _sync(*, groups: bool, user, progress: Progress, audit_source: str) -> SyncReport:
+    report = SyncReport()
+    with recording(source=Source.SYNC, user=user):
+        progress(SyncJob.Step.HISTORY, 0, 0)
+        candidates = _from_history(groups=groups, report=report)
+        for channel in Channel.objects.filter(kind=Channel.Kind.WHATSAPP).order_by("pk"):
+            if not (channel.gateway_url and channel.instance and channel.api_key):
+                continue
+            progress(SyncJob.Step.GATEWAY, 0, 0)
+            try:
+                found = _from_gateway(channel, groups=groups, report=report)
+            except GatewayError as error:
+                report.notes.append(
+                    _("%(channel)s: %(error)s Its gateway's chats were left out; the message history was synced.")
+                    % {"channel": channel.name, "error": error}
+                )
+                continue
+            for key, candidate in found.items():
+                known = candidates.setdefault(key, candidate)
+                known.name = known.name or candidate.name
+        new = _not_contacts_yet(candidates)
+        progress(SyncJob.Step.CONTACTS, 0, len(new))
+        for start in range(0, len(new), BATCH_SIZE):
+            report.created += _create_contacts(new[start : start + BATCH_SIZE], groups=groups)
+            progress(SyncJob.Step.CONTACTS, min(start + BATCH_SIZE, len(new)), len(new))
+        progress(SyncJob.Step.LINKING, 0, 0)
+        if report.created > BATCH_SIZE:
+            refresh_planner_statistics()
+        report.messages_linked = _link_messages(groups=groups)
+        report.tickets_opened = _open_tickets(groups=groups)
+        _join_tickets(groups=groups)
+        audit_record(
+            action=AuditEvent.Action.SYNC_GROUPS if groups else AuditEvent.Action.SYNC,
+            parameters={"notes": report.notes},
+            counts=report.counts,
+            user=user,
+            source=audit_source,
+        )
+    return report
+
+
+def _fallback_name(candidate: Candidate, groups: bool) -> str:
+    """The number when a person has no profile name; a group's id."""
+    if candidate.field == "number" and not groups:
+        return format_phone(candidate.identity)
+    return candidate.identity
+
+
+def _from_history(*, groups: bool, report: SyncReport) -> dict[tuple[str, str], Candidate]:
+    """The chats of the stored messages nobody linked yet, each with the
+    latest name its people (not we) gave: the profile name, Telegram's first
+    and last name, the group's title."""
+    candidates: dict[tuple[str, str], Candidate] = {}
+    rows = (
+        Message.objects.filter(contact__isnull=True, is_group=groups)
+        .order_by("pk")
+        .values_list("channel", "chat_id", "channel__kind", "chat_identity", "from_me", "sender_name", "group_name")
+    )
+    skipped = set()
+    for channel, chat_id, kind, identity, from_me, sender_name, group_name in rows.iterator(chunk_size=5000):
+        if not identity:
+            skipped.add((channel, chat_id))  # a LID chat whose number never came
+            continue
+        key_field = "number" if kind == Channel.Kind.WHATSAPP else "telegram_id"
+        candidate = candidates.setdefault((key_field, identity), Candidate(key_field, identity))
+        name = group_name if groups else ("" if from_me else sender_name)
+        if name:
+            candidate.name = name
+    report.skipped += len(skipped)
+    return candidates
+
+
+def _from_gateway(channel: Channel, *, groups: bool, report: SyncReport) -> dict[tuple[str, str], Candidate]:
+    """The chats Evolution API knows for this number: its private chats
+    (findChats) named by its contact list (findContacts), or its groups
+    (fetchAllGroups) named by their subject."""
+    found: dict[tuple[str, str], Candidate] = {}
+    with EvolutionGateway(channel) as gateway:
+        if groups:
+            for group in gateway.fetch_all_groups():
+                jid = group.get("id")
+                identity = group_id_of(jid) if isinstance(jid, str) else ""
+                if identity:
+                    found[("number", identity)] = Candidate("number", identity, safe_name(group.get("subject")))
+            return found
+        names = {}
+        for contact in gateway.find_contacts():
+            jid, name = contact.get("remoteJid"), safe_name(contact.get("pushName"))
+            if isinstance(jid, str) and name:
+                names[jid] = name
+        for chat in gateway.find_chats():
+            jid = chat.get("remoteJid")
+            if not isinstance(jid, str) or split_jid(jid)[1] == GROUP_SERVER or jid.endswith("@broadcast"):
+                continue
+            identity = phone_of(jid)
+            if not identity:
+                report.skipped += 1  # a LID chat, or a number the panel would not accept
+                continue
+            last = chat.get("lastMessage")
+            ours = isinstance(last, dict) and isinstance(last.get("key"), dict) and last["key"].get("fromMe") is True
+            # The chat's pushName is "Você" (we) when we wrote last.
+            name = names.get(jid) or ("" if ours else safe_name(chat.get("pushName")))
+            found[("number", identity)] = Candidate("number", identity, name)
+    return found
+
+
+def _not_contacts_yet(candidates: dict[tuple[str, str], Candidate]) -> list[Candidate]:
+    keys = sorted(candidates)
+    existing: set[tuple[str, str]] = set()
+    for key_field in ("number", "telegram_id"):
+        identities = [identity for f, identity in keys if f == key_field]
+        for start in range(0, len(identities), BATCH_SIZE):
+            batch = identities[start : start + BATCH_SIZE]
+            existing.update(
+                (key_field, value) for value in Contact.objects.filter(**{f"{key_field}__in": batch}).values_list(key_field, flat=True)
+            )
+    return [candidates[key] for key in keys if key not in existing]
+
+
+def _create_contacts(batch: list[Candidate], *, groups: bool) -> int:
+    """Create one batch of contacts with their history, all or none. One
+    added meanwhile by someone else is left out."""
+    for _attempt in range(3):
+        contacts = []
+        for candidate in batch:
+            contact = Contact(
+                name=candidate.name or _fallback_name(candidate, groups),
+                is_group=groups,
+                **{candidate.field: candidate.identity},
+            )
+            contact.refresh_search_fields()
+            contacts.append(contact)
+        try:
+            with transaction.atomic():
+                created = Contact.objects.bulk_create(contacts)
+                history_bulk_record(contacts=created, created=True)
+            return len(created)
+        except IntegrityError:
+            batch = _not_contacts_yet({(c.field, c.identity): c for c in batch})
+    return 0
+
+
+def _link_messages(*, groups: bool) -> int:
+    """Give every unlinked message whose chat is now a contact its contact."""
+    linked = 0
+    for kind, key_field in ((Channel.Kind.WHATSAPP, "number"), (Channel.Kind.TELEGRAM, "telegram_id")):
+        # The blank exclusion lets PostgreSQL use the partial unique index
+        # (only non-blank values are indexed); without it, a scan per message.
+        contact = Contact.objects.filter(**{key_field: OuterRef("chat_identity")}).exclude(**{key_field: ""})
+        linked += (
+            Message.objects.filter(contact__isnull=True, is_group=groups, channel__kind=kind)
+            .exclude(chat_identity="")
+            .filter(Exists(contact))
+            .update(contact=Subquery(contact.values("pk")[:1]))
+        )
+    return linked
+
+
+def _open_tickets(*, groups: bool) -> int:
+    """An open ticket (pending when nobody serves the contact's wallet) for
+    every contact and channel with messages from the contact in no ticket."""
+    waiting = Ticket.objects.active().filter(contact=OuterRef("contact"), channel=OuterRef("channel"))
+    pairs = (
+        Message.objects.filter(ticket__isnull=True, contact__isnull=False, from_me=False, is_group=groups)
+        .filter(~Exists(waiting))
+        .values_list("contact", "channel", "contact__wallet__user")
+        .distinct()
+        .order_by("contact", "channel")
+    )
+    opened = 0
+    batch = []
+    for row in pairs.iterator(chunk_size=5000):
+        batch.append(row)
+        if len(batch) == BATCH_SIZE:
+            opened += _create_tickets(batch)
+            batch = []
+    return opened + _create_tickets(batch)
+
+
+def _create_tickets(rows: list[tuple[int, int, int | None]]) -> int:
+    now = timezone.now()
+    tickets = [
+        Ticket(
+            contact_id=contact,
+            channel_id=channel,
+            user_id=agent,
+            status=Ticket.Status.OPEN if agent else Ticket.Status.PENDING,
+            created_at=now,
+            updated_at=now,
+        )
+        for contact, channel, agent in rows
+    ]
+    try:
+        with transaction.atomic():
+            return len(Ticket.objects.bulk_create(tickets))
+    except IntegrityError:
+        # Somebody opened one of them meanwhile: one at a time, then.
+        opened = 0
+        for ticket in tickets:
+            try:
+                with transaction.atomic():
+                    ticket.save(force_insert=True)
+                opened += 1
+            except IntegrityError:
+                pass
+        return opened
+
+
+def _join_tickets(*, groups: bool) -> int:
+    """Messages linked to a contact but in no ticket join the contact's
+    active ticket on their channel, when there is one."""
+    active = Ticket.objects.active().filter(contact=OuterRef("contact"), channel=OuterRef("channel"))
+    return (
+        Message.objects.filter(ticket__isnull=True, contact__isnull=False, is_group=groups)
+        .filter(Exists(active))
+        .update(ticket=Subquery(active.values("pk")[:1]))
+    )

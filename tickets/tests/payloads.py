@@ -1,0 +1,163 @@
+"""Webhook bodies as the providers send them.
+
+Evolution API v2 (src/api/integrations/event/webhook/webhook.controller.ts
+and whatsapp.baileys.service.ts, prepareMessage): an envelope with event,
+instance, data (Baileys' WebMessageInfo as Evolution prepares it: key,
+pushName, message, messageType, messageTimestamp...), destination,
+date_time, sender, server_url and apikey.
+
+Telegram Bot API: an Update with update_id and one of message,
+edited_message, channel_post, callback_query, my_chat_member...
+"""
+
+import itertools
+
+OUR_NUMBER = "5511900000000"
+INSTANCE = "atendimento"
+_ids = itertools.count(1)
+
+
+def evolution(event: str, data, *, apikey: str = "", sender: str = f"{OUR_NUMBER}@s.whatsapp.net") -> dict:
+    return {
+        "event": event,
+        "instance": INSTANCE,
+        "data": data,
+        "destination": "https://contacts.example.com/tickets/webhook/1/",
+        "date_time": "2026-11-25T14:05:10.123Z",
+        "sender": sender,
+        "server_url": "https://evolution.example.com",
+        "apikey": apikey,
+    }
+
+
+def whatsapp_message(
+    *,
+    remote_jid: str = "5511987654321@s.whatsapp.net",
+    text: str | None = "Olá, preciso de ajuda",
+    push_name: str = "Maria Souza",
+    from_me: bool = False,
+    message_id: str | None = None,
+    participant: str | None = None,
+    message: dict | None = None,
+    message_type: str = "conversation",
+    timestamp: int = 1764079510,
+    **key_fields,
+) -> dict:
+    key = {"remoteJid": remote_jid, "fromMe": from_me, "id": message_id or f"3EB0{next(_ids):016X}"}
+    if participant:
+        key["participant"] = participant
+    key.update(key_fields)
+    if message is None:
+        message = {"conversation": text, "messageContextInfo": {"deviceListMetadataVersion": 2}}
+    return {
+        "key": key,
+        "pushName": "Você" if from_me else push_name,
+        "status": "SERVER_ACK" if from_me else "DELIVERY_ACK",
+        "message": message,
+        "contextInfo": None,
+        "messageType": message_type,
+        "messageTimestamp": timestamp,
+        "instanceId": "6f1c2b0e-6a1d-4a51-a0a5-3f1d7f1e9b11",
+        "source": "android",
+    }
+
+
+def upsert(apikey: str, **fields) -> dict:
+    return evolution("messages.upsert", whatsapp_message(**fields), apikey=apikey)
+
+
+def telegram_user(user_id: int = 424242, first_name: str = "João", last_name: str | None = "Pereira", **fields) -> dict:
+    user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "pt-br", **fields}
+    if last_name is not None:
+        user["last_name"] = last_name
+    return user
+
+
+def telegram_message(
+    *,
+    chat: dict | None = None,
+    sender: dict | None = None,
+    text: str | None = "Bom dia!",
+    message_id: int | None = None,
+    date: int = 1764079510,
+    **fields,
+) -> dict:
+    sender = sender or telegram_user()
+    if chat is None:
+        chat = {"id": sender["id"], "type": "private", "first_name": sender["first_name"]}
+        if "last_name" in sender:
+            chat["last_name"] = sender["last_name"]
+    message = {"message_id": message_id or next(_ids), "from": sender, "chat": chat, "date": date, **fields}
+    if text is not None:
+        message["text"] = text
+    return message
+
+
+def telegram_update(*, edited: bool = False, **fields) -> dict:
+    return {"update_id": 100000 + next(_ids), "edited_message" if edited else "message": telegram_message(**fields)}
+
+
+def telegram_group(chat_id: int = -1001234567890, title: str = "Clientes VIP", kind: str = "supergroup") -> dict:
+    return {"id": chat_id, "title": title, "type": kind}
+
+
+# Evolution API's lists (channel.service.ts fetchChats/fetchContacts,
+# whatsapp.baileys.service.ts fetchAllGroups).
+
+
+def gateway_chat(remote_jid: str, push_name: str | None = None, *, last_from_me: bool = False) -> dict:
+    return {
+        "id": None,
+        "remoteJid": remote_jid,
+        "pushName": "Você" if last_from_me else push_name,
+        "profilePicUrl": None,
+        "updatedAt": "2025-03-01T12:00:00.000Z",
+        "windowStart": "2025-03-01T11:00:00.000Z",
+        "windowExpires": "2025-03-02T11:00:00.000Z",
+        "windowActive": False,
+        "lastMessage": {
+            "id": "cm7q0a1b2c3d4e5f6",
+            "key": {"id": "3EB0" + remote_jid[:8], "fromMe": last_from_me, "remoteJid": remote_jid},
+            "pushName": "Você" if last_from_me else push_name,
+            "messageType": "conversation",
+            "message": {"conversation": "até amanhã"},
+            "messageTimestamp": 1740830400,
+            "status": "READ",
+        },
+        "unreadCount": 0,
+        "isSaved": False,
+    }
+
+
+def gateway_contact(remote_jid: str, push_name: str | None) -> dict:
+    return {
+        "id": "cm7q0contact" + remote_jid[:6],
+        "remoteJid": remote_jid,
+        "pushName": push_name,
+        "profilePicUrl": None,
+        "createdAt": "2025-02-01T10:00:00.000Z",
+        "updatedAt": "2025-03-01T10:00:00.000Z",
+        "instanceId": "6f1c2b0e-6a1d-4a51-a0a5-3f1d7f1e9b11",
+        "isGroup": remote_jid.endswith("@g.us"),
+        "isSaved": bool(push_name),
+        "type": "contact" if push_name else "group_member",
+    }
+
+
+def gateway_group(group_jid: str, subject: str) -> dict:
+    return {
+        "id": group_jid,
+        "subject": subject,
+        "subjectOwner": "5511900000000@s.whatsapp.net",
+        "subjectTime": 1700000000,
+        "pictureUrl": None,
+        "size": 12,
+        "creation": 1690000000,
+        "owner": "5511900000000@s.whatsapp.net",
+        "desc": "Grupo de clientes",
+        "descId": "ABCDEF",
+        "restrict": False,
+        "announce": False,
+        "isCommunity": False,
+        "isCommunityAnnounce": False,
+    }

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views, webhooks
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("", views.TicketListView.as_view(), name="list"),
+    path("<int:pk>/", views.TicketDetailView.as_view(), name="detail"),
+    path("<int:pk>/reply/", views.TicketReplyView.as_view(), name="reply"),
+    path("<int:pk>/close/", views.TicketCloseView.as_view(), name="close"),
+    path("<int:pk>/reopen/", views.TicketReopenView.as_view(), name="reopen"),
+    path("<int:pk>/take/", views.TicketTakeView.as_view(), name="take"),
+    path("messages/<int:pk>/retry/", views.MessageRetryView.as_view(), name="retry"),
+    path("start/<int:contact_id>/", views.TicketStartView.as_view(), name="start"),
+    path("sync/", views.SyncStartView.as_view(), name="sync"),
+    path("sync/<int:pk>/", views.SyncJobView.as_view(), name="job"),
+    path("webhook/<int:channel_id>/", webhooks.WebhookView.as_view(), name="webhook"),
+]

@@ -1,0 +1,287 @@
+from urllib.parse import urlsplit
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Max, OuterRef, Subquery
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import DetailView, FormView, View
+from django_filters.views import FilterView
+
+from contacts.models import Contact
+from contacts.views import HtmxTemplateMixin, is_htmx
+
+from .filters import TicketFilter
+from .forms import ReplyForm, StartTicketForm, SyncForm
+from .models import Message, SyncJob, Ticket
+from .services import reply_create, reply_retry, reply_send, ticket_start
+from .tasks import job_start
+
+#: How many of a ticket's latest messages its page shows.
+CONVERSATION_LENGTH = 100
+
+
+def redirect_to(request, url: str) -> HttpResponse:
+    """Go to `url`: htmx is told to load it as a page (HX-Redirect), a plain
+    form post is redirected."""
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
+
+
+class VisibleTicketsMixin(PermissionRequiredMixin):
+    """Every ticket view starts from the tickets of the contacts the user
+    may see: another wallet's ticket is a 404."""
+
+    model = Ticket
+
+    def get_queryset(self):
+        return Ticket.objects.visible_to(self.request.user).select_related("contact", "channel", "user")
+
+
+class TicketListView(HtmxTemplateMixin, VisibleTicketsMixin, FilterView):
+    permission_required = "tickets.view_ticket"
+    filterset_class = TicketFilter
+    template_name = "tickets/ticket_list.html"
+    partial_template_name = "tickets/_ticket_results.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        # A subquery, not a join and GROUP BY: worked out for the page's rows only.
+        last = Message.objects.filter(ticket=OuterRef("pk")).order_by("-sent_at", "-id").values("sent_at")[:1]
+        return super().get_queryset().annotate(last_message_at=Subquery(last)).order_by("-updated_at", "-id")
+
+    def get_context_data(self, **kwargs):
+        tabs = [
+            {"value": value, "label": label, "query": self.filterset.query_for(value)}
+            for value, label in self.filterset.filters["view"].extra["choices"]
+        ]
+        return super().get_context_data(view_tabs=tabs, **kwargs)
+
+    def paginate_queryset(self, queryset, page_size):
+        # An out-of-range or garbled ?page= shows the nearest page, not a 404.
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+
+def conversation_version(ticket: Ticket) -> str:
+    """Changes whenever what the conversation shows changes: a message
+    arrives, is edited, is sent or fails, or the ticket changes status."""
+    latest = ticket.messages.aggregate(count=Count("pk"), updated=Max("updated_at"))
+    updated = latest["updated"].timestamp() if latest["updated"] else 0
+    return f"{latest['count']}-{updated:.6f}-{ticket.status}-{ticket.updated_at.timestamp():.6f}"
+
+
+class ConversationMixin:
+    """The conversation of a ticket, newest at the bottom, and its reply box."""
+
+    def conversation_context(self, ticket: Ticket, form=None) -> dict:
+        latest = list(
+            ticket.messages.select_related("sent_by").order_by("-sent_at", "-id")[: CONVERSATION_LENGTH + 1]
+        )
+        return {
+            "ticket": ticket,
+            "conversation": latest[:CONVERSATION_LENGTH][::-1],
+            "earlier_messages": len(latest) > CONVERSATION_LENGTH,
+            "conversation_length": CONVERSATION_LENGTH,
+            "version": conversation_version(ticket),
+            "form": form if form is not None else ReplyForm(ticket=ticket),
+            "can_reply": self.request.user.has_perm("tickets.add_message"),
+        }
+
+
+class TicketDetailView(HtmxTemplateMixin, ConversationMixin, VisibleTicketsMixin, DetailView):
+    """A ticket: its contact, channel and status, the conversation (kept up
+    to date by polling), and the reply box."""
+
+    permission_required = "tickets.view_ticket"
+    template_name = "tickets/ticket_detail.html"
+    partial_template_name = "tickets/_conversation.html"
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        if is_htmx(request) and request.GET.get("version") == conversation_version(self.object):
+            return HttpResponse(status=204)  # nothing new: htmx keeps what it shows
+        return self.render_to_response(self.get_context_data(object=self.object))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(self.conversation_context(self.object))
+        context["other_tickets"] = (
+            Ticket.objects.filter(contact=self.object.contact).exclude(pk=self.object.pk).select_related("channel")[:10]
+        )
+        return context
+
+
+class TicketReplyView(ConversationMixin, VisibleTicketsMixin, View):
+    """Send a reply through the ticket's channel. It is stored first, so a
+    send that fails is kept, says why, and can be sent again."""
+
+    permission_required = "tickets.add_message"
+
+    def post(self, request, pk):
+        ticket = get_object_or_404(self.get_queryset(), pk=pk)
+        form = ReplyForm(request.POST, ticket=ticket)
+        if form.is_valid():
+            message = reply_create(ticket=ticket, text=form.cleaned_data["text"], user=request.user)
+            sent = reply_send(message=message)
+            form = None
+            if not is_htmx(request):
+                if not sent:
+                    messages.error(request, _("The reply was not sent: %(error)s") % {"error": message.error})
+                return HttpResponseRedirect(ticket.get_absolute_url())
+        elif not is_htmx(request):
+            for error in form.errors.get("text", []) + form.non_field_errors():
+                messages.error(request, error)
+            return HttpResponseRedirect(ticket.get_absolute_url())
+        ticket.refresh_from_db()
+        return render(request, "tickets/_ticket_body.html", self.conversation_context(ticket, form))
+
+
+class MessageRetryView(ConversationMixin, PermissionRequiredMixin, View):
+    """Send again a reply that was not sent."""
+
+    permission_required = "tickets.add_message"
+
+    def post(self, request, pk):
+        visible = Ticket.objects.visible_to(request.user)
+        message = get_object_or_404(Message.objects.select_related("channel", "ticket"), pk=pk, ticket__in=visible)
+        if not message.can_retry:
+            return HttpResponseRedirect(message.ticket.get_absolute_url())
+        sent = reply_retry(message=message)
+        ticket = message.ticket
+        if not is_htmx(request):
+            if not sent:
+                messages.error(request, _("The reply was not sent: %(error)s") % {"error": message.error})
+            return HttpResponseRedirect(ticket.get_absolute_url())
+        ticket.refresh_from_db()
+        return render(request, "tickets/_ticket_body.html", self.conversation_context(ticket))
+
+
+class TicketActionView(VisibleTicketsMixin, View):
+    """Close, reopen or take a ticket: a POST, then back to its page."""
+
+    permission_required = "tickets.change_ticket"
+
+    def post(self, request, pk):
+        ticket = get_object_or_404(self.get_queryset(), pk=pk)
+        try:
+            self.act(ticket)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, self.done_message % {"ticket": ticket.pk})
+        return HttpResponseRedirect(ticket.get_absolute_url())
+
+
+class TicketCloseView(TicketActionView):
+    done_message = gettext_lazy("Ticket #%(ticket)s closed.")
+
+    def act(self, ticket):
+        ticket.close()
+
+
+class TicketReopenView(TicketActionView):
+    done_message = gettext_lazy("Ticket #%(ticket)s reopened.")
+
+    def act(self, ticket):
+        ticket.reopen(user=self.request.user)
+
+
+class TicketTakeView(TicketActionView):
+    done_message = gettext_lazy("Ticket #%(ticket)s is yours now.")
+
+    def act(self, ticket):
+        ticket.take(self.request.user)
+
+
+class TicketStartView(HtmxTemplateMixin, PermissionRequiredMixin, FormView):
+    """"Iniciar atendimento" on a contact: its open ticket on the chosen
+    channel, or a new one for the current user. With a single channel that
+    reaches the contact there is nothing to choose."""
+
+    permission_required = "tickets.add_ticket"
+    form_class = StartTicketForm
+    template_name = "tickets/ticket_start.html"
+    partial_template_name = "tickets/_ticket_start_modal.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and self.has_permission():
+            self.contact = get_object_or_404(Contact.objects.visible_to(request.user), pk=kwargs["contact_id"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "contact": self.contact}
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        channels = list(form.fields["channel"].queryset)
+        if "channel" not in request.POST and len(channels) == 1:
+            return self.start(channels[0])
+        if "channel" not in request.POST:
+            return self.render_to_response(self.get_context_data(form=StartTicketForm(contact=self.contact)))
+        return self.form_valid(form) if form.is_valid() else self.form_invalid(form)
+
+    def form_valid(self, form):
+        return self.start(form.cleaned_data["channel"])
+
+    def start(self, channel):
+        ticket, created = ticket_start(contact=self.contact, channel=channel, user=self.request.user)
+        if not created:
+            messages.info(self.request, _("%(contact)s already had an open ticket on %(channel)s: here it is.") % {
+                "contact": self.contact.name,
+                "channel": channel.name,
+            })
+        return redirect_to(self.request, ticket.get_absolute_url())
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(contact=self.contact, **kwargs)
+
+
+class SyncStartView(PermissionRequiredMixin, FormView):
+    """"Sincronizar" / "Sincronizar grupos": start the background job and
+    show its progress (in the popup with htmx, as a page without)."""
+
+    permission_required = "tickets.sync_contacts"
+    form_class = SyncForm
+    http_method_names = ["post"]
+
+    def form_valid(self, form):
+        job = job_start(kind=form.cleaned_data["kind"], user=self.request.user, language=self.request.LANGUAGE_CODE)
+        if is_htmx(self.request):
+            job.refresh_from_db()  # a backend that runs tasks at once has finished it
+            context = {"object": job, "syncjob": job, "list_url": contacts_list_url(self.request)}
+            return render(self.request, "tickets/_sync_job.html", context)
+        return HttpResponseRedirect(job.get_absolute_url())
+
+    def form_invalid(self, form):
+        messages.error(self.request, _("Choose what to sync."))
+        return HttpResponseRedirect(reverse("contacts:list"))
+
+
+class SyncJobView(HtmxTemplateMixin, PermissionRequiredMixin, DetailView):
+    """A sync job's progress and, once done, what it did. The popup polls
+    it while it runs; the page refreshes itself."""
+
+    permission_required = "tickets.sync_contacts"
+    model = SyncJob
+    template_name = "tickets/sync_job.html"
+    partial_template_name = "tickets/_sync_job.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(list_url=contacts_list_url(self.request), **kwargs)
+
+
+def contacts_list_url(request) -> str:
+    """The contacts list as the page under the popup shows it (same
+    filters), to refresh it once a sync is done."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    list_path = reverse("contacts:list")
+    return list_path + (f"?{current.query}" if current.path == list_path and current.query else "")

@@ -1,0 +1,90 @@
+"""The endpoint each channel's gateway posts its events to.
+
+It is the only view without CSRF protection: its callers are gateways, not
+browsers, and they prove who they are with the channel's secret instead
+(compared in constant time). Evolution API sends it as "apikey" in every
+event's body (or in an "apikey" header, when the webhook is registered from
+admin); Telegram in the X-Telegram-Bot-Api-Secret-Token header.
+
+Answers: 200 for every event from the channel, stored or not (other event
+types are acknowledged and ignored, or the gateway would retry them);
+403 for a wrong secret or an unknown channel; 400 for a body that is not
+JSON, not the provider's shape, or too big. Nothing is written unless the
+answer is 200.
+"""
+
+import hmac
+import json
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
+from django.http import JsonResponse, RawPostDataException
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from .inbound import InvalidPayload, parse_evolution, parse_telegram
+from .models import Channel
+from .services import message_receive
+
+# A WhatsApp text of the longest kind (65,536 characters) with its envelope
+# fits several times; media arrive as descriptions, not files (leave the
+# gateway's "webhook base64" off).
+MAX_BODY_BYTES = 512 * 1024
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def _same_secret(given, expected: str) -> bool:
+    if not isinstance(given, str) or not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
+def _refused(status: int, reason: str) -> JsonResponse:
+    return JsonResponse({"error": reason}, status=status)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class WebhookView(View):
+    http_method_names = ["post"]
+
+    def post(self, request, channel_id):
+        try:
+            channel = Channel.objects.get(pk=channel_id)
+        except Channel.DoesNotExist:
+            return _refused(403, "forbidden")
+        header_secret = request.headers.get(TELEGRAM_SECRET_HEADER if channel.kind == Channel.Kind.TELEGRAM else "apikey")
+        authenticated = _same_secret(header_secret, channel.webhook_secret)
+        if channel.kind == Channel.Kind.TELEGRAM and not authenticated:
+            return _refused(403, "forbidden")
+        try:
+            declared = int(request.headers.get("Content-Length") or 0)
+        except ValueError:
+            declared = 0
+        if declared > MAX_BODY_BYTES:
+            return _refused(400, "too large")
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return _refused(400, "too large")
+        except RawPostDataException:  # a form upload, already parsed: not an event
+            return _refused(400, "not JSON")
+        if len(body) > MAX_BODY_BYTES:
+            return _refused(400, "too large")
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
+            return _refused(400, "not JSON")
+        if not authenticated and not _same_secret(isinstance(payload, dict) and payload.get("apikey"), channel.webhook_secret):
+            return _refused(403, "forbidden")
+        try:
+            messages = parse_telegram(payload) if channel.kind == Channel.Kind.TELEGRAM else parse_evolution(payload)
+        except (InvalidPayload, RecursionError):
+            return _refused(400, "not a message event")
+        if len(messages) > 1:
+            # Several in one event: all of them or none.
+            with transaction.atomic():
+                stored = sum(message_receive(channel=channel, inbound=inbound) is not None for inbound in messages)
+        else:
+            stored = sum(message_receive(channel=channel, inbound=inbound) is not None for inbound in messages)
+        return JsonResponse({"stored": stored})
