@@ -32,22 +32,28 @@ def active_ticket(*, contact: Contact, channel: Channel, user=None) -> tuple[Tic
     return Ticket.objects.select_related("contact", "channel", "user").get(pk=ticket_id), opened
 
 
-def insert_once(message: Message) -> bool:
-    """Insert `message` unless its (channel, external_id) is stored already:
-    True when it was inserted (and `message.pk` set). One statement,
-    INSERT … ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; a
-    concurrent insert of the same message waits for the first and then
-    does nothing."""
+@cache
+def _insert_sql() -> tuple[list, str]:
     opts = Message._meta
     fields = [field for field in opts.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
-    values = [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in fields]
     sql = (
         f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT ({quote('channel_id')}, {quote('external_id')}) DO NOTHING "
         f"RETURNING {quote(opts.pk.column)}"
     )
+    return fields, sql
+
+
+def insert_once(message: Message) -> bool:
+    """Insert `message` unless its (channel, external_id) is stored already:
+    True when it was inserted (and `message.pk` set). One statement,
+    INSERT … ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; a
+    concurrent insert of the same message waits for the first and then
+    does nothing."""
+    fields, sql = _insert_sql()
+    values = [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
