@@ -248,7 +248,11 @@ class Message(models.Model):
         SENT = "sent", _("sent")
         FAILED = "failed", _("not sent")
 
-    channel = models.ForeignKey(Channel, verbose_name=_("channel"), on_delete=models.PROTECT, related_name="messages")
+    # Not indexed on its own: the (channel, external_id) constraint's index
+    # starts with it. Every index is one more write per message.
+    channel = models.ForeignKey(
+        Channel, verbose_name=_("channel"), on_delete=models.PROTECT, related_name="messages", db_index=False
+    )
     # The provider's id: WhatsApp's message key id; "<chat id>:<message id>"
     # on Telegram, whose message ids are counted per chat. A reply is stored
     # with a local id until the provider answers with its own.
@@ -271,8 +275,15 @@ class Message(models.Model):
     sent_at = models.DateTimeField(_("sent at"))
     edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
     # The conversation's ticket and contact: for a group message, the group.
+    # (The ticket's messages are read through message_ticket_order_idx.)
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("ticket"), null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+        Ticket,
+        verbose_name=_("ticket"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        db_index=False,
     )
     contact = models.ForeignKey(
         Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"

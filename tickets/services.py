@@ -32,22 +32,28 @@ def active_ticket(*, contact: Contact, channel: Channel, user=None) -> tuple[Tic
     return Ticket.objects.select_related("contact", "channel", "user").get(pk=ticket_id), opened
 
 
-def insert_once(message: Message) -> bool:
-    """Insert `message` unless its (channel, external_id) is stored already:
-    True when it was inserted (and `message.pk` set). One statement,
-    INSERT … ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; a
-    concurrent insert of the same message waits for the first and then
-    does nothing."""
+@cache
+def _insert_sql() -> tuple[list, str]:
     opts = Message._meta
     fields = [field for field in opts.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
-    values = [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in fields]
     sql = (
         f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT ({quote('channel_id')}, {quote('external_id')}) DO NOTHING "
         f"RETURNING {quote(opts.pk.column)}"
     )
+    return fields, sql
+
+
+def insert_once(message: Message) -> bool:
+    """Insert `message` unless its (channel, external_id) is stored already:
+    True when it was inserted (and `message.pk` set). One statement,
+    INSERT … ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; a
+    concurrent insert of the same message waits for the first and then
+    does nothing."""
+    fields, sql = _insert_sql()
+    values = [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
@@ -114,7 +120,6 @@ def _open_ticket(*, contact_id: int, channel: Channel, agent_id: int | None, now
     return ticket.pk, True
 
 
-@transaction.atomic
 def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     """Store one delivered message, once. From a known contact (the chat's
     contact: the person, or the group) it joins the contact's active ticket
@@ -127,8 +132,10 @@ def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     original never arrived. Returns the stored message, None when it was
     stored already.
 
-    Two statements and the commit in the common case (the contact with its
-    ticket, the insert): every message takes this path."""
+    Every message takes this path, so it is short: one statement finds the
+    contact and its ticket, one INSERT stores the message (atomic by
+    itself). Only a message that opens a ticket writes more than one row,
+    and those writes share a transaction."""
     now = timezone.now()
     contact_id = agent_id = ticket_id = stale = None
     if conversation := _conversation(channel=channel, identity=inbound.chat_identity, now=now):
@@ -153,19 +160,26 @@ def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
         created_at=now,
         updated_at=now,
     )
-    if not insert_once(message):
-        if inbound.edited:
-            Message.objects.filter(channel=channel, external_id=inbound.external_id).update(
-                body=inbound.body, kind=inbound.kind, edited_at=now, updated_at=now
-            )
-        return None
     if contact_id is not None and ticket_id is None and not inbound.from_me:
-        ticket_id, _opened = _open_ticket(contact_id=contact_id, channel=channel, agent_id=agent_id, now=now)
-        Message.objects.filter(pk=message.pk).update(ticket_id=ticket_id)
-        message.ticket_id = ticket_id
-    elif ticket_id is not None and stale:
+        with transaction.atomic():
+            if not insert_once(message):
+                return _already_stored(channel=channel, inbound=inbound, now=now)
+            message.ticket_id, _opened = _open_ticket(contact_id=contact_id, channel=channel, agent_id=agent_id, now=now)
+            Message.objects.filter(pk=message.pk).update(ticket_id=message.ticket_id)
+        return message
+    if not insert_once(message):
+        return _already_stored(channel=channel, inbound=inbound, now=now)
+    if ticket_id is not None and stale:
         Ticket.objects.filter(pk=ticket_id, updated_at__lt=now).update(updated_at=now)
     return message
+
+
+def _already_stored(*, channel: Channel, inbound: Inbound, now) -> None:
+    """A repeated delivery changes nothing; an edit replaces the text."""
+    if inbound.edited:
+        Message.objects.filter(channel=channel, external_id=inbound.external_id).update(
+            body=inbound.body, kind=inbound.kind, edited_at=now, updated_at=now
+        )
 
 
 def ticket_start(*, contact: Contact, channel: Channel, user) -> tuple[Ticket, bool]:

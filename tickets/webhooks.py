@@ -17,7 +17,7 @@ import hmac
 import json
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import JsonResponse, RawPostDataException
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -40,6 +40,16 @@ def _same_secret(given, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
 
 
+def channel_by_id(channel_id: int) -> Channel | None:
+    """The channel, read with a query written out: composing it through the
+    ORM costs this endpoint more than anything else it does but the insert.
+    An id out of range is no channel."""
+    if not 0 < channel_id < 2**63:
+        return None
+    table = connection.ops.quote_name(Channel._meta.db_table)
+    return next(iter(Channel.objects.raw(f"SELECT * FROM {table} WHERE id = %s", [channel_id])), None)
+
+
 def _refused(status: int, reason: str) -> JsonResponse:
     return JsonResponse({"error": reason}, status=status)
 
@@ -49,9 +59,8 @@ class WebhookView(View):
     http_method_names = ["post"]
 
     def post(self, request, channel_id):
-        try:
-            channel = Channel.objects.get(pk=channel_id)
-        except Channel.DoesNotExist:
+        channel = channel_by_id(channel_id)
+        if channel is None:
             return _refused(403, "forbidden")
         header_secret = request.headers.get(TELEGRAM_SECRET_HEADER if channel.kind == Channel.Kind.TELEGRAM else "apikey")
         authenticated = _same_secret(header_secret, channel.webhook_secret)
