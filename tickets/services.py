@@ -224,7 +224,9 @@ def reply_create(*, ticket: Ticket, text: str, user) -> Message:
             from_me=True,
             kind=Message.Kind.TEXT,
             body=safe_body(text),
-            sent_at=now,
+            # Whole seconds, like the providers' timestamps: an answer that
+            # arrives within the same second still shows after the reply.
+            sent_at=now.replace(microsecond=0),
             ticket=ticket,
             contact=ticket.contact,
             delivery=Message.Delivery.SENDING,

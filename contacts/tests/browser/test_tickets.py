@@ -93,6 +93,7 @@ def test_start_a_ticket_reply_see_the_answer_and_close_it(page, live_server, des
     theirs = page.locator(".app-message:not(.app-message-ours)")
     expect(theirs).to_contain_text("Meu pedido 123 não chegou 😟")
     expect(ours).to_have_count(1)
+    expect(page.locator(".app-message").last).to_contain_text("Meu pedido 123")  # the answer after the reply
     # Newest at the bottom, and in view.
     assert page.evaluate("(() => { const c = document.querySelector('.app-conversation'); return Math.abs(c.scrollTop) < 2; })()")
     screenshot("tickets-01-ticket")
