@@ -361,7 +361,7 @@ def test_group_ids_are_kept_only_when_a_contact_can_hold_them(client, whatsapp, 
     assert Message.objects.get().chat_identity == identity
 
 
-def test_a_body_over_the_projects_request_cap_is_refused_before_it_is_read(client, whatsapp):
-    payload = payloads.upsert(WHATSAPP_SECRET, text="x" * (1024 * 1024))
-    assert post(client, whatsapp, payload).status_code == 413
+def test_a_body_over_the_projects_request_cap_gets_400_too_and_writes_nothing(client, whatsapp):
+    payload = payloads.upsert(WHATSAPP_SECRET, text="x" * (3 * 1024 * 1024))
+    assert post(client, whatsapp, payload).status_code == 400
     assert not Message.objects.exists()
