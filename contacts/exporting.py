@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 
 from . import normalizers
 from .models import Contact, CustomField
-from .spreadsheets import csv_text, excel_text
+from .spreadsheets import XLSX_TEXT_ONLY, csv_text, excel_text
 
 HEADERS = [
     "Nome",
@@ -98,9 +98,7 @@ def write_xlsx(queryset: QuerySet, *, progress: Callable[[int], None] | None = N
         output,
         {
             "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
+            **XLSX_TEXT_ONLY,
             "default_date_format": "dd/mm/yyyy",
             "tmpdir": tempfile.gettempdir(),
         },

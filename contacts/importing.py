@@ -300,6 +300,9 @@ class Importer:
         self.rows: list[Row] = []
         self.planned: list[Planned] = []
         self._wallets = {w.name.casefold(): w for w in Wallet.objects.all()}
+        self._tags = {tag.name.casefold(): tag for tag in Tag.objects.all()}
+        self._by_key: dict[tuple[str, str], Planned] = {}  # (identity field, value) -> the contact it names
+        self._planned_by_pk: dict[int, Planned] = {}
         # A group's number is the provider's group id, not a phone: an
         # exported group comes back by it.
         self._group_numbers = set(Contact.objects.filter(is_group=True).exclude(number="").values_list("number", flat=True))
@@ -620,23 +623,6 @@ class Importer:
             ids[key] = tag.pk
         return ids
 
-    @property
-    def _tags(self) -> dict:
-        if not hasattr(self, "_tag_cache"):
-            self._tag_cache = {tag.name.casefold(): tag for tag in Tag.objects.all()}
-        return self._tag_cache
-
-    @property
-    def _by_key(self) -> dict:
-        if not hasattr(self, "_key_index"):
-            self._key_index = {}
-        return self._key_index
-
-    @property
-    def _planned_by_pk(self) -> dict:
-        if not hasattr(self, "_pk_index"):
-            self._pk_index = {}
-        return self._pk_index
 
 
 def _column_label(name: str) -> str:

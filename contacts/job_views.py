@@ -14,7 +14,7 @@ from django.views.generic import DetailView, FormView, View
 from .filters import ContactFilter
 from .importing import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
 from .models import Job, Wallet
-from .spreadsheets import SpreadsheetError, cell_text, read_table
+from .spreadsheets import XLSX_TEXT_ONLY, SpreadsheetError, cell_text, read_table
 from .tasks import enqueue_job
 
 SAMPLE_ROWS = 3
@@ -247,7 +247,7 @@ class ImportTemplateView(PermissionRequiredMixin, View):
         from .exporting import HEADERS
 
         output = io.BytesIO()
-        workbook = xlsxwriter.Workbook(output, {"strings_to_formulas": False, "strings_to_numbers": False})
+        workbook = xlsxwriter.Workbook(output, XLSX_TEXT_ONLY)
         sheet = workbook.add_worksheet("Contatos")
         bold = workbook.add_format({"bold": True})
         date_format = workbook.add_format({"num_format": "dd/mm/yyyy"})

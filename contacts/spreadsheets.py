@@ -256,6 +256,10 @@ def cell_text(value) -> str:
 
 # Writing
 
+#: XlsxWriter options for every workbook we write: text stays text, never a
+#: formula, a number or a link.
+XLSX_TEXT_ONLY = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+
 # What Excel refuses in a cell: control characters other than tab and newlines.
 _EXCEL_REFUSES = dict.fromkeys([c for c in range(32) if c not in (9, 10, 13)] + [0xFFFE, 0xFFFF])
 # A CSV cell that a spreadsheet would read as a formula.

@@ -135,10 +135,10 @@ def _write_report(rows):
 
     import xlsxwriter
 
-    from .spreadsheets import excel_text
+    from .spreadsheets import XLSX_TEXT_ONLY, excel_text
 
     output = tempfile.TemporaryFile()
-    workbook = xlsxwriter.Workbook(output, {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
+    workbook = xlsxwriter.Workbook(output, {"constant_memory": True, **XLSX_TEXT_ONLY})
     sheet = workbook.add_worksheet("Erros")
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
