@@ -20,7 +20,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from . import bulk, normalizers
-from .models import Contact, CustomField, Tag, Wallet
+from .models import Contact, CustomField, MergeRecord, Tag, Wallet
 from .recording import Source, current_actor, current_user
 
 #: The contact fields the timeline speaks of, in the order of the form.
@@ -44,13 +44,22 @@ def tags_history_model():
     return apps.get_model("contacts", "HistoricalContact_tags")
 
 
-def history_bulk_record(*, contacts: list, created: bool = False, tag_links: list[tuple[int, int, int]] | None = None) -> None:
+def history_bulk_record(
+    *,
+    contacts: list,
+    created: bool = False,
+    tag_links: list[tuple[int, int, int]] | None = None,
+    history_type: str | None = None,
+    reasons: dict[int, str] | None = None,
+) -> None:
     """Record the current state of many contacts at once, after a bulk
     insert or update, with their tags, attributed to the current
     recording's user and source: what simple-history's save() signals would
     have written, in a few statements instead of several per contact.
     `tag_links` (id, contact id, tag id) are the contacts' tag rows when
-    the caller has just written them all; else they are read."""
+    the caller has just written them all; else they are read.
+    `history_type` "-" records deletions; `reasons` (contact id -> text)
+    fill simple-history's change reason (a merge names its record there)."""
     if not contacts:
         return
     actor = current_actor()
@@ -61,12 +70,13 @@ def history_bulk_record(*, contacts: list, created: bool = False, tag_links: lis
     tracked = [field.attname for field in HistoricalContact.tracked_fields]
     common = {
         "history_date": now,
-        "history_type": "+" if created else "~",
+        "history_type": history_type or ("+" if created else "~"),
         "history_user_id": user.pk if user else None,
         "history_change_reason": None,
         "history_source": actor.source,
         "history_batch": actor.batch,
     }
+    reasons = reasons or {}
 
     def rows():  # made as they are written: a hundred thousand dicts at once would weigh
         for contact, history_id in zip(contacts, history_ids, strict=True):
@@ -75,6 +85,7 @@ def history_bulk_record(*, contacts: list, created: bool = False, tag_links: lis
             row["photo"] = getattr(contact.photo, "name", contact.photo) or ""
             row["history_id"] = history_id
             row.update(common)
+            row["history_change_reason"] = reasons.get(contact.pk)
             yield row
 
     bulk.insert(HistoricalContact, rows())
@@ -132,8 +143,11 @@ class Entry:
     date: datetime
     user: object | None
     source: str
-    verb: str  # created, changed, deleted; recorded: changed, from an unknown state
+    verb: str  # created, changed, deleted, merged; recorded: changed, from an unknown state
     changes: list[Change] = field(default_factory=list)
+    # A merge of duplicates into this contact: its record, with a snapshot
+    # of each contact merged.
+    merge: object | None = None
 
     @property
     def actor(self) -> str:
@@ -154,6 +168,9 @@ class Entry:
             return _("%(actor)s created the contact") % {"actor": self.actor}
         if self.verb == "deleted":
             return _("%(actor)s deleted the contact") % {"actor": self.actor}
+        if self.verb == "merged":
+            names = ", ".join(f"“{merged.name}”" for merged in self.merge.contacts.all()) if self.merge else ""
+            return _("%(actor)s merged %(names)s into this contact") % {"actor": self.actor, "names": names}
         if self.verb == "recorded":
             return _("%(actor)s changed the contact (its earlier values were not recorded)") % {"actor": self.actor}
         if len(self.changes) == 1:
@@ -274,6 +291,11 @@ def contact_timeline(contact_id: int) -> list[Entry]:
         .select_related("history_user")
         .order_by("history_date", "history_id")
     )
+    merge_ids = [r.history_change_reason.removeprefix("merge:") for r in records if (r.history_change_reason or "").startswith("merge:")]
+    merges = {
+        f"merge:{record.pk}": record
+        for record in MergeRecord.objects.filter(pk__in=[int(pk) for pk in merge_ids if pk.isdigit()]).prefetch_related("contacts")
+    }
     names = _Names(
         (r.wallet_id for r in records if r.wallet_id),
         (tag_id for tags in tags_of.values() for tag_id in tags),
@@ -310,11 +332,14 @@ def contact_timeline(contact_id: int) -> list[Entry]:
             verb = "changed"
             if contact_state is not None and before_contact is not None:
                 changes = _contact_changes(before_contact, contact_state, names)
+        merge = next((merges.get(r.history_change_reason) for kind, r in group if kind == "contact" and r.history_change_reason), None)
+        if merge is not None and verb in ("changed", "recorded") and contact_state is not None:
+            verb = "merged"
         if verb != "deleted":
             for field_id in dict.fromkeys(record.id for kind, record in group if kind == "field"):
                 changes += _field_changes(before_fields.get(field_id), field_state.get(field_id))
         if verb != "changed" or changes:
-            entries.append(Entry(first.history_date, first.history_user, first.history_source, verb, changes))
+            entries.append(Entry(first.history_date, first.history_user, first.history_source, verb, changes, merge))
         group.clear()
 
     group_start: dict = {}

@@ -255,6 +255,7 @@ class Contact(models.Model):
             ("view_all_contacts", _("Can see the contacts of every wallet")),
             ("import_contacts", _("Can import contacts from a spreadsheet")),
             ("export_contacts", _("Can export contacts to a spreadsheet")),
+            ("merge_contacts", _("Can remove duplicate contacts (merge them)")),
         ]
         indexes = [
             # The list orders. The wallet rides along (PostgreSQL; SQLite
@@ -460,6 +461,8 @@ class Job(models.Model):
         IMPORT_PREVIEW = "import_preview", _("import preview")
         IMPORT = "import", _("import")
         EXPORT = "export", _("export")
+        DUPLICATES = "duplicates", _("duplicate search")
+        MERGE = "merge", _("duplicate removal")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("waiting for the column choices")
@@ -529,3 +532,95 @@ class Job(models.Model):
         if not rate or not self.total or self.done >= self.total:
             return None
         return int((self.total - self.done) / rate) + 1
+
+
+class DuplicateGroup(models.Model):
+    """One group of duplicates a duplicate search found (a Job of kind
+    DUPLICATES): the contacts, the oldest first (the survivor), the rules
+    that joined them, and what a merge would move. The merge job reads
+    the groups the administrator chose."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="duplicate_groups")
+    # Contact ids, survivor first; not foreign keys: a group stays readable
+    # (and a merge re-resolves it) when one of them is merged or deleted.
+    contact_ids = models.JSONField(default=list)
+    rules = models.JSONField(default=list)
+    tickets = models.PositiveIntegerField(default=0)
+    messages = models.PositiveIntegerField(default=0)
+    merged = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    @property
+    def survivor_id(self) -> int:
+        return self.contact_ids[0]
+
+
+class MergeRecord(models.Model):
+    """One merge of duplicates: who, when, through what, into which
+    contact (the survivor), with a snapshot of every contact merged into
+    it (MergedContact), so that nothing a merge removes is unrecoverable."""
+
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    source = models.CharField(_("through"), max_length=16, choices=Source.choices)
+    # Kept when the survivor is deleted later: the record still tells.
+    survivor = models.ForeignKey(
+        Contact, verbose_name=_("kept contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="merge_records"
+    )
+    survivor_name = models.CharField(_("kept contact's name"), max_length=200)
+    rules = models.JSONField(_("why"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.survivor_name} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MergedContact(models.Model):
+    """A contact merged into another and removed: its id (for the merges
+    and lookups that still name it) and everything it had."""
+
+    record = models.ForeignKey(MergeRecord, verbose_name=_("merge"), on_delete=models.CASCADE, related_name="contacts")
+    contact_id = models.BigIntegerField(_("contact id"), db_index=True)
+    name = models.CharField(_("name"), max_length=200)
+    # Fields, tags, extra fields, the tickets moved and the messages count.
+    snapshot = models.JSONField(_("snapshot"), default=dict)
+
+    class Meta:
+        verbose_name = _("merged contact")
+        verbose_name_plural = _("merged contacts")
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class ContactAlias(models.Model):
+    """An address of a contact merged away (its number or Telegram id) that
+    now belongs to the survivor: messages that arrive later from it reach
+    the survivor, and a contact created with it later is found duplicate."""
+
+    class Kind(models.TextChoices):
+        NUMBER = "number", _("number")
+        TELEGRAM_ID = "telegram_id", _("Telegram id")
+
+    contact = models.ForeignKey(Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="aliases")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    value = models.CharField(_("value"), max_length=32)
+    merged = models.ForeignKey(MergedContact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("earlier address")
+        verbose_name_plural = _("earlier addresses")
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="contact_alias_unique")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.value}"

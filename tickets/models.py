@@ -154,6 +154,11 @@ class Ticket(models.Model):
     # The last activity (a message, a status change): lists are ordered by it.
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Closed by a merge of duplicate contacts, which joined its messages to
+    # this other ticket of the same contact and channel.
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = TicketQuerySet.as_manager()
 

@@ -9,7 +9,7 @@ from functools import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, ContactAlias
 
 from .gateways import GatewayError, gateway_for
 from .inbound import Inbound, safe_body
@@ -85,6 +85,19 @@ def _conversation_sql(field: str) -> str:
 
 
 def _conversation(*, channel: Channel, identity: str, now) -> tuple | None:
+    """The chat's contact and ticket (see _conversation_by); a chat from an
+    address that a merge of duplicates left to another contact reaches
+    that contact."""
+    found = _conversation_by(channel=channel, identity=identity, now=now)
+    if found is None and identity:
+        kind = "number" if channel.kind == Channel.Kind.WHATSAPP else "telegram_id"
+        alias = ContactAlias.objects.filter(kind=kind, value=identity).values_list("contact_id", flat=True).first()
+        if alias is not None:
+            found = _conversation_by(channel=channel, identity=alias, now=now, field="id")
+    return found
+
+
+def _conversation_by(*, channel: Channel, identity, now, field: str | None = None) -> tuple | None:
     """In one statement: (contact id, its wallet's agent id, the contact's
     active ticket id on `channel`, whether that ticket's last activity is
     older than ACTIVITY_RESOLUTION); None when the chat is nobody's
@@ -93,7 +106,7 @@ def _conversation(*, channel: Channel, identity: str, now) -> tuple | None:
     message asks it."""
     if not identity:
         return None
-    field = "number" if channel.kind == Channel.Kind.WHATSAPP else "telegram_id"
+    field = field or ("number" if channel.kind == Channel.Kind.WHATSAPP else "telegram_id")
     cutoff = connection.ops.adapt_datetimefield_value(now - ACTIVITY_RESOLUTION)
     with connection.cursor() as cursor:
         cursor.execute(_conversation_sql(field), [cutoff, channel.pk, identity])
@@ -121,6 +134,20 @@ def _open_ticket(*, contact_id: int, channel: Channel, agent_id: int | None, now
 
 
 def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
+    """Store one delivered message, once (see _receive). A contact merged
+    into another while its message was being stored makes the database
+    refuse the message (it would point at a contact that is gone); it is
+    stored again, for the survivor."""
+    for attempt in range(3):
+        try:
+            return _receive(channel=channel, inbound=inbound)
+        except (IntegrityError, Ticket.DoesNotExist):
+            if attempt == 2 or connection.in_atomic_block:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     """Store one delivered message, once. From a known contact (the chat's
     contact: the person, or the group) it joins the contact's active ticket
     on the channel, or opens one; our own messages (sent from the phone)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.history import history_bulk_record
-from contacts.models import AuditEvent, Contact
+from contacts.models import AuditEvent, Contact, ContactAlias
 from contacts.normalizers import format_phone
 from contacts.recording import Source, recording
 from contacts.services import audit_record, refresh_planner_statistics
@@ -199,6 +199,11 @@ def _not_contacts_yet(candidates: dict[tuple[str, str], Candidate]) -> list[Cand
             existing.update(
                 (key_field, value) for value in Contact.objects.filter(**{f"{key_field}__in": batch}).values_list(key_field, flat=True)
             )
+            # An address a merge of duplicates left to its survivor is a contact already.
+            existing.update(
+                (key_field, value)
+                for value in ContactAlias.objects.filter(kind=key_field, value__in=batch).values_list("value", flat=True)
+            )
     return [candidates[key] for key in keys if key not in existing]
 
 
@@ -237,6 +242,14 @@ def _link_messages(*, groups: bool) -> int:
             .exclude(chat_identity="")
             .filter(Exists(contact))
             .update(contact=Subquery(contact.values("pk")[:1]))
+        )
+        # Chats from an address a merge of duplicates left to its survivor.
+        alias = ContactAlias.objects.filter(kind=key_field, value=OuterRef("chat_identity"), contact__is_group=groups)
+        linked += (
+            Message.objects.filter(contact__isnull=True, is_group=groups, channel__kind=kind)
+            .exclude(chat_identity="")
+            .filter(Exists(alias))
+            .update(contact=Subquery(alias.values("contact_id")[:1]))
         )
     return linked
 

@@ -1,0 +1,679 @@
+"""Remover duplicados: find the contacts that are one person (or one
+group) and merge each set into its oldest contact, losing nothing.
+
+Finding (find_duplicates). Two contacts are duplicates when they share an
+identity, recomputed from what is stored rather than trusted:
+- the canonical number (9th digit included: "551187654321", written
+  before numbers were normalised, is "5511987654321"), a WhatsApp LID the
+  conversations link to a number, or an address a contact merged away left
+  to its survivor (ContactAlias);
+- the canonical Telegram id, or one left by a merge;
+- the CPF/CNPJ, with or without its punctuation;
+- the e-mail, case aside.
+Groups are transitive (A~B by number, B~C by e-mail: one group); people
+never meet groups. The survivor is the oldest contact (created_at, then id).
+
+Most stored values are already canonical, and canonical values are unique
+(the database says so), so only the rows whose writing is not canonical
+are normalised in Python; everything else is answered by the database
+with whole-table queries, never a query per contact.
+
+Merging (contacts_merge). Per group, in one transaction: the others'
+tickets and messages move to the survivor (the tickets app does that part,
+through the `contacts_merging` signal: contacts knows nothing of tickets);
+the survivor's blanks are filled from the others, oldest first; tags are
+united; extra fields are united (a conflicting value is kept under the same
+name with a suffix); the others' addresses stay reachable (ContactAlias);
+a MergeRecord keeps a snapshot of every merged contact. Groups are merged
+in batches, each batch one transaction, so a group is never half-merged.
+
+Concurrency: every merge locks its contacts in id order (like every bulk
+writer here) and re-reads them under the lock; a contact merged away
+meanwhile is followed to its survivor, so two merges over overlapping
+groups end as if they ran one after the other. A deadlock or serialization
+failure that the database reports anyway is retried.
+"""
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import batched
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.models import Count, Q
+from django.db.models.functions import Lower, Trim
+from django.dispatch import Signal
+from django.utils import timezone
+
+from . import normalizers
+from .history import custom_fields_bulk_record, history_bulk_record
+from .models import AuditEvent, Contact, ContactAlias, CustomField, MergedContact, MergeRecord, Tag
+from .recording import current_actor, current_user
+
+# Sent by find_duplicates() with `contact_ids`: receivers return
+# {contact id: {"tickets": n, "messages": n}}, what a merge would move.
+merge_counts = Signal()
+# Sent by contacts_merge() inside its transaction, once the contacts are
+# locked and before the merged ones are removed, with `moves` ({merged
+# contact id: survivor id}). Receivers move what refers to the merged
+# contacts to their survivor and return {merged contact id: {...}}, kept in
+# its snapshot (the ticket ids moved, say).
+contacts_merging = Signal()
+# Sent by find_duplicates(): receivers return pairs (address, canonical
+# number) that the conversations link, like a WhatsApp LID and the phone
+# number sent beside it.
+identity_links = Signal()
+
+RULES = ("number", "telegram_id", "cpf_cnpj", "email")
+BATCH = 5000  # ids per IN (...) list
+MERGE_BATCH = 500  # groups per transaction
+ATTEMPTS = 5
+
+# Stored writings that are their own canonical form, checked by the
+# database: a number of 12 to 15 digits with its country code (what
+# normalize_phone() writes), except a Brazilian mobile of 8 digits, which
+# gains its 9th; a Telegram id without leading zeros; a masked CPF or CNPJ.
+# Every other non-blank value is normalised again in Python.
+CANONICAL_NUMBER = r"^[1-9][0-9]{11,14}$"
+OLD_BRAZILIAN_MOBILE = r"^55[1-9][0-9][6-9][0-9]{7}$"
+CANONICAL_GROUP_ID = r"^[0-9]+(-[0-9]+)?$"
+CANONICAL_TELEGRAM_ID = r"^-?[1-9][0-9]{0,18}$"
+CANONICAL_DOCUMENT = r"^([0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}|[0-9A-Z]{2}\.[0-9A-Z]{3}\.[0-9A-Z]{3}/[0-9A-Z]{4}-[0-9]{2})$"
+
+
+def canonical_number(raw: str, *, is_group: bool = False) -> str:
+    """A stored number in its canonical writing. Stored numbers carry their
+    country code ("5511987654321"); older rows may not ("11987654321") or
+    may be punctuated. A value no reading accepts is compared by its digits."""
+    raw = normalizers.clean_code(raw or "").strip()
+    if not raw:
+        return ""
+    if is_group:
+        return raw
+    candidates = ["+" + raw, raw] if raw.isascii() and raw.isdigit() else [raw]
+    for candidate in candidates:
+        try:
+            return normalizers.normalize_phone(candidate)
+        except ValidationError:
+            continue
+    return normalizers.only_digits(raw)
+
+
+def canonical_telegram_id(raw: str) -> str:
+    try:
+        return normalizers.normalize_telegram_id(raw)
+    except ValidationError:
+        return normalizers.clean_code(raw or "").strip()
+
+
+def canonical_document(raw: str) -> str:
+    try:
+        return normalizers.normalize_document(raw)
+    except ValidationError:
+        return "".join(ch for ch in normalizers.clean_code(raw or "").upper() if ch.isalnum())
+
+
+def canonical_email(raw: str) -> str:
+    return normalizers.clean_code(raw or "").strip().lower()
+
+
+CANONICAL = {
+    "telegram_id": canonical_telegram_id,
+    "cpf_cnpj": canonical_document,
+    "email": canonical_email,
+}
+
+
+@dataclass
+class Group:
+    """Contacts found to be one: the survivor first, then the others
+    oldest first; the rules that joined them; what a merge moves."""
+
+    contact_ids: list[int]
+    rules: list[str]
+    tickets: int = 0
+    messages: int = 0
+
+    @property
+    def survivor_id(self) -> int:
+        return self.contact_ids[0]
+
+
+class _Keys:
+    """Which contacts hold each identity: (is_group, rule, value) -> ids."""
+
+    def __init__(self):
+        self.holders: dict[tuple, set[int]] = defaultdict(set)
+
+    def add(self, contact_id: int, is_group: bool, rule: str, value: str) -> None:
+        if value:
+            self.holders[(is_group, rule, value)].add(contact_id)
+
+
+def find_duplicates(*, contacts=None, progress: Callable[[int, int], None] | None = None) -> list[Group]:
+    """Every group of duplicates among `contacts` (a queryset; all contacts
+    when None), the survivor first. Reads only; nothing is written."""
+    progress = progress or (lambda done, total: None)
+    base = Contact.objects.all() if contacts is None else contacts
+    keys = _Keys()
+    steps = 7
+    progress(0, steps)
+
+    # Numbers: canonical ones are unique in the table; the others are
+    # normalised here and looked for among the canonical ones.
+    trusted_number = (Q(number__regex=CANONICAL_NUMBER) & ~Q(number__regex=OLD_BRAZILIAN_MOBILE) & Q(is_group=False)) | (
+        Q(number__regex=CANONICAL_GROUP_ID) & Q(is_group=True)
+    )
+    odd = base.exclude(number="").exclude(trusted_number).values_list("pk", "is_group", "number")
+    wanted = set()
+    for pk, is_group, number in odd.iterator(chunk_size=BATCH):
+        value = canonical_number(number, is_group=is_group)
+        keys.add(pk, is_group, "number", value)
+        wanted.add(value)
+    progress(1, steps)
+
+    # Addresses the conversations link to a number (a WhatsApp LID held as
+    # a contact's number by rows written before LIDs were understood).
+    links = {}
+    for _receiver, pairs in identity_links.send(sender=Contact):
+        links.update(pairs or ())
+    if links:
+        for pk, is_group, number in _linked(base, links):
+            keys.add(pk, is_group, "number", links[number])
+            wanted.add(links[number])
+    # Addresses left to survivors by earlier merges.
+    aliases = ContactAlias.objects.values_list("contact_id", "contact__is_group", "kind", "value")
+    if contacts is not None:
+        aliases = aliases.filter(contact__in=base)
+    wanted_by_rule = defaultdict(set)
+    for contact_id, is_group, kind, value in aliases.iterator(chunk_size=BATCH):
+        keys.add(contact_id, is_group, kind, value)
+        wanted_by_rule[kind].add(value)
+    wanted_by_rule["number"] |= wanted
+    progress(2, steps)
+
+    # Telegram ids and CPF/CNPJ: the same, with their own canonical forms.
+    for rule, pattern in (("telegram_id", CANONICAL_TELEGRAM_ID), ("cpf_cnpj", CANONICAL_DOCUMENT)):
+        odd = base.exclude(**{rule: ""}).exclude(**{f"{rule}__regex": pattern}).values_list("pk", "is_group", rule)
+        for pk, is_group, value in odd.iterator(chunk_size=BATCH):
+            value = CANONICAL[rule](value)
+            keys.add(pk, is_group, rule, value)
+            wanted_by_rule[rule].add(value)
+    progress(3, steps)
+
+    # The canonical holders of every value met above.
+    for rule, values in wanted_by_rule.items():
+        for chunk in batched(sorted(values), BATCH):
+            for pk, is_group, value in base.filter(**{f"{rule}__in": chunk}).values_list("pk", "is_group", rule):
+                keys.add(pk, is_group, rule, value)
+    progress(4, steps)
+
+    # E-mails are not unique: the database groups them, case aside.
+    emails = base.exclude(email="").annotate(key=Lower(Trim("email")))
+    shared = emails.values("key", "is_group").annotate(n=Count("pk")).filter(n__gt=1).values_list("key", flat=True)
+    for chunk in batched(sorted(set(shared)), BATCH):
+        for pk, is_group, key in emails.filter(key__in=chunk).values_list("pk", "is_group", "key"):
+            keys.add(pk, is_group, "email", canonical_email(key))
+    # E-mails with invisible characters or odd spaces, cleaned here.
+    for pk, is_group, email in base.filter(email__regex=r"[^ -~]").values_list("pk", "is_group", "email"):
+        keys.add(pk, is_group, "email", canonical_email(email))
+    progress(5, steps)
+
+    groups = _connect(keys)
+    progress(6, steps)
+    _order_and_count(groups)
+    progress(steps, steps)
+    return groups
+
+
+def _linked(base, links: dict):
+    for chunk in batched(sorted(links), BATCH):
+        yield from base.filter(is_group=False, number__in=chunk).values_list("pk", "is_group", "number")
+
+
+def _connect(keys: _Keys) -> list[Group]:
+    """Union-find over the identities held by more than one contact."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    shared = [(rule, ids) for (_g, rule, _v), ids in keys.holders.items() if len(ids) > 1]
+    for _rule, ids in shared:
+        first, *rest = ids
+        for other in rest:
+            a, b = find(first), find(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    members = defaultdict(list)
+    for x in parent:
+        members[find(x)].append(x)
+    rules = defaultdict(set)
+    for rule, ids in shared:
+        rules[find(next(iter(ids)))].add(rule)
+    return [Group(ids, sorted(rules[root], key=RULES.index)) for root, ids in members.items() if len(ids) > 1]
+
+
+def _order_and_count(groups: list[Group]) -> None:
+    """Oldest first in each group, groups by survivor; and what each merge
+    would move, asked of the apps that keep things per contact."""
+    ids = [pk for group in groups for pk in group.contact_ids]
+    created = {}
+    for chunk in batched(ids, BATCH):
+        created.update(Contact.objects.filter(pk__in=chunk).values_list("pk", "created_at"))
+    counts: dict[int, dict] = defaultdict(dict)
+    for _receiver, response in merge_counts.send(sender=Contact, contact_ids=ids):
+        for pk, values in (response or {}).items():
+            for name, value in values.items():
+                counts[pk][name] = counts[pk].get(name, 0) + value
+    for group in groups:
+        group.contact_ids.sort(key=lambda pk: (created[pk], pk))
+        others = group.contact_ids[1:]
+        group.tickets = sum(counts[pk].get("tickets", 0) for pk in others)
+        group.messages = sum(counts[pk].get("messages", 0) for pk in others)
+    groups.sort(key=lambda group: group.survivor_id)
+
+
+# Merging ------------------------------------------------------------------
+
+#: The fields a survivor's blank takes from the others, oldest first.
+FILLED_FIELDS = [
+    "number",
+    "email",
+    "cpf_cnpj",
+    "birth_date",
+    "first_name",
+    "last_name",
+    "company",
+    "telegram_id",
+    "photo",
+    "wallet_id",
+]
+SNAPSHOT_FIELDS = ["name", *FILLED_FIELDS, "is_group", "created_at"]
+
+
+@dataclass
+class MergeResult:
+    groups: int = 0
+    contacts: int = 0
+    tickets: int = 0
+    messages: int = 0
+    survivors: list[int] = field(default_factory=list)
+
+    def counts(self) -> dict:
+        return {"groups": self.groups, "contacts": self.contacts, "tickets": self.tickets, "messages": self.messages}
+
+    def add(self, other: "MergeResult") -> None:
+        self.groups += other.groups
+        self.contacts += other.contacts
+        self.tickets += other.tickets
+        self.messages += other.messages
+        self.survivors += other.survivors
+
+
+def contacts_merge(
+    *,
+    groups: Iterable[Iterable[int]],
+    rules: Iterable[Iterable[str]] | None = None,
+    audit: dict | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = MERGE_BATCH,
+) -> MergeResult:
+    """Merge each group of contact ids into its oldest contact. Groups may
+    name contacts merged away since they were found (they are followed to
+    their survivor) or deleted (left out); a group left with one contact is
+    nothing to do, so merging twice is a no-op the second time. Each batch
+    of groups is one transaction. Records one event in the audit trail
+    (`audit`: its parameters) unless nothing was merged. The caller sets
+    the recording (who, through what)."""
+    groups = [list(dict.fromkeys(group)) for group in groups]
+    rules = [list(r) for r in rules] if rules is not None else [[] for _ in groups]
+    progress = progress or (lambda done, total: None)
+    result = MergeResult()
+    total = len(groups)
+    done = 0
+    try:
+        for chunk in batched(zip(groups, rules, strict=True), batch_size):
+            result.add(_merge_batch_retrying(list(chunk)))
+            done += len(chunk)
+            progress(done, total)
+    finally:
+        if result.groups:
+            from .services import audit_record
+
+            audit_record(action=AuditEvent.Action.REMOVE_DUPLICATES, parameters=audit or {}, counts=result.counts())
+    return result
+
+
+def _merge_batch_retrying(chunk) -> MergeResult:
+    for attempt in range(ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _merge_batch(chunk)
+        except OperationalError as error:
+            # PostgreSQL's deadlock and serialization failures (SQLite's
+            # "database is locked" too): the transaction was rolled back
+            # whole; try again after a moment.
+            if attempt == ATTEMPTS - 1 or not _is_transient(error):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _is_transient(error: DatabaseError) -> bool:
+    code = getattr(getattr(error, "__cause__", None), "sqlstate", None)
+    return code in ("40001", "40P01", "55P03") or "locked" in str(error)
+
+
+def _survivor_of(ids: set[int]) -> dict[int, int | None]:
+    """Each id that is no longer a contact -> the contact it was merged
+    into, or None when it was deleted. (A merge record follows its survivor
+    into later merges, so one step is usually enough.)"""
+    final: dict[int, int | None] = {}
+    current = {pk: pk for pk in ids}  # id -> the id it is known as now
+    for _step in range(10):
+        if not current:
+            break
+        step = dict(
+            MergedContact.objects.filter(contact_id__in=set(current.values()))
+            .order_by("contact_id", "pk")
+            .values_list("contact_id", "record__survivor_id")
+        )
+        alive = set(Contact.objects.filter(pk__in={t for t in step.values() if t}).values_list("pk", flat=True))
+        following = {}
+        for pk, known_as in current.items():
+            target = step.get(known_as)
+            if target is None or target in alive:
+                final[pk] = target
+            else:
+                following[pk] = target
+        current = following
+    return final | dict.fromkeys(current)
+
+
+def _groups_now(chunk) -> list[tuple[list[int], list[str]]]:
+    """The chunk's groups as they stand: ids merged away replaced by their
+    survivor, deleted ones left out, groups that now share a contact
+    joined, groups of fewer than two left out."""
+    ids = {pk for group, _rules in chunk for pk in group}
+    alive = set()
+    for part in batched(sorted(ids), BATCH):
+        alive.update(Contact.objects.filter(pk__in=part).values_list("pk", flat=True))
+    gone = _survivor_of(ids - alive)
+    parent: dict[int, int] = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    rules_of = defaultdict(set)
+    for group, rules in chunk:
+        members = [pk for pk in (pk if pk in alive else gone.get(pk) for pk in group) if pk is not None]
+        for pk in members:
+            a, b = find(members[0]), find(pk)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        if members:
+            rules_of[members[0]].update(rules)
+    joined = defaultdict(list)
+    for pk in parent:
+        joined[find(pk)].append(pk)
+    rules_by_root = defaultdict(set)
+    for first, rules in rules_of.items():
+        rules_by_root[find(first)].update(rules)
+    return [(sorted(members), sorted(rules_by_root[root], key=RULES.index)) for root, members in joined.items() if len(members) > 1]
+
+
+def _merge_batch(chunk) -> MergeResult:
+    result = MergeResult()
+    groups = _groups_now(chunk)
+    if not groups:
+        return result
+    ids = sorted({pk for members, _rules in groups for pk in members})
+    # Locked in id order, like every bulk writer, and read again under the
+    # lock (the wallet is read along, not locked).
+    locked = Contact.objects.filter(pk__in=ids).select_related("wallet").select_for_update(of=("self",)).order_by("pk")
+    rows = {c.pk: c for c in locked}
+    if len(rows) < len(ids):
+        # Merged or deleted by someone else between the look above and the
+        # lock: start the batch again, which looks again.
+        raise OperationalError("database is locked: contacts changed while merging")
+    plans = []
+    for members, rules in groups:
+        contacts = sorted((rows[pk] for pk in members), key=lambda c: (c.created_at, c.pk))
+        # People never merge with groups: the survivor's kind decides.
+        survivor = contacts[0]
+        others = [c for c in contacts[1:] if c.is_group == survivor.is_group]
+        if others:
+            plans.append((survivor, others, [rule for rule in rules if rule in RULES] or ["manual"]))
+    if not plans:
+        return result
+    survivors = [survivor for survivor, _o, _r in plans]
+    others_all = [other for _s, others, _r in plans for other in others]
+    moves = {other.pk: survivor.pk for survivor, others, _r in plans for other in others}
+    all_ids = [c.pk for c in (*survivors, *others_all)]
+
+    Through = Contact.tags.through
+    tags_of = defaultdict(list)
+    for contact_id, tag_id in Through.objects.filter(contact_id__in=all_ids).order_by("pk").values_list("contact_id", "tag_id"):
+        tags_of[contact_id].append(tag_id)
+    tag_names = dict(Tag.objects.filter(pk__in={t for tags in tags_of.values() for t in tags}).values_list("pk", "name"))
+    fields_of = defaultdict(list)
+    for extra in CustomField.objects.filter(contact_id__in=all_ids).order_by("contact_id", "pk"):
+        fields_of[extra.contact_id].append(extra)
+
+    # Tickets and messages (and whatever else other apps keep per contact).
+    moved: dict[int, dict] = defaultdict(dict)
+    for _receiver, response in contacts_merging.send(sender=Contact, moves=moves):
+        for pk, values in (response or {}).items():
+            moved[pk].update(values)
+
+    # The record of the merge, with a snapshot of each contact merged.
+    actor, user, now = current_actor(), current_user(), timezone.now()
+    records = MergeRecord.objects.bulk_create(
+        [
+            MergeRecord(
+                user=user,
+                username=user.get_username() if user else "",
+                source=actor.source,
+                survivor=survivor,
+                survivor_name=survivor.name,
+                rules=rules,
+            )
+            for survivor, _o, rules in plans
+        ]
+    )
+    record_of = {survivor.pk: record for survivor, record in zip(survivors, records, strict=True)}
+    snapshots = MergedContact.objects.bulk_create(
+        [
+            MergedContact(
+                record=record_of[survivor.pk],
+                contact_id=other.pk,
+                name=other.name,
+                snapshot=_snapshot(other, [tag_names[t] for t in tags_of[other.pk]], fields_of[other.pk], moved[other.pk]),
+            )
+            for survivor, others, _r in plans
+            for other in others
+        ]
+    )
+    snapshot_of = {row.contact_id: row for row in snapshots}
+
+    # Tags united; extra fields united.
+    new_links, moved_fields, changed_fields, dropped_fields = [], [], [], []
+    for survivor, others, _r in plans:
+        have = set(tags_of[survivor.pk])
+        for other in others:
+            for tag_id in tags_of[other.pk]:
+                if tag_id not in have:
+                    have.add(tag_id)
+                    new_links.append(Through(contact_id=survivor.pk, tag_id=tag_id))
+        own = {extra.name.lower(): extra for extra in fields_of[survivor.pk]}
+        # A suffixed name never takes the name of a field still to come.
+        reserved = set(own) | {extra.name.lower() for other in others for extra in fields_of[other.pk]}
+        for other in others:
+            for extra in fields_of[other.pk]:
+                mine = own.get(extra.name.lower())
+                if mine is None:
+                    extra.contact_id = survivor.pk
+                    own[extra.name.lower()] = extra
+                    moved_fields.append(extra)
+                elif mine.value == extra.value or not extra.value:
+                    dropped_fields.append(extra)
+                elif not mine.value:
+                    mine.value = extra.value
+                    changed_fields.append(mine)
+                    dropped_fields.append(extra)
+                else:  # a conflict: both values kept
+                    extra.name = _free_name(extra.name, reserved)
+                    reserved.add(extra.name.lower())
+                    extra.contact_id = survivor.pk
+                    own[extra.name.lower()] = extra
+                    moved_fields.append(extra)
+        survivor._merged_extra_values = [extra.value for extra in own.values()]
+
+    # The others go. Their links first; the rows without the ORM's
+    # per-row cascade (which would also write a history record a contact:
+    # they are written in bulk below).
+    history_bulk_record(
+        contacts=others_all,
+        history_type="-",
+        reasons={other.pk: f"merge:{record_of[moves[other.pk]].pk}" for other in others_all},
+    )
+    Through.objects.filter(contact_id__in=list(moves)).delete()
+    CustomField.objects.filter(pk__in=[extra.pk for extra in dropped_fields]).delete()
+    CustomField.objects.bulk_update(moved_fields, ["contact", "name"])
+    CustomField.objects.bulk_update(changed_fields, ["value"])
+    Through.objects.bulk_create(new_links)
+    # Earlier merges into them, and their earlier addresses, follow them.
+    remap(MergeRecord, "survivor", moves)
+    remap(ContactAlias, "contact", moves)
+    Contact.objects.filter(pk__in=list(moves))._raw_delete(connection.alias)
+
+    # The survivor: its blanks filled from the others, oldest first; its
+    # addresses in their canonical writing; the others' addresses its own.
+    for survivor, others, _r in plans:
+        for name in FILLED_FIELDS:
+            if not _value(survivor, name):
+                for other in others:
+                    if _value(other, name):
+                        setattr(survivor, name, _value(other, name))
+                        break
+    _canonicalise(survivors)
+    aliases = []
+    for survivor, others, _r in plans:
+        taken = set()
+        for other in others:
+            for kind, value in _addresses(other):
+                if value and value != getattr(survivor, kind) and (kind, value) not in taken:
+                    taken.add((kind, value))
+                    aliases.append(ContactAlias(contact=survivor, kind=kind, value=value, merged=snapshot_of[other.pk]))
+        survivor.refresh_search_fields(survivor._merged_extra_values)
+        survivor.updated_at = now
+    for kind in ContactAlias.Kind.values:
+        values = [alias.value for alias in aliases if alias.kind == kind]
+        for part in batched(values, BATCH):
+            ContactAlias.objects.filter(kind=kind, value__in=part).delete()
+    ContactAlias.objects.bulk_create(aliases)
+    Contact.objects.bulk_update(survivors, [*FILLED_FIELDS, "name_key", "search_text", "updated_at"])
+    history_bulk_record(contacts=survivors, reasons={s.pk: f"merge:{record_of[s.pk].pk}" for s in survivors})
+    custom_fields_bulk_record(fields=moved_fields + changed_fields)
+
+    result.groups = len(plans)
+    result.contacts = len(others_all)
+    result.tickets = sum(len(moved[pk].get("tickets", [])) for pk in moves)
+    result.messages = sum(moved[pk].get("messages", 0) for pk in moves)
+    result.survivors = [s.pk for s in survivors]
+    return result
+
+
+def _value(contact: Contact, name: str):
+    value = getattr(contact, name)
+    return value.name if name == "photo" else value
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """"Cidade" -> "Cidade (2)", or the next number not taken."""
+    for number in range(2, 1000):
+        suffix = f" ({number})"
+        candidate = name[: 100 - len(suffix)] + suffix
+        if candidate.lower() not in taken:
+            return candidate
+    raise ValueError(name)
+
+
+def _addresses(contact: Contact) -> list[tuple[str, str]]:
+    """Where messages from `contact` come from, canonically."""
+    return [
+        ("number", canonical_number(contact.number, is_group=contact.is_group)),
+        ("telegram_id", canonical_telegram_id(contact.telegram_id)),
+    ]
+
+
+def _canonicalise(contacts: list[Contact]) -> None:
+    """Write the survivors' identities canonically (the same values:
+    "551187654321" is "5511987654321"), unless another contact holds that
+    writing already."""
+    normalise = {"number": None, **CANONICAL}
+    for name, function in normalise.items():
+        wanted = {}
+        for contact in contacts:
+            value = getattr(contact, name)
+            canonical = canonical_number(value, is_group=contact.is_group) if function is None else function(value)
+            if canonical != value:
+                wanted[contact] = canonical
+        if not wanted:
+            continue
+        held = set()
+        if name != "email":
+            for part in batched(set(wanted.values()), BATCH):
+                held.update(Contact.objects.filter(**{f"{name}__in": part}).values_list(name, flat=True))
+        for contact, canonical in wanted.items():
+            if canonical not in held:
+                held.add(canonical)
+                setattr(contact, name, canonical)
+
+
+def _snapshot(contact: Contact, tags: list[str], extras: list[CustomField], moved: dict) -> dict:
+    data = {"id": contact.pk}
+    for name in SNAPSHOT_FIELDS:
+        value = _value(contact, name)
+        data[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    data["wallet"] = contact.wallet.name if contact.wallet_id else ""
+    data["tags"] = tags
+    data["custom_fields"] = [[extra.name, extra.value] for extra in extras]
+    return data | moved
+
+
+def remap(model, field_name: str, mapping: dict[int, int]) -> int:
+    """Point `model.field_name` from each old id of `mapping` to its new id,
+    in one statement per few hundred ids (PostgreSQL: one in all)."""
+    if not mapping:
+        return 0
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    column = quote(model._meta.get_field(field_name).column)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} SET {column} = m.new FROM unnest(%s::bigint[], %s::bigint[]) AS m(old, new) "
+                f"WHERE {table}.{column} = m.old",
+                [list(mapping), list(mapping.values())],
+            )
+            return cursor.rowcount
+        changed = 0
+        for part in batched(mapping.items(), 400):
+            cases = " ".join(["WHEN %s THEN %s"] * len(part))
+            cursor.execute(
+                f"UPDATE {table} SET {column} = CASE {column} {cases} END WHERE {column} IN ({', '.join(['%s'] * len(part))})",
+                [value for pair in part for value in pair] + [old for old, _new in part],
+            )
+            changed += cursor.rowcount
+        return changed

@@ -1,0 +1,98 @@
+"""The tickets' part of a merge of duplicate contacts (contacts.duplicates
+sends the signals; contacts knows nothing of tickets).
+
+A merged contact's tickets and messages move to the survivor; none is
+left behind, deleted or emptied. A contact has at most one active ticket
+per channel, so when the survivor and a merged contact both have one on
+the same channel, one stays active with every message and the other is
+closed, its `merged_into` saying where its messages went.
+"""
+
+from collections import defaultdict
+from itertools import batched
+
+from django.db.models import Count
+from django.dispatch import receiver
+from django.utils import timezone
+
+from contacts.duplicates import BATCH, contacts_merging, identity_links, merge_counts, remap
+from contacts.models import Contact
+
+from .inbound import LID_SERVER
+from .models import Message, Ticket
+
+
+@receiver(merge_counts, sender=Contact)
+def count_conversations(*, contact_ids: list[int], **kwargs) -> dict[int, dict]:
+    counts: dict[int, dict] = defaultdict(lambda: {"tickets": 0, "messages": 0})
+    for part in batched(contact_ids, BATCH):
+        for model, name in ((Ticket, "tickets"), (Message, "messages")):
+            rows = model.objects.filter(contact_id__in=part).values("contact_id").annotate(n=Count("pk")).order_by()
+            for row in rows.values_list("contact_id", "n"):
+                counts[row[0]][name] = row[1]
+    return dict(counts)
+
+
+@receiver(identity_links, sender=Contact)
+def linked_numbers(**kwargs) -> dict[str, str]:
+    """WhatsApp LIDs ("<digits>@lid" chats) and the phone numbers their
+    messages came with: the same person."""
+    chats = (
+        Message.objects.filter(chat_id__endswith=f"@{LID_SERVER}", is_group=False)
+        .exclude(chat_identity="")
+        .values_list("chat_id", "chat_identity")
+        .distinct()
+    )
+    return {chat_id.partition("@")[0].split(":")[0]: identity for chat_id, identity in chats.iterator(chunk_size=BATCH)}
+
+
+@receiver(contacts_merging, sender=Contact)
+def move_conversations(*, moves: dict[int, int], **kwargs) -> dict[int, dict]:
+    """Move the merged contacts' tickets and messages to their survivors;
+    returns, per merged contact, the tickets moved and the messages count."""
+    now = timezone.now()
+    involved = [*moves, *set(moves.values())]
+    # Locked in id order, like the contacts.
+    tickets = list(
+        Ticket.objects.filter(contact_id__in=involved)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "contact_id", "channel_id", "status", "updated_at")
+    )
+    moved_tickets = defaultdict(list)
+    active = defaultdict(list)  # (survivor, channel) -> [(is the survivor's, updated_at, ticket id)]
+    for pk, contact_id, channel_id, status, updated_at in tickets:
+        owner = moves.get(contact_id, contact_id)
+        if contact_id in moves:
+            moved_tickets[contact_id].append(pk)
+        if status != Ticket.Status.CLOSED:
+            active[(owner, channel_id)].append((contact_id == owner, updated_at, pk))
+    # One active ticket per contact and channel: the survivor's, else the
+    # one with the latest activity; the others close into it.
+    closing = {}
+    for candidates in active.values():
+        if len(candidates) > 1:
+            candidates.sort(reverse=True)
+            kept = candidates[0][2]
+            for _own, _updated, pk in candidates[1:]:
+                closing[pk] = kept
+    if closing:
+        Ticket.objects.filter(pk__in=list(closing)).update(status=Ticket.Status.CLOSED, closed_at=now)
+        for kept, closed in _by_target(closing).items():
+            Ticket.objects.filter(pk__in=closed).update(merged_into_id=kept)
+        remap(Message, "ticket", closing)
+    remap(Ticket, "contact", moves)
+    message_counts = dict(
+        Message.objects.filter(contact_id__in=list(moves)).values("contact_id").annotate(n=Count("pk")).order_by().values_list("contact_id", "n")
+    )
+    remap(Message, "contact", moves)
+    if closing:
+        Ticket.objects.filter(pk__in=set(closing.values())).update(updated_at=now)
+    return {pk: {"tickets": moved_tickets.get(pk, []), "messages": message_counts.get(pk, 0)} for pk in moves}
+
+
+def _by_target(mapping: dict[int, int]) -> dict[int, list[int]]:
+    grouped = defaultdict(list)
+    for source, target in mapping.items():
+        grouped[target].append(source)
+    return grouped
