@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .forms import ContactAdminForm, CustomFieldForm
-from .models import AuditEvent, Contact, CustomField, Job, Tag, Wallet
+from .models import AuditEvent, Contact, CustomField, Job, MergedContact, MergeRecord, Tag, Wallet
 from .services import contacts_delete, contacts_reassign_wallet, contacts_refresh_search, tags_delete
 
 
@@ -157,6 +157,29 @@ class ContactAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         contacts_delete(contacts=queryset)
 
+    actions = ["merge_selected"]
+
+    @admin.action(description=_("Merge the selected contacts into the oldest"), permissions=["merge"])
+    def merge_selected(self, request, queryset):
+        from .duplicates import contacts_merge
+        from .recording import Source, recording
+
+        selected = list(queryset.values_list("pk", "is_group"))
+        if len(selected) < 2 or len({is_group for _pk, is_group in selected}) > 1:
+            self.message_user(request, _("Choose two or more contacts, all people or all groups."), messages.ERROR)
+            return
+        with recording(source=Source.MERGE, user=request.user):
+            result = contacts_merge(groups=[[pk for pk, _g in selected]], rules=[["manual"]], audit={"from": "admin", "manual": True})
+        self.message_user(
+            request,
+            ngettext("%(count)d contact was merged into the oldest.", "%(count)d contacts were merged into the oldest.", result.contacts)
+            % {"count": result.contacts},
+            messages.SUCCESS,
+        )
+
+    def has_merge_permission(self, request):
+        return request.user.has_perm("contacts.merge_contacts")
+
     def get_search_results(self, request, queryset, search_term):
         # The same search as the panel: it knows phones, CPFs and accents.
         return queryset.search(search_term), False
@@ -214,6 +237,40 @@ class AuditEventAdmin(ReadOnlyAdmin):
     @admin.display(description=_("counts"))
     def counts_summary(self, event):
         return ", ".join(f"{name}: {value}" for name, value in event.counts.items())
+
+
+class MergedContactInline(admin.StackedInline):
+    model = MergedContact
+    fields = ["contact_id", "name", "snapshot"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MergeRecord)
+class MergeRecordAdmin(ReadOnlyAdmin):
+    """Every merge of duplicates, with a snapshot of each contact merged."""
+
+    list_display = ["created_at", "survivor_name", "merged_names", "username", "source"]
+    list_filter = ["source", ("user", admin.RelatedOnlyFieldListFilter), "created_at"]
+    date_hierarchy = "created_at"
+    search_fields = ["survivor_name", "contacts__name"]
+    fields = ["created_at", "survivor", "survivor_name", "rules", "user", "username", "source"]
+    raw_id_fields = ["survivor"]
+    inlines = [MergedContactInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("contacts")
+
+    @admin.display(description=_("merged"))
+    def merged_names(self, record):
+        return ", ".join(merged.name for merged in record.contacts.all())
 
 
 @admin.register(Job)

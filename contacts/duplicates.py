@@ -66,7 +66,7 @@ contacts_merging = Signal()
 # number sent beside it.
 identity_links = Signal()
 
-RULES = ("number", "telegram_id", "cpf_cnpj", "email")
+RULES = ("number", "telegram_id", "cpf_cnpj", "email", "manual")  # "manual": chosen by a person
 BATCH = 5000  # ids per IN (...) list
 MERGE_BATCH = 500  # groups per transaction
 ATTEMPTS = 5
@@ -279,6 +279,36 @@ def _order_and_count(groups: list[Group]) -> None:
         group.tickets = sum(counts[pk].get("tickets", 0) for pk in others)
         group.messages = sum(counts[pk].get("messages", 0) for pk in others)
     groups.sort(key=lambda group: group.survivor_id)
+
+
+@dataclass
+class MergePreview:
+    """What merging some contacts would do, for a person to confirm."""
+
+    survivor: Contact
+    others: list[Contact]
+    tickets: int
+    messages: int
+    filled: list[tuple[str, str]]  # (field label, value) the survivor's blanks take
+
+
+def merge_preview(*, contacts: list[Contact]) -> MergePreview:
+    """The oldest of `contacts` is kept; the others' tickets and messages
+    move to it and its blanks are filled from them, oldest first."""
+    contacts = sorted(contacts, key=lambda c: (c.created_at, c.pk))
+    group = Group([c.pk for c in contacts], ["manual"])
+    _order_and_count([group])
+    survivor, others = contacts[0], contacts[1:]
+    filled = []
+    for name in FILLED_FIELDS:
+        if _value(survivor, name):
+            continue
+        donor = next((other for other in others if _value(other, name)), None)
+        if donor is not None:
+            field = Contact._meta.get_field(name.removesuffix("_id"))
+            value = str(donor.wallet) if name == "wallet_id" else ("✓" if name == "photo" else _value(donor, name))
+            filled.append((str(field.verbose_name), str(value)))
+    return MergePreview(survivor, others, group.tickets, group.messages, filled)
 
 
 # Merging ------------------------------------------------------------------

@@ -123,13 +123,18 @@ class JobView(UserJobMixin, DetailView):
     template_name = "contacts/job.html"
 
     def get_template_names(self):
+        duplicates = self.object.kind in (Job.Kind.DUPLICATES, Job.Kind.MERGE)
         if self.request.headers.get("HX-Request") == "true":
-            return ["contacts/_job_status.html"]
-        return [self.template_name]
+            return ["contacts/_duplicates_status.html" if duplicates else "contacts/_job_status.html"]
+        return ["contacts/duplicates_job.html" if duplicates else self.template_name]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         job = self.object
+        if job.kind == Job.Kind.DUPLICATES and job.status == Job.Status.DONE:
+            from .duplicate_views import group_page
+
+            context |= group_page(job, self.request.GET.get("page"))
         if job.status == Job.Status.DRAFT:
             context["form"] = kwargs.get("form") or MappingForm(job=job)
         return context

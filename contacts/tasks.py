@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from .models import AuditEvent, Contact, Job, Tag, Wallet
+from .models import AuditEvent, Contact, DuplicateGroup, Job, Tag, Wallet
 from .recording import Source, recording
 
 logger = logging.getLogger(__name__)
@@ -41,10 +41,18 @@ def run_job(job_id: int) -> None:
     now = timezone.now()
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=now, heartbeat_at=now)
     purge_expired_job_files()
-    runner = {Job.Kind.IMPORT_PREVIEW: _preview, Job.Kind.IMPORT: _import, Job.Kind.EXPORT: _export}[job.kind]
+    runner = {
+        Job.Kind.IMPORT_PREVIEW: _preview,
+        Job.Kind.IMPORT: _import,
+        Job.Kind.EXPORT: _export,
+        Job.Kind.DUPLICATES: _find_duplicates,
+        Job.Kind.MERGE: _merge,
+    }[job.kind]
     try:
         with override(job.parameters.get("language") or settings.LANGUAGE_CODE):
-            source = Source.IMPORT if job.kind != Job.Kind.EXPORT else Source.COMMAND
+            source = {Job.Kind.EXPORT: Source.COMMAND, Job.Kind.DUPLICATES: Source.MERGE, Job.Kind.MERGE: Source.MERGE}.get(
+                job.kind, Source.IMPORT
+            )
             with recording(source=source, user=job.user):
                 runner(job)
     except Exception as error:  # the job says what went wrong; nothing half-written stays
@@ -192,6 +200,57 @@ def _export(job: Job) -> None:
         | {"file": name},
         counts={"rows": count},
     )
+
+
+def _find_duplicates(job: Job) -> None:
+    """Remover duplicados, step one: the groups, stored for the
+    administrator to look at and choose from; nothing is merged."""
+    from .duplicates import find_duplicates
+
+    groups = find_duplicates(progress=Progress(job))
+    DuplicateGroup.objects.bulk_create(
+        (
+            DuplicateGroup(job=job, contact_ids=group.contact_ids, rules=group.rules, tickets=group.tickets, messages=group.messages)
+            for group in groups
+        ),
+        batch_size=5000,
+    )
+    Job.objects.filter(pk=job.pk).update(
+        total=len(groups),
+        done=len(groups),
+        result={
+            "groups": len(groups),
+            "contacts": sum(len(group.contact_ids) - 1 for group in groups),
+            "tickets": sum(group.tickets for group in groups),
+            "messages": sum(group.messages for group in groups),
+        },
+    )
+
+
+def _merge(job: Job) -> None:
+    """Step two: merge the groups chosen (all, or those listed) of a search."""
+    from .duplicates import contacts_merge
+
+    search = job.parameters["search"]
+    chosen = DuplicateGroup.objects.filter(job_id=search, merged=False).order_by("pk")
+    if job.parameters.get("groups") is not None:
+        chosen = chosen.filter(pk__in=job.parameters["groups"])
+    rows = list(chosen.values_list("pk", "contact_ids", "rules"))
+    Job.objects.filter(pk=job.pk).update(total=len(rows))
+    progress = Progress(job)
+    result = contacts_merge(
+        groups=[ids for _pk, ids, _rules in rows],
+        rules=[rules for _pk, _ids, rules in rows],
+        progress=lambda done, total: progress(done, total),
+        audit={"from": "panel" if job.parameters.get("from_panel") else "command", "groups_chosen": len(rows)},
+    )
+    DuplicateGroup.objects.filter(pk__in=[pk for pk, _ids, _rules in rows]).update(merged=True)
+    Job.objects.filter(pk=job.pk).update(
+        done=len(rows), result={**result.counts(), "survivors": [list(row) for row in Contact.objects.filter(pk__in=result.survivors[:SURVIVORS_SHOWN]).values_list("pk", "name")]}
+    )
+
+
+SURVIVORS_SHOWN = 20
 
 
 def purge_expired_job_files() -> int:

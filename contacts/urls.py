@@ -3,7 +3,7 @@ from django.urls import path
 
 from contacts_portal.uploads import max_upload_size
 
-from . import job_views, views
+from . import duplicate_views, job_views, views
 
 app_name = "contacts"
 
@@ -14,6 +14,9 @@ urlpatterns = [
     path("<int:pk>/delete/", views.ContactDeleteView.as_view(), name="delete"),
     path("<int:pk>/history/", views.ContactHistoryView.as_view(), name="history"),
     path("<int:pk>/photo/", views.ContactPhotoView.as_view(), name="photo"),
+    path("<int:pk>/merge/", duplicate_views.ContactMergeView.as_view(), name="merge"),
+    path("duplicates/", duplicate_views.DuplicatesView.as_view(), name="duplicates"),
+    path("jobs/<uuid:token>/merge/", duplicate_views.DuplicatesMergeView.as_view(), name="duplicates_merge"),
     path("import/", max_upload_size(settings.IMPORT_MAX_FILE_BYTES)(job_views.ImportView.as_view()), name="import"),
     path("import/template/", job_views.ImportTemplateView.as_view(), name="import_template"),
     path("export/", job_views.ExportView.as_view(), name="export"),

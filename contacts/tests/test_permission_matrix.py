@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from contacts.models import AuditEvent, Contact, CustomField, Job
+from contacts.models import AuditEvent, Contact, CustomField, Job, MergeRecord
 from contacts.services import audit_record
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
 from contacts.tests.test_contact_form import png
@@ -69,6 +69,12 @@ PANEL = {
     "contacts:job": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 404, 404, 404, 404)}),
     "contacts:import_confirm": ("preview job", {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
     "contacts:job_file": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 405, 405, 405, 405)}),
+    # Remover duplicados: administrators (contacts.merge_contacts). An
+    # empty merge POST is sent back to the preview (and, on a contact,
+    # without the other contact it is a 404).
+    "contacts:duplicates": (None, {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 302)}),
+    "contacts:duplicates_merge": ("duplicates job", {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
+    "contacts:merge": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 404)}),
     "tickets:list": (None, {"GET": roles(LOGIN, 403, 200, 200, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     "tickets:detail": ("ticket", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     # An empty reply is refused with a message on the ticket's page.
@@ -117,6 +123,7 @@ ADMIN_MODELS = {
     # before it looks at permissions.
     "django_tasks_database.dbtaskresult": {**NOTHING, "history": 302},
     "contacts.job": VIEW_ONLY,
+    "contacts.mergerecord": VIEW_ONLY,
 }
 ADMIN_SITE = {
     "admin:index": 200,
@@ -160,6 +167,7 @@ def world(db):
         "contacts.historicalcontact": Contact.history.model.objects.filter(id=contact.pk).first(),
         "auth.user": agent_a,
         "contacts.job": Job.objects.create(kind=Job.Kind.EXPORT, user=agent_a),
+        "contacts.mergerecord": MergeRecord.objects.create(survivor=contact, survivor_name=contact.name, source="panel"),
         "auth.group": Group.objects.get(name="Agents"),
         "axes.accessattempt": AccessAttempt.objects.create(username="x", ip_address="192.0.2.1", failures_since_start=1),
         "axes.accesslog": AccessLog.objects.create(username="x", ip_address="192.0.2.1"),
@@ -266,6 +274,9 @@ def panel_url(name, needs, world):
         job.result_file.save("contatos.csv", ContentFile(b"Nome\r\n"))
         args = [job.token, "result"] if name == "contacts:job_file" else [job.token]
         return reverse(name, args=args)
+    if needs == "duplicates job":
+        job = Job.objects.create(kind=Job.Kind.DUPLICATES, user=administrator, status=Job.Status.DONE, result={"groups": 0})
+        return reverse(name, args=[job.token])
     if needs == "preview job":
         job = Job.objects.create(kind=Job.Kind.IMPORT_PREVIEW, user=administrator, status=Job.Status.DONE, result={"created": 1})
         job.source_file.save("planilha", ContentFile(b"Nome;Telefone\r\nMaria;11987654321\r\n"))

@@ -1,0 +1,120 @@
+"""Remover duplicados in the panel: a search for duplicate groups (a
+background job), its preview with a choice of groups, the merge (another
+job); and "merge with…" from a contact's page, for duplicates no rule can
+see. Administrators only (contacts.merge_contacts)."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.views.generic import DetailView, TemplateView, View
+
+from .duplicates import contacts_merge, merge_preview
+from .job_views import UserJobMixin
+from .models import Contact, DuplicateGroup, Job, MergeRecord
+from .recording import Source, recording
+from .tasks import enqueue_job
+
+GROUPS_PER_PAGE = 20
+
+
+class MergePermissionMixin(PermissionRequiredMixin):
+    permission_required = "contacts.merge_contacts"
+
+
+class DuplicatesView(MergePermissionMixin, TemplateView):
+    """The start: what the search does, the last searches and merges."""
+
+    template_name = "contacts/duplicates.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            searches=Job.objects.filter(user=self.request.user, kind__in=[Job.Kind.DUPLICATES, Job.Kind.MERGE])[:5],
+            merges=MergeRecord.objects.select_related("survivor").prefetch_related("contacts")[:10],
+            **kwargs,
+        )
+
+    def post(self, request):
+        with transaction.atomic():
+            job = Job.objects.create(kind=Job.Kind.DUPLICATES, user=request.user, parameters={"language": request.LANGUAGE_CODE})
+            enqueue_job(job)
+        return HttpResponseRedirect(job.get_absolute_url())
+
+
+def group_page(job: Job, number) -> dict:
+    """A page of a search's groups, each with its contacts as they are now
+    (None for one merged or deleted since)."""
+    page = Paginator(job.duplicate_groups.all(), GROUPS_PER_PAGE).get_page(number)
+    ids = {pk for group in page for pk in group.contact_ids}
+    contacts = Contact.objects.filter(pk__in=ids).select_related("wallet").in_bulk()
+    for group in page:
+        group.members = [(pk, contacts.get(pk)) for pk in group.contact_ids]
+    return {"groups_page": page}
+
+
+class DuplicatesMergeView(MergePermissionMixin, UserJobMixin, View):
+    """The administrator confirms every group of a search, or those ticked."""
+
+    def post(self, request, token):
+        search = get_object_or_404(self.get_queryset(), token=token, kind=Job.Kind.DUPLICATES, status=Job.Status.DONE)
+        chosen = None
+        if "all" not in request.POST:
+            wanted = {int(pk) for pk in request.POST.getlist("group") if pk.isascii() and pk.isdigit() and len(pk) < 19}
+            chosen = list(search.duplicate_groups.filter(pk__in=wanted, merged=False).values_list("pk", flat=True))
+            if not chosen:
+                messages.error(request, _("Choose at least one group to merge, or merge them all."))
+                return HttpResponseRedirect(search.get_absolute_url())
+        with transaction.atomic():
+            job = Job.objects.create(
+                kind=Job.Kind.MERGE,
+                user=request.user,
+                parameters={"search": search.pk, "search_token": str(search.token), "groups": chosen, "from_panel": True, "language": request.LANGUAGE_CODE},
+            )
+            enqueue_job(job)
+        return HttpResponseRedirect(job.get_absolute_url())
+
+
+class ContactMergeView(MergePermissionMixin, DetailView):
+    """"Merge with…": find the other contact, see what the merge does (the
+    older one is kept), confirm."""
+
+    model = Contact
+    template_name = "contacts/contact_merge.html"
+    context_object_name = "contact"
+
+    def other(self):
+        raw = self.request.POST.get("other") or self.request.GET.get("other") or ""
+        if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
+            return None
+        return (
+            Contact.objects.filter(pk=int(raw), is_group=self.object.is_group).exclude(pk=self.object.pk).select_related("wallet").first()
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.get("q", "")
+        other = self.other()
+        context["q"] = query
+        if other is not None:
+            context["other"] = other
+            context["preview"] = merge_preview(contacts=[self.object, other])
+        elif query.strip():
+            context["candidates"] = (
+                Contact.objects.search(query).filter(is_group=self.object.is_group).exclude(pk=self.object.pk).select_related("wallet")[:20]
+            )
+        return context
+
+    def post(self, request, pk):
+        self.object = self.get_object()
+        other = self.other()
+        if other is None:
+            raise Http404
+        with recording(source=Source.MERGE, user=request.user):
+            result = contacts_merge(groups=[[self.object.pk, other.pk]], rules=[["manual"]], audit={"from": "panel", "manual": True})
+        survivor = Contact.objects.get(pk=result.survivors[0]) if result.survivors else self.object
+        messages.success(request, _("The contacts were merged into “%(name)s”.") % {"name": survivor.name})
+        return HttpResponseRedirect(survivor.get_absolute_url())
+
