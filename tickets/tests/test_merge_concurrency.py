@@ -1,0 +1,141 @@
+"""Merges under concurrency, on PostgreSQL where locks are real: two
+merges over overlapping groups, a merge during an inbound message, a merge
+during an import. No deadlock reaches anyone, nothing points at a contact
+that is gone, and the end is as if they ran one after the other."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from contacts import duplicates
+from contacts.duplicates import contacts_merge
+from contacts.models import Contact, CustomField
+from contacts.tests.factories import ContactFactory
+from tickets import services
+from tickets.inbound import Inbound
+from tickets.models import Channel, Message, Ticket
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row locks are PostgreSQL's; SQLite has one writer at a time"),
+]
+
+
+def contact(days_ago, **fields):
+    fields.setdefault("number", "")
+    made = ContactFactory(**fields)
+    Contact.objects.filter(pk=made.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
+    return Contact.objects.get(pk=made.pk)
+
+
+def run_threads(*targets):
+    errors = []
+
+    def wrap(target):
+        try:
+            target()
+        except Exception as error:  # noqa: BLE001 (reported below)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=wrap, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+
+
+def test_two_merges_over_overlapping_groups_end_as_one_contact_with_everything():
+    channel = Channel.objects.create(kind="whatsapp", name="WhatsApp")
+    for _round in range(5):
+        Contact.objects.all().delete()
+        a = contact(9, email="x@example.com")
+        b = contact(5, email="x@example.com", cpf_cnpj="529.982.247-25")
+        c = contact(1, cpf_cnpj="52998224725", number="5511987654321")
+        CustomField.objects.create(contact=b, name="Cidade", value="Recife")
+        CustomField.objects.create(contact=c, name="Cidade", value="Olinda")
+        for n, owner in enumerate((a, b, c)):
+            ticket = Ticket.objects.create(contact=owner, channel=channel, status="closed")
+            Message.objects.create(channel=channel, external_id=f"{_round}-{n}", chat_id="x", sent_at=timezone.now(), ticket=ticket, contact=owner)
+        barrier = threading.Barrier(2)
+
+        def merge(group):
+            barrier.wait()
+            contacts_merge(groups=[group])
+
+        run_threads(lambda: merge([a.pk, b.pk]), lambda: merge([b.pk, c.pk]))
+        assert list(Contact.objects.values_list("pk", flat=True)) == [a.pk]
+        assert Ticket.objects.filter(contact=a).count() == 3
+        assert Message.objects.filter(contact=a).count() == 3
+        assert sorted(CustomField.objects.filter(contact=a).values_list("value", flat=True)) == ["Olinda", "Recife"]
+        Message.objects.all().delete()
+        Ticket.objects.all().delete()
+
+
+def test_a_message_for_the_merged_contact_during_the_merge_reaches_the_survivor(monkeypatch):
+    channel = Channel.objects.create(kind="whatsapp", name="WhatsApp")
+    survivor = contact(9, email="x@example.com", number="5511987654321")
+    merged = contact(1, email="x@example.com", number="5521999998888")
+    locked, delivered = threading.Event(), threading.Event()
+    real = duplicates.contacts_merging.send
+
+    def send_and_wait(*args, **kwargs):
+        # The merge holds its locks here while the message arrives.
+        result = real(*args, **kwargs)
+        locked.set()
+        delivered.wait(timeout=2)
+        return result
+
+    monkeypatch.setattr(duplicates.contacts_merging, "send", send_and_wait)
+
+    def merge():
+        contacts_merge(groups=[[survivor.pk, merged.pk]])
+
+    def receive():
+        locked.wait(timeout=10)
+        threading.Timer(0.5, delivered.set).start()  # the insert waits on the merge's lock meanwhile
+        inbound = Inbound(
+            external_id="late-1", chat_id="5521999998888@s.whatsapp.net", chat_identity="5521999998888",
+            sender_id="5521999998888", sender_name="Outro", is_group=False, group_name="", from_me=False,
+            kind="text", body="olá", sent_at=timezone.now(),
+        )
+        services.message_receive(channel=channel, inbound=inbound)
+
+    run_threads(merge, receive)
+    message = Message.objects.get(external_id="late-1")
+    assert message.contact_id == survivor.pk
+    assert message.ticket.contact_id == survivor.pk
+    assert not Contact.objects.filter(pk=merged.pk).exists()
+
+
+def test_a_merge_and_an_import_of_the_same_contacts_lose_nothing():
+    from contacts.importing import import_contacts
+    from contacts.spreadsheets import read_table
+    import io
+
+    survivor = contact(9, email="x@example.com", number="5511987654321")
+    merged = contact(1, email="x@example.com", number="5521999998888")
+    csv = "Nome;Telefone;Empresa\r\nOutro;5521999998888;ACME\r\nNova;5531988887777;Beta\r\n".encode()
+    barrier = threading.Barrier(2)
+
+    def merge():
+        barrier.wait()
+        contacts_merge(groups=[[survivor.pk, merged.pk]])
+
+    def run_import():
+        barrier.wait()
+        import_contacts(table=read_table(io.BytesIO(csv)))
+
+    run_threads(merge, run_import)
+    # Whichever ran first, the company reached the survivor (directly, or
+    # through the merged contact that the merge then folded in) and the
+    # new row is there once.
+    assert Contact.objects.filter(number="5531988887777").count() == 1
+    kept = Contact.objects.get(pk=survivor.pk)
+    assert kept.company == "ACME"
+    assert not Contact.objects.filter(pk=merged.pk).exists()
