@@ -96,7 +96,7 @@ def test_choosing_no_group_says_so_and_merges_nothing(client, admin_user, duplic
     job = search(client, post)
     for data in ({}, {"group": ["x", "99999999999999999999999", "-1"]}):
         response = client.post(reverse("contacts:duplicates_merge", args=[job.token]), data, follow=True)
-        assert "Choose at least one group" in response.content.decode()
+        assert "Escolha ao menos um grupo" in response.content.decode()
     assert Contact.objects.count() == 5
     assert not Job.objects.filter(kind=Job.Kind.MERGE).exists()
 
@@ -105,7 +105,7 @@ def test_a_search_with_nothing_to_merge_says_so(client, admin_user, post):
     contact(name="Só eu", email="so@example.com")
     client.force_login(admin_user)
     job = search(client, post)
-    assert "No duplicates found" in client.get(job.get_absolute_url()).content.decode()
+    assert "Nenhum duplicado encontrado" in client.get(job.get_absolute_url()).content.decode()
 
 
 def test_agents_cannot_remove_duplicates(client, agent, duplicates):
@@ -123,7 +123,7 @@ def test_merge_with_finds_the_other_contact_previews_and_merges(client, admin_us
     found = client.get(url, {"q": "carla"}).content.decode()
     assert "Carla Dias" in found
     preview = client.get(url, {"other": older.pk}).content.decode()
-    assert "“Carla Dias”, the older contact, is kept" in preview
+    assert "“Carla Dias”, o contato mais antigo, é mantido" in preview
     assert "ACME" in preview  # its blank company is filled in
     response = client.post(url, {"other": older.pk})
     assert response.status_code == 302 and response.url == older.get_absolute_url()
@@ -168,6 +168,6 @@ def test_admin_merges_the_selected_contacts_into_the_oldest(client, admin_user):
         {"action": "merge_selected", "_selected_action": [older.pk, newer.pk]},
         follow=True,
     )
-    assert "1 contact was merged into the oldest" in response.content.decode()
+    assert "1 contato foi mesclado no mais antigo" in response.content.decode()
     older.refresh_from_db()
     assert older.email == "novo@example.com"
