@@ -85,20 +85,20 @@ CANONICAL_DOCUMENT = r"^([0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}|[0-9A-Z]{2}\.[0-9
 
 def canonical_number(raw: str, *, is_group: bool = False) -> str:
     """A stored number in its canonical writing. Stored numbers carry their
-    country code ("5511987654321"); older rows may not ("11987654321") or
-    may be punctuated. A value no reading accepts is compared by its digits."""
+    country code ("5511987654321"); older rows may not ("11987654321"), may
+    lack the 9th digit or be punctuated. A value no reading accepts is
+    compared by its digits."""
     raw = normalizers.clean_code(raw or "").strip()
     if not raw:
         return ""
     if is_group:
         return raw
-    candidates = ["+" + raw, raw] if raw.isascii() and raw.isdigit() else [raw]
-    for candidate in candidates:
-        try:
-            return normalizers.normalize_phone(candidate)
-        except ValidationError:
-            continue
-    return normalizers.only_digits(raw)
+    try:
+        # As the forms read a number: 10 or 11 digits are a Brazilian number
+        # without its country code first, longer ones carry theirs.
+        return normalizers.normalize_phone(raw)
+    except ValidationError:
+        return normalizers.only_digits(raw)
 
 
 def canonical_telegram_id(raw: str) -> str:
@@ -579,8 +579,8 @@ def _merge_batch(chunk) -> MergeResult:
     )
     Through.objects.filter(contact_id__in=list(moves)).delete()
     CustomField.objects.filter(pk__in=[extra.pk for extra in dropped_fields]).delete()
-    CustomField.objects.bulk_update(moved_fields, ["contact", "name"])
-    CustomField.objects.bulk_update(changed_fields, ["value"])
+    update_rows(CustomField, moved_fields, ["contact", "name"])
+    update_rows(CustomField, changed_fields, ["value"])
     Through.objects.bulk_create(new_links)
     # Earlier merges into them, and their earlier addresses, follow them.
     remap(MergeRecord, "survivor", moves)
@@ -612,7 +612,7 @@ def _merge_batch(chunk) -> MergeResult:
         for part in batched(values, BATCH):
             ContactAlias.objects.filter(kind=kind, value__in=part).delete()
     ContactAlias.objects.bulk_create(aliases)
-    Contact.objects.bulk_update(survivors, [*FILLED_FIELDS, "name_key", "search_text", "updated_at"])
+    update_rows(Contact, survivors, [*(("wallet" if name == "wallet_id" else name) for name in FILLED_FIELDS), "name_key", "search_text", "updated_at"])
     history_bulk_record(contacts=survivors, reasons={s.pk: f"merge:{record_of[s.pk].pk}" for s in survivors})
     custom_fields_bulk_record(fields=moved_fields + changed_fields)
 
@@ -707,3 +707,38 @@ def remap(model, field_name: str, mapping: dict[int, int]) -> int:
             )
             changed += cursor.rowcount
         return changed
+
+
+def update_rows(model, objects: list, field_names: list[str]) -> None:
+    """UPDATE the given fields of many rows, each to its own values, in one
+    statement on PostgreSQL (the ORM's bulk_update writes a CASE per field
+    and row, and composing it took most of a large merge's time)."""
+    if not objects:
+        return
+    fields = [model._meta.get_field(name) for name in field_names]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk = model._meta.pk
+    columns = [pk, *fields]
+    values = [
+        [field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objects] for field in columns
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{_array_type(field)}" for field in columns)
+            names = ", ".join(quote(field.column) for field in columns)
+            assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names}) "
+                f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}",
+                values,
+            )
+            return
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+        rows = [[*row[1:], row[0]] for row in zip(*values, strict=True)]
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {quote(pk.column)} = %s", rows)
+
+
+def _array_type(field) -> str:
+    db_type = field.db_type(connection) if not field.is_relation else field.target_field.rel_db_type(connection)
+    return db_type.replace("serial", "integer").replace("bigserial", "bigint") + "[]"

@@ -15,7 +15,7 @@ from django.db.models import Count
 from django.dispatch import receiver
 from django.utils import timezone
 
-from contacts.duplicates import BATCH, contacts_merging, identity_links, merge_counts, remap
+from contacts.duplicates import BATCH, contacts_merging, identity_links, merge_counts, remap, update_rows
 from contacts.models import Contact
 
 from .inbound import LID_SERVER
@@ -77,9 +77,11 @@ def move_conversations(*, moves: dict[int, int], **kwargs) -> dict[int, dict]:
             for _own, _updated, pk in candidates[1:]:
                 closing[pk] = kept
     if closing:
-        Ticket.objects.filter(pk__in=list(closing)).update(status=Ticket.Status.CLOSED, closed_at=now)
-        for kept, closed in _by_target(closing).items():
-            Ticket.objects.filter(pk__in=closed).update(merged_into_id=kept)
+        update_rows(
+            Ticket,
+            [Ticket(pk=pk, status=Ticket.Status.CLOSED, closed_at=now, merged_into_id=kept) for pk, kept in closing.items()],
+            ["status", "closed_at", "merged_into"],
+        )
         remap(Message, "ticket", closing)
     remap(Ticket, "contact", moves)
     message_counts = dict(
@@ -90,9 +92,3 @@ def move_conversations(*, moves: dict[int, int], **kwargs) -> dict[int, dict]:
         Ticket.objects.filter(pk__in=set(closing.values())).update(updated_at=now)
     return {pk: {"tickets": moved_tickets.get(pk, []), "messages": message_counts.get(pk, 0)} for pk in moves}
 
-
-def _by_target(mapping: dict[int, int]) -> dict[int, list[int]]:
-    grouped = defaultdict(list)
-    for source, target in mapping.items():
-        grouped[target].append(source)
-    return grouped
