@@ -254,8 +254,9 @@ SURVIVORS_SHOWN = 20
 
 
 def purge_expired_job_files() -> int:
-    """Remove the files of jobs older than JOB_FILE_RETENTION_DAYS (the
-    jobs stay, as a record). Returns how many jobs lost their files."""
+    """Remove the files of jobs older than JOB_FILE_RETENTION_DAYS, and the
+    groups of duplicate searches as old (the jobs stay, as a record).
+    Returns how many jobs lost their files."""
     cutoff = timezone.now() - timedelta(days=settings.JOB_FILE_RETENTION_DAYS)
     purged = 0
     for job in Job.objects.filter(created_at__lt=cutoff).exclude(source_file="", result_file="", report_file=""):
@@ -264,4 +265,6 @@ def purge_expired_job_files() -> int:
                 file.storage.delete(file.name)
         Job.objects.filter(pk=job.pk).update(source_file="", result_file="", report_file="")
         purged += 1
+    # An old duplicate search's groups: the merges it led to keep their records.
+    DuplicateGroup.objects.filter(job__created_at__lt=cutoff).delete()
     return purged

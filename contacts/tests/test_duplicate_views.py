@@ -171,3 +171,15 @@ def test_admin_merges_the_selected_contacts_into_the_oldest(client, admin_user):
     assert "1 contato foi mesclado no mais antigo" in response.content.decode()
     older.refresh_from_db()
     assert older.email == "novo@example.com"
+
+
+def test_an_old_searchs_groups_go_with_the_retention_period(client, admin_user, duplicates, post, settings):
+    from contacts.tasks import purge_expired_job_files
+
+    client.force_login(admin_user)
+    job = search(client, post)
+    assert job.duplicate_groups.exists()
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=settings.JOB_FILE_RETENTION_DAYS + 1))
+    purge_expired_job_files()
+    assert not DuplicateGroup.objects.exists()
+    assert Job.objects.filter(pk=job.pk).exists()
