@@ -34,6 +34,7 @@ groups end as if they ran one after the other. A deadlock or serialization
 failure that the database reports anyway is retried.
 """
 
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -42,8 +43,9 @@ from itertools import batched
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, OperationalError, connection, transaction
-from django.db.models import Count, Q
-from django.db.models.functions import Lower, Trim
+from django.db.models import CharField, Count, F, Func, Q, StringAgg, Value
+from django.db.models.functions import Cast, Length, Lower, Substr
+from django.db.models.lookups import Exact, In, Range
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -68,7 +70,10 @@ identity_links = Signal()
 
 RULES = ("number", "telegram_id", "cpf_cnpj", "email", "manual")  # "manual": chosen by a person
 BATCH = 5000  # ids per IN (...) list
-MERGE_BATCH = 500  # groups per transaction
+# Values per look-up on a unique index: with thousands, PostgreSQL's planner
+# takes the trigram index instead, and one look-up took 20 s at a million.
+LOOKUP_BATCH = 500
+MERGE_BATCH = 1000  # groups per transaction
 ATTEMPTS = 5
 
 # Stored writings that are their own canonical form, checked by the
@@ -80,6 +85,7 @@ CANONICAL_NUMBER = r"^[1-9][0-9]{11,14}$"
 OLD_BRAZILIAN_MOBILE = r"^55[1-9][0-9][6-9][0-9]{7}$"
 CANONICAL_GROUP_ID = r"^[0-9]+(-[0-9]+)?$"
 CANONICAL_TELEGRAM_ID = r"^-?[1-9][0-9]{0,18}$"
+_CANONICAL_NUMBER, _OLD_BRAZILIAN_MOBILE = re.compile(CANONICAL_NUMBER), re.compile(OLD_BRAZILIAN_MOBILE)
 CANONICAL_DOCUMENT = r"^([0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}|[0-9A-Z]{2}\.[0-9A-Z]{3}\.[0-9A-Z]{3}/[0-9A-Z]{4}-[0-9]{2})$"
 
 
@@ -89,10 +95,10 @@ def canonical_number(raw: str, *, is_group: bool = False) -> str:
     lack the 9th digit or be punctuated. A value no reading accepts is
     compared by its digits."""
     raw = normalizers.clean_code(raw or "").strip()
-    if not raw:
-        return ""
-    if is_group:
+    if not raw or is_group:
         return raw
+    if _CANONICAL_NUMBER.match(raw) and not _OLD_BRAZILIAN_MOBILE.match(raw):
+        return raw  # what normalize_phone() writes: the database trusts it too
     try:
         # As the forms read a number: 10 or 11 digits are a Brazilian number
         # without its country code first, longer ones carry theirs.
@@ -154,83 +160,106 @@ class _Keys:
 
 def find_duplicates(*, contacts=None, progress: Callable[[int, int], None] | None = None) -> list[Group]:
     """Every group of duplicates among `contacts` (a queryset; all contacts
-    when None), the survivor first. Reads only; nothing is written."""
+    when None), the survivor first. Reads only; nothing is written.
+
+    A few whole-table statements, whatever the size: one pass finds the
+    rows whose writing is not canonical (normalised here), the database
+    groups the e-mails, and every other value is looked up on its unique
+    index."""
     progress = progress or (lambda done, total: None)
     base = Contact.objects.all() if contacts is None else contacts
     keys = _Keys()
-    steps = 7
+    created: dict[int, object] = {}
+    steps = 5
     progress(0, steps)
 
-    # Numbers: canonical ones are unique in the table; the others are
-    # normalised here and looked for among the canonical ones.
-    trusted_number = (Q(number__regex=CANONICAL_NUMBER) & ~Q(number__regex=OLD_BRAZILIAN_MOBILE) & Q(is_group=False)) | (
-        Q(number__regex=CANONICAL_GROUP_ID) & Q(is_group=True)
+    # One pass over the table for every value not in its canonical writing.
+    # Numbers and e-mails are on nearly every row: they are checked with
+    # plain string functions, several times cheaper than a regex a row.
+    length = Length("number")
+    digits_only = Exact(Func(F("number"), Value("0123456789"), function="LTRIM"), Value(""))
+    old_mobile = Q(Exact(length, 12)) & Q(number__startswith="55") & Q(In(Substr("number", 5, 1), list("6789")))
+    trusted_number = (
+        Q(is_group=False)
+        & Q(digits_only)
+        & Q(Range(length, (12, 15)))
+        & ~Q(number__startswith="0")
+        & ~old_mobile
+    ) | (Q(is_group=True) & Q(number__regex=CANONICAL_GROUP_ID))
+    odd = (
+        (~Q(number="") & ~trusted_number)
+        | (~Q(telegram_id="") & ~Q(telegram_id__regex=CANONICAL_TELEGRAM_ID))
+        | (~Q(cpf_cnpj="") & ~Q(cpf_cnpj__regex=CANONICAL_DOCUMENT))
+        | (~Q(email="") & (~Q(email=Lower("email")) | Q(email__contains=" ")))
     )
-    odd = base.exclude(number="").exclude(trusted_number).values_list("pk", "is_group", "number")
-    wanted = set()
-    for pk, is_group, number in odd.iterator(chunk_size=BATCH):
-        value = canonical_number(number, is_group=is_group)
-        keys.add(pk, is_group, "number", value)
-        wanted.add(value)
+    wanted: dict[str, set[str]] = defaultdict(set)
+    rows = base.filter(odd).values_list("pk", "is_group", "created_at", "number", "telegram_id", "cpf_cnpj", "email")
+    for pk, is_group, created_at, number, telegram_id, cpf_cnpj, email in rows.iterator(chunk_size=BATCH):
+        created[pk] = created_at
+        for rule, value in (
+            ("number", canonical_number(number, is_group=is_group)),
+            ("telegram_id", canonical_telegram_id(telegram_id)),
+            ("cpf_cnpj", canonical_document(cpf_cnpj)),
+            ("email", canonical_email(email)),
+        ):
+            if value:
+                keys.add(pk, is_group, rule, value)
+                wanted[rule].add(value)
     progress(1, steps)
 
     # Addresses the conversations link to a number (a WhatsApp LID held as
-    # a contact's number by rows written before LIDs were understood).
+    # a contact's number by rows written before LIDs were understood), and
+    # those left to survivors by earlier merges.
     links = {}
     for _receiver, pairs in identity_links.send(sender=Contact):
         links.update(pairs or ())
-    if links:
-        for pk, is_group, number in _linked(base, links):
+    for chunk in batched(sorted(links), BATCH):
+        linked = base.filter(is_group=False, number__in=chunk).exclude(number="")
+        for pk, is_group, created_at, number in linked.values_list("pk", "is_group", "created_at", "number"):
+            created[pk] = created_at
             keys.add(pk, is_group, "number", links[number])
-            wanted.add(links[number])
-    # Addresses left to survivors by earlier merges.
-    aliases = ContactAlias.objects.values_list("contact_id", "contact__is_group", "kind", "value")
+            wanted["number"].add(links[number])
+    aliases = ContactAlias.objects.values_list("contact_id", "contact__is_group", "contact__created_at", "kind", "value")
     if contacts is not None:
         aliases = aliases.filter(contact__in=base)
-    wanted_by_rule = defaultdict(set)
-    for contact_id, is_group, kind, value in aliases.iterator(chunk_size=BATCH):
+    for contact_id, is_group, created_at, kind, value in aliases.iterator(chunk_size=BATCH):
+        created[contact_id] = created_at
         keys.add(contact_id, is_group, kind, value)
-        wanted_by_rule[kind].add(value)
-    wanted_by_rule["number"] |= wanted
+        wanted[kind].add(value)
     progress(2, steps)
 
-    # Telegram ids and CPF/CNPJ: the same, with their own canonical forms.
-    for rule, pattern in (("telegram_id", CANONICAL_TELEGRAM_ID), ("cpf_cnpj", CANONICAL_DOCUMENT)):
-        odd = base.exclude(**{rule: ""}).exclude(**{f"{rule}__regex": pattern}).values_list("pk", "is_group", rule)
-        for pk, is_group, value in odd.iterator(chunk_size=BATCH):
-            value = CANONICAL[rule](value)
-            keys.add(pk, is_group, rule, value)
-            wanted_by_rule[rule].add(value)
+    # The contacts holding those values as written, each found on its
+    # index (the blank exclusion lets PostgreSQL use the partial ones).
+    for rule, values in wanted.items():
+        for chunk in batched(sorted(values), LOOKUP_BATCH):
+            holders = base.filter(**{f"{rule}__in": chunk}).exclude(**{rule: ""})
+            for pk, is_group, created_at, value in holders.values_list("pk", "is_group", "created_at", rule):
+                created[pk] = created_at
+                keys.add(pk, is_group, rule, value)
     progress(3, steps)
 
-    # The canonical holders of every value met above.
-    for rule, values in wanted_by_rule.items():
-        for chunk in batched(sorted(values), BATCH):
-            for pk, is_group, value in base.filter(**{f"{rule}__in": chunk}).values_list("pk", "is_group", rule):
-                keys.add(pk, is_group, rule, value)
+    # E-mails are not unique: the database groups those written alike.
+    shared = (
+        base.exclude(email="")
+        .values("email", "is_group")
+        .annotate(n=Count("pk"), ids=StringAgg(Cast("pk", CharField()), Value(",")))
+        .filter(n__gt=1)
+        .values_list("email", "is_group", "ids")
+    )
+    missing = set()
+    for email, is_group, ids in shared.iterator(chunk_size=BATCH):
+        for pk in map(int, ids.split(",")):
+            keys.add(pk, is_group, "email", canonical_email(email))
+            if pk not in created:
+                missing.add(pk)
+    for chunk in batched(sorted(missing), BATCH):
+        created.update(Contact.objects.filter(pk__in=chunk).values_list("pk", "created_at"))
     progress(4, steps)
 
-    # E-mails are not unique: the database groups them, case aside.
-    emails = base.exclude(email="").annotate(key=Lower(Trim("email")))
-    shared = emails.values("key", "is_group").annotate(n=Count("pk")).filter(n__gt=1).values_list("key", flat=True)
-    for chunk in batched(sorted(set(shared)), BATCH):
-        for pk, is_group, key in emails.filter(key__in=chunk).values_list("pk", "is_group", "key"):
-            keys.add(pk, is_group, "email", canonical_email(key))
-    # E-mails with invisible characters or odd spaces, cleaned here.
-    for pk, is_group, email in base.filter(email__regex=r"[^ -~]").values_list("pk", "is_group", "email"):
-        keys.add(pk, is_group, "email", canonical_email(email))
-    progress(5, steps)
-
     groups = _connect(keys)
-    progress(6, steps)
-    _order_and_count(groups)
+    _order_and_count(groups, created)
     progress(steps, steps)
     return groups
-
-
-def _linked(base, links: dict):
-    for chunk in batched(sorted(links), BATCH):
-        yield from base.filter(is_group=False, number__in=chunk).values_list("pk", "is_group", "number")
 
 
 def _connect(keys: _Keys) -> list[Group]:
@@ -261,20 +290,23 @@ def _connect(keys: _Keys) -> list[Group]:
     return [Group(ids, sorted(rules[root], key=RULES.index)) for root, ids in members.items() if len(ids) > 1]
 
 
-def _order_and_count(groups: list[Group]) -> None:
+def _order_and_count(groups: list[Group], created: dict | None = None) -> None:
     """Oldest first in each group, groups by survivor; and what each merge
     would move, asked of the apps that keep things per contact."""
     ids = [pk for group in groups for pk in group.contact_ids]
-    created = {}
-    for chunk in batched(ids, BATCH):
+    created = dict(created or {})
+    for chunk in batched([pk for pk in ids if pk not in created], BATCH):
         created.update(Contact.objects.filter(pk__in=chunk).values_list("pk", "created_at"))
+    for group in groups:
+        group.contact_ids.sort(key=lambda pk: (created[pk], pk))
+    # Only what the others have moves.
+    others = [pk for group in groups for pk in group.contact_ids[1:]]
     counts: dict[int, dict] = defaultdict(dict)
-    for _receiver, response in merge_counts.send(sender=Contact, contact_ids=ids):
+    for _receiver, response in merge_counts.send(sender=Contact, contact_ids=others):
         for pk, values in (response or {}).items():
             for name, value in values.items():
                 counts[pk][name] = counts[pk].get(name, 0) + value
     for group in groups:
-        group.contact_ids.sort(key=lambda pk: (created[pk], pk))
         others = group.contact_ids[1:]
         group.tickets = sum(counts[pk].get("tickets", 0) for pk in others)
         group.messages = sum(counts[pk].get("messages", 0) for pk in others)

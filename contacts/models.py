@@ -263,6 +263,9 @@ class Contact(models.Model):
             # read from the index alone.
             models.Index(fields=["name_key", "id"], include=["wallet"], name="contact_name_key_idx"),
             models.Index(fields=["-created_at", "-id"], include=["wallet"], name="contact_newest_idx"),
+            # Exact e-mail look-ups (duplicates, import matching); the
+            # trigram index serves the searches by part.
+            models.Index(fields=["email"], condition=~Q(email=""), name="contact_email_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

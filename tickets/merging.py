@@ -41,6 +41,7 @@ def linked_numbers(**kwargs) -> dict[str, str]:
         Message.objects.filter(chat_id__endswith=f"@{LID_SERVER}", is_group=False)
         .exclude(chat_identity="")
         .values_list("chat_id", "chat_identity")
+        .order_by()
         .distinct()
     )
     return {chat_id.partition("@")[0].split(":")[0]: identity for chat_id, identity in chats.iterator(chunk_size=BATCH)}

@@ -111,7 +111,7 @@ def _sync(*, groups: bool, user, progress: Progress, audit_source: str) -> SyncR
         progress(SyncJob.Step.LINKING, 0, 0)
         if report.created > BATCH_SIZE:
             refresh_planner_statistics()
-        report.messages_linked = _link_messages(groups=groups)
+        report.messages_linked = _link_messages_retrying(groups=groups)
         report.tickets_opened = _open_tickets(groups=groups)
         _join_tickets(groups=groups)
         audit_record(
@@ -228,6 +228,21 @@ def _create_contacts(batch: list[Candidate], *, groups: bool) -> int:
         except IntegrityError:
             batch = _not_contacts_yet({(c.field, c.identity): c for c in batch})
     return 0
+
+
+def _link_messages_retrying(*, groups: bool) -> int:
+    """_link_messages(); a contact merged into another while its messages
+    were being linked makes the database refuse the whole statement (a
+    message would point at a contact that is gone): link again, which
+    finds the survivor."""
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _link_messages(groups=groups)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _link_messages(*, groups: bool) -> int:
