@@ -232,21 +232,22 @@ def cell_text(value) -> str:
     """A cell as text: numbers without a spurious ".0" (Excel keeps phones
     and CPFs as floats), dates as dd/mm/yyyy, control characters removed,
     spaces trimmed."""
-    if value is None:
+    if type(value) is str:  # most cells: checked first
+        text = value
+    elif value is None:
         return ""
-    if isinstance(value, bool):
+    elif isinstance(value, bool):
         return "1" if value else "0"
-    if isinstance(value, float):
+    elif isinstance(value, float):
         if value.is_integer() and abs(value) < 1e18:
             return str(int(value))
         return repr(value)
-    if isinstance(value, int):
+    elif isinstance(value, int):
         return str(value)
-    if isinstance(value, datetime):
+    elif isinstance(value, (datetime, date)):
         return value.strftime("%d/%m/%Y")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    text = str(value)
+    else:
+        text = str(value)
     if not (text.isascii() and text.isprintable()):
         text = text.translate(_CONTROL)
     elif "  " not in text and text[:1] != " " and text[-1:] != " ":
