@@ -50,7 +50,7 @@ def insert(model: type[models.Model], columns: list[str], rows: Iterable[tuple])
     stays flat. Returns the number of rows."""
     by_attname = {field.attname: field for field in model._meta.concrete_fields}
     fields = [by_attname[name] for name in columns]
-    preps = [(i, field, {}) for i, field in enumerate(fields) if _needs_prep(field)]
+    preps = [(i, field, _Prepared(field)) for i, field in enumerate(fields) if _needs_prep(field)]
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     count = 0
@@ -82,23 +82,28 @@ def _batches(rows):
 def _prepared(batch: list[tuple], preps) -> list[tuple]:
     """Values the driver cannot take as they are (dates and times on
     SQLite, files) converted as the ORM would, each distinct value once;
-    column by column, so the loops stay in C where nothing needs it."""
+    column by column, so the loops stay in C."""
     if not preps:
         return batch
     columns = list(zip(*batch, strict=True))
     for index, field, memo in preps:
-        columns[index] = [_prep(field, value, memo) for value in columns[index]]
+        try:
+            columns[index] = list(map(memo.__getitem__, columns[index]))
+        except TypeError:  # an unhashable value (JSON): each converted
+            columns[index] = [field.get_db_prep_save(value, connection) for value in columns[index]]
     return list(zip(*columns, strict=True))
 
 
-def _prep(field, value, memo: dict):
-    try:
-        return memo[value]
-    except KeyError:
-        memo[value] = converted = field.get_db_prep_save(value, connection)
+class _Prepared(dict):
+    """A column's values as the database takes them, converted once each."""
+
+    def __init__(self, field):
+        super().__init__()
+        self.field = field
+
+    def __missing__(self, value):
+        self[value] = converted = self.field.get_db_prep_save(value, connection)
         return converted
-    except TypeError:  # unhashable
-        return field.get_db_prep_save(value, connection)
 
 
 def _needs_prep(field) -> bool:
