@@ -32,7 +32,8 @@ HEADERS = [
     "Etiquetas",
     "Id Telegram",
 ]
-CHUNK = 2000
+CHUNK = 5000
+NOTHING: dict = {}
 
 
 def extra_field_names(queryset: QuerySet) -> list[str]:
@@ -75,7 +76,7 @@ def export_rows(queryset: QuerySet, extras: list[str]) -> Iterator[list]:
             values.setdefault(contact_id, {})[extra_index[fold(name)]] = value
         for pk, name, number, email, document, birth, first, last_name, company, wallet, telegram, is_group in page:
             extra_cells = [""] * len(extras)
-            for index, value in values.get(pk, {}).items():
+            for index, value in values.get(pk, NOTHING).items():
                 extra_cells[index] = value
             yield [
                 name,
