@@ -11,8 +11,8 @@ Importing the same file twice creates and changes nothing the second time.
 import functools
 import gc
 import re
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from operator import attrgetter
