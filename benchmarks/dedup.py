@@ -169,7 +169,7 @@ def build_seed(args):
     while serial < args.contacts:
         rows.append(person(number=mobile(next(numbers)), email=f"c{serial}@exemplo.com", days=rng.randrange(1000)))
     with transaction.atomic():
-        bulk.insert(Contact, rows)
+        bulk.insert(Contact, list(rows[0]), (tuple(row.values()) for row in rows))
         with connection.cursor() as cursor:
             cursor.execute("SELECT setval(pg_get_serial_sequence('contacts_contact', 'id'), %s)", [serial])
     print(f"  {len(rows):,} contacts in {time.perf_counter() - started:.0f} s", flush=True)
@@ -198,7 +198,7 @@ def build_seed(args):
                 if ticket["contact_id"] in seen:
                     ticket["status"], ticket["closed_at"] = "closed", now
                 seen.add(ticket["contact_id"])
-        bulk.insert(Ticket, tickets)
+        bulk.insert(Ticket, list(tickets[0]), (tuple(row.values()) for row in tickets))
 
         def messages():
             for ticket in tickets:
@@ -226,7 +226,8 @@ def build_seed(args):
                         "updated_at": now,
                     }
 
-        bulk.insert(Message, messages())
+        first = next(messages())
+        bulk.insert(Message, list(first), (tuple(row.values()) for row in messages()))
         with connection.cursor() as cursor:
             cursor.execute("SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'), %s)", [ticket_id])
     with connection.cursor() as cursor:

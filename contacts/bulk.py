@@ -8,7 +8,7 @@ Ids are taken up front (allocate_ids), so the rows that refer to a new row
 (its tags, its history) can be written in the same pass.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from itertools import chain, islice
 
 from django.db import connection, models
@@ -42,36 +42,35 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
         return list(range(start, start + count))
 
 
-def insert(model: type[models.Model], rows: Iterable[Mapping]) -> int:
-    """INSERT `rows` into `model`'s table: mappings of attname -> value as
-    the model holds them, every row with the same keys (the columns). A
-    primary key left out is assigned by the database. No signals, no
-    save(): callers record history themselves. Rows are read and sent a
-    batch at a time, so memory stays flat. Returns the number of rows."""
+def insert(model: type[models.Model], columns: list[str], rows: Iterable[tuple]) -> int:
+    """INSERT `rows` into `model`'s table: tuples of the values of
+    `columns` (attnames), as the model holds them. A primary key left out
+    is assigned by the database. No signals, no save(): callers record
+    history themselves. Rows are read and sent a batch at a time, so memory
+    stays flat. Returns the number of rows."""
+    by_attname = {field.attname: field for field in model._meta.concrete_fields}
+    fields = [by_attname[name] for name in columns]
+    preps = [(i, field, _Prepared(field)) for i, field in enumerate(fields) if _needs_prep(field)]
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    count = 0
     rows = iter(rows)
     first = next(rows, None)
     if first is None:
         return 0
-    attnames = list(first)
-    by_attname = {field.attname: field for field in model._meta.concrete_fields}
-    fields = [by_attname[name] for name in attnames]
-    preps = [({} if _needs_prep(field) else None) for field in fields]
-    batches = (_values(batch, attnames, fields, preps) for batch in _batches(chain([first], rows)))
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    count = 0
+    rows = chain([first], rows)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for values in batches:
-                    for row in values:
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for batch in _batches(rows):
+                    for row in _prepared(batch, preps):
                         copy.write_row(row)
-                    count += len(values)
+                    count += len(batch)
         else:
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
-            for values in batches:
-                cursor.executemany(sql, values)
-                count += len(values)
+            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"
+            for batch in _batches(rows):
+                cursor.executemany(sql, _prepared(batch, preps))
+                count += len(batch)
     return count
 
 
@@ -80,27 +79,31 @@ def _batches(rows):
         yield batch
 
 
-def _values(batch, attnames, fields, preps) -> list[tuple]:
-    # Column by column, then zipped into rows: the loops stay in C.
-    columns = []
-    for name, field, memo in zip(attnames, fields, preps, strict=True):
-        column = [row[name] for row in batch]
-        if memo is not None:
-            # Values the driver cannot take as they are (dates and times on
-            # SQLite, files), converted as the ORM would; each value once.
-            column = [_prep(field, value, memo) for value in column]
-        columns.append(column)
+def _prepared(batch: list[tuple], preps) -> list[tuple]:
+    """Values the driver cannot take as they are (dates and times on
+    SQLite, files) converted as the ORM would, each distinct value once;
+    column by column, so the loops stay in C."""
+    if not preps:
+        return batch
+    columns = list(zip(*batch, strict=True))
+    for index, field, memo in preps:
+        try:
+            columns[index] = list(map(memo.__getitem__, columns[index]))
+        except TypeError:  # an unhashable value (JSON): each converted
+            columns[index] = [field.get_db_prep_save(value, connection) for value in columns[index]]
     return list(zip(*columns, strict=True))
 
 
-def _prep(field, value, memo: dict):
-    try:
-        return memo[value]
-    except KeyError:
-        memo[value] = converted = field.get_db_prep_save(value, connection)
+class _Prepared(dict):
+    """A column's values as the database takes them, converted once each."""
+
+    def __init__(self, field):
+        super().__init__()
+        self.field = field
+
+    def __missing__(self, value):
+        self[value] = converted = self.field.get_db_prep_save(value, connection)
         return converted
-    except TypeError:  # unhashable
-        return field.get_db_prep_save(value, connection)
 
 
 def _needs_prep(field) -> bool:

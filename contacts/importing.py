@@ -8,15 +8,18 @@ Counts are true: created + updated + unchanged + rejected = data rows.
 Importing the same file twice creates and changes nothing the second time.
 """
 
+import functools
+import gc
 import re
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models.functions import Lower
+from django.core.validators import EmailValidator, validate_email
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,6 +30,7 @@ from .models import AuditEvent, Contact, CustomField, Tag, Wallet
 from .spreadsheets import Table, cell_text, unescape_csv_text
 
 BATCH = 2000
+CHUNK = 5000  # rows cleaned, matched and planned together
 IGNORE = ""  # the mapping of a column that is left out
 
 
@@ -163,6 +167,8 @@ NOTHING = frozenset()
 
 @dataclass(slots=True, eq=False)
 class Row:
+    """A row of the file, cleaned; kept only while its chunk is planned."""
+
     number: int  # in the file
     cells: list | None  # as read; kept for the error report
     values: dict | None = None  # contact field -> clean value
@@ -170,8 +176,6 @@ class Row:
     tags: list | None = None  # tag names
     wallet: Wallet | None = None
     error: str = ""
-    outcome: str = ""  # created, updated, unchanged, rejected
-    contact: "Planned | None" = None
 
 
 @dataclass(slots=True, eq=False)
@@ -225,17 +229,17 @@ class Planned:
     original: dict | None = None
     changed: frozenset | set = NOTHING
     rows: int = 0  # rows of the file about this contact
-    tags: frozenset | set = NOTHING
-    original_tags: frozenset | set = NOTHING
+    tags: tuple = ()  # tag ids, or keys of tags to create; a tuple weighs a quarter of a set
+    original_tags: frozenset = NOTHING
     extras: dict | None = None  # folded name -> CustomField or NewExtra
     original_extras: dict | None = None
     changed_extras: frozenset | set = NOTHING
     new_extras: list | None = None
+    updated_rows: int = 0  # rows counted as updating it (see _decide)
 
     def add_tag(self, key) -> None:
-        if not isinstance(self.tags, set):
-            self.tags = set(self.tags)
-        self.tags.add(key)
+        if key not in self.tags:
+            self.tags += (key,)
 
     def set_extra(self, key: str, name: str, value: str) -> None:
         extra = self.extras.get(key) if self.extras else None
@@ -278,6 +282,22 @@ class ImportResult:
         }
 
 
+class _EmailValidator(EmailValidator):
+    """Django's e-mail check, with its patterns compiled up front (the lazy
+    ones cost a proxy call per use) and each domain checked once: an import
+    checks a hundred thousand addresses on a handful of domains."""
+
+    user_regex = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+
+    @staticmethod
+    @functools.lru_cache(maxsize=4096)
+    def validate_domain_part(domain_part):
+        return validate_email.validate_domain_part(domain_part)
+
+
+_validate_email = _EmailValidator()
+
+
 class Importer:
     """One import: a table, a mapping, options. `plan()` is phase one,
     `write()` phase two."""
@@ -297,11 +317,22 @@ class Importer:
         self.tag = " ".join((tag or "").split())
         self.progress = progress or (lambda done: None)
         self.result = ImportResult(headers=table.headers)
-        self.rows: list[Row] = []
         self.planned: list[Planned] = []
+        self._fields = [(index, target) for index, target in enumerate(self.mapping) if target and not target.startswith(EXTRA)]
+        self._extras = [(index, target[len(EXTRA) :]) for index, target in enumerate(self.mapping) if target.startswith(EXTRA)]
+        self._folded_extras = {name: normalizers.fold(name) for _index, name in self._extras}
+        self._limits = {name: Contact._meta.get_field(name).max_length for name in ("name", "first_name", "last_name", "company", "email")}
+        self._today = date.today()
         self._wallets = {w.name.casefold(): w for w in Wallet.objects.all()}
         self._tags = {tag.name.casefold(): tag for tag in Tag.objects.all()}
-        self._by_key: dict[tuple[str, str], Planned] = {}  # (identity field, value) -> the contact it names
+        self._tag_keys: dict[str, int | tuple] = {}
+        # Per identity field, value -> the planned contact it names, and
+        # value -> the contact in the database that has it.
+        self._by_key: dict[str, dict[str, Planned]] = {key: {} for key in IDENTITY_ORDER}
+        self._existing: dict[str, dict[str, Contact]] = {key: {} for key in IDENTITY_ORDER}
+        self._found: dict[int, Contact] = {}
+        self._existing_tags: dict[int, set] = {}
+        self._existing_extras: dict[int, dict] = {}
         self._planned_by_pk: dict[int, Planned] = {}
         # A group's number is the provider's group id, not a phone: an
         # exported group comes back by it.
@@ -310,48 +341,65 @@ class Importer:
     # Phase one
 
     def plan(self) -> ImportResult:
-        """Read and check every row, match it, and decide what it does."""
+        """Read and check every row, match it, and decide what it does; a
+        chunk of rows at a time, so that only the plan stays in memory."""
+        chunk = []
         for number, cells in self.table.rows:
-            row = Row(number, cells)
-            self._clean(row)
-            self.rows.append(row)
-            if len(self.rows) % 1000 == 0:
-                self.progress(len(self.rows))
-        self._match()
-        for row in self.rows:
-            if row.error:
-                row.outcome = "rejected"
-                continue
-            self._apply(row)
+            chunk.append(self._clean(number, cells))
+            if len(chunk) == CHUNK:
+                self._plan_rows(chunk)
+                chunk = []
+        self._plan_rows(chunk)
         self._decide()
-        self.progress(len(self.rows))
+        self.progress(self.result.rows)
         self.table = None  # the reader's copy of the sheet is no longer needed
         return self.result
 
-    def _clean(self, row: Row) -> None:
+    def _plan_rows(self, rows: list[Row]) -> None:
+        self._match(rows)
+        result = self.result
+        for row in rows:
+            if not row.error:
+                self._apply(row)
+            if row.error:
+                result.rejected += 1
+                result.errors.append((row.number, row.cells, row.error))
+        result.rows += len(rows)
+        if rows:
+            self.progress(result.rows)
+        gc.collect(0)  # this chunk's cycles, if any (see _without_full_collections)
+
+    def _clean(self, number: int, cells: list) -> Row:
+        row = Row(number, cells)
         is_csv = self.table.kind == "csv"
-        raw_values = {}
-        for index, target in enumerate(self.mapping):
-            if not target or index >= len(row.cells):
-                continue
-            raw = row.cells[index]
-            text = cell_text(raw)
-            if is_csv:
-                text = unescape_csv_text(text)
-            if target.startswith(EXTRA):
+        width = len(cells)
+        for index, name in self._extras:
+            if index < width:
+                text = cell_text(cells[index])
+                if is_csv:
+                    text = unescape_csv_text(text)
                 if text:
                     if row.extras is None:
                         row.extras = {}
-                    row.extras[target[len(EXTRA) :]] = text[:500]
-            else:
-                raw_values[target] = (text, raw)
-        if row.number in self.table.formula_rows:
+                    row.extras[name] = text[:500]
+        if number in self.table.formula_rows:
             row.error = _("A cell has a formula without a calculated value; open the file in Excel, save it and send it again.")
-            return
+            return row
+        raw_values = {}
+        for index, target in self._fields:
+            if index < width:
+                raw = cells[index]
+                text = cell_text(raw)
+                if is_csv:
+                    text = unescape_csv_text(text)
+                raw_values[target] = (text, raw)
         try:
             self._clean_values(row, raw_values)
         except ValidationError as error:
             row.error = " ".join(error.messages)
+        else:
+            row.cells = None  # only the error report needs the cells
+        return row
 
     def _clean_values(self, row: Row, raw: dict) -> None:
         values = row.values = {}
@@ -359,15 +407,14 @@ class Importer:
         for name in ("name", "first_name", "last_name", "company"):
             if text.get(name):
                 value = " ".join(text[name].split())
-                limit = Contact._meta.get_field(name).max_length
-                if len(value) > limit:
+                if len(value) > self._limits[name]:
                     raise ValidationError(
                         _("%(field)s is longer than %(limit)d characters.")
-                        % {"field": _column_label(name), "limit": limit}
+                        % {"field": _column_label(name), "limit": self._limits[name]}
                     )
                 values[name] = value
         if text.get("number"):
-            group = normalizers.only_digits(text["number"])
+            group = normalizers.only_digits(text["number"]) if self._group_numbers else ""
             if group in self._group_numbers:
                 values["number"] = group
             else:
@@ -379,16 +426,16 @@ class Importer:
         if text.get("email"):
             email = normalizers.clean_code(text["email"]).strip().lower()
             try:
-                validate_email(email)
+                _validate_email(email)
             except ValidationError:
                 raise ValidationError(_("Enter a valid e-mail address.")) from None
-            if len(email) > Contact._meta.get_field("email").max_length:
+            if len(email) > self._limits["email"]:
                 raise ValidationError(_("Enter a valid e-mail address."))
             values["email"] = email
         if "birth_date" in raw:
             birth = _clean_date(text.get("birth_date", ""), raw["birth_date"][1])
             if birth:
-                if birth > date.today():
+                if birth > self._today:
                     raise ValidationError(_("The birth date cannot be in the future."))
                 values["birth_date"] = birth
         if text.get("wallet"):
@@ -401,70 +448,66 @@ class Importer:
         if not any(values.get(key) for key in IDENTITY_ORDER):
             raise ValidationError(_("The row has no number, Telegram id, CPF/CNPJ nor e-mail to identify the contact."))
 
-    def _match(self) -> None:
-        """Find the existing contacts the rows refer to, with a few queries
-        for the whole file (by number, Telegram id, CPF/CNPJ, e-mail)."""
+    def _match(self, rows: list[Row]) -> None:
+        """Find the existing contacts the rows refer to (by number, Telegram
+        id, CPF/CNPJ, e-mail) that earlier rows did not already find: a
+        query per field for the whole chunk."""
         wanted = {key: set() for key in IDENTITY_ORDER}
-        for row in self.rows:
+        for row in rows:
             if not row.error:
                 for key in IDENTITY_ORDER:
-                    if row.values.get(key):
-                        wanted[key].add(row.values[key])
-        self.existing: dict[tuple[str, str], Contact] = {}
-        found: dict[int, Contact] = {}
+                    value = row.values.get(key)
+                    if value and value not in self._by_key[key] and value not in self._existing[key]:
+                        wanted[key].add(value)
+        found_by: dict[int, list[str]] = {}  # contact id -> the fields it was found by
         for key, values in wanted.items():
-            values = list(values)
-            for start in range(0, len(values), 900):
-                chunk = values[start : start + 900]
-                if key == "email":
-                    queryset = Contact.objects.annotate(email_ci=Lower("email")).filter(email_ci__in=chunk).order_by("created_at", "pk")
-                else:
-                    queryset = Contact.objects.filter(**{f"{key}__in": chunk})
-                for contact in queryset:
-                    contact = found.setdefault(contact.pk, contact)
-                    self.existing.setdefault((key, getattr(contact, key).lower() if key == "email" else getattr(contact, key)), contact)
-        if found:
-            ids = list(found)
-            tags = Contact.tags.through.objects.filter(contact_id__in=ids).values_list("contact_id", "tag_id")
-            self._existing_tags = {}
-            for contact_id, tag_id in tags:
+            for pk in _contact_ids(key, list(values)):
+                found_by.setdefault(pk, []).append(key)
+        new_ids = [pk for pk in found_by if pk not in self._found]
+        for start in range(0, len(new_ids), 900):
+            ids = new_ids[start : start + 900]
+            self._found.update((contact.pk, contact) for contact in Contact.objects.filter(pk__in=ids))
+            for contact_id, tag_id in Contact.tags.through.objects.filter(contact_id__in=ids).values_list("contact_id", "tag_id"):
                 self._existing_tags.setdefault(contact_id, set()).add(tag_id)
-            self._existing_extras = {}
             for extra in CustomField.objects.filter(contact_id__in=ids):
                 self._existing_extras.setdefault(extra.contact_id, {})[normalizers.fold(extra.name)] = extra
-        else:
-            self._existing_tags, self._existing_extras = {}, {}
+        # Oldest first: of several contacts with one e-mail, the oldest is the one.
+        for pk in sorted(found_by, key=lambda pk: (self._found[pk].created_at, pk)):
+            contact = self._found[pk]
+            for key in found_by[pk]:
+                value = getattr(contact, key)
+                self._existing[key].setdefault(value.lower() if key == "email" else value, contact)
 
     def _apply(self, row: Row) -> None:
         """Fold a row into the contact it is (an existing one, one planned
         by an earlier row, or a new one)."""
+        values = row.values
         planned = None
         for key in IDENTITY_ORDER:
-            value = row.values.get(key)
+            value = values.get(key)
             if not value:
                 continue
-            planned = self._by_key.get((key, value))
-            if planned is None and (key, value) in self.existing:
-                planned = self._plan_existing(self.existing[(key, value)])
+            planned = self._by_key[key].get(value)
+            if planned is None and value in self._existing[key]:
+                planned = self._plan_existing(self._existing[key][value])
             if planned is not None:
                 break
         if planned is None:
             planned = Planned(NewContact(), is_new=True)
         # A value that another contact already holds would be a duplicate.
         for key in UNIQUE_FIELDS:
-            value = row.values.get(key)
+            value = values.get(key)
             if not value:
                 continue
-            holder = self._by_key.get((key, value))
-            if holder is None and (key, value) in self.existing:
-                holder = self._plan_existing(self.existing[(key, value)])
+            holder = self._by_key[key].get(value)
+            if holder is None and value in self._existing[key]:
+                holder = self._plan_existing(self._existing[key][value])
             if holder is not None and holder is not planned:
                 row.error = _("%(field)s %(value)s already belongs to another contact (%(name)s).") % {
                     "field": _column_label(key),
                     "value": value,
                     "name": holder.contact.name,
                 }
-                row.outcome = "rejected"
                 return
         created_here = planned.is_new and not planned.rows
         before = None if created_here else self._state(planned)
@@ -472,7 +515,7 @@ class Importer:
             self.planned.append(planned)
         planned.rows += 1
         contact = planned.contact
-        for name, value in row.values.items():
+        for name, value in values.items():
             setattr(contact, name, value)
         if not contact.name:
             # A new contact without a name is named as the desk names one
@@ -487,21 +530,21 @@ class Importer:
         for name in (row.tags or []) + ([self.tag] if self.tag else []):
             planned.add_tag(self._tag_key(name))
         for name, value in (row.extras or {}).items():
-            planned.set_extra(normalizers.fold(name), name, value)
+            planned.set_extra(self._folded_extras[name], name, value)
         for key in IDENTITY_ORDER:
             value = getattr(contact, key)
             if value:
-                self._by_key[(key, value.lower() if key == "email" else value)] = planned
-        row.contact = planned
-        # Folded into the plan; the cells are only for the error report.
-        row.values = row.extras = row.tags = row.cells = None
+                self._by_key[key][value.lower() if key == "email" else value] = planned
         # Each row counts once, for what it did: the row that brings a new
         # contact created it; a later row about the same person, or a row
         # about an existing one, updated it or left it unchanged.
         if created_here:
-            row.outcome = "created"
+            self.result.created += 1
+        elif self._state(planned) != before:
+            self.result.updated += 1
+            planned.updated_rows += 1
         else:
-            row.outcome = "updated" if self._state(planned) != before else "unchanged"
+            self.result.unchanged += 1
 
     @staticmethod
     def _state(planned: Planned) -> tuple:
@@ -516,18 +559,22 @@ class Importer:
         planned = self._planned_by_pk.get(contact.pk)
         if planned is None:
             original = {name: getattr(contact, name if name != "wallet" else "wallet_id") for name in FIELDS if name != "tags"}
-            tags = frozenset(self._existing_tags.get(contact.pk, ()))
+            tags = tuple(self._existing_tags.get(contact.pk, ()))
             extras = dict(self._existing_extras.get(contact.pk, {}))
-            planned = Planned(contact, is_new=False, original=original, tags=tags, original_tags=tags, extras=extras)
+            planned = Planned(contact, is_new=False, original=original, tags=tags, original_tags=frozenset(tags), extras=extras)
             planned.original_extras = {key: extra.value for key, extra in extras.items()}
             self._planned_by_pk[contact.pk] = planned
             self.planned.append(planned)
         return planned
 
     def _tag_key(self, name: str):
-        """An existing tag's id, or the name of one to create."""
-        tag = self._tags.get(name.casefold())
-        return tag.pk if tag is not None else ("new", name.casefold(), name)
+        """An existing tag's id, or the name of one to create (one key per
+        name, shared by every contact that gets it)."""
+        key = self._tag_keys.get(name)
+        if key is None:
+            tag = self._tags.get(name.casefold())
+            key = self._tag_keys[name] = tag.pk if tag is not None else ("new", name.casefold(), name)
+        return key
 
     def _decide(self) -> None:
         for planned in self.planned:
@@ -538,22 +585,17 @@ class Importer:
                 planned.changed_extras = {
                     key for key, value in planned.original_extras.items() if planned.extras[key].value != value
                 }
-        for row in self.rows:
-            if row.outcome == "rejected":
-                self.result.errors.append((row.number, row.cells, row.error))
-            elif row.outcome == "updated" and not row.contact.is_new and not self._changes(row.contact):
-                # Rows that changed it back and forth left it as it was.
-                row.outcome = "unchanged"
-            row.cells = row.values = row.extras = None  # only the error report needs the cells
-            setattr(self.result, row.outcome, getattr(self.result, row.outcome) + 1)
-        self.result.rows = len(self.rows)
+                if planned.updated_rows and not self._changes(planned):
+                    # Rows that changed it back and forth left it as it was.
+                    self.result.updated -= planned.updated_rows
+                    self.result.unchanged += planned.updated_rows
 
     @staticmethod
     def _changes(planned: Planned) -> bool:
         return bool(
             planned.is_new
             or planned.changed
-            or planned.tags - planned.original_tags
+            or _added_tags(planned)
             or planned.changed_extras
             or planned.new_extras
         )
@@ -576,7 +618,7 @@ class Importer:
             contact.created_at = contact.updated_at = now
             contact.refresh_search_fields(planned.extra_values())
         columns = [field.attname for field in Contact._meta.concrete_fields]
-        bulk.insert(Contact, ({name: getattr(p.contact, name) for name in columns} for p in new))
+        bulk.insert(Contact, columns, map(attrgetter(*columns), (p.contact for p in new)))
         self.progress(len(new))
         update_fields = sorted({name for p in changed for name in p.changed} | {"name_key", "search_text", "updated_at"})
         for planned in changed:
@@ -589,11 +631,11 @@ class Importer:
         links = [
             (p.contact.pk, tag_ids[key] if isinstance(key, tuple) else key)
             for p in new + changed
-            for key in p.tags - p.original_tags
+            for key in _added_tags(p)
         ]
         Through = Contact.tags.through
         links = [(pk, contact_id, tag_id) for pk, (contact_id, tag_id) in zip(bulk.allocate_ids(Through, len(links)), links, strict=True)]
-        bulk.insert(Through, ({"id": pk, "contact_id": contact_id, "tag_id": tag_id} for pk, contact_id, tag_id in links))
+        bulk.insert(Through, ["id", "contact_id", "tag_id"], links)
         # Extra fields.
         new_extras = []
         for planned in new + changed:
@@ -602,7 +644,7 @@ class Importer:
                 new_extras.append(extra)
         for extra, pk in zip(new_extras, bulk.allocate_ids(CustomField, len(new_extras)), strict=True):
             extra.pk = pk
-        bulk.insert(CustomField, ({"id": e.pk, "contact_id": e.contact_id, "name": e.name, "value": e.value} for e in new_extras))
+        bulk.insert(CustomField, ["id", "contact_id", "name", "value"], ((e.pk, e.contact_id, e.name, e.value) for e in new_extras))
         changed_extras = [p.extras[key] for p in changed for key in p.changed_extras]
         CustomField.objects.bulk_update(changed_extras, ["value"], batch_size=BATCH)
         # History: what each contact and extra field is now, by this import.
@@ -625,6 +667,35 @@ class Importer:
 
 
 
+def _added_tags(planned: Planned) -> list:
+    """Tags are only added, never removed."""
+    return [key for key in planned.tags if key not in planned.original_tags]
+
+
+def _contact_ids(key: str, values: list[str]) -> list[int]:
+    """The ids of the contacts whose `key` is one of `values` (e-mail in any
+    case), in plain SQL: the ORM prepares each of the values in Python,
+    which was a tenth of an import's time."""
+    table = connection.ops.quote_name(Contact._meta.db_table)
+    if key == "email":
+        condition = "LOWER(email)"
+    else:
+        # Excluding blanks lets the database use the partial unique index.
+        condition = f"{connection.ops.quote_name(key)} <> '' AND {connection.ops.quote_name(key)}"
+    ids = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            if values:
+                cursor.execute(f"SELECT id FROM {table} WHERE {condition} = ANY(%s)", [values])
+                ids += [pk for (pk,) in cursor.fetchall()]
+            return ids
+        for start in range(0, len(values), 900):
+            chunk = values[start : start + 900]
+            cursor.execute(f"SELECT id FROM {table} WHERE {condition} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            ids += [pk for (pk,) in cursor.fetchall()]
+    return ids
+
+
 def _column_label(name: str) -> str:
     return str(next(column.label for column in COLUMNS if column.field == name))
 
@@ -634,18 +705,35 @@ def import_contacts(*, table: Table, mapping=None, wallet=None, tag="", dry_run=
     the import in the audit trail. The caller sets the recording (who,
     through what)."""
     importer = Importer(table, mapping=mapping, wallet=wallet, tag=tag, progress=progress)
-    result = importer.plan()
-    if not dry_run:
-        with transaction.atomic():
-            importer.write()
-            from .services import audit_record
+    with _without_full_collections():
+        result = importer.plan()
+        if not dry_run:
+            with transaction.atomic():
+                importer.write()
+                from .services import audit_record
 
-            audit_record(
-                action=AuditEvent.Action.IMPORT,
-                parameters={"file": file_name, "wallet": wallet.name if wallet else "", "tag": tag, "mapping": importer.mapping},
-                counts=result.counts(),
-            )
+                audit_record(
+                    action=AuditEvent.Action.IMPORT,
+                    parameters={"file": file_name, "wallet": wallet.name if wallet else "", "tag": tag, "mapping": importer.mapping},
+                    counts=result.counts(),
+                )
     return result
+
+
+@contextmanager
+def _without_full_collections():
+    """The garbage collector's automatic passes off while an import runs: it
+    makes a few hundred thousand objects that live until it ends, and the
+    collector walked them all again and again (a fifth of the planning
+    time). The few cycles an import makes (a rejected row's error) are
+    young ones: plan() collects the youngest generation after each chunk."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def rejected_rows(result: ImportResult) -> Iterable[list]:

@@ -1,3 +1,4 @@
+import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import given
@@ -71,6 +72,31 @@ def test_every_writing_of_a_mobile_round_trips_through_display(ddd, subscriber, 
     canonical = normalize_phone(typed)
     assert canonical == f"55{ddd}9{digits}"
     assert normalize_phone(format_phone(canonical)) == canonical
+
+
+@given(st.text(alphabet="0123456789", min_size=10, max_size=11) | st.sampled_from(["0" * 11, "9" * 11, "0000000000", "1" * 10]))
+def test_the_fast_reading_of_stored_numbers_is_the_library_s(national):
+    """Numbers as stored ("55" + national digits) skip phonenumbers.parse();
+    the result must be the library's, valid or not."""
+    digits = str(int(national))
+    if len(digits) == 10 and digits[2] in "6789":
+        digits = digits[:2] + "9" + digits[2:]  # the old 8-digit mobile
+    number = phonenumbers.PhoneNumber(country_code=55, national_number=int(digits))
+    expected = f"55{digits}" if phonenumbers.is_valid_number(number) else None
+    for typed in ("55" + national, "+55" + national):
+        try:
+            assert normalize_phone(typed) == expected
+        except ValidationError:
+            assert expected is None
+
+
+@given(st.text(alphabet="0123456789", min_size=11, max_size=11) | st.sampled_from([d * 11 for d in "0123456789"]))
+def test_the_cpf_check_is_validate_docbr_s(digits):
+    try:
+        stored = normalize_document(digits)
+    except ValidationError:
+        stored = None
+    assert stored == (CPF().mask(digits) if CPF().validate(digits) else None)
 
 
 @pytest.mark.parametrize(
