@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from . import bulk, normalizers
 from .history import custom_fields_bulk_record, history_bulk_record
-from .models import AuditEvent, Contact, CustomField, Tag, Wallet
+from .models import AuditEvent, Contact, ContactAlias, CustomField, Tag, Wallet
 from .spreadsheets import Table, cell_text, unescape_csv_text
 
 BATCH = 2000
@@ -334,6 +334,7 @@ class Importer:
         self._existing_tags: dict[int, set] = {}
         self._existing_extras: dict[int, dict] = {}
         self._planned_by_pk: dict[int, Planned] = {}
+        self._aliases: set[tuple[str, str]] = set()  # (field, value) matched through ContactAlias
         # A group's number is the provider's group id, not a phone: an
         # exported group comes back by it.
         self._group_numbers = set(Contact.objects.filter(is_group=True).exclude(number="").values_list("number", flat=True))
@@ -463,6 +464,15 @@ class Importer:
         for key, values in wanted.items():
             for pk in _contact_ids(key, list(values)):
                 found_by.setdefault(pk, []).append(key)
+        # A number or Telegram id that a merge of duplicates left to its
+        # survivor is the survivor's (if no contact holds it as its own).
+        aliased = []
+        for kind in ("number", "telegram_id"):
+            if wanted[kind]:
+                aliases = ContactAlias.objects.filter(kind=kind, value__in=list(wanted[kind]))
+                aliased += [(kind, value, pk) for value, pk in aliases.values_list("value", "contact_id")]
+        for _kind, _value, pk in aliased:
+            found_by.setdefault(pk, [])
         new_ids = [pk for pk in found_by if pk not in self._found]
         for start in range(0, len(new_ids), 900):
             ids = new_ids[start : start + 900]
@@ -477,6 +487,9 @@ class Importer:
             for key in found_by[pk]:
                 value = getattr(contact, key)
                 self._existing[key].setdefault(value.lower() if key == "email" else value, contact)
+        for kind, value, pk in aliased:
+            self._existing[kind].setdefault(value, self._found[pk])
+            self._aliases.add((kind, value))
 
     def _apply(self, row: Row) -> None:
         """Fold a row into the contact it is (an existing one, one planned
@@ -516,6 +529,8 @@ class Importer:
         planned.rows += 1
         contact = planned.contact
         for name, value in values.items():
+            if (name, value) in self._aliases:
+                continue  # the survivor's earlier address: its own number stays
             setattr(contact, name, value)
         if not contact.name:
             # A new contact without a name is named as the desk names one
@@ -608,6 +623,7 @@ class Importer:
         their history; all or nothing. New rows go in with bulk.insert (the
         ORM's bulk_create compiles every value in Python, most of the time
         of a large import)."""
+        self._lock_matched()
         tag_ids = self._create_tags()
         new = [p for p in self.planned if p.is_new]
         changed = [p for p in self.planned if not p.is_new and self._changes(p)]
@@ -657,6 +673,18 @@ class Importer:
         custom_fields_bulk_record(fields=changed_extras)
         return self.result
 
+    def _lock_matched(self) -> None:
+        """Lock the contacts the plan updates, in id order like every bulk
+        writer (a merge waits for the import, or the import for the merge).
+        One merged or deleted since the plan was made raises ContactsChanged:
+        the import is planned again from the file, and finds the survivor."""
+        ids = sorted({p.contact.pk for p in self.planned if not p.is_new})
+        locked = 0
+        for start in range(0, len(ids), BATCH):
+            locked += len(Contact.objects.filter(pk__in=ids[start : start + BATCH]).select_for_update().order_by("pk").values_list("pk", flat=True))
+        if locked != len(ids):
+            raise ContactsChanged
+
     def _create_tags(self) -> dict:
         wanted = {key: key[2] for p in self.planned for key in p.tags if isinstance(key, tuple)}
         ids = {}
@@ -698,6 +726,24 @@ def _contact_ids(key: str, values: list[str]) -> list[int]:
 
 def _column_label(name: str) -> str:
     return str(next(column.label for column in COLUMNS if column.field == name))
+
+
+class ContactsChanged(Exception):
+    """A contact the import matched was merged or deleted before it could
+    be written; nothing was written."""
+
+
+def import_file(*, read: Callable[[], Table], attempts: int = 3, **options) -> ImportResult:
+    """import_contacts() on the table `read()` returns, read and planned
+    again when contacts it matched changed meanwhile (a merge of
+    duplicates): the import then runs as if after the merge."""
+    for attempt in range(attempts):
+        try:
+            return import_contacts(table=read(), **options)
+        except ContactsChanged:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def import_contacts(*, table: Table, mapping=None, wallet=None, tag="", dry_run=False, file_name="", progress=None) -> ImportResult:

@@ -121,11 +121,11 @@ def _preview(job: Job) -> None:
 
 
 def _import(job: Job) -> None:
-    from .importing import import_contacts, rejected_rows
+    from .importing import import_file, rejected_rows
 
     progress = Progress(job)
-    result = import_contacts(
-        table=_table(job), file_name=job.parameters.get("file_name", ""), progress=progress, **_importer_options(job)
+    result = import_file(
+        read=lambda: _table(job), file_name=job.parameters.get("file_name", ""), progress=progress, **_importer_options(job)
     )
     report = None
     if result.errors:

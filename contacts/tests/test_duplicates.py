@@ -210,3 +210,20 @@ def test_groups_found_before_an_earlier_merge_follow_the_survivor():
     result = contacts_merge(groups=[[b.pk, c.pk]])
     assert result.groups == 1
     assert list(Contact.objects.values_list("pk", flat=True)) == [a.pk]
+
+
+def test_an_import_row_with_a_merged_number_updates_the_survivor():
+    import io
+
+    from contacts.importing import import_file
+    from contacts.spreadsheets import read_table
+
+    survivor = contact(5, number="5511987654321", email="a@example.com")
+    contact(1, number="5521999998888", email="a@example.com")
+    merge_all()
+    csv = "Nome;Telefone;Empresa\r\nQualquer;5521999998888;ACME\r\n".encode()
+    result = import_file(read=lambda: read_table(io.BytesIO(csv)))
+    assert (result.created, result.updated) == (0, 1)
+    assert Contact.objects.get().pk == survivor.pk
+    assert Contact.objects.get().company == "ACME"
+    assert Contact.objects.get().number == "5511987654321"  # its own number stays; the other is its alias

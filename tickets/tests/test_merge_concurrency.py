@@ -4,6 +4,7 @@ during an import. No deadlock reaches anyone, nothing points at a contact
 that is gone, and the end is as if they ran one after the other."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -113,23 +114,42 @@ def test_a_message_for_the_merged_contact_during_the_merge_reaches_the_survivor(
     assert not Contact.objects.filter(pk=merged.pk).exists()
 
 
-def test_a_merge_and_an_import_of_the_same_contacts_lose_nothing():
-    from contacts.importing import import_contacts
-    from contacts.spreadsheets import read_table
+@pytest.mark.parametrize("merge_first", [True, False])
+def test_a_merge_and_an_import_of_the_same_contacts_lose_nothing(monkeypatch, merge_first):
+    """The import plans, then the merge runs (or holds its locks) before
+    the import writes: either way the file's company reaches the survivor."""
     import io
+
+    from contacts import importing
+    from contacts.importing import import_file
+    from contacts.spreadsheets import read_table
 
     survivor = contact(9, email="x@example.com", number="5511987654321")
     merged = contact(1, email="x@example.com", number="5521999998888")
     csv = "Nome;Telefone;Empresa\r\nOutro;5521999998888;ACME\r\nNova;5531988887777;Beta\r\n".encode()
-    barrier = threading.Barrier(2)
+    planned, merged_done = threading.Event(), threading.Event()
+    real_write = importing.Importer.write
+
+    def write(self):
+        # The first plan is made before the merge: the import then writes
+        # after the merge committed, or while it holds its locks.
+        if not planned.is_set():
+            planned.set()
+            if merge_first:
+                merged_done.wait(timeout=10)
+            else:
+                time.sleep(0.3)
+        return real_write(self)
+
+    monkeypatch.setattr(importing.Importer, "write", write)
 
     def merge():
-        barrier.wait()
+        planned.wait(timeout=10)
         contacts_merge(groups=[[survivor.pk, merged.pk]])
+        merged_done.set()
 
     def run_import():
-        barrier.wait()
-        import_contacts(table=read_table(io.BytesIO(csv)))
+        import_file(read=lambda: read_table(io.BytesIO(csv)))
 
     run_threads(merge, run_import)
     # Whichever ran first, the company reached the survivor (directly, or

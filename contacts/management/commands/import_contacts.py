@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contacts.importing import import_contacts
+from contacts.importing import import_file
 from contacts.models import Wallet
 from contacts.recording import Source, recording
 from contacts.spreadsheets import SpreadsheetError, read_table
@@ -25,8 +25,8 @@ class Command(BaseCommand):
                 raise CommandError(f"There is no wallet named {wallet!r}.")
         try:
             with open(path, "rb") as file, recording(source=Source.IMPORT):
-                result = import_contacts(
-                    table=read_table(file),
+                result = import_file(
+                    read=lambda: read_table(file),
                     wallet=chosen,
                     tag=tag,
                     dry_run=dry_run,
