@@ -132,3 +132,15 @@ def test_sync_does_not_recreate_a_contact_merged_away(whatsapp):
     sync_contacts()
     assert Contact.objects.count() == 1
     assert Message.objects.get(external_id="late").contact == survivor
+
+
+def test_the_ticket_closed_by_a_merge_says_where_its_messages_went(client, admin_user, whatsapp):
+    survivor = contact(5, email="a@example.com", number="5511987654321")
+    other = contact(1, email="A@example.com", number="5521999998888")
+    kept = ticket(survivor, whatsapp, minutes_ago=30)
+    closing = ticket(other, whatsapp, minutes_ago=1)
+    merge_all()
+    client.force_login(admin_user)
+    page = client.get(f"/tickets/{closing.pk}/").content.decode()
+    assert f'href="/tickets/{kept.pk}/"' in page
+    assert "mesclados" in page
