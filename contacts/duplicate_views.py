@@ -14,7 +14,7 @@ from django.views.generic import DetailView, TemplateView, View
 
 from .duplicates import contacts_merge, merge_preview
 from .job_views import UserJobMixin
-from .models import Contact, DuplicateGroup, Job, MergeRecord
+from .models import Contact, Job, MergeRecord
 from .recording import Source, recording
 from .tasks import enqueue_job
 

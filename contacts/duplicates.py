@@ -419,14 +419,19 @@ def _merge_batch_retrying(chunk) -> MergeResult:
         try:
             with transaction.atomic():
                 return _merge_batch(chunk)
-        except OperationalError as error:
+        except (OperationalError, _ContactsMoved) as error:
             # PostgreSQL's deadlock and serialization failures (SQLite's
-            # "database is locked" too): the transaction was rolled back
-            # whole; try again after a moment.
-            if attempt == ATTEMPTS - 1 or not _is_transient(error):
+            # "database is locked" too), or contacts merged by someone else
+            # meanwhile: the transaction was rolled back whole; try again
+            # after a moment, which looks at the contacts again.
+            if attempt == ATTEMPTS - 1 or not (isinstance(error, _ContactsMoved) or _is_transient(error)):
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+class _ContactsMoved(Exception):
+    """Contacts of a batch were merged or deleted between its look and its lock."""
 
 
 def _is_transient(error: DatabaseError) -> bool:
@@ -507,7 +512,7 @@ def _merge_batch(chunk) -> MergeResult:
     if len(rows) < len(ids):
         # Merged or deleted by someone else between the look above and the
         # lock: start the batch again, which looks again.
-        raise OperationalError("database is locked: contacts changed while merging")
+        raise _ContactsMoved
     plans = []
     for members, rules in groups:
         contacts = sorted((rows[pk] for pk in members), key=lambda c: (c.created_at, c.pk))

@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.db.models import QuerySet
 from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -157,7 +158,7 @@ def _write_report(rows):
     return output
 
 
-def export_queryset(parameters: dict, user) -> "QuerySet":
+def export_queryset(parameters: dict, user) -> QuerySet:
     """The contacts an export covers: what the panel showed (search and
     filters) among what the user may see."""
     queryset = Contact.objects.visible_to(user)
