@@ -30,7 +30,7 @@ venv: $(VENV)/.installed
 # side; Ctrl+C stops both.
 run: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	@if [ ! -f .demo-login ]; then DEBUG=1 $(PY) manage.py seed_demo --contacts 500 --with-users > .demo-login; fi
+	@if [ ! -f .demo-login ]; then DEBUG=1 $(PY) manage.py seed_demo --contacts 500 --duplicates 12 --with-users > .demo-login; fi
 	@echo; echo "Contacts Portal: http://127.0.0.1:$(PORT)/"; cat .demo-login; echo
 	@DEBUG=1 $(PY) manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \

@@ -5,6 +5,7 @@ with photos. Built for speed: a million contacts are written in batches."""
 
 import colorsys
 import random
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -280,3 +281,35 @@ def create_demo_contacts(*, count: int, seed: int | None = None, batch_size: int
         created += len(batch)
     refresh_planner_statistics()
     return created
+
+
+def create_demo_duplicates(*, count: int, seed: int | None = None) -> int:
+    """`count` duplicates of existing demo people, as a desk that has run
+    for years has them ("Remover duplicados" finds them): a mobile written
+    before the 9th digit, an e-mail in capitals, a CPF without its
+    punctuation. They are written as stored long ago, without the
+    normalising a form would do, each with a newer creation date than its
+    original. Returns the number created."""
+    rng = random.Random(seed)
+    candidates = Contact.objects.filter(is_group=False, photo="").exclude(number="").exclude(email="")
+    ids = list(candidates.values_list("pk", flat=True))
+    chosen = rng.sample(ids, min(len(ids), count * 10))
+    people = sorted(Contact.objects.filter(pk__in=chosen), key=lambda person: chosen.index(person.pk))
+    twins = []
+    for person in people:
+        if len(twins) == count:
+            break
+        kind = len(twins) % 3
+        subscriber = person.number[4:]
+        if kind == 0 and len(person.number) == 13 and subscriber[0] == "9" and subscriber[1] in "6789":
+            twin = Contact(name=person.name.split()[0], number=person.number[:4] + subscriber[1:])
+        elif kind == 1:
+            twin = Contact(name=person.name, email=person.email.upper())
+        elif kind == 2 and person.cpf_cnpj and len(person.cpf_cnpj) == 14:
+            twin = Contact(name=person.name, cpf_cnpj=re.sub(r"\D", "", person.cpf_cnpj), company=rng.choice(COMPANIES))
+        else:
+            continue
+        twin.refresh_search_fields()
+        twins.append(twin)
+    Contact.objects.bulk_create(twins)
+    return len(twins)

@@ -1,4 +1,5 @@
 import re
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
@@ -112,3 +113,13 @@ def test_demo_extra_fields_are_found_by_the_search(admin_client):
     assert contact.pk in [c.pk for c in Contact.objects.search(value)]
     found = admin_client.get(LIST, {"q": f"{contact.first_name} {value}", "per_page": 100})
     assert contact.name in names(found)
+
+
+def test_seed_demo_can_add_duplicates_that_remover_duplicados_finds(db):
+    from contacts.duplicates import find_duplicates
+
+    call_command("seed_demo", "--contacts", "300", "--duplicates", "9", "--seed", "5", stdout=StringIO())
+    assert Contact.objects.count() == 309
+    groups = find_duplicates()
+    assert len(groups) == 9
+    assert {rule for group in groups for rule in group.rules} == {"number", "email", "cpf_cnpj"}
