@@ -159,3 +159,35 @@ def test_a_merge_and_an_import_of_the_same_contacts_lose_nothing(monkeypatch, me
     kept = Contact.objects.get(pk=survivor.pk)
     assert kept.company == "ACME"
     assert not Contact.objects.filter(pk=merged.pk).exists()
+
+
+def test_a_sync_beside_a_merge_links_every_message_to_the_survivor_and_creates_nobody_again():
+    from tickets.sync import sync_contacts
+
+    channel = Channel.objects.create(kind="whatsapp", name="WhatsApp")
+    for _round in range(3):
+        Message.objects.all().delete()
+        Ticket.objects.all().delete()
+        Contact.objects.all().delete()
+        survivor = contact(9, email="x@example.com", number="5511987654321")
+        merged = contact(1, email="x@example.com", number="5521999998888")
+        for n in range(50):
+            Message.objects.create(
+                channel=channel, external_id=f"{_round}-{n}", chat_id="5521999998888@s.whatsapp.net",
+                chat_identity="5521999998888", sender_name="Outro", body="oi", sent_at=timezone.now(),
+            )
+        barrier = threading.Barrier(2)
+
+        def merge():
+            barrier.wait()
+            contacts_merge(groups=[[survivor.pk, merged.pk]])
+
+        def sync():
+            barrier.wait()
+            sync_contacts()
+
+        run_threads(merge, sync)
+        assert list(Contact.objects.values_list("pk", flat=True)) == [survivor.pk]
+        assert Message.objects.filter(contact=survivor).count() == 50
+        assert not Message.objects.filter(contact__isnull=True).exists()
+        assert Ticket.objects.filter(contact=survivor).exclude(status="closed").count() <= 1
