@@ -98,7 +98,8 @@ SEARCH_MAX_WORDS = 10
 def clean_search(query: str) -> str:
     """The query as searched: single spaces, at most SEARCH_MAX_WORDS words
     and SEARCH_MAX_LENGTH characters; the rest is left out."""
-    words = normalizers.clean_text((query or "")[: SEARCH_MAX_LENGTH * 4]).split()[:SEARCH_MAX_WORDS]
+    # NUL is never part of a search, and PostgreSQL refuses it in a query.
+    words = normalizers.clean_text((query or "")[: SEARCH_MAX_LENGTH * 4].replace("\x00", "")).split()[:SEARCH_MAX_WORDS]
     return " ".join(words)[:SEARCH_MAX_LENGTH].strip()
 
 

@@ -4,6 +4,8 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -183,3 +185,22 @@ def test_an_old_searchs_groups_go_with_the_retention_period(client, admin_user, 
     purge_expired_job_files()
     assert not DuplicateGroup.objects.exists()
     assert Job.objects.filter(pk=job.pk).exists()
+
+
+ANY_TEXT = st.text(max_size=40)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(group=ANY_TEXT, other=ANY_TEXT.filter(lambda text: not text.isdigit()), page=ANY_TEXT, q=ANY_TEXT)
+def test_whatever_the_bytes_the_duplicate_pages_answer_without_an_error_and_merge_nothing_unasked(
+    client, admin_user, duplicates, post, group, other, page, q
+):
+    client.force_login(admin_user)
+    job = Job.objects.filter(kind=Job.Kind.DUPLICATES).first() or search(client, post)
+    before = Contact.objects.count()
+    assert client.get(job.get_absolute_url(), {"page": page}).status_code == 200
+    assert client.post(reverse("contacts:duplicates_merge", args=[job.token]), {"group": [group]}).status_code == 302
+    target = duplicates["ana"]
+    assert client.get(reverse("contacts:merge", args=[target.pk]), {"q": q, "other": other}).status_code == 200
+    assert client.post(reverse("contacts:merge", args=[target.pk]), {"other": other}).status_code == 404
+    assert Contact.objects.count() == before
