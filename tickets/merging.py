@@ -15,7 +15,8 @@ from django.db.models import Count
 from django.dispatch import receiver
 from django.utils import timezone
 
-from contacts.duplicates import BATCH, contacts_merging, identity_links, merge_counts, remap, update_rows
+from contacts.bulk import remap, update_rows
+from contacts.duplicates import BATCH, contacts_merging, identity_links, merge_counts
 from contacts.models import Contact
 
 from .inbound import LID_SERVER
