@@ -264,7 +264,15 @@ def find_duplicates(*, contacts=None, progress: Callable[[int, int], None] | Non
 
 
 def _connect(keys: _Keys) -> list[Group]:
-    """Union-find over the identities held by more than one contact."""
+    """The contacts joined by the identities held by more than one."""
+    shared = ((ids, [rule]) for (_g, rule, _v), ids in keys.holders.items() if len(ids) > 1)
+    return [Group(ids, rules) for ids, rules in _join(shared)]
+
+
+def _join(sets: Iterable[tuple[Iterable[int], Iterable[str]]]) -> list[tuple[list[int], list[str]]]:
+    """Union-find: sets of ids, each with the rules that made it, joined
+    where they share an id (transitively); each joined set of two or more
+    ids, in id order, with all its rules."""
     parent: dict[int, int] = {}
 
     def find(x: int) -> int:
@@ -275,20 +283,25 @@ def _connect(keys: _Keys) -> list[Group]:
             parent[x], x = root, parent[x]
         return root
 
-    shared = [(rule, ids) for (_g, rule, _v), ids in keys.holders.items() if len(ids) > 1]
-    for _rule, ids in shared:
-        first, *rest = ids
-        for other in rest:
-            a, b = find(first), find(other)
+    rules_of = defaultdict(set)
+    for ids, rules in sets:
+        ids = list(ids)
+        if not ids:
+            continue
+        for other in ids[1:]:
+            a, b = find(ids[0]), find(other)
             if a != b:
                 parent[max(a, b)] = min(a, b)
+        rules_of[find(ids[0])].update(rules)
     members = defaultdict(list)
     for x in parent:
         members[find(x)].append(x)
-    rules = defaultdict(set)
-    for rule, ids in shared:
-        rules[find(next(iter(ids)))].add(rule)
-    return [Group(ids, sorted(rules[root], key=RULES.index)) for root, ids in members.items() if len(ids) > 1]
+    rules_by_root = defaultdict(set)
+    for first, rules in rules_of.items():
+        rules_by_root[find(first)].update(rules)
+    return [
+        (sorted(ids), sorted(rules_by_root[root], key=RULES.index)) for root, ids in members.items() if len(ids) > 1
+    ]
 
 
 def _order_and_count(groups: list[Group], created: dict | None = None) -> None:
@@ -475,29 +488,8 @@ def _groups_now(chunk) -> list[tuple[list[int], list[str]]]:
     for part in batched(sorted(ids), BATCH):
         alive.update(Contact.objects.filter(pk__in=part).values_list("pk", flat=True))
     gone = _survivor_of(ids - alive)
-    parent: dict[int, int] = {}
-
-    def find(x):
-        while parent.setdefault(x, x) != x:
-            x = parent[x]
-        return x
-
-    rules_of = defaultdict(set)
-    for group, rules in chunk:
-        members = [pk for pk in (pk if pk in alive else gone.get(pk) for pk in group) if pk is not None]
-        for pk in members:
-            a, b = find(members[0]), find(pk)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-        if members:
-            rules_of[members[0]].update(rules)
-    joined = defaultdict(list)
-    for pk in parent:
-        joined[find(pk)].append(pk)
-    rules_by_root = defaultdict(set)
-    for first, rules in rules_of.items():
-        rules_by_root[find(first)].update(rules)
-    return [(sorted(members), sorted(rules_by_root[root], key=RULES.index)) for root, members in joined.items() if len(members) > 1]
+    now = ([pk for pk in (pk if pk in alive else gone.get(pk) for pk in group) if pk is not None] for group, _r in chunk)
+    return _join(zip(now, (rules for _g, rules in chunk), strict=True))
 
 
 def _merge_batch(chunk) -> MergeResult:
