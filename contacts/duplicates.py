@@ -346,14 +346,9 @@ def merge_preview(*, contacts: list[Contact]) -> MergePreview:
     _order_and_count([group])
     survivor, others = contacts[0], contacts[1:]
     filled = []
-    for name in FILLED_FIELDS:
-        if _value(survivor, name):
-            continue
-        donor = next((other for other in others if _value(other, name)), None)
-        if donor is not None:
-            field = Contact._meta.get_field(name.removesuffix("_id"))
-            value = str(donor.wallet) if name == "wallet_id" else ("✓" if name == "photo" else _value(donor, name))
-            filled.append((str(field.verbose_name), str(value)))
+    for name, donor in _fills(survivor, others).items():
+        value = str(donor.wallet) if name == "wallet_id" else ("✓" if name == "photo" else _value(donor, name))
+        filled.append((str(_FIELD_OF[name].verbose_name), str(value)))
     return MergePreview(survivor, others, group.tickets, group.messages, filled)
 
 
@@ -373,6 +368,7 @@ FILLED_FIELDS = [
     "wallet_id",
 ]
 SNAPSHOT_FIELDS = ["name", *FILLED_FIELDS, "is_group", "created_at"]
+_FIELD_OF = {field.attname: field for field in Contact._meta.concrete_fields}
 
 
 @dataclass
@@ -620,12 +616,8 @@ def _merge_batch(chunk) -> MergeResult:
     # The survivor: its blanks filled from the others, oldest first; its
     # addresses in their canonical writing; the others' addresses its own.
     for survivor, others, _r in plans:
-        for name in FILLED_FIELDS:
-            if not _value(survivor, name):
-                for other in others:
-                    if _value(other, name):
-                        setattr(survivor, name, _value(other, name))
-                        break
+        for name, donor in _fills(survivor, others).items():
+            setattr(survivor, name, _value(donor, name))
     _canonicalise(survivors)
     aliases = []
     for survivor, others, _r in plans:
@@ -642,7 +634,7 @@ def _merge_batch(chunk) -> MergeResult:
         for part in batched(values, BATCH):
             ContactAlias.objects.filter(kind=kind, value__in=part).delete()
     ContactAlias.objects.bulk_create(aliases)
-    update_rows(Contact, survivors, [*(("wallet" if name == "wallet_id" else name) for name in FILLED_FIELDS), "name_key", "search_text", "updated_at"])
+    update_rows(Contact, survivors, [*(_FIELD_OF[name].name for name in FILLED_FIELDS), "name_key", "search_text", "updated_at"])
     history_bulk_record(contacts=survivors, reasons={s.pk: f"merge:{record_of[s.pk].pk}" for s in survivors})
     custom_fields_bulk_record(fields=moved_fields + changed_fields)
 
@@ -652,6 +644,18 @@ def _merge_batch(chunk) -> MergeResult:
     result.messages = sum(moved[pk].get("messages", 0) for pk in moves)
     result.survivors = [s.pk for s in survivors]
     return result
+
+
+def _fills(survivor: Contact, others: list[Contact]) -> dict[str, Contact]:
+    """The survivor's blank fields, each with the contact whose value fills
+    it: the first of `others` (oldest first) that has one."""
+    fills = {}
+    for name in FILLED_FIELDS:
+        if not _value(survivor, name):
+            donor = next((other for other in others if _value(other, name)), None)
+            if donor is not None:
+                fills[name] = donor
+    return fills
 
 
 def _value(contact: Contact, name: str):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contacts.models import AuditEvent, Contact, DuplicateGroup, Job, MergeRecord
 
-from .factories import ContactFactory
+from .factories import ContactFactory, WalletFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +204,15 @@ def test_whatever_the_bytes_the_duplicate_pages_answer_without_an_error_and_merg
     assert client.get(reverse("contacts:merge", args=[target.pk]), {"q": q, "other": other}).status_code == 200
     assert client.post(reverse("contacts:merge", args=[target.pk]), {"other": other}).status_code == 404
     assert Contact.objects.count() == before
+
+
+def test_merge_with_previews_every_blank_it_fills(client, admin_user):
+    wallet = WalletFactory(name="Carteira Sul")
+    older = contact(9, name="Dora", number="5511987654321")
+    newer = contact(1, name="Dora Lima", number="5521999998888", telegram_id="4242", email="dora@example.com", wallet=wallet)
+    client.force_login(admin_user)
+    preview = client.get(reverse("contacts:merge", args=[newer.pk]), {"other": older.pk})
+    assert preview.status_code == 200
+    text = preview.content.decode()
+    for value in ("4242", "dora@example.com", "Carteira Sul"):
+        assert f"“{value}”" in text
