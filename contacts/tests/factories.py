@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from contacts.models import Contact, Tag, Wallet
 
@@ -41,3 +44,14 @@ class ContactFactory(factory.django.DjangoModelFactory):
     def tags(self, create, extracted, **kwargs):
         if create and extracted:
             self.tags.set(extracted)
+
+
+def stored_contact(days_ago: int = 0, **fields) -> Contact:
+    """A contact stored as given (no normalising: rows written before it)
+    and created `days_ago` days ago, for the tests of duplicate removal,
+    where the oldest contact is kept."""
+    fields.setdefault("number", "")
+    made = ContactFactory(**fields)
+    Contact.objects.filter(pk=made.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
+    made.refresh_from_db()
+    return made

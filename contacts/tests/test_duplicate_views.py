@@ -12,28 +12,22 @@ from django.utils import timezone
 
 from contacts.models import AuditEvent, Contact, DuplicateGroup, Job, MergeRecord
 
-from .factories import ContactFactory, WalletFactory
+from .factories import WalletFactory, stored_contact
 
 pytestmark = pytest.mark.django_db
 
 
-def contact(days_ago: int = 0, **fields) -> Contact:
-    fields.setdefault("number", "")
-    made = ContactFactory(**fields)
-    Contact.objects.filter(pk=made.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
-    made.refresh_from_db()
-    return made
 
 
 @pytest.fixture
 def duplicates():
     """Two groups: Maria by number (old 8-digit writing), João by e-mail."""
     return {
-        "maria": contact(9, name="Maria Souza", number="5511987654321"),
-        "maria 2": contact(2, name="Maria S.", number="551187654321"),
-        "joao": contact(8, name="João Lima", email="joao@example.com"),
-        "joao 2": contact(1, name="João", email="JOAO@example.com"),
-        "ana": contact(5, name="Ana", email="ana@example.com"),
+        "maria": stored_contact(9, name="Maria Souza", number="5511987654321"),
+        "maria 2": stored_contact(2, name="Maria S.", number="551187654321"),
+        "joao": stored_contact(8, name="João Lima", email="joao@example.com"),
+        "joao 2": stored_contact(1, name="João", email="JOAO@example.com"),
+        "ana": stored_contact(5, name="Ana", email="ana@example.com"),
     }
 
 
@@ -104,7 +98,7 @@ def test_choosing_no_group_says_so_and_merges_nothing(client, admin_user, duplic
 
 
 def test_a_search_with_nothing_to_merge_says_so(client, admin_user, post):
-    contact(name="Só eu", email="so@example.com")
+    stored_contact(name="Só eu", email="so@example.com")
     client.force_login(admin_user)
     job = search(client, post)
     assert "Nenhum duplicado encontrado" in client.get(job.get_absolute_url()).content.decode()
@@ -118,8 +112,8 @@ def test_agents_cannot_remove_duplicates(client, agent, duplicates):
 
 
 def test_merge_with_finds_the_other_contact_previews_and_merges(client, admin_user):
-    older = contact(9, name="Carla Dias", number="5511987654321", company="")
-    newer = contact(1, name="Carla (trabalho)", number="5521999998888", company="ACME")
+    older = stored_contact(9, name="Carla Dias", number="5511987654321", company="")
+    newer = stored_contact(1, name="Carla (trabalho)", number="5521999998888", company="ACME")
     client.force_login(admin_user)
     url = reverse("contacts:merge", args=[newer.pk])
     found = client.get(url, {"q": "carla"}).content.decode()
@@ -136,8 +130,8 @@ def test_merge_with_finds_the_other_contact_previews_and_merges(client, admin_us
 
 
 def test_merge_with_never_joins_a_person_and_a_group(client, admin_user):
-    person = contact(2, name="Pessoa", number="5511987654321")
-    group = contact(1, name="Grupo", number="120363025246125888", is_group=True)
+    person = stored_contact(2, name="Pessoa", number="5511987654321")
+    group = stored_contact(1, name="Grupo", number="120363025246125888", is_group=True)
     client.force_login(admin_user)
     assert client.post(reverse("contacts:merge", args=[person.pk]), {"other": group.pk}).status_code == 404
     assert Contact.objects.count() == 2
@@ -162,8 +156,8 @@ def test_the_command_lists_the_groups_with_dry_run_and_merges_without(duplicates
 def test_admin_merges_the_selected_contacts_into_the_oldest(client, admin_user):
     admin_user.is_staff = True
     admin_user.save()
-    older = contact(5, name="Velho", number="5511987654321")
-    newer = contact(1, name="Novo", number="5521999998888", email="novo@example.com")
+    older = stored_contact(5, name="Velho", number="5511987654321")
+    newer = stored_contact(1, name="Novo", number="5521999998888", email="novo@example.com")
     client.force_login(admin_user)
     response = client.post(
         reverse("admin:contacts_contact_changelist"),
@@ -208,8 +202,8 @@ def test_whatever_the_bytes_the_duplicate_pages_answer_without_an_error_and_merg
 
 def test_merge_with_previews_every_blank_it_fills(client, admin_user):
     wallet = WalletFactory(name="Carteira Sul")
-    older = contact(9, name="Dora", number="5511987654321")
-    newer = contact(1, name="Dora Lima", number="5521999998888", telegram_id="4242", email="dora@example.com", wallet=wallet)
+    older = stored_contact(9, name="Dora", number="5511987654321")
+    newer = stored_contact(1, name="Dora Lima", number="5521999998888", telegram_id="4242", email="dora@example.com", wallet=wallet)
     client.force_login(admin_user)
     preview = client.get(reverse("contacts:merge", args=[newer.pk]), {"other": older.pk})
     assert preview.status_code == 200

@@ -1,28 +1,18 @@
 """Remover duplicados: which contacts are one, and what a merge keeps."""
 
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from contacts.duplicates import contacts_merge, find_duplicates
 from contacts.history import contact_timeline
 from contacts.models import AuditEvent, Contact, ContactAlias, CustomField, MergedContact, MergeRecord
 from contacts.recording import Source, recording
 
-from .factories import ContactFactory, TagFactory, WalletFactory
+from .factories import TagFactory, WalletFactory, stored_contact
 
 pytestmark = pytest.mark.django_db
 
 
-def contact(days_ago: int = 0, **fields) -> Contact:
-    """A contact stored as given (no normalising: rows written before it),
-    created `days_ago` days ago."""
-    fields.setdefault("number", "")
-    made = ContactFactory(**fields)
-    Contact.objects.filter(pk=made.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
-    made.refresh_from_db()
-    return made
 
 
 def groups() -> list[list[int]]:
@@ -35,16 +25,16 @@ def merge_all(**kwargs):
 
 
 def test_an_old_eight_digit_mobile_is_the_same_number_as_its_nine_digit_writing():
-    old = contact(5, number="551187654321")
-    new = contact(1, number="5511987654321")
+    old = stored_contact(5, number="551187654321")
+    new = stored_contact(1, number="5511987654321")
     assert groups() == [[old.pk, new.pk]]
 
 
 def test_numbers_written_before_normalising_are_recomputed():
-    a = contact(3, number="5511987654321")
-    b = contact(2, number="+55 (11) 98765-4321")
-    c = contact(1, number="11987654321")
-    other = contact(1, number="5511912345678")
+    a = stored_contact(3, number="5511987654321")
+    b = stored_contact(2, number="+55 (11) 98765-4321")
+    c = stored_contact(1, number="11987654321")
+    other = stored_contact(1, number="5511912345678")
     [group] = find_duplicates()
     assert group.contact_ids == [a.pk, b.pk, c.pk]
     assert group.rules == ["number"]
@@ -52,62 +42,62 @@ def test_numbers_written_before_normalising_are_recomputed():
 
 
 def test_the_same_telegram_id_in_two_writings_is_one_contact():
-    a = contact(2, telegram_id="123456")
-    b = contact(1, telegram_id="0123456")
+    a = stored_contact(2, telegram_id="123456")
+    b = stored_contact(1, telegram_id="0123456")
     assert groups() == [[a.pk, b.pk]]
 
 
 def test_a_cpf_with_and_without_punctuation_is_one_contact():
-    a = contact(2, cpf_cnpj="529.982.247-25")
-    b = contact(1, cpf_cnpj="52998224725")
+    a = stored_contact(2, cpf_cnpj="529.982.247-25")
+    b = stored_contact(1, cpf_cnpj="52998224725")
     assert groups() == [[a.pk, b.pk]]
 
 
 def test_e_mails_match_whatever_their_case():
-    a = contact(2, email="maria@example.com")
-    b = contact(1, email="Maria@Example.COM ")
-    c = contact(1, email="maria@example.org")
+    a = stored_contact(2, email="maria@example.com")
+    b = stored_contact(1, email="Maria@Example.COM ")
+    c = stored_contact(1, email="maria@example.org")
     assert groups() == [[a.pk, b.pk]]
     assert c.pk not in groups()[0]
 
 
 def test_a_whatsapp_lid_is_not_a_phone_number_without_conversations_linking_it():
-    contact(2, number="5511987654321")
-    contact(1, number="123456789012345")
+    stored_contact(2, number="5511987654321")
+    stored_contact(1, number="123456789012345")
     assert groups() == []
 
 
 def test_groups_are_transitive():
-    a = contact(3, number="5511987654321")
-    b = contact(2, number="551187654321", email="joao@example.com")
-    c = contact(1, email="JOAO@example.com", cpf_cnpj="529.982.247-25")
-    d = contact(0, cpf_cnpj="52998224725")
+    a = stored_contact(3, number="5511987654321")
+    b = stored_contact(2, number="551187654321", email="joao@example.com")
+    c = stored_contact(1, email="JOAO@example.com", cpf_cnpj="529.982.247-25")
+    d = stored_contact(0, cpf_cnpj="52998224725")
     [group] = find_duplicates()
     assert group.contact_ids == [a.pk, b.pk, c.pk, d.pk]
     assert group.rules == ["number", "cpf_cnpj", "email"]
 
 
 def test_people_never_merge_with_groups():
-    contact(2, email="equipe@example.com")
-    contact(1, email="equipe@example.com", is_group=True, number="120363025246125888")
+    stored_contact(2, email="equipe@example.com")
+    stored_contact(1, email="equipe@example.com", is_group=True, number="120363025246125888")
     assert groups() == []
 
 
 def test_the_oldest_contact_survives_and_ties_go_to_the_lower_id():
-    newer = contact(1, email="a@example.com")
-    older = contact(9, email="a@example.com")
+    newer = stored_contact(1, email="a@example.com")
+    older = stored_contact(9, email="a@example.com")
     assert groups() == [[older.pk, newer.pk]]
-    same_time = contact(0, email="b@example.com")
-    twin = contact(0, email="b@example.com")
+    same_time = stored_contact(0, email="b@example.com")
+    twin = stored_contact(0, email="b@example.com")
     Contact.objects.filter(pk=twin.pk).update(created_at=Contact.objects.get(pk=same_time.pk).created_at)
     assert [same_time.pk, twin.pk] in groups()
 
 
 def test_a_merge_keeps_the_survivors_values_and_fills_its_blanks_oldest_first():
     wallet = WalletFactory()
-    survivor = contact(5, name="Maria Silva", email="maria@example.com", company="")
-    middle = contact(3, name="Maria S.", email="MARIA@example.com", company="Padaria X", first_name="Maria", wallet=wallet)
-    newest = contact(1, name="M", email="maria@example.com", company="Mercado Y", last_name="Silva", telegram_id="777")
+    survivor = stored_contact(5, name="Maria Silva", email="maria@example.com", company="")
+    middle = stored_contact(3, name="Maria S.", email="MARIA@example.com", company="Padaria X", first_name="Maria", wallet=wallet)
+    newest = stored_contact(1, name="M", email="maria@example.com", company="Mercado Y", last_name="Silva", telegram_id="777")
     result = merge_all()
     assert result.groups == 1 and result.contacts == 2
     survivor.refresh_from_db()
@@ -121,8 +111,8 @@ def test_a_merge_keeps_the_survivors_values_and_fills_its_blanks_oldest_first():
 
 def test_tags_are_united_and_extra_fields_kept_with_a_suffix_on_conflict():
     vip, late = TagFactory(name="VIP"), TagFactory(name="Atrasado")
-    survivor = contact(5, email="x@example.com", tags=[vip])
-    other = contact(1, email="x@example.com", tags=[vip, late])
+    survivor = stored_contact(5, email="x@example.com", tags=[vip])
+    other = stored_contact(1, email="x@example.com", tags=[vip, late])
     CustomField.objects.create(contact=survivor, name="Cidade", value="Recife")
     CustomField.objects.create(contact=survivor, name="Plano", value="")
     CustomField.objects.create(contact=other, name="cidade", value="Olinda")
@@ -140,8 +130,8 @@ def test_tags_are_united_and_extra_fields_kept_with_a_suffix_on_conflict():
 
 def test_a_merge_record_keeps_a_snapshot_of_every_merged_contact():
     tag = TagFactory(name="Cliente")
-    survivor = contact(5, name="Ana", email="ana@example.com")
-    other = contact(1, name="Ana Paula", email="ana@example.com", company="ACME", tags=[tag], birth_date="1990-05-17")
+    survivor = stored_contact(5, name="Ana", email="ana@example.com")
+    other = stored_contact(1, name="Ana Paula", email="ana@example.com", company="ACME", tags=[tag], birth_date="1990-05-17")
     CustomField.objects.create(contact=other, name="Cidade", value="Natal")
     merge_all()
     record = MergeRecord.objects.get()
@@ -156,8 +146,8 @@ def test_a_merge_record_keeps_a_snapshot_of_every_merged_contact():
 
 
 def test_the_survivors_history_shows_the_merge_and_the_merged_contact_ends_by_it(admin_user):
-    survivor = contact(5, name="Ana", email="ana@example.com")
-    other = contact(1, name="Ana Paula", email="ana@example.com", company="ACME")
+    survivor = stored_contact(5, name="Ana", email="ana@example.com")
+    other = stored_contact(1, name="Ana Paula", email="ana@example.com", company="ACME")
     with recording(source=Source.MERGE, user=admin_user):
         merge_all()
     [entry, *_] = contact_timeline(survivor.pk)
@@ -169,9 +159,9 @@ def test_the_survivors_history_shows_the_merge_and_the_merged_contact_ends_by_it
 
 
 def test_merging_twice_is_a_no_op_the_second_time():
-    contact(2, number="551187654321", email="a@example.com")
-    contact(1, number="5511987654321")
-    contact(0, email="A@example.com")
+    stored_contact(2, number="551187654321", email="a@example.com")
+    stored_contact(1, number="5511987654321")
+    stored_contact(0, email="A@example.com")
     first = merge_all()
     assert first.groups == 1 and first.contacts == 2
     assert find_duplicates() == []
@@ -181,9 +171,9 @@ def test_merging_twice_is_a_no_op_the_second_time():
 
 
 def test_the_survivors_number_is_written_canonically_and_the_others_addresses_become_its_aliases():
-    survivor = contact(5, number="551187654321", telegram_id="")
-    other = contact(1, number="5511987654321", telegram_id="42")
-    third = contact(0, telegram_id="042", number="5521999998888", email="")
+    survivor = stored_contact(5, number="551187654321", telegram_id="")
+    other = stored_contact(1, number="5511987654321", telegram_id="42")
+    third = stored_contact(0, telegram_id="042", number="5521999998888", email="")
     # third is joined by Telegram id to other, which is joined by number.
     merge_all()
     survivor.refresh_from_db()
@@ -194,17 +184,17 @@ def test_the_survivors_number_is_written_canonically_and_the_others_addresses_be
 
 
 def test_a_contact_created_later_with_a_merged_address_is_found_duplicate():
-    survivor = contact(5, number="5511987654321", email="a@example.com")
-    contact(1, number="5521999998888", email="a@example.com")
+    survivor = stored_contact(5, number="5511987654321", email="a@example.com")
+    stored_contact(1, number="5521999998888", email="a@example.com")
     merge_all()
-    newcomer = contact(0, number="5521999998888")
+    newcomer = stored_contact(0, number="5521999998888")
     assert groups() == [[survivor.pk, newcomer.pk]]
 
 
 def test_groups_found_before_an_earlier_merge_follow_the_survivor():
-    a = contact(5, email="a@example.com")
-    b = contact(3, email="a@example.com", cpf_cnpj="529.982.247-25")
-    c = contact(1, cpf_cnpj="52998224725")
+    a = stored_contact(5, email="a@example.com")
+    b = stored_contact(3, email="a@example.com", cpf_cnpj="529.982.247-25")
+    c = stored_contact(1, cpf_cnpj="52998224725")
     contacts_merge(groups=[[a.pk, b.pk]])
     # A group found before that merge still names b: it is followed to a.
     result = contacts_merge(groups=[[b.pk, c.pk]])
@@ -218,8 +208,8 @@ def test_an_import_row_with_a_merged_number_updates_the_survivor():
     from contacts.importing import import_file
     from contacts.spreadsheets import read_table
 
-    survivor = contact(5, number="5511987654321", email="a@example.com")
-    contact(1, number="5521999998888", email="a@example.com")
+    survivor = stored_contact(5, number="5511987654321", email="a@example.com")
+    stored_contact(1, number="5521999998888", email="a@example.com")
     merge_all()
     csv = "Nome;Telefone;Empresa\r\nQualquer;5521999998888;ACME\r\n".encode()
     result = import_file(read=lambda: read_table(io.BytesIO(csv)))

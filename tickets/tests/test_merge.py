@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from contacts.duplicates import contacts_merge, find_duplicates
 from contacts.models import Contact, MergedContact
-from contacts.tests.factories import ContactFactory
+from contacts.tests.factories import stored_contact
 from tickets.models import Message, Ticket
 
 from .test_webhook_whatsapp import deliver
@@ -16,12 +16,6 @@ from .test_webhook_whatsapp import deliver
 pytestmark = pytest.mark.django_db
 
 
-def contact(days_ago: int = 0, **fields) -> Contact:
-    fields.setdefault("number", "")
-    made = ContactFactory(**fields)
-    Contact.objects.filter(pk=made.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
-    made.refresh_from_db()
-    return made
 
 
 def ticket(contact, channel, status="open", minutes_ago=0, messages=1) -> Ticket:
@@ -47,8 +41,8 @@ def merge_all():
 
 
 def test_the_preview_counts_the_tickets_and_messages_that_would_move(whatsapp):
-    survivor = contact(5, email="a@example.com")
-    other = contact(1, email="a@example.com", number="5511987654321")
+    survivor = stored_contact(5, email="a@example.com")
+    other = stored_contact(1, email="a@example.com", number="5511987654321")
     ticket(other, whatsapp, status="closed", messages=3)
     ticket(other, whatsapp, messages=2)
     ticket(survivor, whatsapp, messages=4)
@@ -58,8 +52,8 @@ def test_the_preview_counts_the_tickets_and_messages_that_would_move(whatsapp):
 
 
 def test_a_survivor_with_no_tickets_receives_every_ticket_and_message(whatsapp):
-    survivor = contact(5, email="a@example.com")
-    other = contact(1, email="a@example.com", number="5511987654321")
+    survivor = stored_contact(5, email="a@example.com")
+    other = stored_contact(1, email="a@example.com", number="5511987654321")
     closed = ticket(other, whatsapp, status="closed", messages=3)
     open_ = ticket(other, whatsapp, messages=2)
     _found, result = merge_all()
@@ -72,8 +66,8 @@ def test_a_survivor_with_no_tickets_receives_every_ticket_and_message(whatsapp):
 
 
 def test_two_open_tickets_on_one_channel_end_as_one_open_ticket_with_every_message(whatsapp, telegram):
-    survivor = contact(5, email="a@example.com", number="5511987654321")
-    other = contact(1, email="A@example.com", number="5521999998888")
+    survivor = stored_contact(5, email="a@example.com", number="5511987654321")
+    other = stored_contact(1, email="A@example.com", number="5521999998888")
     kept = ticket(survivor, whatsapp, minutes_ago=30, messages=2)
     closing = ticket(other, whatsapp, minutes_ago=1, messages=3)
     elsewhere = ticket(other, telegram, messages=1)
@@ -89,8 +83,8 @@ def test_two_open_tickets_on_one_channel_end_as_one_open_ticket_with_every_messa
 
 
 def test_the_others_open_ticket_stays_open_when_the_survivor_has_none_on_that_channel(whatsapp):
-    survivor = contact(5, email="a@example.com")
-    other = contact(1, email="a@example.com", number="5511987654321")
+    survivor = stored_contact(5, email="a@example.com")
+    other = stored_contact(1, email="a@example.com", number="5511987654321")
     older = ticket(survivor, whatsapp, status="closed")
     open_ = ticket(other, whatsapp)
     merge_all()
@@ -101,8 +95,8 @@ def test_the_others_open_ticket_stays_open_when_the_survivor_has_none_on_that_ch
 
 
 def test_a_message_that_arrives_later_for_a_merged_number_reaches_the_survivor(client, whatsapp):
-    survivor = contact(5, email="a@example.com", number="5511987654321")
-    contact(1, email="a@example.com", number="5521999998888")
+    survivor = stored_contact(5, email="a@example.com", number="5511987654321")
+    stored_contact(1, email="a@example.com", number="5521999998888")
     merge_all()
     deliver(client, whatsapp, remote_jid="5521999998888@s.whatsapp.net", text="Sou eu, do outro número")
     message = Message.objects.get(body="Sou eu, do outro número")
@@ -111,8 +105,8 @@ def test_a_message_that_arrives_later_for_a_merged_number_reaches_the_survivor(c
 
 
 def test_a_whatsapp_lid_linked_to_a_number_by_the_conversations_is_the_same_person(client, whatsapp):
-    survivor = contact(5, number="5511987654321")
-    lid = contact(1, number="123456789012345")
+    survivor = stored_contact(5, number="5511987654321")
+    lid = stored_contact(1, number="123456789012345")
     deliver(client, whatsapp, remote_jid="123456789012345@lid", remoteJidAlt="5511987654321@s.whatsapp.net", text="oi")
     [group] = find_duplicates()
     assert group.contact_ids == [survivor.pk, lid.pk]
@@ -122,8 +116,8 @@ def test_a_whatsapp_lid_linked_to_a_number_by_the_conversations_is_the_same_pers
 def test_sync_does_not_recreate_a_contact_merged_away(whatsapp):
     from tickets.sync import sync_contacts
 
-    survivor = contact(5, email="a@example.com", number="5511987654321")
-    contact(1, email="a@example.com", number="5521999998888")
+    survivor = stored_contact(5, email="a@example.com", number="5511987654321")
+    stored_contact(1, email="a@example.com", number="5521999998888")
     merge_all()
     Message.objects.create(
         channel=whatsapp, external_id="late", chat_id="5521999998888@s.whatsapp.net", chat_identity="5521999998888",
@@ -135,8 +129,8 @@ def test_sync_does_not_recreate_a_contact_merged_away(whatsapp):
 
 
 def test_the_ticket_closed_by_a_merge_says_where_its_messages_went(client, admin_user, whatsapp):
-    survivor = contact(5, email="a@example.com", number="5511987654321")
-    other = contact(1, email="A@example.com", number="5521999998888")
+    survivor = stored_contact(5, email="a@example.com", number="5511987654321")
+    other = stored_contact(1, email="A@example.com", number="5521999998888")
     kept = ticket(survivor, whatsapp, minutes_ago=30)
     closing = ticket(other, whatsapp, minutes_ago=1)
     merge_all()

@@ -5,7 +5,6 @@ that is gone, and the end is as if they ran one after the other."""
 
 import threading
 import time
-from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -14,7 +13,7 @@ from django.utils import timezone
 from contacts import duplicates
 from contacts.duplicates import contacts_merge
 from contacts.models import Contact, CustomField
-from contacts.tests.factories import ContactFactory
+from contacts.tests.factories import stored_contact
 from tickets import services
 from tickets.inbound import Inbound
 from tickets.models import Channel, Message, Ticket
@@ -25,11 +24,6 @@ pytestmark = [
 ]
 
 
-def contact(days_ago, **fields):
-    fields.setdefault("number", "")
-    made = ContactFactory(**fields)
-    Contact.objects.filter(pk=made.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
-    return Contact.objects.get(pk=made.pk)
 
 
 def run_threads(*targets):
@@ -55,9 +49,9 @@ def test_two_merges_over_overlapping_groups_end_as_one_contact_with_everything()
     channel = Channel.objects.create(kind="whatsapp", name="WhatsApp")
     for _round in range(5):
         Contact.objects.all().delete()
-        a = contact(9, email="x@example.com")
-        b = contact(5, email="x@example.com", cpf_cnpj="529.982.247-25")
-        c = contact(1, cpf_cnpj="52998224725", number="5511987654321")
+        a = stored_contact(9, email="x@example.com")
+        b = stored_contact(5, email="x@example.com", cpf_cnpj="529.982.247-25")
+        c = stored_contact(1, cpf_cnpj="52998224725", number="5511987654321")
         CustomField.objects.create(contact=b, name="Cidade", value="Recife")
         CustomField.objects.create(contact=c, name="Cidade", value="Olinda")
         for n, owner in enumerate((a, b, c)):
@@ -80,8 +74,8 @@ def test_two_merges_over_overlapping_groups_end_as_one_contact_with_everything()
 
 def test_a_message_for_the_merged_contact_during_the_merge_reaches_the_survivor(monkeypatch):
     channel = Channel.objects.create(kind="whatsapp", name="WhatsApp")
-    survivor = contact(9, email="x@example.com", number="5511987654321")
-    merged = contact(1, email="x@example.com", number="5521999998888")
+    survivor = stored_contact(9, email="x@example.com", number="5511987654321")
+    merged = stored_contact(1, email="x@example.com", number="5521999998888")
     locked, delivered = threading.Event(), threading.Event()
     real = duplicates.contacts_merging.send
 
@@ -124,8 +118,8 @@ def test_a_merge_and_an_import_of_the_same_contacts_lose_nothing(monkeypatch, me
     from contacts.importing import import_file
     from contacts.spreadsheets import read_table
 
-    survivor = contact(9, email="x@example.com", number="5511987654321")
-    merged = contact(1, email="x@example.com", number="5521999998888")
+    survivor = stored_contact(9, email="x@example.com", number="5511987654321")
+    merged = stored_contact(1, email="x@example.com", number="5521999998888")
     csv = "Nome;Telefone;Empresa\r\nOutro;5521999998888;ACME\r\nNova;5531988887777;Beta\r\n".encode()
     planned, merged_done = threading.Event(), threading.Event()
     real_write = importing.Importer.write
@@ -169,8 +163,8 @@ def test_a_sync_beside_a_merge_links_every_message_to_the_survivor_and_creates_n
         Message.objects.all().delete()
         Ticket.objects.all().delete()
         Contact.objects.all().delete()
-        survivor = contact(9, email="x@example.com", number="5511987654321")
-        merged = contact(1, email="x@example.com", number="5521999998888")
+        survivor = stored_contact(9, email="x@example.com", number="5511987654321")
+        merged = stored_contact(1, email="x@example.com", number="5521999998888")
         for n in range(50):
             Message.objects.create(
                 channel=channel, external_id=f"{_round}-{n}", chat_id="5521999998888@s.whatsapp.net",
