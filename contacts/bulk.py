@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from itertools import batched, chain, islice
 
 from django.db import connection, models
+from psycopg.copy import QueuedLibpqWriter
 
 BATCH = 5000
 
@@ -61,7 +62,8 @@ def insert(model: type[models.Model], columns: list[str], rows: Iterable[tuple])
     rows = chain([first], rows)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            copy_sql = f"COPY {table} ({names}) FROM STDIN"
+            with cursor.cursor.copy(copy_sql, writer=QueuedLibpqWriter(cursor.cursor)) as copy:
                 for batch in _batches(rows):
                     for row in _prepared(batch, preps):
                         copy.write_row(row)
