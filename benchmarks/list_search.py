@@ -76,9 +76,10 @@ def scenarios(rng):
     wallets = list(Wallet.objects.values_list("pk", flat=True))
     tags = list(Tag.objects.values_list("pk", flat=True))
     sample = _sample_contacts(rng)
-    names = [fold(name) for name, _, _, _ in sample]
+    names = [fold(name) for name, *_ in sample]
+    documents = [document for *_, document in sample if document]
     first_names = sorted({n.split()[0] for n in names})
-    telegram_ids = [telegram_id for _, _, _, telegram_id in sample if telegram_id]
+    telegram_ids = [telegram_id for _, _, _, telegram_id, _ in sample if telegram_id]
     # The groups' negative ids too, some typed with a leading zero.
     groups = Contact.objects.filter(is_group=True).exclude(telegram_id="")
     telegram_ids += list(groups.values_list("telegram_id", flat=True))
@@ -95,9 +96,11 @@ def scenarios(rng):
         "name: common surname": [{"q": s} for s in ("silva", "santos", "oliveira", "souza")],
         "name: first + last": [{"q": f"{n.split()[0]} {n.split()[-1]}"} for n in names],
         "name: fragment (4-6 chars)": [{"q": n.split()[-1][1 : 1 + rng.randrange(4, 7)]} for n in names],
-        "phone fragment (5 digits)": [{"q": number[-8:-3]} for _, number, _, _ in sample],
-        "phone, full, old format": [{"q": f"+55 {n[2:4]} {n[-8:-4]}-{n[-4:]}"} for _, n, _, _ in sample if n[4] == "9"],
-        "e-mail": [{"q": email.split("@")[0][:12] + "@"} for _, _, email, _ in sample if email],
+        "phone fragment (5 digits)": [{"q": number[-8:-3]} for _, number, *_ in sample],
+        "phone, full, old format": [{"q": f"+55 {n[2:4]} {n[-8:-4]}-{n[-4:]}"} for _, n, *_ in sample if n[4] == "9"],
+        "e-mail": [{"q": email.split("@")[0][:12] + "@"} for _, _, email, *_ in sample if email],
+        "CPF/CNPJ: whole": [{"q": document} for document in documents],
+        "CPF/CNPJ: start": [{"q": document[:6]} for document in documents],
         "Telegram id": [{"q": telegram_id} for telegram_id in telegram_ids],
         "extra field: common value": [{"q": value} for value in common_values],
         "extra field: order number": [{"q": value} for _, value in extras if value.startswith("PED-")],
@@ -112,7 +115,7 @@ def _sample_contacts(rng):
 
     top = Contact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     pks = [rng.randrange(1, top + 1) for _ in range(400)]
-    return list(Contact.objects.filter(pk__in=pks, is_group=False).values_list("name", "number", "email", "telegram_id"))
+    return list(Contact.objects.filter(pk__in=pks, is_group=False).values_list("name", "number", "email", "telegram_id", "cpf_cnpj"))
 
 
 def _sample_extra_fields(rng):

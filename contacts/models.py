@@ -183,7 +183,8 @@ class ContactQuerySet(models.QuerySet):
             if document:
                 condition |= unique_value("cpf_cnpj", document)
             elif normalizers.looks_like_document_prefix(query):
-                condition |= Q(cpf_cnpj__startswith=query)
+                # Repeating the unique index's condition lets it serve the range.
+                condition |= Q(cpf_cnpj__startswith=query) & ~Q(cpf_cnpj="")
             telegram_id = _try(normalizers.normalize_telegram_id, query)
             if telegram_id:
                 condition |= unique_value("telegram_id", telegram_id)

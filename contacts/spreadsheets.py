@@ -92,8 +92,12 @@ def _read_xlsx(file) -> Table:
         sheet = _first_sheet_part(names)
         if sheet:
             with archive.open(sheet) as part:
-                for match in FORMULA_WITHOUT_VALUE.finditer(part.read()):
+                xml = part.read()
+            # A sheet without formulas (most) is not scanned cell by cell.
+            if b"<f" in xml:
+                for match in FORMULA_WITHOUT_VALUE.finditer(xml):
                     formula_rows.add(int(match.group(2)))
+            del xml  # tens of megabytes, before the reader makes its own copy
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
         raise SpreadsheetError(_("The file is damaged or incomplete: it is not a spreadsheet that can be read.")) from None
 
