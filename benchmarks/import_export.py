@@ -15,6 +15,9 @@ peak RSS of:
   with the same validation, in its default mode and its bulk mode (on the
   first --library-rows rows: it manages about a hundred rows a second
   here, so the whole file would take it a quarter of an hour a mode),
+- this project's import again on PostgreSQL, into a copy of a database
+  that already holds contacts (--populated-database; by default the list
+  benchmark's million, when `benchmarks/list_search.py` has filled it),
 - the raw readers alone (python-calamine, openpyxl read-only): the same-run
   reference, since the machine is shared and noisy;
 - and the export of --export-contacts contacts (from the list benchmark's
@@ -54,6 +57,11 @@ def parse_args():
         help="rows for django-import-export (its rate does not depend on the file's length, and 100,000 rows take it 15 minutes a mode)",
     )
     parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument(
+        "--populated-database",
+        default=PG.format(name="contacts_bench"),
+        help="also import the file into a copy of this database (the list benchmark's, when it exists): an import into a desk that already has contacts",
+    )
     parser.add_argument("--export-database", default=PG.format(name="contacts_bench"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
@@ -127,6 +135,23 @@ def fresh_database(url: str) -> str:
         for suffix in ("", "-wal", "-shm"):
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     return url
+
+
+def copy_database(url: str, name: str) -> tuple[str, int] | None:
+    """A fresh copy of the PostgreSQL database at `url` named `name`, and
+    how many contacts it holds; None when there is no such database."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as connection:
+            count = connection.execute("SELECT count(*) FROM contacts_contact").fetchone()[0]
+    except psycopg.Error:
+        return None
+    source = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG.format(name="postgres"), autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name} TEMPLATE {source}")
+    return PG.format(name=name), count
 
 
 # Workers: each runs in its own process and prints one JSON line.
@@ -270,6 +295,9 @@ def main():
         show(f"{database}: django-import-export default ({rows} rows)", measure("iie-default", fresh_database(url), small))
         if ours and bulk:
             print(f"|   {database}: ours / django-import-export bulk = {ours / bulk:.1f}x", flush=True)
+        if database == "postgresql" and (populated := copy_database(args.populated_database, "contacts_bench_import_big")):
+            url, count = populated
+            show(f"postgresql: into {count:,} contacts", measure("ours", url, path))
     if not args.skip_export:
         show("postgresql: export to .xlsx (list benchmark's DB)", measure("export", args.export_database, path))
 

@@ -87,6 +87,15 @@ def test_search_by_email(admin_client, query):
     assert names(admin_client.get(LIST, {"q": query})) == ["João"]
 
 
+def test_search_by_email_also_finds_an_address_kept_in_an_extra_field(admin_client):
+    contact = ContactFactory(name="João", email="joao@exemplo.com.br")
+    contact.custom_fields.create(name="E-mail do financeiro", value="Financeiro@Padaria.com.br")
+    contact.refresh_search_fields()
+    contact.save()
+    ContactFactory(name="Maria", email="maria@exemplo.com.br")
+    assert names(admin_client.get(LIST, {"q": "financeiro@padaria"})) == ["João"]
+
+
 @pytest.mark.parametrize("query", ["529.982.247-25", "52998224725"])
 def test_search_by_cpf_with_or_without_punctuation(admin_client, query):
     ContactFactory(name="João", cpf_cnpj="529.982.247-25")

@@ -106,6 +106,30 @@ def test_a_telegram_id_search_reads_the_unique_index(db):
     assert "contact_number_unique" in plan
 
 
+def test_a_search_by_the_start_of_a_cpf_reads_the_unique_index(db):
+    ContactFactory(name="Tânia", cpf_cnpj="529.982.247-25")
+    queryset = Contact.objects.search("529.982").order_by().values("pk")
+    assert [row["pk"] for row in queryset] == list(Contact.objects.values_list("pk", flat=True))
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite reads a LIKE … ESCAPE whole; the phone fragment beside it does too")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = queryset.explain()
+    assert "contact_cpf_cnpj_unique" in plan
+
+
+def test_an_e_mail_search_reads_the_search_texts_trigram_index(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes are PostgreSQL's")
+    ContactFactory(name="Tânia", email="tania@exemplo.com")
+    queryset = Contact.objects.search("tania@exem").order_by().values("pk")
+    assert queryset.count() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = queryset.explain()
+    assert "contact_search_text_trgm" in plan
+
+
 # Extra fields
 
 
