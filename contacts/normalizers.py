@@ -8,6 +8,7 @@ expected form.
 import functools
 import re
 import unicodedata
+from operator import mul
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -17,6 +18,8 @@ from validate_docbr import CNPJ
 PHONE_EXAMPLE = "+55 11 98765-4321"
 _PHONE_CHARS = re.compile(r"^[\d\s()+\-./]+$")
 _DOCUMENT_CHARS = re.compile(r"^[0-9A-Za-z.\-/\s]+$")
+# What a document's mask adds, and every space \s matches (the last, U+3000).
+_DOCUMENT_PUNCTUATION = dict.fromkeys([*map(ord, ".-/"), *(c for c in range(0x3001) if chr(c).isspace())])
 
 
 # Pasted from WhatsApp, browsers and phones: direction marks, zero-width
@@ -228,7 +231,7 @@ def normalize_document(raw: str) -> str:
     if not raw:
         return ""
     if _DOCUMENT_CHARS.match(raw):
-        compact = re.sub(r"[.\-/\s]", "", raw).upper()
+        compact = raw.translate(_DOCUMENT_PUNCTUATION).upper()
         if len(compact) == 11 and compact.isdigit() and _valid_cpf(compact):
             return f"{compact[:3]}.{compact[3:6]}.{compact[6:9]}-{compact[9:]}"
         if len(compact) == 14 and compact[-2:].isdigit() and CNPJ().validate(compact):
@@ -247,10 +250,13 @@ def _valid_cpf(digits: str) -> bool:
     not one digit repeated, and both check digits right."""
     if digits == digits[0] * 11:
         return False
-    numbers = [int(digit) for digit in digits]
-    first = sum(n * w for n, w in zip(numbers, range(10, 1, -1))) * 10 % 11 % 10
-    second = sum(n * w for n, w in zip(numbers, range(11, 1, -1))) * 10 % 11 % 10
+    numbers = list(map(int, digits))
+    first = sum(map(mul, numbers, _CPF_WEIGHTS[1:])) * 10 % 11 % 10
+    second = sum(map(mul, numbers, _CPF_WEIGHTS)) * 10 % 11 % 10
     return numbers[9] == first and numbers[10] == second
+
+
+_CPF_WEIGHTS = tuple(range(11, 1, -1))  # the second check digit's; the first's skip the 11
 
 
 TELEGRAM_ID_LIMIT = 2**63  # ids are 64-bit integers (52 bits used today)
