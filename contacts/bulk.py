@@ -58,12 +58,12 @@ def insert(model: type[models.Model], columns: list[str], rows: Iterable[tuple])
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     count = 0
-    rows = iter(rows)
-    first = list(islice(rows, BATCH))
-    if not first:
+    batches = _batches(iter(rows))
+    first = next(batches, None)
+    if first is None:
         return 0
     more = len(first) == BATCH
-    rows = chain(first, rows)
+    batches = chain([first], batches)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             copy_sql = f"COPY {table} ({names}) FROM STDIN"
@@ -71,13 +71,13 @@ def insert(model: type[models.Model], columns: list[str], rows: Iterable[tuple])
             # are made, and the database works on the rows sent meanwhile.
             writer = QueuedLibpqWriter(cursor.cursor) if more else None
             with cursor.cursor.copy(copy_sql, writer=writer) as copy:
-                for batch in _batches(rows):
+                for batch in batches:
                     for row in _prepared(batch, preps):
                         copy.write_row(row)
                     count += len(batch)
         else:
             sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"
-            for batch in _batches(rows):
+            for batch in batches:
                 cursor.executemany(sql, _prepared(batch, preps))
                 count += len(batch)
     return count

@@ -121,13 +121,14 @@ def words_condition(words: list[str]) -> Q:
     return condition
 
 
-def unique_value(field: str, value: str) -> Q:
-    """`field` equals `value`, written so that both databases can read it
-    from the field's partial unique index (condition `field <> ''`):
-    SQLite uses a partial index only when the query repeats the index's
-    condition term for term, and with one arm of an OR unable to use an
-    index it scans the whole table."""
-    return Q(**{field: value}) & ~Q(**{field: ""})
+def unique_value(field: str, value: str, *, lookup: str = "exact") -> Q:
+    """`field` equals `value` (or matches it by another `lookup`, such as
+    "startswith"), written so that both databases can read it from the
+    field's partial unique index (condition `field <> ''`): a partial index
+    is used only when the query repeats the index's condition (PostgreSQL
+    cannot infer it from a LIKE; SQLite needs it term for term), and with
+    one arm of an OR unable to use an index the whole table is read."""
+    return Q(**{f"{field}__{lookup}": value}) & ~Q(**{field: ""})
 
 
 def _try(normalize, value: str) -> str:
@@ -183,8 +184,7 @@ class ContactQuerySet(models.QuerySet):
             if document:
                 condition |= unique_value("cpf_cnpj", document)
             elif normalizers.looks_like_document_prefix(query):
-                # Repeating the unique index's condition lets it serve the range.
-                condition |= Q(cpf_cnpj__startswith=query) & ~Q(cpf_cnpj="")
+                condition |= unique_value("cpf_cnpj", query, lookup="startswith")
             telegram_id = _try(normalizers.normalize_telegram_id, query)
             if telegram_id:
                 condition |= unique_value("telegram_id", telegram_id)

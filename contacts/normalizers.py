@@ -251,12 +251,14 @@ def _valid_cpf(digits: str) -> bool:
     if digits == digits[0] * 11:
         return False
     numbers = list(map(int, digits))
-    first = sum(map(mul, numbers, _CPF_WEIGHTS[1:])) * 10 % 11 % 10
-    second = sum(map(mul, numbers, _CPF_WEIGHTS)) * 10 % 11 % 10
+    first = sum(map(mul, numbers, _CPF_FIRST_WEIGHTS)) * 10 % 11 % 10
+    second = sum(map(mul, numbers, _CPF_SECOND_WEIGHTS)) * 10 % 11 % 10
     return numbers[9] == first and numbers[10] == second
 
 
-_CPF_WEIGHTS = tuple(range(11, 1, -1))  # the second check digit's; the first's skip the 11
+# The weights of the nine and ten digits before each check digit.
+_CPF_FIRST_WEIGHTS = tuple(range(10, 1, -1))
+_CPF_SECOND_WEIGHTS = tuple(range(11, 1, -1))
 
 
 TELEGRAM_ID_LIMIT = 2**63  # ids are 64-bit integers (52 bits used today)
