@@ -9,6 +9,7 @@ Ids are taken up front (allocate_ids), so the rows that refer to a new row
 """
 
 from collections.abc import Iterable
+from contextlib import ExitStack
 from itertools import batched, chain, islice
 
 from django.db import connection, models
@@ -52,35 +53,62 @@ def insert(model: type[models.Model], columns: list[str], rows: Iterable[tuple])
     is assigned by the database. No signals, no save(): callers record
     history themselves. Rows are read and sent a batch at a time, so memory
     stays flat. Returns the number of rows."""
-    by_attname = {field.attname: field for field in model._meta.concrete_fields}
-    fields = [by_attname[name] for name in columns]
-    preps = [(i, field, _Prepared(field)) for i, field in enumerate(fields) if _needs_prep(field)]
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    count = 0
     batches = _batches(iter(rows))
     first = next(batches, None)
     if first is None:
         return 0
-    more = len(first) == BATCH
-    batches = chain([first], batches)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            copy_sql = f"COPY {table} ({names}) FROM STDIN"
-            # Beyond a batch, a thread sends the data while the next rows
-            # are made, and the database works on the rows sent meanwhile.
-            writer = QueuedLibpqWriter(cursor.cursor) if more else None
-            with cursor.cursor.copy(copy_sql, writer=writer) as copy:
-                for batch in batches:
-                    for row in _prepared(batch, preps):
-                        copy.write_row(row)
-                    count += len(batch)
+    # Beyond a batch, a thread sends the data while the next rows are made,
+    # and the database works on the rows sent meanwhile; a webhook's single
+    # row starts no thread.
+    with Inserter(model, columns, queued=len(first) == BATCH) as inserter:
+        for batch in chain([first], batches):
+            inserter.write(batch)
+    return inserter.count
+
+
+class Inserter:
+    """An INSERT into `model`'s table of rows that come a batch at a time
+    (see insert()), as a context manager: on PostgreSQL one COPY stays open
+    from the first batch to the last, so the rows can come as they are
+    made. Leaving the block with an error sends nothing more."""
+
+    def __init__(self, model: type[models.Model], columns: list[str], *, queued: bool = True):
+        by_attname = {field.attname: field for field in model._meta.concrete_fields}
+        fields = [by_attname[name] for name in columns]
+        self._preps = [(i, field, _Prepared(field)) for i, field in enumerate(fields) if _needs_prep(field)]
+        table = connection.ops.quote_name(model._meta.db_table)
+        names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+        self._queued = queued
+        self._copy_sql = f"COPY {table} ({names}) FROM STDIN"
+        self._insert_sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"
+        self._stack = ExitStack()
+        self._copy = None
+        self.count = 0
+
+    def __enter__(self) -> "Inserter":
+        with ExitStack() as stack:
+            self._cursor = stack.enter_context(connection.cursor())
+            # The COPY's errors as Django's (an IntegrityError), as the
+            # cursor's own are.
+            stack.enter_context(connection.wrap_database_errors)
+            if connection.vendor == "postgresql":
+                writer = QueuedLibpqWriter(self._cursor.cursor) if self._queued else None
+                self._copy = stack.enter_context(self._cursor.cursor.copy(self._copy_sql, writer=writer))
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc_info):
+        return self._stack.__exit__(*exc_info)
+
+    def write(self, batch: list[tuple]) -> None:
+        rows = _prepared(batch, self._preps)
+        if self._copy is not None:
+            write_row = self._copy.write_row
+            for row in rows:
+                write_row(row)
         else:
-            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"
-            for batch in batches:
-                cursor.executemany(sql, _prepared(batch, preps))
-                count += len(batch)
-    return count
+            self._cursor.executemany(self._insert_sql, rows)
+        self.count += len(batch)
 
 
 def _batches(rows):
