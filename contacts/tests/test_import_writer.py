@@ -19,7 +19,7 @@ from contacts.tests.factories import ContactFactory
 from contacts.tests.spreadsheet_files import csv_bytes
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the import writes while it plans on PostgreSQL only"),
 ]
 
