@@ -683,8 +683,9 @@ class Importer:
             planned.contact.refresh_search_fields(planned.extra_values())
             planned.contact.updated_at = now
         updated = [p.contact for p in changed]
-        for start in range(0, len(updated), BATCH):
-            Contact.objects.bulk_update(updated[start : start + BATCH], update_fields)
+        # Not the ORM's bulk_update: its CASE per field and row took 12 s
+        # for 20,000 contacts on PostgreSQL.
+        bulk.update_rows(Contact, updated, update_fields)
         # Tags: only added, never removed.
         links = [
             (p.contact.pk, tag_ids[key] if isinstance(key, tuple) else key)
@@ -704,7 +705,7 @@ class Importer:
             extra.pk = pk
         bulk.insert(CustomField, ["id", "contact_id", "name", "value"], ((e.pk, e.contact_id, e.name, e.value) for e in new_extras))
         changed_extras = [p.extras[key] for p in changed for key in p.changed_extras]
-        CustomField.objects.bulk_update(changed_extras, ["value"], batch_size=BATCH)
+        bulk.update_rows(CustomField, changed_extras, ["value"])
         # History: what each contact and extra field is now, by this import.
         new_ids = {p.contact.pk for p in new}
         history_bulk_record(

@@ -173,6 +173,7 @@ class ImportConfirmView(UserJobMixin, PermissionRequiredMixin, View):
             file_name=preview.file_name,
             source_file=preview.source_file.name,
             parameters={**preview.parameters, "file_name": preview.file_name, "preview": str(preview.token)},
+            total=preview.total,  # the preview counted the file's rows: the bar and the time left need it
         )
         enqueue_job(job)
         return HttpResponseRedirect(job.get_absolute_url())

@@ -359,6 +359,28 @@ def test_custom_fields_of_an_existing_contact_are_updated_not_duplicated():
     assert list(contact.custom_fields.values_list("name", "value")) == [("Cargo", "Gerente")]
 
 
+def test_the_import_a_preview_confirms_knows_how_many_rows_it_has_before_it_starts(admin_client, django_capture_on_commit_callbacks):
+    content = csv_bytes([["Nome", "Telefone"], ["A", "11987654321"], ["B", "11912345678"], ["C", "11955554444"]])
+    admin_client.post(reverse("contacts:import"), {"file": upload(content, "x.csv")})
+    preview = Job.objects.get()
+    form = admin_client.get(preview.get_absolute_url()).context["form"]
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(preview.get_absolute_url(), {f"column_{i}": form[f"column_{i}"].initial for i in range(len(form.headers))})
+    with django_capture_on_commit_callbacks(execute=False):  # queued: no worker has taken it yet
+        response = admin_client.post(reverse("contacts:import_confirm", args=[preview.token]), follow=True)
+    job = Job.objects.get(kind=Job.Kind.IMPORT)
+    assert job.status == Job.Status.QUEUED and job.total == 3
+    html = response.content.decode()
+    assert 'value="0" max="3"' in html and "0 de 3 linhas" in html
+
+
+def test_a_job_that_does_not_know_its_total_yet_shows_a_bar_that_does_not_claim_to_be_full(admin_client, admin_user):
+    job = Job.objects.create(kind=Job.Kind.IMPORT_PREVIEW, user=admin_user, status=Job.Status.RUNNING, done=5000)
+    html = admin_client.get(job.get_absolute_url(), headers={"HX-Request": "true"}).content.decode()
+    assert '<progress class="app-progress" aria-label=' in html  # no value: the browser shows it as under way
+    assert "5.000 linhas" in html
+
+
 def test_a_running_job_page_shows_its_progress_and_keeps_asking(admin_client, admin_user):
     from datetime import timedelta
 
@@ -380,7 +402,7 @@ def test_a_running_job_page_shows_its_progress_and_keeps_asking(admin_client, ad
     assert "hx-trigger" not in done  # finished: no more polling
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
 def test_jobs_go_through_the_real_queue_and_a_worker_runs_them(admin_client, django_capture_on_commit_callbacks):
     """The request only enqueues; `manage.py db_worker` (here in batch mode)

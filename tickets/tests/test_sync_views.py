@@ -35,7 +35,7 @@ def test_administrators_see_the_buttons_and_agents_do_not(client, admin_user, ag
     assert reverse("tickets:sync") not in client.get(reverse("contacts:list")).content.decode()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_button_runs_the_sync_in_the_background_and_shows_what_it_did(admin_client, admin_user, unknown_sender, settings):
     # A backend that runs each task as soon as it is enqueued (once the
     # request's job is committed), where production has a worker.
