@@ -11,6 +11,7 @@ Importing the same file twice creates and changes nothing the second time.
 """
 
 import contextvars
+import dataclasses
 import functools
 import gc
 import queue
@@ -183,10 +184,15 @@ class Row:
     error: str = ""
 
 
+CONTACT_COLUMNS = [field.attname for field in Contact._meta.concrete_fields]
+
+
 @dataclass(slots=True, eq=False)
-class NewContact:
-    """A contact the import will create: what a Contact holds, without the
-    cost of a model instance (an import makes a hundred thousand)."""
+class PlainContact:
+    """What a Contact holds, without the cost of a model instance: a
+    contact the import creates, or one it found (an import holds a hundred
+    thousand; as model instances, those it updated weighed 3 KB each). The
+    fields are the model's, in its order."""
 
     pk: int | None = None
     name: str = ""
@@ -214,14 +220,22 @@ class NewContact:
         Contact.refresh_search_fields(self, extra_values)
 
 
+assert [f.name for f in dataclasses.fields(PlainContact)] == ["pk", *CONTACT_COLUMNS[1:]], "PlainContact follows Contact's fields"
+
+
 @dataclass(slots=True, eq=False)
-class NewExtra:
-    """An extra field the import will create."""
+class PlainExtra:
+    """An extra field, as PlainContact is a contact: one the import creates,
+    or one it found."""
 
     name: str
     value: str
     pk: int | None = None
     contact_id: int | None = None
+
+    @property
+    def id(self):  # noqa: A003 (as a CustomField has it)
+        return self.pk
 
 
 @dataclass(slots=True, eq=False)
@@ -229,14 +243,14 @@ class Planned:
     """A contact as the import will leave it: an existing one (with what it
     was) or a new one. Containers stay the shared empty ones until used."""
 
-    contact: "Contact | NewContact"
+    contact: PlainContact
     is_new: bool
     original: dict | None = None
     changed: frozenset | set = NOTHING
     rows: int = 0  # rows of the file about this contact
     tags: tuple = ()  # tag ids, or keys of tags to create; a tuple weighs a quarter of a set
     original_tags: frozenset = NOTHING
-    extras: dict | None = None  # folded name -> CustomField or NewExtra
+    extras: dict | None = None  # folded name -> PlainExtra
     original_extras: dict | None = None
     changed_extras: frozenset | set = NOTHING
     new_extras: list | None = None
@@ -252,7 +266,7 @@ class Planned:
         if extra is not None:
             extra.value = value
             return
-        extra = NewExtra(name=name, value=value)
+        extra = PlainExtra(name=name, value=value)
         if self.extras is None:
             self.extras = {}
         self.extras[key] = extra
@@ -335,8 +349,8 @@ class Importer:
         # Per identity field, value -> the planned contact it names, and
         # value -> the contact in the database that has it.
         self._by_key: dict[str, dict[str, Planned]] = {key: {} for key in IDENTITY_ORDER}
-        self._existing: dict[str, dict[str, Contact]] = {key: {} for key in IDENTITY_ORDER}
-        self._found: dict[int, Contact] = {}
+        self._existing: dict[str, dict[str, PlainContact]] = {key: {} for key in IDENTITY_ORDER}
+        self._found: dict[int, PlainContact] = {}
         self._existing_tags: dict[int, set] = {}
         self._existing_extras: dict[int, dict] = {}
         self._planned_by_pk: dict[int, Planned] = {}
@@ -487,11 +501,13 @@ class Importer:
         new_ids = [pk for pk in found_by if pk not in self._found]
         for start in range(0, len(new_ids), 900):
             ids = new_ids[start : start + 900]
-            self._found.update((contact.pk, contact) for contact in Contact.objects.filter(pk__in=ids))
+            for values in Contact.objects.filter(pk__in=ids).values_list(*CONTACT_COLUMNS):
+                self._found[values[0]] = PlainContact(*values)
             for contact_id, tag_id in Contact.tags.through.objects.filter(contact_id__in=ids).values_list("contact_id", "tag_id"):
                 self._existing_tags.setdefault(contact_id, set()).add(tag_id)
-            for extra in CustomField.objects.filter(contact_id__in=ids):
-                self._existing_extras.setdefault(extra.contact_id, {})[normalizers.fold(extra.name)] = extra
+            for pk, contact_id, name, value in CustomField.objects.filter(contact_id__in=ids).values_list("id", "contact_id", "name", "value"):
+                extra = PlainExtra(name=name, value=value, pk=pk, contact_id=contact_id)
+                self._existing_extras.setdefault(contact_id, {})[normalizers.fold(name)] = extra
         # Oldest first: of several contacts with one e-mail, the oldest is the one.
         for pk in sorted(found_by, key=lambda pk: (self._found[pk].created_at, pk)):
             contact = self._found[pk]
@@ -517,7 +533,7 @@ class Importer:
             if planned is not None:
                 break
         if planned is None:
-            planned = Planned(NewContact(), is_new=True)
+            planned = Planned(PlainContact(), is_new=True)
         # A value that another contact already holds would be a duplicate.
         for key in UNIQUE_FIELDS:
             value = values.get(key)
@@ -585,7 +601,7 @@ class Importer:
             tuple(sorted((key, extra.value) for key, extra in (planned.extras or {}).items())),
         )
 
-    def _plan_existing(self, contact: Contact) -> Planned:
+    def _plan_existing(self, contact: PlainContact) -> Planned:
         planned = self._planned_by_pk.get(contact.pk)
         if planned is None:
             original = {name: getattr(contact, name if name != "wallet" else "wallet_id") for name in FIELDS if name != "tags"}
@@ -723,8 +739,17 @@ class Importer:
         the import is planned again from the file, and finds the survivor."""
         ids = sorted({p.contact.pk for p in self.planned if not p.is_new})
         locked = 0
-        for start in range(0, len(ids), BATCH):
-            locked += len(Contact.objects.filter(pk__in=ids[start : start + BATCH]).select_for_update().order_by("pk").values_list("pk", flat=True))
+        if connection.vendor == "postgresql":
+            # One statement, the ids as one array: the ORM's IN prepared
+            # each id, 1.4 s for 100,000.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id FROM {Contact._meta.db_table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE", [ids]
+                )
+                locked = len(cursor.fetchall())
+        else:  # SQLite's one writer holds the whole database: nothing to lock, only to count
+            for start in range(0, len(ids), 900):
+                locked += Contact.objects.filter(pk__in=ids[start : start + 900]).count()
         if locked != len(ids):
             raise ContactsChanged
 
@@ -738,7 +763,6 @@ class Importer:
 
 
 
-CONTACT_COLUMNS = [field.attname for field in Contact._meta.concrete_fields]
 _contact_values = attrgetter(*CONTACT_COLUMNS)
 RESENT_FIELDS = [field.name for field in Contact._meta.concrete_fields if not field.primary_key and field.name != "created_at"]
 
