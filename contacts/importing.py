@@ -17,7 +17,7 @@ import gc
 import queue
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -186,6 +186,12 @@ class Row:
 
 
 CONTACT_COLUMNS = [field.attname for field in Contact._meta.concrete_fields]
+_contact_values = attrgetter(*CONTACT_COLUMNS)
+# Written again for a new contact a later row changed (see _Writer).
+RESENT_FIELDS = [field.name for field in Contact._meta.concrete_fields if not field.primary_key and field.name != "created_at"]
+# The fields a row can change, as Planned.changed names them.
+CONTACT_FIELDS = [name for name in FIELDS if name != "tags"]
+_field_values = attrgetter(*(name if name != "wallet" else "wallet_id" for name in CONTACT_FIELDS))
 
 
 @dataclass(slots=True, eq=False)
@@ -621,15 +627,19 @@ class Importer:
         """Send the contacts the chunk just planned creates, as they are
         now, with their ids (drawn here: the writer's connection is busy
         with the COPY)."""
-        rows = []
-        for planned, pk in zip(self._unsent, bulk.allocate_ids(Contact, len(self._unsent)), strict=True):
+        rows = list(self._new_rows(self._unsent))
+        self._unsent = []
+        self._send(rows)
+
+    def _new_rows(self, new: list[Planned]) -> Iterator[tuple]:
+        """The rows of new contacts, their ids drawn and search columns made,
+        one at a time as they are asked for."""
+        for planned, pk in zip(new, bulk.allocate_ids(Contact, len(new)), strict=True):
             contact = planned.contact
             contact.pk = pk
             contact.created_at = contact.updated_at = self._now
             contact.refresh_search_fields(planned.extra_values())
-            rows.append(_contact_values(contact))
-        self._unsent = []
-        self._send(rows)
+            yield _contact_values(contact)
 
     def _tag_key(self, name: str):
         """An existing tag's id, or the name of one to create (one key per
@@ -685,18 +695,9 @@ class Importer:
                 planned.contact.refresh_search_fields(planned.extra_values())
             bulk.update_rows(Contact, [p.contact for p in resent], RESENT_FIELDS)
         else:
-
-            def new_rows():
-                # Made as they are sent: on PostgreSQL the database indexes
-                # one batch while the next is made.
-                for planned, pk in zip(new, bulk.allocate_ids(Contact, len(new)), strict=True):
-                    contact = planned.contact
-                    contact.pk = pk
-                    contact.created_at = contact.updated_at = now
-                    contact.refresh_search_fields(planned.extra_values())
-                    yield _contact_values(contact)
-
-            bulk.insert(Contact, CONTACT_COLUMNS, new_rows())
+            # Made as they are sent: on PostgreSQL the database indexes one
+            # batch while the next is made.
+            bulk.insert(Contact, CONTACT_COLUMNS, self._new_rows(new))
         self.progress(len(new))
         update_fields = sorted({name for p in changed for name in p.changed} | {"name_key", "search_text", "updated_at"})
         for planned in changed:
@@ -769,11 +770,6 @@ class Importer:
 
 
 
-_contact_values = attrgetter(*CONTACT_COLUMNS)
-# The fields a row can change, as Planned.changed names them.
-CONTACT_FIELDS = [name for name in FIELDS if name != "tags"]
-_field_values = attrgetter(*(name if name != "wallet" else "wallet_id" for name in CONTACT_FIELDS))
-RESENT_FIELDS = [field.name for field in Contact._meta.concrete_fields if not field.primary_key and field.name != "created_at"]
 
 
 class _Writer(threading.Thread):
