@@ -254,7 +254,7 @@ def main():
     from django.db import connection
     from django.db.models import Count
 
-    from contacts.duplicates import contacts_merge, find_duplicates
+    from dedup.duplicates import contacts_merge, find_duplicates
     from contacts.models import Contact
     from contacts.recording import Source, recording
     from tickets.models import Message, Ticket

@@ -10,8 +10,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from contacts_portal.admin import ReadOnlyAdmin
+
 from .forms import ContactAdminForm, CustomFieldForm
-from .models import AuditEvent, Contact, CustomField, Job, MergedContact, MergeRecord, Tag, Wallet
+from .models import AuditEvent, Contact, CustomField, MergedContact, MergeRecord, Tag, Wallet
 from .services import contacts_delete, contacts_reassign_wallet, contacts_refresh_search, tags_delete
 
 
@@ -157,29 +159,6 @@ class ContactAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         contacts_delete(contacts=queryset)
 
-    actions = ["merge_selected"]
-
-    @admin.action(description=_("Merge the selected contacts into the oldest"), permissions=["merge"])
-    def merge_selected(self, request, queryset):
-        from .duplicates import contacts_merge
-        from .recording import Source, recording
-
-        selected = list(queryset.values_list("pk", "is_group"))
-        if len(selected) < 2 or len({is_group for _pk, is_group in selected}) > 1:
-            self.message_user(request, _("Choose two or more contacts, all people or all groups."), messages.ERROR)
-            return
-        with recording(source=Source.MERGE, user=request.user):
-            result = contacts_merge(groups=[[pk for pk, _g in selected]], rules=[["manual"]], audit={"from": "admin", "manual": True})
-        self.message_user(
-            request,
-            ngettext("%(count)d contact was merged into the oldest.", "%(count)d contacts were merged into the oldest.", result.contacts)
-            % {"count": result.contacts},
-            messages.SUCCESS,
-        )
-
-    def has_merge_permission(self, request):
-        return request.user.has_perm("contacts.merge_contacts")
-
     def get_search_results(self, request, queryset, search_term):
         # The same search as the panel: it knows phones, CPFs and accents.
         return queryset.search(search_term), False
@@ -211,19 +190,6 @@ class CustomFieldAdmin(admin.ModelAdmin):
         owners = set(queryset.values_list("contact_id", flat=True))
         super().delete_queryset(request, queryset)
         contacts_refresh_search(contacts=Contact.objects.filter(pk__in=owners))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records nobody may add, change or delete, not even a superuser."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEvent)
@@ -271,18 +237,6 @@ class MergeRecordAdmin(ReadOnlyAdmin):
     @admin.display(description=_("merged"))
     def merged_names(self, record):
         return ", ".join(merged.name for merged in record.contacts.all())
-
-
-@admin.register(Job)
-class JobAdmin(ReadOnlyAdmin):
-    """Imports and exports, with their counts and errors (the files are
-    their owners' only, through the panel)."""
-
-    list_display = ["created_at", "kind", "user", "status", "file_name", "done", "total"]
-    list_filter = ["kind", "status", ("user", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["user"]
-    date_hierarchy = "created_at"
-    fields = ["kind", "user", "status", "file_name", "created_at", "started_at", "finished_at", "total", "done", "parameters", "result", "error"]
 
 
 @admin.register(Contact.history.model)

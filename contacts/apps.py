@@ -8,5 +8,7 @@ class ContactsConfig(AppConfig):
 
     def ready(self):
         from . import lookups
+        from .transfer import jobs
 
         lookups.register()
+        jobs.register_kinds()

@@ -1,4 +1,3 @@
-import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -13,6 +12,8 @@ from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
 from . import normalizers
+from jobs.models import job_file_path  # noqa: F401 (named by migration 0008)
+
 from .recording import Source, current_actor, history_user
 
 
@@ -460,117 +461,6 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} · {self.username or '—'} · {self.created_at:%Y-%m-%d %H:%M}"
-
-
-def job_file_path(job, filename: str) -> str:
-    # A random folder per job: names are never guessable, and the files are
-    # served only through the job's view anyway.
-    return f"jobs/{job.token}/{filename}"
-
-
-class Job(models.Model):
-    """A long piece of work (an import, an export) run by a task worker,
-    with its progress, its result and its files. Only the user who asked
-    sees it and downloads its files."""
-
-    class Kind(models.TextChoices):
-        IMPORT_PREVIEW = "import_preview", _("import preview")
-        IMPORT = "import", _("import")
-        EXPORT = "export", _("export")
-        DUPLICATES = "duplicates", _("duplicate search")
-        MERGE = "merge", _("duplicate removal")
-
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("waiting for the column choices")
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
-
-    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
-    file_name = models.CharField(_("file name"), max_length=255, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    # Written by the worker as it goes: a job whose heartbeat stops while
-    # running was killed (see is_stalled).
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    total = models.PositiveIntegerField(_("total"), default=0)
-    done = models.PositiveIntegerField(_("done"), default=0)
-    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
-    result = models.JSONField(_("result"), default=dict, blank=True)
-    error = models.TextField(_("error"), blank=True)
-    source_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
-    result_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
-    report_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
-
-    class Meta:
-        verbose_name = _("job")
-        verbose_name_plural = _("jobs")
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} #{self.pk}"
-
-    def get_absolute_url(self):
-        return reverse("contacts:job", args=[self.token])
-
-    STALL_AFTER = 120  # seconds without a heartbeat
-
-    @property
-    def is_stalled(self) -> bool:
-        from django.utils import timezone
-
-        if self.status != self.Status.RUNNING or self.heartbeat_at is None:
-            return False
-        return (timezone.now() - self.heartbeat_at).total_seconds() > self.STALL_AFTER
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED) or self.is_stalled
-
-    @property
-    def rate(self) -> float | None:
-        """Rows a second so far."""
-        from django.utils import timezone
-
-        if not self.started_at or not self.done:
-            return None
-        elapsed = ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
-        return self.done / elapsed if elapsed > 0 else None
-
-    @property
-    def seconds_left(self) -> int | None:
-        rate = self.rate
-        if not rate or not self.total or self.done >= self.total:
-            return None
-        return int((self.total - self.done) / rate) + 1
-
-
-class DuplicateGroup(models.Model):
-    """One group of duplicates a duplicate search found (a Job of kind
-    DUPLICATES): the contacts, the oldest first (the survivor), the rules
-    that joined them, and what a merge would move. The merge job reads
-    the groups the administrator chose."""
-
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="duplicate_groups")
-    # Contact ids, survivor first; not foreign keys: a group stays readable
-    # (and a merge re-resolves it) when one of them is merged or deleted.
-    contact_ids = models.JSONField(default=list)
-    rules = models.JSONField(default=list)
-    tickets = models.PositiveIntegerField(default=0)
-    messages = models.PositiveIntegerField(default=0)
-    merged = models.BooleanField(default=False)
-
-    class Meta:
-        ordering = ["id"]
-
-    @property
-    def survivor_id(self) -> int:
-        return self.contact_ids[0]
 
 
 class MergeRecord(models.Model):

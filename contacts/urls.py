@@ -2,8 +2,10 @@ from django.conf import settings
 from django.urls import path
 
 from contacts_portal.uploads import max_upload_size
+from jobs.views import JobMovedView
 
-from . import duplicate_views, job_views, views
+from . import views
+from .transfer import views as transfer_views
 
 app_name = "contacts"
 
@@ -14,13 +16,11 @@ urlpatterns = [
     path("<int:pk>/delete/", views.ContactDeleteView.as_view(), name="delete"),
     path("<int:pk>/history/", views.ContactHistoryView.as_view(), name="history"),
     path("<int:pk>/photo/", views.ContactPhotoView.as_view(), name="photo"),
-    path("<int:pk>/merge/", duplicate_views.ContactMergeView.as_view(), name="merge"),
-    path("duplicates/", duplicate_views.DuplicatesView.as_view(), name="duplicates"),
-    path("jobs/<uuid:token>/merge/", duplicate_views.DuplicatesMergeView.as_view(), name="duplicates_merge"),
-    path("import/", max_upload_size(settings.IMPORT_MAX_FILE_BYTES)(job_views.ImportView.as_view()), name="import"),
-    path("import/template/", job_views.ImportTemplateView.as_view(), name="import_template"),
-    path("export/", job_views.ExportView.as_view(), name="export"),
-    path("jobs/<uuid:token>/", job_views.JobView.as_view(), name="job"),
-    path("jobs/<uuid:token>/import/", job_views.ImportConfirmView.as_view(), name="import_confirm"),
-    path("jobs/<uuid:token>/<str:which>/", job_views.JobFileView.as_view(), name="job_file"),
+    path("import/", max_upload_size(settings.IMPORT_MAX_FILE_BYTES)(transfer_views.ImportView.as_view()), name="import"),
+    path("import/template/", transfer_views.ImportTemplateView.as_view(), name="import_template"),
+    path("export/", transfer_views.ExportView.as_view(), name="export"),
+    path("jobs/<uuid:token>/import/", transfer_views.ImportConfirmView.as_view(), name="import_confirm"),
+    # Every job has its page in the jobs app now; these addresses lead there.
+    path("jobs/<uuid:token>/", JobMovedView.as_view(), name="job"),
+    path("jobs/<uuid:token>/<str:which>/", JobMovedView.as_view(pattern_name="jobs:file"), name="job_file"),
 ]

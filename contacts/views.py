@@ -7,12 +7,13 @@ from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse, reverse_lazy
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import DeleteView, DetailView, UpdateView
 from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
+
+from contacts_portal.htmx import HtmxTemplateMixin, is_htmx
 
 from .filters import ContactFilter
 from .forms import ContactForm, ContactGoneError, StaleContactError
@@ -20,33 +21,6 @@ from .history import contact_timeline
 from .models import Contact
 from .pagination import ContactPaginator, name_search_parts
 from .services import contacts_delete
-
-
-def is_htmx(request) -> bool:
-    # A history restore wants the whole page back, not a fragment.
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
-
-
-class HtmxTemplateMixin:
-    """Render `partial_template_name` for htmx requests, the page otherwise."""
-
-    partial_template_name = None
-
-    def get_template_names(self):
-        if is_htmx(self.request):
-            return [self.partial_template_name]
-        return super().get_template_names()
-
-    def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "is_htmx": is_htmx(self.request)}
-
-    def render_to_response(self, context, **kwargs):
-        response = super().render_to_response(context, **kwargs)
-        patch_vary_headers(response, ["HX-Request"])
-        return response
 
 
 class VisibleContactsMixin(PermissionRequiredMixin):

@@ -15,3 +15,16 @@ class PortalAdminSite(admin.AdminSite):
 
 class PortalAdminConfig(AdminConfig):
     default_site = "contacts_portal.admin.PortalAdminSite"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records nobody may add, change or delete, not even a superuser."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

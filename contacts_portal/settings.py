@@ -60,8 +60,10 @@ INSTALLED_APPS = [
     "simple_history",
     "accounts",
     "accounts.apps.AxesConfig",  # django-axes, named in pt-BR in admin
+    "jobs",
     "contacts",
     "tickets",
+    "dedup",
 ]
 
 MIDDLEWARE = [

@@ -3,10 +3,10 @@ from django.contrib import admin, messages
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin import ReadOnlyAdmin
+from contacts_portal.admin import ReadOnlyAdmin
 
 from .gateways import GatewayError, gateway_for
-from .models import Channel, Message, SyncJob, Ticket, new_webhook_secret
+from .models import Channel, Message, Ticket, new_webhook_secret
 
 SECRET_FIELDS = ("webhook_secret", "api_key", "bot_token")
 
@@ -156,10 +156,3 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description=_("text"))
     def short_body(self, message):
         return message.body[:80]
-
-
-@admin.register(SyncJob)
-class SyncJobAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "status", "user", "done", "total", "finished_at"]
-    list_filter = ["kind", "status"]
-    list_select_related = ["user"]

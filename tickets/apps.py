@@ -7,4 +7,6 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self):
-        from . import merging  # noqa: F401  (connects the merge signals)
+        from . import jobs
+
+        jobs.register_kinds()

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.forms import TextField
 
-from .models import Channel, SyncJob
+from .models import Channel
 
 # What the providers accept in one text message.
 MAX_REPLY_LENGTH = {Channel.Kind.WHATSAPP: 65536, Channel.Kind.TELEGRAM: 4096}
@@ -62,4 +62,4 @@ class StartTicketForm(forms.Form):
 
 
 class SyncForm(forms.Form):
-    kind = forms.ChoiceField(choices=SyncJob.Kind.choices)
+    kind = forms.ChoiceField(choices=[("contacts", _("Sync")), ("groups", _("Sync groups"))])

@@ -1,5 +1,5 @@
-"""The tickets' part of a merge of duplicate contacts (contacts.duplicates
-sends the signals; contacts knows nothing of tickets).
+"""The tickets' part of a merge of duplicate contacts, called by the
+duplicate removal (dedup), which sits above both contacts and tickets.
 
 A merged contact's tickets and messages move to the survivor; none is
 left behind, deleted or emptied. A contact has at most one active ticket
@@ -12,19 +12,19 @@ from collections import defaultdict
 from itertools import batched
 
 from django.db.models import Count
-from django.dispatch import receiver
 from django.utils import timezone
 
 from contacts.bulk import remap, update_rows
-from contacts.duplicates import BATCH, contacts_merging, identity_links, merge_counts
-from contacts.models import Contact
 
 from .inbound import LID_SERVER
 from .models import Message, Ticket
 
 
-@receiver(merge_counts, sender=Contact)
-def count_conversations(*, contact_ids: list[int], **kwargs) -> dict[int, dict]:
+BATCH = 5000  # ids per IN (...) list
+
+
+def count_conversations(*, contact_ids: list[int]) -> dict[int, dict]:
+    """What a merge of these contacts would move: {id: {"tickets": n, "messages": n}}."""
     counts: dict[int, dict] = defaultdict(lambda: {"tickets": 0, "messages": 0})
     for part in batched(contact_ids, BATCH):
         for model, name in ((Ticket, "tickets"), (Message, "messages")):
@@ -34,8 +34,7 @@ def count_conversations(*, contact_ids: list[int], **kwargs) -> dict[int, dict]:
     return dict(counts)
 
 
-@receiver(identity_links, sender=Contact)
-def linked_numbers(**kwargs) -> dict[str, str]:
+def linked_numbers() -> dict[str, str]:
     """WhatsApp LIDs ("<digits>@lid" chats) and the phone numbers their
     messages came with: the same person."""
     chats = (
@@ -48,8 +47,7 @@ def linked_numbers(**kwargs) -> dict[str, str]:
     return {chat_id.partition("@")[0].split(":")[0]: identity for chat_id, identity in chats.iterator(chunk_size=BATCH)}
 
 
-@receiver(contacts_merging, sender=Contact)
-def move_conversations(*, moves: dict[int, int], **kwargs) -> dict[int, dict]:
+def move_conversations(*, moves: dict[int, int]) -> dict[int, dict]:
     """Move the merged contacts' tickets and messages to their survivors;
     returns, per merged contact, the tickets moved and the messages count."""
     now = timezone.now()

@@ -75,6 +75,7 @@ class Channel(models.Model):
         verbose_name = _("channel")
         verbose_name_plural = _("channels")
         ordering = ["name", "id"]
+        permissions = [("sync_contacts", _("Can sync contacts and groups from conversations"))]
 
     def __str__(self):
         return f"{self.name} ({self.get_kind_display()})"
@@ -335,63 +336,3 @@ class Message(models.Model):
             return False
         stuck = self.delivery == self.Delivery.SENDING and self.updated_at < timezone.now() - SEND_GIVE_UP
         return self.delivery == self.Delivery.FAILED or stuck
-
-
-class SyncJob(models.Model):
-    """One run of "Sincronizar" or "Sincronizar grupos" in the background:
-    what it is doing and what it has done so far."""
-
-    class Kind(models.TextChoices):
-        CONTACTS = "contacts", _("Sync")
-        GROUPS = "groups", _("Sync groups")
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("waiting to start")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
-
-    class Step(models.TextChoices):
-        HISTORY = "history", _("Reading the message history")
-        GATEWAY = "gateway", _("Asking the WhatsApp gateways for their chats")
-        CONTACTS = "contacts", _("Creating contacts")
-        LINKING = "linking", _("Putting the messages in tickets")
-
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # The notes are written in the language of whoever started the job.
-    language = models.CharField(_("language"), max_length=16, default=settings.LANGUAGE_CODE)
-    step = models.CharField(_("step"), max_length=16, choices=Step.choices, blank=True)
-    done = models.PositiveIntegerField(_("done"), default=0)
-    total = models.PositiveIntegerField(_("total"), default=0)
-    counts = models.JSONField(_("counts"), default=dict, blank=True)
-    notes = models.JSONField(_("notes"), default=list, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("sync job")
-        verbose_name_plural = _("sync jobs")
-        ordering = ["-created_at", "-id"]
-        default_permissions = ("view",)
-        permissions = [("sync_contacts", _("Can sync contacts and groups from conversations"))]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"
-
-    def get_absolute_url(self):
-        return reverse("tickets:job", args=[self.pk])
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
-
-    @property
-    def percent(self) -> int:
-        if self.is_finished:
-            return 100
-        return min(99, self.done * 100 // self.total) if self.total else 0

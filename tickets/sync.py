@@ -20,10 +20,11 @@ the next run finishes the job.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contacts.history import history_bulk_record
 from contacts.models import AuditEvent, Contact, ContactAlias
@@ -33,11 +34,20 @@ from contacts.services import audit_record, refresh_planner_statistics
 
 from .gateways import EvolutionGateway, GatewayError
 from .inbound import GROUP_SERVER, group_id_of, phone_of, safe_name, split_jid
-from .models import Channel, Message, SyncJob, Ticket
+from .models import Channel, Message, Ticket
 
 BATCH_SIZE = 1000
 
 Progress = Callable[[str, int, int], None]
+
+
+class Step(models.TextChoices):
+    """What a sync is doing, in order; shown on its job's page."""
+
+    HISTORY = "history", gettext_lazy("Reading the message history")
+    GATEWAY = "gateway", gettext_lazy("Asking the WhatsApp gateways for their chats")
+    CONTACTS = "contacts", gettext_lazy("Creating contacts")
+    LINKING = "linking", gettext_lazy("Putting the messages in tickets")
 
 
 @dataclass
@@ -86,12 +96,12 @@ def sync_groups(*, user=None, progress: Progress | None = None, audit_source: st
 def _sync(*, groups: bool, user, progress: Progress, audit_source: str) -> SyncReport:
     report = SyncReport()
     with recording(source=Source.SYNC, user=user):
-        progress(SyncJob.Step.HISTORY, 0, 0)
+        progress(Step.HISTORY, 0, 0)
         candidates = _from_history(groups=groups, report=report)
         for channel in Channel.objects.filter(kind=Channel.Kind.WHATSAPP).order_by("pk"):
             if not (channel.gateway_url and channel.instance and channel.api_key):
                 continue
-            progress(SyncJob.Step.GATEWAY, 0, 0)
+            progress(Step.GATEWAY, 0, 0)
             try:
                 found = _from_gateway(channel, groups=groups, report=report)
             except GatewayError as error:
@@ -104,11 +114,11 @@ def _sync(*, groups: bool, user, progress: Progress, audit_source: str) -> SyncR
                 known = candidates.setdefault(key, candidate)
                 known.name = known.name or candidate.name
         new = _not_contacts_yet(candidates)
-        progress(SyncJob.Step.CONTACTS, 0, len(new))
+        progress(Step.CONTACTS, 0, len(new))
         for start in range(0, len(new), BATCH_SIZE):
             report.created += _create_contacts(new[start : start + BATCH_SIZE], groups=groups)
-            progress(SyncJob.Step.CONTACTS, min(start + BATCH_SIZE, len(new)), len(new))
-        progress(SyncJob.Step.LINKING, 0, 0)
+            progress(Step.CONTACTS, min(start + BATCH_SIZE, len(new)), len(new))
+        progress(Step.LINKING, 0, 0)
         if report.created > BATCH_SIZE:
             refresh_planner_statistics()
         report.messages_linked = _link_messages_retrying(groups=groups)

@@ -13,13 +13,14 @@ from django.views.generic import DetailView, FormView, View
 from django_filters.views import FilterView
 
 from contacts.models import Contact
-from contacts.views import HtmxTemplateMixin, is_htmx
+from contacts_portal.htmx import HtmxTemplateMixin, is_htmx
+from jobs.registry import kind_of
 
 from .filters import TicketFilter
 from .forms import ReplyForm, StartTicketForm, SyncForm
-from .models import Message, SyncJob, Ticket
+from .models import Message, Ticket
+from .jobs import job_start
 from .services import reply_create, reply_retry, reply_send, ticket_start
-from .tasks import job_start
 
 #: How many of a ticket's latest messages its page shows.
 CONVERSATION_LENGTH = 100
@@ -257,26 +258,13 @@ class SyncStartView(PermissionRequiredMixin, FormView):
         job = job_start(kind=form.cleaned_data["kind"], user=self.request.user, language=self.request.LANGUAGE_CODE)
         if is_htmx(self.request):
             job.refresh_from_db()  # a backend that runs tasks at once has finished it
-            context = {"object": job, "syncjob": job, "list_url": contacts_list_url(self.request)}
+            context = {"object": job, "job_kind": kind_of(job), "in_popup": True, "list_url": contacts_list_url(self.request)}
             return render(self.request, "tickets/_sync_job.html", context)
         return HttpResponseRedirect(job.get_absolute_url())
 
     def form_invalid(self, form):
         messages.error(self.request, _("Choose what to sync."))
         return HttpResponseRedirect(reverse("contacts:list"))
-
-
-class SyncJobView(HtmxTemplateMixin, PermissionRequiredMixin, DetailView):
-    """A sync job's progress and, once done, what it did. The popup polls
-    it while it runs; the page refreshes itself."""
-
-    permission_required = "tickets.sync_contacts"
-    model = SyncJob
-    template_name = "tickets/sync_job.html"
-    partial_template_name = "tickets/_sync_job.html"
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(list_url=contacts_list_url(self.request), **kwargs)
 
 
 def contacts_list_url(request) -> str:

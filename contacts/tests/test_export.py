@@ -14,7 +14,8 @@ from python_calamine import CalamineWorkbook
 
 from contacts.exporting import HEADERS, write_csv, write_xlsx
 from contacts.importing import import_contacts
-from contacts.models import AuditEvent, Contact, CustomField, Job
+from contacts.models import AuditEvent, Contact, CustomField
+from jobs.models import Job
 from contacts.recording import Source, recording
 from contacts.spreadsheets import read_table
 from contacts.tests.factories import ContactFactory, TagFactory, WalletFactory
@@ -140,7 +141,7 @@ def test_the_export_button_exports_what_the_list_shows_and_only_what_the_user_ma
     assert response.url == job.get_absolute_url()
     job.refresh_from_db()
     assert job.status == Job.Status.DONE, job.error
-    download = admin_client.get(reverse("contacts:job_file", args=[job.token, "result"]))
+    download = admin_client.get(reverse("jobs:file", args=[job.token, "result"]))
     rows = CalamineWorkbook.from_filelike(io.BytesIO(b"".join(download.streaming_content))).get_sheet_by_index(0).to_python()
     assert [row[0] for row in rows[1:]] == ["Maria VIP"]
     event = AuditEvent.objects.get(action="export")
@@ -158,7 +159,7 @@ def test_an_agents_export_has_only_their_wallets_contacts(client, agent, agent_w
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("contacts:export"), {"format": "csv"})
     job = Job.objects.get()
-    content = b"".join(client.get(reverse("contacts:job_file", args=[job.token, "result"])).streaming_content).decode("utf-8-sig")
+    content = b"".join(client.get(reverse("jobs:file", args=[job.token, "result"])).streaming_content).decode("utf-8-sig")
     assert "Minha" in content and "Do Bruno" not in content
 
 
@@ -182,7 +183,7 @@ def test_old_job_files_are_removed_after_the_retention_period(settings):
     from django.core.files.base import ContentFile
     from django.utils import timezone
 
-    from contacts.tasks import purge_expired_job_files
+    from jobs.files import purge_expired_job_files
     from contacts.tests.factories import UserFactory
 
     settings.JOB_FILE_RETENTION_DAYS = 7

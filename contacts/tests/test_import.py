@@ -14,7 +14,8 @@ from python_calamine import CalamineWorkbook
 
 from contacts.history import contact_timeline
 from contacts.importing import guess_mapping, import_contacts
-from contacts.models import AuditEvent, Contact, CustomField, Job, Tag
+from contacts.models import AuditEvent, Contact, CustomField, Tag
+from jobs.models import Job
 from contacts.recording import Source, recording
 from contacts.spreadsheets import read_table
 from contacts.tests.factories import ContactFactory, TagFactory, WalletFactory
@@ -215,7 +216,7 @@ def test_a_mapping_without_any_identity_or_with_a_field_twice_is_refused(admin_c
 def test_rejected_rows_go_to_an_error_report_that_can_be_fixed_and_imported_again(admin_client, django_capture_on_commit_callbacks):
     content = csv_bytes([["Nome", "Telefone"], ["Boa", "11987654321"], ["Ruim", "123"]])
     _preview, job = import_through_the_panel(admin_client, content, name="x.csv", execute=django_capture_on_commit_callbacks)
-    response = admin_client.get(reverse("contacts:job_file", args=[job.token, "report"]))
+    response = admin_client.get(reverse("jobs:file", args=[job.token, "report"]))
     assert response.status_code == 200
     sheet = CalamineWorkbook.from_filelike(io.BytesIO(b"".join(response.streaming_content))).get_sheet_by_index(0).to_python()
     assert sheet[0] == ["Nome", "Telefone", "Erro"]
@@ -349,7 +350,7 @@ def test_another_users_job_and_files_are_a_404(admin_client, django_user_model):
     other = django_user_model.objects.create_user("outro")
     job = Job.objects.create(kind=Job.Kind.EXPORT, user=other, status=Job.Status.DONE)
     assert admin_client.get(job.get_absolute_url()).status_code == 404
-    assert admin_client.get(reverse("contacts:job_file", args=[job.token, "result"])).status_code == 404
+    assert admin_client.get(reverse("jobs:file", args=[job.token, "result"])).status_code == 404
 
 
 def test_custom_fields_of_an_existing_contact_are_updated_not_duplicated():

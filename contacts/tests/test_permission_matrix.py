@@ -18,11 +18,12 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from contacts.models import AuditEvent, Contact, CustomField, Job, MergeRecord
+from contacts.models import AuditEvent, Contact, CustomField, MergeRecord
 from contacts.services import audit_record
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
 from contacts.tests.test_contact_form import png
-from tickets.models import Channel, Message, SyncJob, Ticket
+from jobs.models import Job
+from tickets.models import Channel, Message, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -66,9 +67,13 @@ PANEL = {
     "contacts:import": (None, {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 200)}),
     "contacts:import_template": (None, {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 405)}),
     "contacts:export": (None, {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 200)}),
-    "contacts:job": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 404, 404, 404, 404)}),
+    # Every job's page and files are the jobs app's; the old addresses lead
+    # there, keeping the method (307), and the page decides.
+    "jobs:detail": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 404, 404, 404, 404)}),
+    "jobs:file": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 405, 405, 405, 405)}),
+    "contacts:job": ("export job", {"GET": every(307), "POST": every(307)}),
     "contacts:import_confirm": ("preview job", {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
-    "contacts:job_file": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 405, 405, 405, 405)}),
+    "contacts:job_file": ("export job", {"GET": every(307), "POST": every(307)}),
     # Remover duplicados: administrators (contacts.merge_contacts). An
     # empty merge POST is sent back to the preview (and, on a contact,
     # without the other contact it is a 404).
@@ -88,7 +93,8 @@ PANEL = {
     "tickets:start": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 302, 404, 302)}),
     # Sync is for administrators; an empty POST is sent back to the list.
     "tickets:sync": (None, {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
-    "tickets:job": ("job", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 405)}),
+    # A sync's page by its number from before syncs were jobs: its owner's.
+    "tickets:job": ("sync job", {"GET": roles(LOGIN, 404, 404, 404, 307), "POST": roles(LOGIN, 405, 405, 405, 405)}),
     # Gateways, not people: the channel's secret or nothing (this POST has none).
     "tickets:webhook": ("channel", {"GET": every(405), "POST": every(403)}),
 }
@@ -118,11 +124,10 @@ ADMIN_MODELS = {
     "tickets.channel": FULL,
     "tickets.ticket": VIEW_ONLY,
     "tickets.message": VIEW_ONLY,
-    "tickets.syncjob": VIEW_ONLY,
     # No task result exists here; its history page says so (and goes home)
     # before it looks at permissions.
     "django_tasks_database.dbtaskresult": {**NOTHING, "history": 302},
-    "contacts.job": VIEW_ONLY,
+    "jobs.job": VIEW_ONLY,
     "contacts.mergerecord": VIEW_ONLY,
 }
 ADMIN_SITE = {
@@ -166,7 +171,7 @@ def world(db):
         "contacts.auditevent": audit_record(action=AuditEvent.Action.EXPORT),
         "contacts.historicalcontact": Contact.history.model.objects.filter(id=contact.pk).first(),
         "auth.user": agent_a,
-        "contacts.job": Job.objects.create(kind=Job.Kind.EXPORT, user=agent_a),
+        "jobs.job": Job.objects.create(kind=Job.Kind.EXPORT, user=agent_a),
         "contacts.mergerecord": MergeRecord.objects.create(survivor=contact, survivor_name=contact.name, source="panel"),
         "auth.group": Group.objects.get(name="Agents"),
         "axes.accessattempt": AccessAttempt.objects.create(username="x", ip_address="192.0.2.1", failures_since_start=1),
@@ -180,7 +185,6 @@ def world(db):
     objects["tickets.message"] = Message.objects.create(
         channel=channel, external_id="M1", chat_id="5511987654321@s.whatsapp.net", sent_at=ticket.created_at, ticket=ticket, contact=contact
     )
-    objects["tickets.syncjob"] = SyncJob.objects.create(kind="contacts", user=administrator)
     users = {
         "anonymous": None,
         "no_role": UserFactory(username="no-role"),
@@ -214,8 +218,6 @@ def object_for(needs, world):
             body="Olá",
             delivery="failed",
         )
-    if needs == "job":
-        return SyncJob.objects.create(kind="contacts")
     return None
 
 
@@ -266,13 +268,17 @@ def panel_url(name, needs, world):
         if name == "contacts:photo":
             contact.photo.save("p.png", ContentFile(png().getvalue()), save=True)
         return reverse(name, args=[contact.pk])
-    if needs in ("channel", "ticket", "message", "job"):
+    if needs in ("channel", "ticket", "message"):
         return reverse(name, args=[object_for(needs, world).pk])
     administrator = world.users["administrator"]
+    if needs == "sync job":
+        number = Job.objects.count() + 1000
+        Job.objects.create(kind=Job.Kind.SYNC, user=administrator, parameters={"sync_job": number})
+        return reverse(name, args=[number])
     if needs == "export job":
         job = Job.objects.create(kind=Job.Kind.EXPORT, user=administrator, status=Job.Status.DONE, result={"rows": 0})
         job.result_file.save("contatos.csv", ContentFile(b"Nome\r\n"))
-        args = [job.token, "result"] if name == "contacts:job_file" else [job.token]
+        args = [job.token, "result"] if name in ("contacts:job_file", "jobs:file") else [job.token]
         return reverse(name, args=args)
     if needs == "duplicates job":
         job = Job.objects.create(kind=Job.Kind.DUPLICATES, user=administrator, status=Job.Status.DONE, result={"groups": 0})

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from contacts.duplicates import contacts_merge, find_duplicates
+from dedup.duplicates import contacts_merge, find_duplicates
 from contacts.models import Contact, MergedContact
 from contacts.tests.factories import stored_contact
 from tickets.models import Message, Ticket

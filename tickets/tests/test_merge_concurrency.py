@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from contacts import duplicates
-from contacts.duplicates import contacts_merge
+from dedup import duplicates
+from dedup.duplicates import contacts_merge
 from contacts.models import Contact, CustomField
 from contacts.tests.factories import stored_contact
 from tickets import services

@@ -2,11 +2,14 @@
 a background job, its progress, and the list showing the new contacts."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from contacts.models import Contact
-from tickets import tasks
-from tickets.models import Message, SyncJob
+from jobs.models import Job
+from jobs.tasks import run_job
+from tickets import jobs
+from tickets.models import Message
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +50,8 @@ def test_the_button_runs_the_sync_in_the_background_and_shows_what_it_did(admin_
     )
     content = response.content.decode()
     assert response.status_code == 200
-    job = SyncJob.objects.get()
-    assert (job.status, job.kind, job.user, job.counts["contacts_created"]) == ("done", "contacts", admin_user, 1)
+    job = Job.objects.get()
+    assert (job.status, job.kind, job.user, job.result["contacts_created"]) == ("done", "sync", admin_user, 1)
     assert "Concluída." in content and "Contatos criados" in content
     # The list under the popup is fetched again, with its filters.
     assert 'hx-get="/contacts/?q=maria&amp;sort=newest"' in content
@@ -57,30 +60,32 @@ def test_the_button_runs_the_sync_in_the_background_and_shows_what_it_did(admin_
 
 def test_without_javascript_the_button_leads_to_the_jobs_page(admin_client, unknown_sender):
     response = admin_client.post(reverse("tickets:sync"), {"kind": "groups"})
-    job = SyncJob.objects.get()
+    job = Job.objects.get()
+    assert job.kind == "sync_groups"
     assert response.status_code == 302 and response.url == job.get_absolute_url()
     page = admin_client.get(response.url).content.decode()
     # The default backend waits for `manage.py db_worker`.
-    assert "Aguardando o processador de tarefas começar…" in page
+    assert "Aguardando um processador…" in page
     assert '<meta http-equiv="refresh" content="2">' in page
 
 
-def test_a_running_job_is_polled_and_shows_its_step(admin_client):
-    job = SyncJob.objects.create(kind="contacts", status="running", step="contacts", done=250, total=1000)
+def test_a_running_job_is_polled_and_shows_its_step(admin_client, admin_user):
+    job = Job.objects.create(kind="sync", user=admin_user, status="running", step="contacts", done=250, total=1000)
     content = admin_client.get(job.get_absolute_url(), headers=HTMX).content.decode()
     assert f'hx-get="{job.get_absolute_url()}"' in content
-    assert "Criando contatos" in content and "250 de 1000" in content
-    assert 'value="25"' in content
+    assert "Criando contatos" in content and "250 de 1.000" in content
+    assert 'value="250" max="1000"' in content
 
 
 def test_the_worker_runs_a_queued_job(unknown_sender, admin_user):
-    job = SyncJob.objects.create(kind="contacts", user=admin_user)
-    counts = tasks.run_sync_job.call(job.pk)
+    job = Job.objects.create(kind="sync", user=admin_user)
+    run_job.call(job.pk)
     job.refresh_from_db()
-    assert (job.status, job.counts, counts) == ("done", counts, counts)
+    assert job.status == "done" and job.result["contacts_created"] == 1
     assert job.started_at and job.finished_at
     # A second delivery of the same task does not run it again.
-    assert tasks.run_sync_job.call(job.pk) == counts
+    run_job.call(job.pk)
+    assert Job.objects.get(pk=job.pk).finished_at == job.finished_at
     assert Contact.objects.count() == 1
 
 
@@ -88,32 +93,42 @@ def test_a_job_that_breaks_says_so(monkeypatch, admin_user):
     def broken(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(tasks, "sync_contacts", broken)
-    job = SyncJob.objects.create(kind="contacts", user=admin_user)
-    with pytest.raises(RuntimeError):
-        tasks.run_sync_job.call(job.pk)
+    monkeypatch.setattr(jobs.sync, "sync_contacts", broken)
+    job = Job.objects.create(kind="sync", user=admin_user)
+    run_job.call(job.pk)
     job.refresh_from_db()
-    assert job.status == "failed"
-    assert job.notes == [
-        "A sincronização parou por um erro inesperado. O que foi feito até então fica guardado; rode-a de novo para terminar."
-    ]
+    assert (job.status, job.error) == ("failed", "A tarefa falhou: RuntimeError")
+    page = client_for(admin_user).get(job.get_absolute_url()).content.decode()
+    assert "A sincronização parou por um erro inesperado. O que foi feito até então fica guardado; rode-a de novo para terminar." in page
 
 
 def test_notes_are_written_in_the_language_of_who_started_it(monkeypatch, admin_user, whatsapp, unknown_sender):
     whatsapp.gateway_url, whatsapp.instance, whatsapp.api_key = "http://127.0.0.1:9", "vendas", "k"
     whatsapp.save()
-    job = SyncJob.objects.create(kind="contacts", user=admin_user, language="en")
-    tasks.run_sync_job.call(job.pk)
+    job = Job.objects.create(kind="sync", user=admin_user, parameters={"language": "en"})
+    run_job.call(job.pk)
     job.refresh_from_db()
-    assert job.notes[0].startswith("WhatsApp Vendas: The gateway could not be reached")
+    assert job.result["notes"][0].startswith("WhatsApp Vendas: The gateway could not be reached")
+
+
+def test_a_syncs_old_address_leads_to_its_job(admin_client, admin_user):
+    job = Job.objects.create(kind="sync", user=admin_user, parameters={"sync_job": 7})
+    response = admin_client.get(reverse("tickets:job", args=[7]))
+    assert (response.status_code, response["Location"]) == (307, job.get_absolute_url())
 
 
 def test_agents_cannot_sync(agent_client):
     assert agent_client.post(reverse("tickets:sync"), {"kind": "contacts"}).status_code == 403
-    assert not SyncJob.objects.exists()
+    assert not Job.objects.exists()
 
 
 def test_an_unknown_kind_is_sent_back(admin_client):
     response = admin_client.post(reverse("tickets:sync"), {"kind": "everything"}, follow=True)
     assert "Escolha o que sincronizar." in response.content.decode()
-    assert not SyncJob.objects.exists()
+    assert not Job.objects.exists()
+
+
+def client_for(user):
+    client = Client()
+    client.force_login(user)
+    return client

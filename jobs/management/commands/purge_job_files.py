@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from contacts.tasks import purge_expired_job_files
+from jobs.files import purge_expired_job_files
 
 
 class Command(BaseCommand):

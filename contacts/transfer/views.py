@@ -1,21 +1,24 @@
-"""Importar / Exportar: the upload, the column mapping, the job pages with
-their progress, and the files, private to the user who asked."""
+"""Importar / Exportar: the upload, the column mapping, the export's
+choices; the jobs they start are shown by the jobs app."""
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import DetailView, FormView, View
+from django.views.generic import FormView, View
 
-from .filters import ContactFilter
-from .importing import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
-from .models import Job, Wallet
-from .spreadsheets import XLSX_TEXT_ONLY, SpreadsheetError, cell_text, read_table
-from .tasks import enqueue_job
+from jobs.models import Job
+from jobs.tasks import enqueue
+from jobs.views import UserJobMixin
+
+from ..filters import ContactFilter
+from ..importing import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
+from ..models import Wallet
+from ..spreadsheets import XLSX_TEXT_ONLY, SpreadsheetError, cell_text, read_table
 
 SAMPLE_ROWS = 3
 
@@ -65,15 +68,6 @@ class ImportView(PermissionRequiredMixin, FormView):
         return HttpResponseRedirect(job.get_absolute_url())
 
 
-class UserJobMixin(LoginRequiredMixin):
-    """A job and its files are seen only by the user who asked for it."""
-
-    slug_field = slug_url_kwarg = "token"
-
-    def get_queryset(self):
-        return Job.objects.filter(user=self.request.user)
-
-
 class MappingForm(forms.Form):
     """Step 2: what each column holds, an optional wallet and tag for every
     row. Each column's field is "<contact field>", "extra:<name>" or ""."""
@@ -115,48 +109,30 @@ class MappingForm(forms.Form):
         return cleaned
 
 
-class JobView(UserJobMixin, DetailView):
-    """A job's page: the mapping while it waits for it, then its live
-    progress (the page polls its own fragment), then its summary and files."""
+def import_page_context(job, request, **kwargs) -> dict:
+    """A preview waiting for its column choices shows them."""
+    if job.status == Job.Status.DRAFT:
+        return {"form": kwargs.get("form") or MappingForm(job=job)}
+    return {}
 
-    model = Job
-    template_name = "contacts/job.html"
 
-    def get_template_names(self):
-        duplicates = self.object.kind in (Job.Kind.DUPLICATES, Job.Kind.MERGE)
-        if self.request.headers.get("HX-Request") == "true":
-            return ["contacts/_duplicates_status.html" if duplicates else "contacts/_job_status.html"]
-        return ["contacts/duplicates_job.html" if duplicates else self.template_name]
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        job = self.object
-        if job.kind == Job.Kind.DUPLICATES and job.status == Job.Status.DONE:
-            from .duplicate_views import group_page
-
-            context |= group_page(job, self.request.GET.get("page"))
-        if job.status == Job.Status.DRAFT:
-            context["form"] = kwargs.get("form") or MappingForm(job=job)
-        return context
-
-    def post(self, request, *args, **kwargs):
-        """The mapping is chosen: the preview runs."""
-        self.object = job = self.get_object()
-        if job.status != Job.Status.DRAFT or not request.user.has_perm("contacts.import_contacts"):
-            raise Http404
-        form = MappingForm(request.POST, job=job)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form))
-        job.parameters |= {
-            "mapping": form.cleaned_data["mapping"],
-            "wallet": form.cleaned_data["wallet"].pk if form.cleaned_data["wallet"] else None,
-            "tag": form.cleaned_data["tag"],
-            "language": request.LANGUAGE_CODE,
-        }
-        job.status = Job.Status.QUEUED
-        job.save(update_fields=["parameters", "status"])
-        enqueue_job(job)
-        return HttpResponseRedirect(job.get_absolute_url())
+def import_page_post(view, request, job):
+    """The column choices are made: the preview runs."""
+    if job.status != Job.Status.DRAFT or not request.user.has_perm("contacts.import_contacts"):
+        raise Http404
+    form = MappingForm(request.POST, job=job)
+    if not form.is_valid():
+        return view.render_to_response(view.get_context_data(form=form))
+    job.parameters |= {
+        "mapping": form.cleaned_data["mapping"],
+        "wallet": form.cleaned_data["wallet"].pk if form.cleaned_data["wallet"] else None,
+        "tag": form.cleaned_data["tag"],
+        "language": request.LANGUAGE_CODE,
+    }
+    job.status = Job.Status.QUEUED
+    job.save(update_fields=["parameters", "status"])
+    enqueue(job)
+    return HttpResponseRedirect(job.get_absolute_url())
 
 
 class ImportConfirmView(UserJobMixin, PermissionRequiredMixin, View):
@@ -175,7 +151,7 @@ class ImportConfirmView(UserJobMixin, PermissionRequiredMixin, View):
             parameters={**preview.parameters, "file_name": preview.file_name, "preview": str(preview.token)},
             total=preview.total,  # the preview counted the file's rows: the bar and the time left need it
         )
-        enqueue_job(job)
+        enqueue(job)
         return HttpResponseRedirect(job.get_absolute_url())
 
 
@@ -217,26 +193,8 @@ class ExportView(PermissionRequiredMixin, FormView):
             "language": self.request.LANGUAGE_CODE,
         }
         job = Job.objects.create(kind=Job.Kind.EXPORT, user=self.request.user, parameters=parameters)
-        enqueue_job(job)
+        enqueue(job)
         return HttpResponseRedirect(job.get_absolute_url())
-
-
-class JobFileView(UserJobMixin, View):
-    """A job's file (the export, the error report), for its owner only."""
-
-    files = {"result": "result_file", "report": "report_file"}
-
-    def get(self, request, token, which):
-        job = get_object_or_404(self.get_queryset(), token=token)
-        file = getattr(job, self.files.get(which, ""), None)
-        if not file:
-            raise Http404
-        try:
-            handle = file.open("rb")
-        except FileNotFoundError:
-            raise Http404 from None
-        name = {"report": "erros-importacao.xlsx"}.get(which) or file.name.rsplit("/", 1)[-1]
-        return FileResponse(handle, as_attachment=True, filename=name)
 
 
 class ImportTemplateView(PermissionRequiredMixin, View):
@@ -250,7 +208,7 @@ class ImportTemplateView(PermissionRequiredMixin, View):
 
         import xlsxwriter
 
-        from .exporting import HEADERS
+        from ..exporting import HEADERS
 
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, XLSX_TEXT_ONLY)

@@ -46,28 +46,15 @@ from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import CharField, Count, F, Func, Q, StringAgg, Value
 from django.db.models.functions import Cast, Length, Lower, Substr
 from django.db.models.lookups import Exact, In, Range
-from django.dispatch import Signal
 from django.utils import timezone
 
-from . import normalizers
-from .bulk import remap, update_rows
-from .history import custom_fields_bulk_record, history_bulk_record
-from .models import AuditEvent, Contact, ContactAlias, CustomField, MergedContact, MergeRecord, Tag
-from .recording import current_actor, current_user
-
-# Sent by find_duplicates() with `contact_ids`: receivers return
-# {contact id: {"tickets": n, "messages": n}}, what a merge would move.
-merge_counts = Signal()
-# Sent by contacts_merge() inside its transaction, once the contacts are
-# locked and before the merged ones are removed, with `moves` ({merged
-# contact id: survivor id}). Receivers move what refers to the merged
-# contacts to their survivor and return {merged contact id: {...}}, kept in
-# its snapshot (the ticket ids moved, say).
-contacts_merging = Signal()
-# Sent by find_duplicates(): receivers return pairs (address, canonical
-# number) that the conversations link, like a WhatsApp LID and the phone
-# number sent beside it.
-identity_links = Signal()
+from contacts import normalizers
+from contacts.bulk import remap, update_rows
+from contacts.history import custom_fields_bulk_record, history_bulk_record
+from contacts.models import AuditEvent, Contact, ContactAlias, CustomField, MergedContact, MergeRecord, Tag
+from contacts.recording import current_actor, current_user
+from contacts.services import audit_record
+from tickets import merging as tickets_merging
 
 RULES = ("number", "telegram_id", "cpf_cnpj", "email", "manual")  # "manual": chosen by a person
 BATCH = 5000  # ids per IN (...) list
@@ -211,9 +198,7 @@ def find_duplicates(*, contacts=None, progress: Callable[[int, int], None] | Non
     # Addresses the conversations link to a number (a WhatsApp LID held as
     # a contact's number by rows written before LIDs were understood), and
     # those left to survivors by earlier merges.
-    links = {}
-    for _receiver, pairs in identity_links.send(sender=Contact):
-        links.update(pairs or ())
+    links = tickets_merging.linked_numbers()
     for chunk in batched(sorted(links), BATCH):
         linked = base.filter(is_group=False, number__in=chunk).exclude(number="")
         for pk, is_group, created_at, number in linked.values_list("pk", "is_group", "created_at", "number"):
@@ -315,15 +300,11 @@ def _order_and_count(groups: list[Group], created: dict | None = None) -> None:
         group.contact_ids.sort(key=lambda pk: (created[pk], pk))
     # Only what the others have moves.
     others = [pk for group in groups for pk in group.contact_ids[1:]]
-    counts: dict[int, dict] = defaultdict(dict)
-    for _receiver, response in merge_counts.send(sender=Contact, contact_ids=others):
-        for pk, values in (response or {}).items():
-            for name, value in values.items():
-                counts[pk][name] = counts[pk].get(name, 0) + value
+    counts = tickets_merging.count_conversations(contact_ids=others)
     for group in groups:
         others = group.contact_ids[1:]
-        group.tickets = sum(counts[pk].get("tickets", 0) for pk in others)
-        group.messages = sum(counts[pk].get("messages", 0) for pk in others)
+        group.tickets = sum(counts[pk]["tickets"] for pk in others if pk in counts)
+        group.messages = sum(counts[pk]["messages"] for pk in others if pk in counts)
     groups.sort(key=lambda group: group.survivor_id)
 
 
@@ -418,7 +399,6 @@ def contacts_merge(
             progress(done, total)
     finally:
         if result.groups:
-            from .services import audit_record
 
             audit_record(action=AuditEvent.Action.REMOVE_DUPLICATES, parameters=audit or {}, counts=result.counts())
     return result
@@ -526,11 +506,8 @@ def _merge_batch(chunk) -> MergeResult:
     for extra in CustomField.objects.filter(contact_id__in=all_ids).order_by("contact_id", "pk"):
         fields_of[extra.contact_id].append(extra)
 
-    # Tickets and messages (and whatever else other apps keep per contact).
-    moved: dict[int, dict] = defaultdict(dict)
-    for _receiver, response in contacts_merging.send(sender=Contact, moves=moves):
-        for pk, values in (response or {}).items():
-            moved[pk].update(values)
+    # Tickets and messages, kept in each merged contact's snapshot.
+    moved = defaultdict(dict, tickets_merging.move_conversations(moves=moves))
 
     # The record of the merge, with a snapshot of each contact merged.
     actor, user, now = current_actor(), current_user(), timezone.now()

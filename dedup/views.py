@@ -12,11 +12,13 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, TemplateView, View
 
+from contacts.models import Contact, MergeRecord
+from contacts.recording import Source, recording
+from jobs.models import Job
+from jobs.tasks import enqueue
+from jobs.views import UserJobMixin
+
 from .duplicates import contacts_merge, merge_preview
-from .job_views import UserJobMixin
-from .models import Contact, Job, MergeRecord
-from .recording import Source, recording
-from .tasks import enqueue_job
 
 GROUPS_PER_PAGE = 20
 
@@ -28,7 +30,7 @@ class MergePermissionMixin(PermissionRequiredMixin):
 class DuplicatesView(MergePermissionMixin, TemplateView):
     """The start: what the search does, the last searches and merges."""
 
-    template_name = "contacts/duplicates.html"
+    template_name = "dedup/duplicates.html"
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -40,7 +42,7 @@ class DuplicatesView(MergePermissionMixin, TemplateView):
     def post(self, request):
         with transaction.atomic():
             job = Job.objects.create(kind=Job.Kind.DUPLICATES, user=request.user, parameters={"language": request.LANGUAGE_CODE})
-            enqueue_job(job)
+            enqueue(job)
         return HttpResponseRedirect(job.get_absolute_url())
 
 
@@ -73,7 +75,7 @@ class DuplicatesMergeView(MergePermissionMixin, UserJobMixin, View):
                 user=request.user,
                 parameters={"search": search.pk, "search_token": str(search.token), "groups": chosen, "from_panel": True, "language": request.LANGUAGE_CODE},
             )
-            enqueue_job(job)
+            enqueue(job)
         return HttpResponseRedirect(job.get_absolute_url())
 
 
@@ -82,7 +84,7 @@ class ContactMergeView(MergePermissionMixin, DetailView):
     older one is kept), confirm."""
 
     model = Contact
-    template_name = "contacts/contact_merge.html"
+    template_name = "dedup/contact_merge.html"
     context_object_name = "contact"
 
     def other(self):

@@ -3,12 +3,12 @@
 
 import pytest
 
-from contacts.duplicates import contacts_merge, find_duplicates
+from dedup.duplicates import contacts_merge, find_duplicates
 from contacts.history import contact_timeline
 from contacts.models import AuditEvent, Contact, ContactAlias, CustomField, MergedContact, MergeRecord
 from contacts.recording import Source, recording
 
-from .factories import TagFactory, WalletFactory, stored_contact
+from contacts.tests.factories import TagFactory, WalletFactory, stored_contact
 
 pytestmark = pytest.mark.django_db
 

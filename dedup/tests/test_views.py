@@ -10,9 +10,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from contacts.models import AuditEvent, Contact, DuplicateGroup, Job, MergeRecord
+from contacts.models import AuditEvent, Contact, MergeRecord
+from dedup.models import DuplicateGroup
+from jobs.models import Job
 
-from .factories import WalletFactory, stored_contact
+from contacts.tests.factories import WalletFactory, stored_contact
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +172,7 @@ def test_admin_merges_the_selected_contacts_into_the_oldest(client, admin_user):
 
 
 def test_an_old_searchs_groups_go_with_the_retention_period(client, admin_user, duplicates, post, settings):
-    from contacts.tasks import purge_expired_job_files
+    from jobs.files import purge_expired_job_files
 
     client.force_login(admin_user)
     job = search(client, post)

@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from contacts.duplicates import contacts_merge, find_duplicates
+from dedup.duplicates import contacts_merge, find_duplicates
 from contacts.models import Contact
 from contacts.recording import Source, recording
 

@@ -1,0 +1,162 @@
+"""Importar and Exportar as jobs: what a worker runs for an import's
+preview, the import itself and an export, registered with the jobs app."""
+
+import tempfile
+from contextlib import contextmanager
+
+from django.core.files import File
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from jobs.registry import JobKind, register
+from jobs.tasks import JobError
+
+from ..models import AuditEvent, Contact, Tag, Wallet
+from ..recording import Source
+from ..services import audit_record
+
+PREVIEW_ERRORS = 20  # rejected rows shown before confirming
+
+
+@contextmanager
+def _spreadsheet_errors():
+    """A file that cannot be read says why, in the user's words (a sheet
+    is read as the rows are planned, so this can come late)."""
+    from ..spreadsheets import SpreadsheetError
+
+    try:
+        yield
+    except SpreadsheetError as error:
+        raise JobError(str(error)) from None
+
+
+def _table(job):
+    from ..spreadsheets import read_table
+
+    # Read whole into a temporary copy the parser can seek in, whatever
+    # the storage is (an object store's files are not seekable).
+    copy = tempfile.TemporaryFile()
+    with job.source_file.open("rb") as file:
+        for chunk in file.chunks():
+            copy.write(chunk)
+    copy.seek(0)
+    return read_table(copy)
+
+
+def _importer_options(job) -> dict:
+    parameters = job.parameters
+    wallet = Wallet.objects.filter(pk=parameters.get("wallet")).first() if parameters.get("wallet") else None
+    return {"mapping": parameters.get("mapping"), "wallet": wallet, "tag": parameters.get("tag", "")}
+
+
+def _shown_errors(result) -> list:
+    return [[number, message] for number, _cells, message in result.errors[:PREVIEW_ERRORS]]
+
+
+def preview(job) -> dict:
+    from ..importing import import_contacts
+
+    with _spreadsheet_errors():
+        result = import_contacts(table=_table(job), dry_run=True, progress=job.progress, **_importer_options(job))
+    job.finish(total=result.rows, done=result.rows, result={**result.counts(), "errors": _shown_errors(result)})
+
+
+def run_import(job) -> None:
+    from ..importing import import_file, rejected_rows
+
+    with _spreadsheet_errors():
+        result = import_file(
+            read=lambda: _table(job), file_name=job.parameters.get("file_name", ""), progress=job.progress, **_importer_options(job)
+        )
+    if result.errors:
+        job.report_file.save("erros.xlsx", File(_write_report(rejected_rows(result))), save=False)
+        type(job).objects.filter(pk=job.pk).update(report_file=job.report_file.name)
+    job.finish(total=result.rows, done=result.rows, result={**result.counts(), "errors": _shown_errors(result)})
+
+
+def _write_report(rows):
+    import xlsxwriter
+
+    from ..spreadsheets import XLSX_TEXT_ONLY, excel_text
+
+    output = tempfile.TemporaryFile()
+    workbook = xlsxwriter.Workbook(output, {"constant_memory": True, **XLSX_TEXT_ONLY})
+    sheet = workbook.add_worksheet("Erros")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value not in ("", None):
+                sheet.write_string(r, c, excel_text(value))
+    workbook.close()
+    output.seek(0)
+    return output
+
+
+def export_queryset(parameters: dict, user) -> QuerySet:
+    """The contacts an export covers: what the panel showed (search and
+    filters) among what the user may see."""
+    queryset = Contact.objects.visible_to(user)
+    if parameters.get("q"):
+        queryset = queryset.search(parameters["q"])
+    wallet = parameters.get("wallet")
+    if wallet == "none":
+        queryset = queryset.filter(wallet__isnull=True)
+    elif wallet:
+        queryset = queryset.filter(wallet_id=wallet)
+    if parameters.get("tag"):
+        queryset = queryset.with_any_tag(Tag.objects.filter(pk__in=parameters["tag"]))
+    if parameters.get("type") in ("people", "groups"):
+        queryset = queryset.filter(is_group=parameters["type"] == "groups")
+    return queryset
+
+
+def export(job) -> None:
+    from ..exporting import write_csv, write_xlsx
+
+    queryset = export_queryset(job.parameters, job.user)
+    total = queryset.count()
+    job.progress(0, total, force=True)
+    fmt = job.parameters.get("format", "xlsx")
+    writer = write_csv if fmt == "csv" else write_xlsx
+    output, count = writer(queryset, progress=lambda done: job.progress(done, total))
+    name = f"contatos-{timezone.localtime():%Y-%m-%d-%H%M}.{fmt}"
+    job.result_file.save(name, File(output), save=False)
+    job.finish(result_file=job.result_file.name, total=count, done=count, result={"rows": count, "format": fmt})
+    audit_record(
+        action=AuditEvent.Action.EXPORT,
+        user=job.user,
+        source=Source.PANEL if job.parameters.get("from_panel") else Source.COMMAND,
+        parameters={key: job.parameters.get(key) for key in ("q", "wallet", "tag", "type", "format") if job.parameters.get(key)}
+        | {"file": name},
+        counts={"rows": count},
+    )
+
+
+def register_kinds() -> None:
+    from .views import import_page_context, import_page_post
+
+    common = {
+        "page_template": "contacts/job.html",
+        "failure_note": _("Nothing was written."),
+        "again_template": "contacts/_job_again.html",
+    }
+    register(
+        "import_preview",
+        JobKind(
+            run=preview,
+            source=Source.IMPORT,
+            result_template="contacts/_import_result.html",
+            running=_("Reading and checking every row; nothing is written yet…"),
+            context=import_page_context,
+            post=import_page_post,
+            **common,
+        ),
+    )
+    register(
+        "import",
+        JobKind(run=run_import, source=Source.IMPORT, result_template="contacts/_import_result.html", running=_("Importing…"), **common),
+    )
+    register(
+        "export",
+        JobKind(run=export, source=Source.COMMAND, result_template="contacts/_export_result.html", running=_("Writing the file…"), **common),
+    )

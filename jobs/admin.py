@@ -1,0 +1,17 @@
+from django.contrib import admin
+
+from contacts_portal.admin import ReadOnlyAdmin
+
+from .models import Job
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    """Every job, with its counts and errors (the files are their owners'
+    only, through the panel)."""
+
+    list_display = ["created_at", "kind", "user", "status", "file_name", "done", "total"]
+    list_filter = ["kind", "status", ("user", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    fields = ["kind", "user", "status", "file_name", "created_at", "started_at", "finished_at", "step", "total", "done", "parameters", "result", "error"]

@@ -1,0 +1,101 @@
+"""The syncs become jobs like the others: a job has a step now, and a job
+a command started has no user. Every sync job is copied over, remembering
+its old number (parameters.sync_job) for its old address."""
+
+import uuid
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+KINDS = {"contacts": "sync", "groups": "sync_groups"}
+
+
+def copy_sync_jobs(apps, schema_editor):
+    SyncJob = apps.get_model("tickets", "SyncJob")
+    Job = apps.get_model("jobs", "Job")
+    for old in SyncJob.objects.order_by("pk").iterator():
+        job = Job.objects.create(
+            token=uuid.uuid4(),
+            kind=KINDS.get(old.kind, "sync"),
+            user_id=old.user_id,
+            status=old.status,
+            step=old.step,
+            done=old.done,
+            total=old.total,
+            parameters={"language": old.language, "sync_job": old.pk},
+            result={**(old.counts or {}), "notes": old.notes or []},
+            started_at=old.started_at,
+            finished_at=old.finished_at,
+        )
+        # auto_now_add stamped it now; the job is as old as the sync.
+        Job.objects.filter(pk=job.pk).update(created_at=old.created_at)
+
+
+def copy_jobs_back(apps, schema_editor):
+    SyncJob = apps.get_model("tickets", "SyncJob")
+    Job = apps.get_model("jobs", "Job")
+    kinds = {kind: name for name, kind in KINDS.items()}
+    for job in Job.objects.filter(kind__in=kinds).order_by("pk").iterator():
+        old = SyncJob.objects.create(
+            kind=kinds[job.kind],
+            user_id=job.user_id,
+            status=job.status,
+            step=job.step,
+            done=job.done,
+            total=job.total,
+            language=job.parameters.get("language") or settings.LANGUAGE_CODE,
+            counts={key: value for key, value in job.result.items() if key != "notes"},
+            notes=job.result.get("notes", []),
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+        )
+        SyncJob.objects.filter(pk=old.pk).update(created_at=job.created_at)
+    Job.objects.filter(kind__in=kinds).delete()
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("jobs", "0001_initial"),
+        ("tickets", "0004_ticket_merged_into"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="job",
+            name="step",
+            field=models.CharField(blank=True, max_length=16, verbose_name="step"),
+        ),
+        migrations.AlterField(
+            model_name="job",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="job",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("import_preview", "import preview"),
+                    ("import", "import"),
+                    ("export", "export"),
+                    ("duplicates", "duplicate search"),
+                    ("merge", "duplicate removal"),
+                    ("sync", "Sync"),
+                    ("sync_groups", "Sync groups"),
+                ],
+                max_length=16,
+                verbose_name="kind",
+            ),
+        ),
+        migrations.RunPython(copy_sync_jobs, copy_jobs_back),
+    ]

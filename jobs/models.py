@@ -1,0 +1,176 @@
+"""A long piece of work run by a task worker: an import and its preview,
+an export, a duplicate search, a merge, a sync. What the work is belongs
+to the app that registers its kind (registry.py); the job only knows how
+far it got, how it ended, and its files."""
+
+import time
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def job_file_path(job, filename: str) -> str:
+    # A random folder per job: names are never guessable, and the files are
+    # served only through the job's view anyway.
+    return f"jobs/{job.token}/{filename}"
+
+
+class JobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A job, its page and its files are its owner's alone: a file
+        holds the rows of contacts the owner may see, and nobody else's
+        view of them was checked."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+
+class Job(models.Model):
+    class Kind(models.TextChoices):
+        IMPORT_PREVIEW = "import_preview", _("import preview")
+        IMPORT = "import", _("import")
+        EXPORT = "export", _("export")
+        DUPLICATES = "duplicates", _("duplicate search")
+        MERGE = "merge", _("duplicate removal")
+        SYNC = "sync", _("Sync")
+        SYNC_GROUPS = "sync_groups", _("Sync groups")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("waiting for the column choices")
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # Null for a job a command started, or whose user was deleted since.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Written by the worker as it goes: a job whose heartbeat stops while
+    # running was killed (see is_stalled).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # What the work is doing now, for work done in steps (a sync); its
+    # words come from the job's kind.
+    step = models.CharField(_("step"), max_length=16, blank=True)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    source_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
+    result_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
+    report_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
+
+    objects = JobQuerySet.as_manager()
+
+    STALL_AFTER = 120  # seconds without a heartbeat
+    PROGRESS_EVERY = 0.5  # seconds between two progress writes
+
+    class Meta:
+        db_table = "contacts_job"
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("jobs:detail", args=[self.token])
+
+    @property
+    def language(self) -> str:
+        """The language of whoever started the job: its notes and its
+        error report are written in it."""
+        return self.parameters.get("language") or settings.LANGUAGE_CODE
+
+    # The worker's side: each writes its own columns only, so that a page
+    # reading the job meanwhile never sees a half-written state.
+
+    def start(self) -> bool:
+        """Mark the job running; False when it is not waiting to run (a
+        task enqueued twice: the first run does the work)."""
+        now = timezone.now()
+        started = Job.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
+            status=self.Status.RUNNING, started_at=now, heartbeat_at=now
+        )
+        if started:
+            self.status, self.started_at, self.heartbeat_at = self.Status.RUNNING, now, now
+        return bool(started)
+
+    def progress(self, done: int, total: int | None = None, *, step: str | None = None, force: bool = False) -> None:
+        """Report how far the work got, at most twice a second unless forced
+        (a new step is always written). Each report is a heartbeat."""
+        now = time.monotonic()
+        if not force and step in (None, self.step) and now - getattr(self, "_reported", 0.0) < self.PROGRESS_EVERY:
+            return
+        self._reported = now
+        fields = {"done": done, "heartbeat_at": timezone.now()}
+        if total is not None:
+            fields["total"] = total
+        if step is not None:
+            fields["step"] = step
+        Job.objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def finish(self, *, result: dict | None = None, **fields) -> None:
+        """The work is done: its result (counts to show) and any other
+        column it sets (total, done)."""
+        fields = {"status": self.Status.DONE, "finished_at": timezone.now(), **fields}
+        if result is not None:
+            fields["result"] = result
+        Job.objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def fail(self, error: str) -> None:
+        """The work stopped; `error` says why, in the user's words."""
+        fields = {"status": self.Status.FAILED, "error": error, "finished_at": timezone.now()}
+        Job.objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    # What its page shows.
+
+    @property
+    def is_stalled(self) -> bool:
+        if self.status != self.Status.RUNNING or self.heartbeat_at is None:
+            return False
+        return (timezone.now() - self.heartbeat_at).total_seconds() > self.STALL_AFTER
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED) or self.is_stalled
+
+    @property
+    def rate(self) -> float | None:
+        """Rows (or groups) a second so far."""
+        if not self.started_at or not self.done:
+            return None
+        elapsed = ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+        return self.done / elapsed if elapsed > 0 else None
+
+    @property
+    def seconds_left(self) -> int | None:
+        rate = self.rate
+        if not rate or not self.total or self.done >= self.total:
+            return None
+        return int((self.total - self.done) / rate) + 1
+
+    @property
+    def percent(self) -> int:
+        if self.is_finished:
+            return 100
+        return min(99, self.done * 100 // self.total) if self.total else 0

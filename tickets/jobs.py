@@ -1,0 +1,56 @@
+"""Sincronizar and Sincronizar grupos as jobs, registered with the jobs
+app: the request that presses the button only creates the job; a worker
+runs the sync and writes its steps on the job as it goes."""
+
+from django.utils.translation import gettext_lazy as _
+
+from contacts.recording import Source
+from contacts_portal.htmx import is_htmx
+from jobs.models import Job
+from jobs.registry import JobKind, register
+from jobs.tasks import enqueue
+
+from . import sync
+
+#: The button's choice -> the job's kind.
+KINDS = {"contacts": Job.Kind.SYNC, "groups": Job.Kind.SYNC_GROUPS}
+
+
+def job_start(*, kind: str, user, language: str) -> Job:
+    """Create a sync job and enqueue it once the job is committed."""
+    job = Job.objects.create(kind=KINDS[kind], user=user, parameters={"language": language})
+    enqueue(job)
+    return job
+
+
+def run(job) -> None:
+    service = sync.sync_groups if job.kind == Job.Kind.SYNC_GROUPS else sync.sync_contacts
+
+    def progress(step: str, done: int, total: int) -> None:
+        job.progress(done, total, step=step)
+
+    report = service(user=job.user, progress=progress, audit_source=Source.PANEL)
+    job.finish(result={**report.counts, "notes": report.notes})
+
+
+def _context(job, request, **kwargs) -> dict:
+    from .views import contacts_list_url
+
+    return {"in_popup": is_htmx(request), "list_url": contacts_list_url(request)}
+
+
+def register_kinds() -> None:
+    for name in KINDS.values():
+        register(
+            name,
+            JobKind(
+                run=run,
+                source=Source.SYNC,
+                page_template="tickets/sync_job.html",
+                result_template="tickets/_sync_result.html",
+                failure_note=_("The sync stopped because of an unexpected error. What was done up to then is kept; run it again to finish."),
+                unit="items",
+                steps=dict(sync.Step.choices),
+                context=_context,
+            ),
+        )
