@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts_portal.admin import ReadOnlyAdmin
 
-from .gateways import GatewayError, gateway_for
+from .gateways import GatewayError
 from .models import Channel, Message, Ticket, new_webhook_secret
 
 SECRET_FIELDS = ("webhook_secret", "api_key", "bot_token")
@@ -123,8 +123,7 @@ class ChannelAdmin(admin.ModelAdmin):
         for channel in queryset:
             url = request.build_absolute_uri(channel.get_webhook_path())
             try:
-                with gateway_for(channel) as gateway:
-                    gateway.set_webhook(url, channel.webhook_secret)
+                channel.provider.register_webhook(url)
             except GatewayError as error:
                 self.message_user(request, f"{channel}: {error}", messages.ERROR)
             else:

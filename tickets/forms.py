@@ -5,10 +5,6 @@ from contacts.forms import TextField
 
 from .models import Channel
 
-# What the providers accept in one text message.
-MAX_REPLY_LENGTH = {Channel.Kind.WHATSAPP: 65536, Channel.Kind.TELEGRAM: 4096}
-
-
 class ReplyForm(forms.Form):
     text = TextField(
         label=_("Reply"),
@@ -23,7 +19,8 @@ class ReplyForm(forms.Form):
 
     def clean_text(self):
         text = self.cleaned_data["text"]
-        limit = MAX_REPLY_LENGTH[self.ticket.channel.kind]
+        # What the provider accepts in one text message.
+        limit = self.ticket.channel.provider.max_text_length
         if len(text) > limit:
             raise forms.ValidationError(
                 _("A message on %(channel)s may have up to %(limit)s characters; this one has %(length)s."),

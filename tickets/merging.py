@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from contacts.bulk import remap, update_rows
 
-from .inbound import LID_SERVER
+from .providers.evolution import LID_SERVER
 from .models import Message, Ticket
 
 

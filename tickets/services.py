@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, ContactAlias
 
-from .gateways import GatewayError, gateway_for
+from .gateways import GatewayError
 from .inbound import Inbound, safe_body
 from .models import Channel, Message, Ticket
 
@@ -90,7 +90,7 @@ def _conversation(*, channel: Channel, identity: str, now) -> tuple | None:
     that contact."""
     found = _conversation_by(channel=channel, identity=identity, now=now)
     if found is None and identity:
-        kind = "number" if channel.kind == Channel.Kind.WHATSAPP else "telegram_id"
+        kind = channel.provider.contact_field
         alias = ContactAlias.objects.filter(kind=kind, value=identity).values_list("contact_id", flat=True).first()
         if alias is not None:
             found = _conversation_by(channel=channel, identity=alias, now=now, field="id")
@@ -106,7 +106,7 @@ def _conversation_by(*, channel: Channel, identity, now, field: str | None = Non
     message asks it."""
     if not identity:
         return None
-    field = field or ("number" if channel.kind == Channel.Kind.WHATSAPP else "telegram_id")
+    field = field or channel.provider.contact_field
     cutoff = connection.ops.adapt_datetimefield_value(now - ACTIVITY_RESOLUTION)
     with connection.cursor() as cursor:
         cursor.execute(_conversation_sql(field), [cutoff, channel.pk, identity])
@@ -217,8 +217,9 @@ def ticket_start(*, contact: Contact, channel: Channel, user) -> tuple[Ticket, b
 
 def _recipient(ticket: Ticket) -> str:
     """Where a reply goes: the chat the contact last wrote from on this
-    channel (the address WhatsApp itself uses), else the contact's number
-    (a group's JID) or Telegram id."""
+    channel (the address WhatsApp itself uses), else the address the
+    channel's provider gives the contact (its number or a group's JID on
+    WhatsApp, its id on Telegram)."""
     last = (
         Message.objects.filter(contact=ticket.contact, channel=ticket.channel, from_me=False)
         .order_by("-sent_at", "-id")
@@ -227,10 +228,7 @@ def _recipient(ticket: Ticket) -> str:
     )
     if last:
         return last
-    identity = ticket.channel.identity_of(ticket.contact)
-    if ticket.channel.kind == Channel.Kind.WHATSAPP and ticket.contact.is_group:
-        return f"{identity}@g.us"
-    return identity
+    return ticket.channel.provider.chat_id_of(ticket.contact)
 
 
 def reply_create(*, ticket: Ticket, text: str, user) -> Message:
@@ -273,11 +271,7 @@ def reply_send(*, message: Message) -> bool:
     id, so the gateway's echo of it is recognised as the same message; on
     failure it says why, and can be sent again. True when sent."""
     try:
-        with gateway_for(message.channel) as gateway:
-            if message.channel.kind == Channel.Kind.WHATSAPP:
-                external_id = gateway.send_text(message.chat_id, message.body)
-            else:
-                external_id = f"{message.chat_identity}:{gateway.send_message(message.chat_id, message.body)}"
+        external_id = message.channel.provider.send(message)
     except GatewayError as error:
         Message.objects.filter(pk=message.pk).update(
             delivery=Message.Delivery.FAILED, error=str(error)[:500], updated_at=timezone.now()

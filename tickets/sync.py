@@ -32,9 +32,9 @@ from contacts.normalizers import format_phone
 from contacts.recording import Source, recording
 from contacts.services import audit_record, refresh_planner_statistics
 
-from .gateways import EvolutionGateway, GatewayError
-from .inbound import GROUP_SERVER, group_id_of, phone_of, safe_name, split_jid
+from .gateways import GatewayError
 from .models import Channel, Message, Ticket
+from .providers import chat_listing_kinds, contact_fields
 
 BATCH_SIZE = 1000
 
@@ -98,8 +98,8 @@ def _sync(*, groups: bool, user, progress: Progress, audit_source: str) -> SyncR
     with recording(source=Source.SYNC, user=user):
         progress(Step.HISTORY, 0, 0)
         candidates = _from_history(groups=groups, report=report)
-        for channel in Channel.objects.filter(kind=Channel.Kind.WHATSAPP).order_by("pk"):
-            if not (channel.gateway_url and channel.instance and channel.api_key):
+        for channel in Channel.objects.filter(kind__in=chat_listing_kinds()).order_by("pk"):
+            if not channel.provider.configured:
                 continue
             progress(Step.GATEWAY, 0, 0)
             try:
@@ -152,11 +152,12 @@ def _from_history(*, groups: bool, report: SyncReport) -> dict[tuple[str, str], 
         .values_list("channel", "chat_id", "channel__kind", "chat_identity", "from_me", "sender_name", "group_name")
     )
     skipped = set()
+    key_fields = contact_fields()
     for channel, chat_id, kind, identity, from_me, sender_name, group_name in rows.iterator(chunk_size=5000):
         if not identity:
             skipped.add((channel, chat_id))  # a LID chat whose number never came
             continue
-        key_field = "number" if kind == Channel.Kind.WHATSAPP else "telegram_id"
+        key_field = key_fields[kind]
         candidate = candidates.setdefault((key_field, identity), Candidate(key_field, identity))
         name = group_name if groups else ("" if from_me else sender_name)
         if name:
@@ -166,36 +167,16 @@ def _from_history(*, groups: bool, report: SyncReport) -> dict[tuple[str, str], 
 
 
 def _from_gateway(channel: Channel, *, groups: bool, report: SyncReport) -> dict[tuple[str, str], Candidate]:
-    """The chats Evolution API knows for this number: its private chats
-    (findChats) named by its contact list (findContacts), or its groups
-    (fetchAllGroups) named by their subject."""
+    """The chats the channel's gateway knows (Provider.list_chats): for
+    Evolution API, its private chats named by its contact list, or its
+    groups named by their subject."""
     found: dict[tuple[str, str], Candidate] = {}
-    with EvolutionGateway(channel) as gateway:
-        if groups:
-            for group in gateway.fetch_all_groups():
-                jid = group.get("id")
-                identity = group_id_of(jid) if isinstance(jid, str) else ""
-                if identity:
-                    found[("number", identity)] = Candidate("number", identity, safe_name(group.get("subject")))
-            return found
-        names = {}
-        for contact in gateway.find_contacts():
-            jid, name = contact.get("remoteJid"), safe_name(contact.get("pushName"))
-            if isinstance(jid, str) and name:
-                names[jid] = name
-        for chat in gateway.find_chats():
-            jid = chat.get("remoteJid")
-            if not isinstance(jid, str) or split_jid(jid)[1] == GROUP_SERVER or jid.endswith("@broadcast"):
-                continue
-            identity = phone_of(jid)
-            if not identity:
-                report.skipped += 1  # a LID chat, or a number the panel would not accept
-                continue
-            last = chat.get("lastMessage")
-            ours = isinstance(last, dict) and isinstance(last.get("key"), dict) and last["key"].get("fromMe") is True
-            # The chat's pushName is "Você" (we) when we wrote last.
-            name = names.get(jid) or ("" if ours else safe_name(chat.get("pushName")))
-            found[("number", identity)] = Candidate("number", identity, name)
+    key_field = channel.provider.contact_field
+    for identity, name in channel.provider.list_chats(groups=groups):
+        if not identity:
+            report.skipped += 1  # a LID chat, or a number the panel would not accept
+            continue
+        found[(key_field, identity)] = Candidate(key_field, identity, name)
     return found
 
 
@@ -258,7 +239,7 @@ def _link_messages_retrying(*, groups: bool) -> int:
 def _link_messages(*, groups: bool) -> int:
     """Give every unlinked message whose chat is now a contact its contact."""
     linked = 0
-    for kind, key_field in ((Channel.Kind.WHATSAPP, "number"), (Channel.Kind.TELEGRAM, "telegram_id")):
+    for kind, key_field in contact_fields().items():
         # The blank exclusion lets PostgreSQL use the partial unique index
         # (only non-blank values are indexed); without it, a scan per message.
         contact = Contact.objects.filter(**{key_field: OuterRef("chat_identity")}).exclude(**{key_field: ""})

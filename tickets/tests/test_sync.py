@@ -14,6 +14,7 @@ from contacts.history import contact_timeline
 from contacts.models import AuditEvent, Contact
 from contacts.tests.factories import ContactFactory, WalletFactory
 from tickets import gateways
+from tickets.providers import evolution
 from tickets.models import Message, Ticket
 from tickets.sync import sync_contacts, sync_groups
 
@@ -168,7 +169,7 @@ def test_the_gateways_chats_reach_back_before_the_webhook(gateway):
 
 
 def test_the_gateways_lists_are_read_page_by_page(gateway, monkeypatch):
-    monkeypatch.setattr(gateways, "PAGE_SIZE", 2)
+    monkeypatch.setattr(evolution, "PAGE_SIZE", 2)
     chats = [payloads.gateway_chat(f"55119876500{n:02d}@s.whatsapp.net", f"Cliente {n}") for n in range(5)]
     pages = []
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 from werkzeug import Response
 
 from contacts.tests.factories import ContactFactory
-from tickets import gateways
 from tickets.models import Channel, Message, Ticket
+from tickets.providers.evolution import EvolutionGateway
 
 from . import payloads
 from .conftest import WHATSAPP_SECRET
@@ -229,7 +229,7 @@ def test_an_echo_that_arrives_before_the_gateway_answers_is_merged_into_the_repl
     agent_client, client, ticket, whatsapp, evolution, monkeypatch
 ):
     evolution.expect_request("/message/sendText/vendas").respond_with_json(sent_text(message_id="3EB0RACE", text="Oi"), status=201)
-    real_send_text = gateways.EvolutionGateway.send_text
+    real_send_text = EvolutionGateway.send_text
 
     def send_text_echoed_early(self, number, text):
         message_id = real_send_text(self, number, text)
@@ -241,7 +241,7 @@ def test_an_echo_that_arrives_before_the_gateway_answers_is_merged_into_the_repl
         assert Message.objects.filter(external_id="3EB0RACE").exists()
         return message_id
 
-    monkeypatch.setattr(gateways.EvolutionGateway, "send_text", send_text_echoed_early)
+    monkeypatch.setattr(EvolutionGateway, "send_text", send_text_echoed_early)
     agent_client.post(reverse("tickets:reply", args=[ticket.pk]), {"text": "Oi"}, headers=HTMX)
     reply = Message.objects.get()
     assert (reply.external_id, reply.sent_by is not None, reply.ticket) == ("3EB0RACE", True, ticket)

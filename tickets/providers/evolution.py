@@ -1,0 +1,424 @@
+"""WhatsApp through Evolution API (https://doc.evolution-api.com/), the
+open-source WhatsApp gateway: its webhook events, its REST API (v2) and the
+provider that puts them together.
+
+Evolution API posts an envelope per event:
+    {"event": "messages.upsert", "instance": "...", "data": {...message...},
+     "sender": "<our JID>", "apikey": "<instance key>", ...}
+whose message is Baileys' WebMessageInfo as Evolution prepares it: "key"
+(remoteJid, fromMe, id, participant, and for LID addressing remoteJidAlt /
+participantAlt, senderPn in older releases), "pushName", "message" (one
+content key: conversation, extendedTextMessage, imageMessage, ...),
+"messageType" and "messageTimestamp" (seconds).
+
+Chats are addressed by JID: "<number>@s.whatsapp.net" for a person,
+"<id>@g.us" for a group, "<id>@lid" for a person whose number WhatsApp
+hides; a contact's identity is its number (Contact.number), or a group's id.
+"""
+
+import re
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from contacts.normalizers import normalize_phone
+
+from ..gateways import Gateway, GatewayError, call
+from ..inbound import MAX_ID_LENGTH, Inbound, InvalidPayload, as_dict, safe_body, safe_name, timestamp_of
+from ..models import Channel, Message
+from .base import Chat, Provider, same_secret
+
+MAX_IDENTITY_LENGTH = 64
+
+
+def _text(value, max_length: int = MAX_ID_LENGTH) -> str:
+    """An id-like string: kept only when it is a short, printable string."""
+    if not isinstance(value, str) or len(value) > max_length:
+        return ""
+    return value if value.isprintable() else ""
+
+
+# WhatsApp addresses ------------------------------------------------------
+
+PERSON_SERVERS = ("s.whatsapp.net", "c.us")
+GROUP_SERVER = "g.us"
+LID_SERVER = "lid"
+# "120363025246125888", or the older "<creator's number>-<timestamp>"; at
+# most 32 characters, what Contact.number holds.
+_GROUP_ID = re.compile(r"[0-9]{5,20}(-[0-9]{5,11})?")
+
+
+def split_jid(jid: str) -> tuple[str, str]:
+    """"5511987654321:12@s.whatsapp.net" -> ("5511987654321", "s.whatsapp.net");
+    the device suffix after ":" is not part of the address."""
+    user, _at, server = jid.partition("@")
+    return user.split(":")[0], server.lower()
+
+
+def phone_of(jid: str) -> str:
+    """The canonical number (as Contact.number stores it, 9th digit
+    included) of a person's JID; "" for any other address or a number the
+    contacts app would not accept."""
+    user, server = split_jid(jid)
+    if server not in PERSON_SERVERS or not user.isascii() or not user.isdigit() or len(user) > 20:
+        return ""
+    try:
+        return normalize_phone("+" + user)
+    except ValidationError:
+        return ""
+
+
+def group_id_of(jid: str) -> str:
+    """"120363025246125888@g.us" -> "120363025246125888" (Contact.number of
+    a group); "" for any other address."""
+    user, server = split_jid(jid)
+    return user if server == GROUP_SERVER and len(user) <= 32 and _GROUP_ID.fullmatch(user) else ""
+
+
+def _person(key: dict, jid_field: str, alternatives: tuple[str, ...]) -> tuple[str, str]:
+    """(address, canonical phone) of a person in a message key: the JID in
+    `jid_field`, or for a LID address the phone JID sent beside it."""
+    jid = _text(key.get(jid_field))
+    phone = phone_of(jid)
+    if not phone:
+        for field in alternatives:
+            phone = phone_of(_text(key.get(field)))
+            if phone:
+                break
+    return jid, phone
+
+
+# Webhook events -----------------------------------------------------------
+
+# The message types whose text is the message itself, and those that carry a
+# caption or a name beside something else.
+_CONTENT = {
+    "conversation": (Message.Kind.TEXT, None),
+    "extendedTextMessage": (Message.Kind.TEXT, "text"),
+    "imageMessage": (Message.Kind.IMAGE, "caption"),
+    "videoMessage": (Message.Kind.VIDEO, "caption"),
+    "ptvMessage": (Message.Kind.VIDEO, "caption"),
+    "audioMessage": (Message.Kind.AUDIO, None),
+    "documentMessage": (Message.Kind.DOCUMENT, "caption"),
+    "stickerMessage": (Message.Kind.STICKER, None),
+    "locationMessage": (Message.Kind.LOCATION, "name"),
+    "liveLocationMessage": (Message.Kind.LOCATION, "caption"),
+    "contactMessage": (Message.Kind.CONTACT, "displayName"),
+    "contactsArrayMessage": (Message.Kind.CONTACT, "displayName"),
+    "pollCreationMessage": (Message.Kind.OTHER, "name"),
+    "pollCreationMessageV3": (Message.Kind.OTHER, "name"),
+    "buttonsResponseMessage": (Message.Kind.TEXT, "selectedDisplayText"),
+    "templateButtonReplyMessage": (Message.Kind.TEXT, "selectedDisplayText"),
+    "listResponseMessage": (Message.Kind.TEXT, "title"),
+}
+# Not messages of the conversation: reactions, edits, deletions, poll votes,
+# key exchanges. Edits come as their own event (messages.edited).
+_NOT_MESSAGES = {
+    "reactionMessage",
+    "protocolMessage",
+    "editedMessage",
+    "pollUpdateMessage",
+    "senderKeyDistributionMessage",
+    "keepInChatMessage",
+    "pinInChatMessage",
+    "encReactionMessage",
+}
+# Wrappers around the real content.
+_WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension", "documentWithCaptionMessage")
+
+
+def _content(message: dict, depth: int = 0) -> tuple[str, str] | None:
+    """(kind, text) of a WhatsApp message; None when it is not a message of
+    the conversation (a reaction, an edit, a key exchange) or empty."""
+    for wrapper in _WRAPPERS:
+        inner = as_dict(as_dict(message.get(wrapper)).get("message"))
+        if inner and depth < 3:
+            return _content(inner, depth + 1)
+    conversation = message.get("conversation")
+    if isinstance(conversation, str) and conversation:
+        return Message.Kind.TEXT, safe_body(conversation)
+    for name, value in message.items():
+        if name in _NOT_MESSAGES:
+            return None
+        if name in _CONTENT and name != "conversation" and isinstance(value, dict):
+            kind, text_field = _CONTENT[name]
+            text = safe_body(value.get(text_field)) if text_field else ""
+            if name == "documentMessage" and not text:
+                text = safe_body(value.get("fileName"))
+            return kind, text
+    content_keys = [name for name in message if name not in ("messageContextInfo", "base64", "mediaUrl", "speechToText")]
+    return (Message.Kind.OTHER, "") if content_keys else None
+
+
+def _evolution_message(item, envelope_sender: str) -> Inbound | None:
+    item = as_dict(item)
+    key = item.get("key")
+    if not isinstance(key, dict):
+        raise InvalidPayload("a message without its key")
+    remote_jid, message_id = _text(key.get("remoteJid")), _text(key.get("id"))
+    if not remote_jid or not message_id or "@" not in remote_jid:
+        raise InvalidPayload("a message key without remoteJid or id")
+    from_me = key.get("fromMe") is True
+    user, server = split_jid(remote_jid)
+    if server not in (*PERSON_SERVERS, GROUP_SERVER, LID_SERVER):
+        return None  # status@broadcast, newsletters, broadcast lists
+    content = _content(as_dict(item.get("message")))
+    if content is None:
+        return None
+    kind, body = content
+    push_name = safe_name(item.get("pushName"))
+    is_group = server == GROUP_SERVER
+    if is_group:
+        chat_identity = group_id_of(remote_jid)
+        participant = {**key, "participant": key.get("participant") or item.get("participant")}
+        sender_jid, sender_phone = _person(participant, "participant", ("participantAlt", "participantPn"))
+    else:
+        sender_jid, chat_identity = _person(key, "remoteJid", ("remoteJidAlt", "senderPn"))
+        sender_phone = chat_identity
+    if from_me:
+        sender_jid, sender_phone = envelope_sender, phone_of(envelope_sender)
+    return Inbound(
+        external_id=message_id,
+        chat_id=remote_jid,
+        chat_identity=chat_identity[:MAX_IDENTITY_LENGTH],
+        sender_id=sender_phone or sender_jid,
+        # Evolution names our own messages "Você": not a profile name.
+        sender_name="" if from_me else push_name,
+        is_group=is_group,
+        group_name="",  # WhatsApp does not send it; "Sincronizar grupos" asks the gateway
+        from_me=from_me,
+        kind=kind,
+        body=body,
+        sent_at=timestamp_of(item.get("messageTimestamp")),
+    )
+
+
+def _evolution_edit(item) -> Inbound | None:
+    """messages.edited: the protocol message naming the edited message and
+    its new content."""
+    item = as_dict(item)
+    key = as_dict(item.get("key"))
+    remote_jid, message_id = _text(key.get("remoteJid")), _text(key.get("id"))
+    content = _content(as_dict(item.get("editedMessage")))
+    if not remote_jid or not message_id or content is None:
+        return None
+    user, server = split_jid(remote_jid)
+    is_group = server == GROUP_SERVER
+    return Inbound(
+        external_id=message_id,
+        chat_id=remote_jid,
+        chat_identity=(group_id_of(remote_jid) if is_group else phone_of(remote_jid))[:MAX_IDENTITY_LENGTH],
+        sender_id="",
+        sender_name="",
+        is_group=is_group,
+        group_name="",
+        from_me=key.get("fromMe") is True,
+        kind=content[0],
+        body=content[1],
+        sent_at=timestamp_of(item.get("timestampMs")),
+        edited=True,
+    )
+
+
+STORED_EVOLUTION_EVENTS = ("messages.upsert", "send.message")
+
+
+def evolution_event(payload) -> str:
+    """The event name in one writing: "MESSAGES_UPSERT" -> "messages.upsert"."""
+    event = as_dict(payload).get("event")
+    if not isinstance(event, str) or len(event) > 100:
+        raise InvalidPayload("no event name")
+    return event.strip().lower().replace("_", ".").replace("-", ".")
+
+
+def parse_evolution(payload) -> list[Inbound]:
+    """The messages of an Evolution API webhook: messages.upsert (received,
+    and sent from the phone) and send.message (sent through the gateway);
+    messages.edited changes a stored message's text. [] for other events."""
+    if not isinstance(payload, dict):
+        raise InvalidPayload("not a JSON object")
+    event = evolution_event(payload)
+    data = payload.get("data")
+    items = data if isinstance(data, list) else [data]
+    if event == "messages.edited":
+        return [inbound for item in items if (inbound := _evolution_edit(item)) is not None]
+    if event not in STORED_EVOLUTION_EVENTS:
+        return []
+    if not all(isinstance(item, dict) for item in items):
+        raise InvalidPayload("data is not a message")
+    sender = _text(payload.get("sender"))
+    return [inbound for item in items if (inbound := _evolution_message(item, sender)) is not None]
+
+
+# The gateway's API ---------------------------------------------------------
+
+# Chat and contact lists of a busy number run to tens of megabytes.
+MAX_LIST_BYTES = 64 * 1024 * 1024
+PAGE_SIZE = 1000
+MAX_PAGES = 500
+
+
+def _objects(data) -> list[dict]:
+    """A list of JSON objects, as the documented list endpoints answer."""
+    if isinstance(data, dict):
+        # Some releases wrap lists: {"chats": [...]} / {"contacts": [...]}.
+        data = next((value for value in data.values() if isinstance(value, list)), None)
+    if not isinstance(data, list):
+        raise GatewayError(_("The gateway answered with something else than a list."))
+    return [item for item in data if isinstance(item, dict)]
+
+
+class EvolutionGateway(Gateway):
+    """A WhatsApp number through an Evolution API (v2) instance: the
+    `apikey` header, the instance in the path."""
+
+    def __init__(self, channel: Channel):
+        if not (channel.gateway_url and channel.instance and channel.api_key):
+            raise GatewayError(_("The channel's gateway is not configured (URL, instance and API key)."))
+        super().__init__(channel.gateway_url)
+        self.instance = quote(channel.instance, safe="")
+        self.client.headers["apikey"] = channel.api_key
+
+    def _pages(self, path: str, page_body) -> Iterator[dict]:
+        """Every item of a paged list. A release that ignores the paging
+        fields answers the whole list at once: that is the end too."""
+        seen = set()
+        for page in range(MAX_PAGES):
+            items = _objects(call(self.client, "POST", path, json=page_body(page), limit=MAX_LIST_BYTES))
+            new = [item for item in items if str(item.get("remoteJid") or item.get("id")) not in seen]
+            yield from new
+            seen.update(str(item.get("remoteJid") or item.get("id")) for item in new)
+            if len(items) != PAGE_SIZE or not new:
+                return
+
+    def find_chats(self) -> Iterator[dict]:
+        """POST /chat/findChats/{instance}: every chat, newest first, each
+        with remoteJid, pushName and its lastMessage."""
+        return self._pages(
+            f"/chat/findChats/{self.instance}",
+            lambda page: {"where": {}, "take": PAGE_SIZE, "skip": page * PAGE_SIZE},
+        )
+
+    def find_contacts(self) -> Iterator[dict]:
+        """POST /chat/findContacts/{instance}: every contact the number
+        knows, with remoteJid and pushName."""
+        return self._pages(
+            f"/chat/findContacts/{self.instance}",
+            lambda page: {"where": {}, "offset": PAGE_SIZE, "page": page + 1},
+        )
+
+    def fetch_all_groups(self) -> list[dict]:
+        """GET /group/fetchAllGroups/{instance}: the groups the number is in,
+        each with id (the group JID) and subject."""
+        data = call(
+            self.client,
+            "GET",
+            f"/group/fetchAllGroups/{self.instance}",
+            params={"getParticipants": "false"},
+            limit=MAX_LIST_BYTES,
+        )
+        return _objects(data)
+
+    def send_text(self, number: str, text: str) -> str:
+        """POST /message/sendText/{instance}; the id WhatsApp gave the message."""
+        data = call(self.client, "POST", f"/message/sendText/{self.instance}", json={"number": number, "text": text})
+        message_id = data.get("key", {}).get("id") if isinstance(data, dict) and isinstance(data.get("key"), dict) else None
+        if not isinstance(message_id, str) or not message_id or len(message_id) > 128:
+            raise GatewayError(_("The gateway did not say which message it sent."))
+        return message_id
+
+    def set_webhook(self, url: str, secret: str) -> None:
+        """POST /webhook/set/{instance}: send message events to `url`, with
+        the secret in the `apikey` header."""
+        call(
+            self.client,
+            "POST",
+            f"/webhook/set/{self.instance}",
+            json={
+                "webhook": {
+                    "enabled": True,
+                    "url": url,
+                    "headers": {"apikey": secret},
+                    "byEvents": False,
+                    "base64": False,
+                    "events": ["MESSAGES_UPSERT", "MESSAGES_EDITED", "SEND_MESSAGE"],
+                }
+            },
+        )
+
+
+# The provider ---------------------------------------------------------------
+
+
+class EvolutionProvider(Provider):
+    """A WhatsApp number served by an Evolution API instance. The webhook
+    secret is the instance's API key: Evolution sends it as "apikey" in
+    every event's body, or in an "apikey" header when the webhook was
+    registered from admin."""
+
+    kind = Channel.Kind.WHATSAPP
+    contact_field = "number"
+    max_text_length = 65536
+    secret_header = "apikey"
+    secret_in_body = True
+    lists_chats = True
+
+    def clean(self) -> None:
+        channel = self.channel
+        gateway = {"gateway_url": channel.gateway_url, "instance": channel.instance, "api_key": channel.api_key}
+        if any(gateway.values()) and not all(gateway.values()):
+            message = gettext_lazy("Fill in the gateway URL, the instance and the API key, or none of them.")
+            raise ValidationError({name: message for name, value in gateway.items() if not value})
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.channel.gateway_url and self.channel.instance and self.channel.api_key)
+
+    def chat_id_of(self, contact) -> str:
+        # A group is reached by its JID; a person by number.
+        identity = self.identity_of(contact)
+        return f"{identity}@{GROUP_SERVER}" if contact.is_group else identity
+
+    def authenticated_by_body(self, payload) -> bool:
+        return same_secret(isinstance(payload, dict) and payload.get("apikey"), self.channel.webhook_secret)
+
+    def parse(self, payload) -> list[Inbound]:
+        return parse_evolution(payload)
+
+    def send(self, message: Message) -> str:
+        with EvolutionGateway(self.channel) as gateway:
+            return gateway.send_text(message.chat_id, message.body)
+
+    def register_webhook(self, url: str) -> None:
+        with EvolutionGateway(self.channel) as gateway:
+            gateway.set_webhook(url, self.channel.webhook_secret)
+
+    def list_chats(self, *, groups: bool) -> Iterator[Chat]:
+        """Its groups (fetchAllGroups) named by their subject, or its
+        private chats (findChats) named by its contact list (findContacts).
+        A chat the panel cannot address (a LID chat, a number it would not
+        accept) comes with a blank identity."""
+        with EvolutionGateway(self.channel) as gateway:
+            if groups:
+                for group in gateway.fetch_all_groups():
+                    jid = group.get("id")
+                    identity = group_id_of(jid) if isinstance(jid, str) else ""
+                    if identity:
+                        yield Chat(identity, safe_name(group.get("subject")))
+                return
+            names = {}
+            for contact in gateway.find_contacts():
+                jid, name = contact.get("remoteJid"), safe_name(contact.get("pushName"))
+                if isinstance(jid, str) and name:
+                    names[jid] = name
+            for chat in gateway.find_chats():
+                jid = chat.get("remoteJid")
+                if not isinstance(jid, str) or split_jid(jid)[1] == GROUP_SERVER or jid.endswith("@broadcast"):
+                    continue
+                last = chat.get("lastMessage")
+                ours = isinstance(last, dict) and isinstance(last.get("key"), dict) and last["key"].get("fromMe") is True
+                # The chat's pushName is "Você" (we) when we wrote last.
+                yield Chat(phone_of(jid), names.get(jid) or ("" if ours else safe_name(chat.get("pushName"))))

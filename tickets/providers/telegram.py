@@ -1,0 +1,215 @@
+"""Telegram through the Bot API: a bot's updates, its methods and the
+provider that puts them together.
+
+Telegram posts Update objects: {"update_id": 1, "message": {...}} or
+"edited_message", among many others; a Message has message_id, from, chat
+(id, type private/group/supergroup/channel, title), date, and text or a
+caption beside a photo, voice note, document... A chat is addressed by its
+id, which is also the contact's identity (Contact.telegram_id).
+"""
+
+import re
+from urllib.parse import quote
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from contacts.normalizers import normalize_telegram_id
+
+from ..gateways import Gateway, GatewayError, call, error_detail
+from ..inbound import MAX_ID_LENGTH, Inbound, InvalidPayload, as_dict, safe_body, safe_name, timestamp_of
+from ..models import Channel, Message
+from .base import Provider
+
+TELEGRAM_API = "https://api.telegram.org"
+# What setWebhook accepts as a secret_token.
+TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+# Updates -------------------------------------------------------------------
+
+
+def _integer(value) -> int | None:
+    """An integer, not a bool or a float (JSON has no integer type)."""
+    return value if type(value) is int else None
+
+
+def telegram_name(user: dict) -> str:
+    """First and last name as Telegram sends them (either may be missing,
+    never "None"); the username when both are."""
+    user = as_dict(user)
+    parts = [safe_name(user.get(field)) for field in ("first_name", "last_name")]
+    return " ".join(part for part in parts if part) or safe_name(user.get("username"))
+
+
+_TELEGRAM_CONTENT = [
+    ("text", Message.Kind.TEXT),
+    ("photo", Message.Kind.IMAGE),
+    ("video", Message.Kind.VIDEO),
+    ("animation", Message.Kind.VIDEO),
+    ("video_note", Message.Kind.VIDEO),
+    ("voice", Message.Kind.AUDIO),
+    ("audio", Message.Kind.AUDIO),
+    ("document", Message.Kind.DOCUMENT),
+    ("sticker", Message.Kind.STICKER),
+    ("location", Message.Kind.LOCATION),
+    ("venue", Message.Kind.LOCATION),
+    ("contact", Message.Kind.CONTACT),
+    ("poll", Message.Kind.OTHER),
+]
+# Service messages (someone joined, the title changed...): not conversation.
+_TELEGRAM_SERVICE = (
+    "new_chat_members",
+    "left_chat_member",
+    "new_chat_title",
+    "new_chat_photo",
+    "delete_chat_photo",
+    "group_chat_created",
+    "supergroup_chat_created",
+    "migrate_to_chat_id",
+    "migrate_from_chat_id",
+    "pinned_message",
+)
+
+
+def _telegram_content(message: dict) -> tuple[str, str] | None:
+    if any(field in message for field in _TELEGRAM_SERVICE):
+        return None
+    for field, kind in _TELEGRAM_CONTENT:
+        if field not in message:
+            continue
+        if field == "text":
+            return kind, safe_body(message["text"])
+        if field == "contact":
+            return kind, telegram_name(message["contact"])
+        if field == "poll":
+            return kind, safe_body(as_dict(message["poll"]).get("question"))
+        if field == "sticker":
+            return kind, safe_body(as_dict(message["sticker"]).get("emoji"))
+        if field == "venue":
+            return kind, safe_body(as_dict(message["venue"]).get("title"))
+        return kind, safe_body(message.get("caption"))
+    return Message.Kind.OTHER, safe_body(message.get("caption"))
+
+
+def parse_telegram(payload) -> list[Inbound]:
+    """The message of a Telegram Update: "message" or "edited_message" in a
+    private chat, group or supergroup. [] for other updates (channel posts,
+    button presses, membership changes)."""
+    if not isinstance(payload, dict) or _integer(payload.get("update_id")) is None:
+        raise InvalidPayload("not a Telegram Update")
+    if "message" in payload:
+        message, edited = payload["message"], False
+    elif "edited_message" in payload:
+        message, edited = payload["edited_message"], True
+    else:
+        return []
+    if not isinstance(message, dict):
+        raise InvalidPayload("the message is not an object")
+    message_id = _integer(message.get("message_id"))
+    chat = message.get("chat")
+    chat_id = _integer(as_dict(chat).get("id"))
+    chat_type = as_dict(chat).get("type")
+    if message_id is None or chat_id is None or not isinstance(chat_type, str):
+        raise InvalidPayload("a message without message_id or chat")
+    if chat_type not in ("private", "group", "supergroup"):
+        return []
+    content = _telegram_content(message)
+    if content is None:
+        return []
+    try:
+        identity = normalize_telegram_id(str(chat_id))
+    except ValidationError:
+        raise InvalidPayload("a chat id out of range") from None
+    sender = as_dict(message.get("from"))
+    sender_id = _integer(sender.get("id"))
+    is_group = chat_type != "private"
+    sender_name = telegram_name(sender) if sender else safe_name(as_dict(message.get("sender_chat")).get("title"))
+    return [
+        Inbound(
+            external_id=f"{identity}:{message_id}"[:MAX_ID_LENGTH],
+            chat_id=identity,
+            chat_identity=identity,
+            sender_id=str(sender_id) if sender_id is not None else "",
+            sender_name=sender_name,
+            is_group=is_group,
+            group_name=safe_name(chat.get("title")) if is_group else "",
+            # The Bot API does not deliver the bot's own messages.
+            from_me=False,
+            kind=content[0],
+            body=content[1],
+            sent_at=timestamp_of(message.get("date")),
+            edited=edited,
+        )
+    ]
+
+
+# The Bot API ---------------------------------------------------------------
+
+
+class TelegramGateway(Gateway):
+    """A Telegram bot through the Bot API (api.telegram.org, or a Bot API
+    server of your own): https://<server>/bot<token>/<method>."""
+
+    def __init__(self, channel: Channel):
+        if not channel.bot_token:
+            raise GatewayError(_("The channel's bot token is not configured."))
+        super().__init__(channel.gateway_url or TELEGRAM_API)
+        self.prefix = f"/bot{quote(channel.bot_token, safe=':')}"
+
+    def _method(self, name: str, **fields):
+        data = call(self.client, "POST", f"{self.prefix}/{name}", json=fields)
+        if not isinstance(data, dict) or data.get("ok") is not True:
+            detail = error_detail(data)
+            raise GatewayError(_("Telegram refused the request.") + (f" ({detail})" if detail else ""))
+        return data.get("result")
+
+    def send_message(self, chat_id: str, text: str) -> str:
+        """sendMessage; the message's id in that chat."""
+        result = self._method("sendMessage", chat_id=chat_id, text=text)
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        if type(message_id) is not int:
+            raise GatewayError(_("Telegram did not say which message it sent."))
+        return str(message_id)
+
+    def set_webhook(self, url: str, secret: str) -> None:
+        """setWebhook: updates go to `url` with the secret in the
+        X-Telegram-Bot-Api-Secret-Token header."""
+        self._method("setWebhook", url=url, secret_token=secret, allowed_updates=["message", "edited_message"])
+
+
+# The provider ---------------------------------------------------------------
+
+
+class TelegramProvider(Provider):
+    """A Telegram bot. The webhook secret is the secret_token given to
+    setWebhook, which Telegram sends in a header with every update."""
+
+    kind = Channel.Kind.TELEGRAM
+    contact_field = "telegram_id"
+    max_text_length = 4096
+    secret_header = "X-Telegram-Bot-Api-Secret-Token"
+
+    def clean(self) -> None:
+        secret = self.channel.webhook_secret
+        if secret and not TELEGRAM_SECRET.fullmatch(secret):
+            raise ValidationError(
+                {"webhook_secret": gettext_lazy("Telegram accepts 1 to 256 letters, digits, “_” and “-”.")}
+            )
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.channel.bot_token)
+
+    def parse(self, payload) -> list[Inbound]:
+        return parse_telegram(payload)
+
+    def send(self, message: Message) -> str:
+        # Message ids are counted per chat: the chat makes them unique.
+        with TelegramGateway(self.channel) as gateway:
+            return f"{message.chat_identity}:{gateway.send_message(message.chat_id, message.body)}"
+
+    def register_webhook(self, url: str) -> None:
+        with TelegramGateway(self.channel) as gateway:
+            gateway.set_webhook(url, self.channel.webhook_secret)
