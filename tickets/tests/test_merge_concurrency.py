@@ -10,11 +10,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from dedup import duplicates
 from dedup.duplicates import contacts_merge
 from contacts.models import Contact, CustomField
 from contacts.tests.factories import stored_contact
-from tickets import services
+from tickets import merging, services
 from tickets.inbound import Inbound
 from tickets.models import Channel, Message, Ticket
 
@@ -77,16 +76,16 @@ def test_a_message_for_the_merged_contact_during_the_merge_reaches_the_survivor(
     survivor = stored_contact(9, email="x@example.com", number="5511987654321")
     merged = stored_contact(1, email="x@example.com", number="5521999998888")
     locked, delivered = threading.Event(), threading.Event()
-    real = duplicates.contacts_merging.send
+    real = merging.move_conversations
 
-    def send_and_wait(*args, **kwargs):
+    def move_and_wait(**kwargs):
         # The merge holds its locks here while the message arrives.
-        result = real(*args, **kwargs)
+        result = real(**kwargs)
         locked.set()
         delivered.wait(timeout=2)
         return result
 
-    monkeypatch.setattr(duplicates.contacts_merging, "send", send_and_wait)
+    monkeypatch.setattr(merging, "move_conversations", move_and_wait)
 
     def merge():
         contacts_merge(groups=[[survivor.pk, merged.pk]])
