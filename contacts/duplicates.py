@@ -49,8 +49,9 @@ from django.db.models.lookups import Exact, In, Range
 from django.dispatch import Signal
 from django.utils import timezone
 
+from contacts_portal.database import remap, update_rows
+
 from . import normalizers
-from .bulk import remap, update_rows
 from .history import custom_fields_bulk_record, history_bulk_record
 from .models import AuditEvent, Contact, ContactAlias, CustomField, MergedContact, MergeRecord, Tag
 from .recording import current_actor, current_user

@@ -20,7 +20,9 @@ from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from . import bulk, normalizers
+from contacts_portal import database as bulk
+
+from . import normalizers
 from .models import Contact, CustomField, MergeRecord, Tag, Wallet
 from .recording import Source, current_actor, current_user
 

@@ -31,7 +31,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import bulk, normalizers
+from contacts_portal import database as bulk
+
+from . import normalizers
 from .history import custom_fields_bulk_record, history_bulk_record
 from .models import AuditEvent, Contact, ContactAlias, CustomField, Tag, Wallet
 from .spreadsheets import Table, cell_text, unescape_csv_text

@@ -15,9 +15,9 @@ from django.db.models import Count
 from django.dispatch import receiver
 from django.utils import timezone
 
-from contacts.bulk import remap, update_rows
 from contacts.duplicates import BATCH, contacts_merging, identity_links, merge_counts
 from contacts.models import Contact
+from contacts_portal.database import remap, update_rows
 
 from .inbound import LID_SERVER
 from .models import Message, Ticket
