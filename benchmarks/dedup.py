@@ -256,7 +256,7 @@ def main():
 
     from contacts.duplicates import contacts_merge, find_duplicates
     from contacts.models import Contact
-    from contacts.recording import Source, recording
+    from audit.recording import Source, recording
     from tickets.models import Message, Ticket
 
     def reference():

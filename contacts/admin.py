@@ -10,8 +10,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from contacts_portal.admin import ReadOnlyAdmin
+
 from .forms import ContactAdminForm, CustomFieldForm
-from .models import AuditEvent, Contact, CustomField, Job, MergedContact, MergeRecord, Tag, Wallet
+from .models import Contact, CustomField, Job, MergedContact, MergeRecord, Tag, Wallet
 from .services import contacts_delete, contacts_reassign_wallet, contacts_refresh_search, tags_delete
 
 
@@ -162,7 +164,7 @@ class ContactAdmin(admin.ModelAdmin):
     @admin.action(description=_("Merge the selected contacts into the oldest"), permissions=["merge"])
     def merge_selected(self, request, queryset):
         from .duplicates import contacts_merge
-        from .recording import Source, recording
+        from audit.recording import Source, recording
 
         selected = list(queryset.values_list("pk", "is_group"))
         if len(selected) < 2 or len({is_group for _pk, is_group in selected}) > 1:
@@ -211,32 +213,6 @@ class CustomFieldAdmin(admin.ModelAdmin):
         owners = set(queryset.values_list("contact_id", flat=True))
         super().delete_queryset(request, queryset)
         contacts_refresh_search(contacts=Contact.objects.filter(pk__in=owners))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records nobody may add, change or delete, not even a superuser."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "username", "source", "counts_summary"]
-    list_filter = ["action", "source", ("user", admin.RelatedOnlyFieldListFilter), "created_at"]
-    date_hierarchy = "created_at"
-    search_fields = ["username"]
-    fields = ["created_at", "action", "user", "username", "source", "parameters", "counts"]
-
-    @admin.display(description=_("counts"))
-    def counts_summary(self, event):
-        return ", ".join(f"{name}: {value}" for name, value in event.counts.items())
 
 
 class MergedContactInline(admin.StackedInline):

@@ -12,10 +12,11 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, TemplateView, View
 
+from audit.recording import Source, recording
+
 from .duplicates import contacts_merge, merge_preview
 from .job_views import UserJobMixin
 from .models import Contact, Job, MergeRecord
-from .recording import Source, recording
 from .tasks import enqueue_job
 
 GROUPS_PER_PAGE = 20

@@ -49,12 +49,14 @@ from django.db.models.lookups import Exact, In, Range
 from django.dispatch import Signal
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.recording import current_actor, current_user
+from audit.services import audit_record
 from contacts_portal.database import remap, update_rows
 
 from . import normalizers
 from .history import custom_fields_bulk_record, history_bulk_record
-from .models import AuditEvent, Contact, ContactAlias, CustomField, MergedContact, MergeRecord, Tag
-from .recording import current_actor, current_user
+from .models import Contact, ContactAlias, CustomField, MergedContact, MergeRecord, Tag
 
 # Sent by find_duplicates() with `contact_ids`: receivers return
 # {contact id: {"tickets": n, "messages": n}}, what a merge would move.
@@ -419,8 +421,6 @@ def contacts_merge(
             progress(done, total)
     finally:
         if result.groups:
-            from .services import audit_record
-
             audit_record(action=AuditEvent.Action.REMOVE_DUPLICATES, parameters=audit or {}, counts=result.counts())
     return result
 

@@ -5,26 +5,26 @@ simple-history writes a record per save (and one more per tag change); a
 form or an admin save that touches fields, tags and extra fields at once
 makes several records. The timeline shows them as one entry: consecutive
 records of the same batch (one request, command or job step, see
-recording.py) belong together, and an entry lists the difference between
-the state before its first record and after its last.
+audit/recording.py) belong together, and an entry lists the difference
+between the state before its first record and after its last.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 
 from django.apps import apps
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from contacts_portal import database as bulk
+from audit.history import history_bulk_write
+from audit.recording import Source
+from contacts_portal import database
 
 from . import normalizers
 from .models import Contact, CustomField, MergeRecord, Tag, Wallet
-from .recording import Source, current_actor, current_user
 
 #: The contact fields the timeline speaks of, in the order of the form.
 TRACKED_FIELDS = [
@@ -56,53 +56,28 @@ def history_bulk_record(
     reasons: dict[int, str] | None = None,
 ) -> None:
     """Record the current state of many contacts at once, after a bulk
-    insert or update, with their tags, attributed to the current
-    recording's user and source: what simple-history's save() signals would
-    have written, in a few statements instead of several per contact.
+    insert or update, with their tags, attributed to the current recording
+    (see audit.history).
     `tag_links` (id, contact id, tag id) are the contacts' tag rows when
     the caller has just written them all; else they are read.
     `history_type` "-" records deletions; `reasons` (contact id -> text)
     fill simple-history's change reason (a merge names its record there)."""
     if not contacts:
         return
-    actor = current_actor()
-    user = current_user()
-    HistoricalContact = Contact.history.model
-    now = timezone.now()
-    history_ids = bulk.allocate_ids(HistoricalContact, len(contacts))
-    tracked = [field.attname for field in HistoricalContact.tracked_fields]
-    photo = tracked.index("photo")
-    common = {
-        "history_date": now,
-        "history_type": history_type or ("+" if created else "~"),
-        "history_user_id": user.pk if user else None,
-        "history_change_reason": None,
-        "history_source": actor.source,
-        "history_batch": actor.batch,
-    }
-    common_values = tuple(common.values())
-    values_of = attrgetter(*tracked)
-    reasons = reasons or {}
-    reason = list(common).index("history_change_reason")
-
-    def rows():  # made as they are written: a hundred thousand at once would weigh
-        for contact, history_id in zip(contacts, history_ids, strict=True):
-            values = list(values_of(contact))
-            # A Contact's photo is a FieldFile; an importer's new contact has its name.
-            values[photo] = getattr(values[photo], "name", values[photo]) or ""
-            if contact.pk in reasons:
-                yield (*values, history_id, *common_values[:reason], reasons[contact.pk], *common_values[reason + 1 :])
-            else:
-                yield (*values, history_id, *common_values)
-
-    bulk.insert(HistoricalContact, [*tracked, "history_id", *common], rows())
+    history_ids = history_bulk_write(
+        model=Contact,
+        objects=contacts,
+        history_type=history_type or ("+" if created else "~"),
+        reasons=reasons,
+        with_ids=True,
+    )
     record_of = dict(zip((contact.pk for contact in contacts), history_ids, strict=True))
     if tag_links is None:
         tag_links = []
         ids = list(record_of)
         for start in range(0, len(ids), 5000):
             tag_links += Contact.tags.through.objects.filter(contact_id__in=ids[start : start + 5000]).values_list("id", "contact_id", "tag_id")
-    bulk.insert(
+    database.insert(
         tags_history_model(),
         ["history_id", "id", "contact_id", "tag_id"],
         ((record_of[contact_id], pk, contact_id, tag_id) for pk, contact_id, tag_id in tag_links),
@@ -111,17 +86,7 @@ def history_bulk_record(
 
 def custom_fields_bulk_record(*, fields: list[CustomField], created: bool = False) -> None:
     """The same for extra fields written in bulk."""
-    if not fields:
-        return
-    actor = current_actor()
-    user = current_user()
-    now = timezone.now()
-    common = (now, "+" if created else "~", user.pk if user else None, None, actor.source, actor.batch)
-    bulk.insert(
-        CustomField.history.model,
-        ["id", "contact_id", "name", "value", "history_date", "history_type", "history_user_id", "history_change_reason", "history_source", "history_batch"],
-        ((extra.pk, extra.contact_id, extra.name, extra.value, *common) for extra in fields),
-    )
+    history_bulk_write(model=CustomField, objects=fields, history_type="+" if created else "~")
 
 
 @dataclass

@@ -21,8 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from .models import AuditEvent, Contact, DuplicateGroup, Job, Tag, Wallet
-from .recording import Source, recording
+from audit.models import AuditEvent
+from audit.recording import Source, recording
+from audit.services import audit_record
+
+from .models import Contact, DuplicateGroup, Job, Tag, Wallet
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +181,6 @@ def export_queryset(parameters: dict, user) -> QuerySet:
 
 def _export(job: Job) -> None:
     from .exporting import write_csv, write_xlsx
-    from .services import audit_record
 
     queryset = export_queryset(job.parameters, job.user)
     total = queryset.count()

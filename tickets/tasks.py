@@ -9,7 +9,7 @@ from django.tasks import task
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from contacts.recording import Source
+from audit.recording import Source
 
 from .models import SyncJob
 from .sync import sync_contacts, sync_groups

@@ -12,10 +12,11 @@ from django.test import override_settings
 from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
+from audit.models import AuditEvent
+from audit.recording import Source, recording
 from contacts.history import contact_timeline
 from contacts.importing import guess_mapping, import_contacts
-from contacts.models import AuditEvent, Contact, CustomField, Job, Tag
-from contacts.recording import Source, recording
+from contacts.models import Contact, CustomField, Job, Tag
 from contacts.spreadsheets import read_table
 from contacts.tests.factories import ContactFactory, TagFactory, WalletFactory
 from contacts.tests.spreadsheet_files import csv_bytes, hostile_files, lying_dimension_files, upload, xlsx
