@@ -236,99 +236,127 @@ def _field_changes(before: dict | None, after: dict | None) -> list[Change]:
 
 def contact_timeline(contact_id: int) -> list[Entry]:
     """The history of one contact, newest first, one Entry per change."""
-    HistoricalContact = Contact.history.model
-    records = list(
-        HistoricalContact.objects.filter(id=contact_id)
-        .select_related("history_user")
-        .order_by("history_date", "history_id")
-    )
-    tags_of = defaultdict(set)
-    for history_id, tag_id in tags_history_model().objects.filter(
-        history__in=[r.history_id for r in records]
-    ).values_list("history_id", "tag_id"):
-        tags_of[history_id].add(tag_id)
-    fields = list(
-        CustomField.history.model.objects.filter(contact_id=contact_id)
-        .select_related("history_user")
-        .order_by("history_date", "history_id")
-    )
-    merge_ids = [r.history_change_reason.removeprefix("merge:") for r in records if (r.history_change_reason or "").startswith("merge:")]
-    merges = {
-        f"merge:{record.pk}": record
-        for record in MergeRecord.objects.filter(pk__in=[int(pk) for pk in merge_ids if pk.isdigit()]).prefetch_related("contacts")
-    }
-    names = _Names(
-        (r.wallet_id for r in records if r.wallet_id),
-        (tag_id for tags in tags_of.values() for tag_id in tags),
-    )
-
-    # Every record, in time order, grouped into entries.
-    events = sorted(
-        [("contact", r) for r in records] + [("field", f) for f in fields],
-        key=lambda event: (event[1].history_date, event[0] == "field", event[1].history_id),
-    )
+    records = _Records(contact_id)
     entries: list[Entry] = []
-    contact_state: dict | None = None
-    field_state: dict[int, dict | None] = {}
+    state = _State()
     group: list = []
-
-    def close_group():
+    before = state
+    for kind, record in records.events():
+        if group and _starts_group(kind, record, group[-1][1]):
+            entries.append(_entry(group, before, state, records))
+            group = []
         if not group:
-            return
-        first = group[0][1]
-        before_contact = group_start["contact"]
-        before_fields = group_start["fields"]
-        types = {record.history_type for kind, record in group if kind == "contact"}
-        changes: list[Change] = []
-        if "-" in types and contact_state is None:
-            verb = "deleted"
-        elif "+" in types and before_contact is None:
-            verb = "created"
-            changes = _contact_changes(None, contact_state, names) if contact_state else []
-        elif types and before_contact is None:
-            # The first record of a contact written before history was kept
-            # (or by a bulk load that kept none): nothing to compare with.
-            verb = "recorded"
-        else:
-            verb = "changed"
-            if contact_state is not None and before_contact is not None:
-                changes = _contact_changes(before_contact, contact_state, names)
-        merge = next((merges.get(r.history_change_reason) for kind, r in group if kind == "contact" and r.history_change_reason), None)
-        if merge is not None and verb in ("changed", "recorded") and contact_state is not None:
-            verb = "merged"
-        if verb != "deleted":
-            for field_id in dict.fromkeys(record.id for kind, record in group if kind == "field"):
-                changes += _field_changes(before_fields.get(field_id), field_state.get(field_id))
-        if verb != "changed" or changes:
-            entries.append(Entry(first.history_date, first.history_user, first.history_source, verb, changes, merge))
-        group.clear()
-
-    group_start: dict = {}
-    for kind, record in events:
-        if group:
-            last = group[-1][1]
-            if (
-                record.history_batch is None
-                or record.history_batch != last.history_batch
-                or (kind == "contact" and record.history_type == "+")
-            ):
-                close_group()
-        if not group:
-            group_start = {"contact": contact_state, "fields": dict(field_state)}
+            before = state.copy()
         group.append((kind, record))
+        state.apply(kind, record, records.tags_of)
+    if group:
+        entries.append(_entry(group, before, state, records))
+    return [entry for entry in reversed(entries) if entry is not None]
+
+
+class _Records:
+    """A contact's history records and extra fields' records, with what
+    naming them takes: the tags of each record, the merges they name, the
+    names of wallets and tags."""
+
+    def __init__(self, contact_id: int):
+        self.contact = list(
+            Contact.history.model.objects.filter(id=contact_id)
+            .select_related("history_user")
+            .order_by("history_date", "history_id")
+        )
+        self.tags_of = defaultdict(set)
+        for history_id, tag_id in tags_history_model().objects.filter(
+            history__in=[r.history_id for r in self.contact]
+        ).values_list("history_id", "tag_id"):
+            self.tags_of[history_id].add(tag_id)
+        self.fields = list(
+            CustomField.history.model.objects.filter(contact_id=contact_id)
+            .select_related("history_user")
+            .order_by("history_date", "history_id")
+        )
+        merge_ids = [r.history_change_reason.removeprefix("merge:") for r in self.contact if (r.history_change_reason or "").startswith("merge:")]
+        self.merges = {
+            f"merge:{record.pk}": record
+            for record in MergeRecord.objects.filter(pk__in=[int(pk) for pk in merge_ids if pk.isdigit()]).prefetch_related("contacts")
+        }
+        self.names = _Names(
+            (r.wallet_id for r in self.contact if r.wallet_id),
+            (tag_id for tags in self.tags_of.values() for tag_id in tags),
+        )
+
+    def events(self) -> list[tuple[str, object]]:
+        """Every record, ("contact" or "field", record), in time order."""
+        return sorted(
+            [("contact", r) for r in self.contact] + [("field", f) for f in self.fields],
+            key=lambda event: (event[1].history_date, event[0] == "field", event[1].history_id),
+        )
+
+
+@dataclass
+class _State:
+    """The contact and its extra fields as of a record: the contact's
+    tracked fields and tags (None once deleted), each extra field's name
+    and value by id (None once removed)."""
+
+    contact: dict | None = None
+    fields: dict[int, dict | None] = field(default_factory=dict)
+
+    def copy(self) -> "_State":
+        # The contact's dict is replaced by each record, never changed.
+        return _State(self.contact, dict(self.fields))
+
+    def apply(self, kind: str, record, tags_of: dict[int, set[int]]) -> None:
         if kind == "contact":
             if record.history_type == "-":
-                contact_state = None
+                self.contact = None
             else:
-                contact_state = {name: getattr(record, _attname(name)) for name in TRACKED_FIELDS}
-                contact_state["tags"] = tags_of[record.history_id]
+                self.contact = {name: getattr(record, _attname(name)) for name in TRACKED_FIELDS}
+                self.contact["tags"] = tags_of[record.history_id]
         else:
-            field_state[record.id] = (
+            self.fields[record.id] = (
                 None if record.history_type == "-" else {"name": record.name, "value": record.value}
             )
-    close_group()
-    entries.reverse()
-    return entries
+
+
+def _starts_group(kind: str, record, last) -> bool:
+    """Whether `record` begins a new entry after the record `last`: records
+    of one batch are one entry, unless the contact was created again."""
+    return (
+        record.history_batch is None
+        or record.history_batch != last.history_batch
+        or (kind == "contact" and record.history_type == "+")
+    )
+
+
+def _entry(group: list, before: _State, after: _State, records: _Records) -> Entry | None:
+    """The entry of a group of records, from the states before its first
+    record and after its last; None when it changed nothing shown."""
+    first = group[0][1]
+    types = {record.history_type for kind, record in group if kind == "contact"}
+    changes: list[Change] = []
+    if "-" in types and after.contact is None:
+        verb = "deleted"
+    elif "+" in types and before.contact is None:
+        verb = "created"
+        changes = _contact_changes(None, after.contact, records.names) if after.contact else []
+    elif types and before.contact is None:
+        # The first record of a contact written before history was kept
+        # (or by a bulk load that kept none): nothing to compare with.
+        verb = "recorded"
+    else:
+        verb = "changed"
+        if after.contact is not None and before.contact is not None:
+            changes = _contact_changes(before.contact, after.contact, records.names)
+    merge = next((records.merges.get(r.history_change_reason) for kind, r in group if kind == "contact" and r.history_change_reason), None)
+    if merge is not None and verb in ("changed", "recorded") and after.contact is not None:
+        verb = "merged"
+    if verb != "deleted":
+        for field_id in dict.fromkeys(record.id for kind, record in group if kind == "field"):
+            changes += _field_changes(before.fields.get(field_id), after.fields.get(field_id))
+    if verb != "changed" or changes:
+        return Entry(first.history_date, first.history_user, first.history_source, verb, changes, merge)
+    return None
 
 
 def _attname(name: str) -> str:
