@@ -83,11 +83,11 @@ def build_seed(args):
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from contacts import bulk
     from contacts.demo import AREA_CODES, FIRST_NAMES, LAST_NAMES, make_cpf
     from contacts.normalizers import normalize_phone
     from contacts.models import Contact
     from contacts.normalizers import fold
+    from contacts_portal import database as bulk
     from tickets.models import Channel, Message, Ticket
 
     call_command("migrate", verbosity=0)
@@ -256,7 +256,7 @@ def main():
 
     from dedup.duplicates import contacts_merge, find_duplicates
     from contacts.models import Contact
-    from contacts.recording import Source, recording
+    from audit.recording import Source, recording
     from tickets.models import Message, Ticket
 
     def reference():

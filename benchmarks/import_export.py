@@ -198,7 +198,7 @@ def worker(kind: str, database_url: str, path: Path):
 
 def run_ours(path, kind):
     from contacts.importing import import_contacts
-    from contacts.recording import Source, recording
+    from audit.recording import Source, recording
     from contacts.spreadsheets import read_table
 
     with open(path, "rb") as file, recording(source=Source.IMPORT):

@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from contacts_portal.admin import ReadOnlyAdmin
 
 from .forms import ContactAdminForm, CustomFieldForm
-from .models import AuditEvent, Contact, CustomField, MergedContact, MergeRecord, Tag, Wallet
+from .models import Contact, CustomField, MergedContact, MergeRecord, Tag, Wallet
 from .services import contacts_delete, contacts_reassign_wallet, contacts_refresh_search, tags_delete
 
 
@@ -190,19 +190,6 @@ class CustomFieldAdmin(admin.ModelAdmin):
         owners = set(queryset.values_list("contact_id", flat=True))
         super().delete_queryset(request, queryset)
         contacts_refresh_search(contacts=Contact.objects.filter(pk__in=owners))
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "username", "source", "counts_summary"]
-    list_filter = ["action", "source", ("user", admin.RelatedOnlyFieldListFilter), "created_at"]
-    date_hierarchy = "created_at"
-    search_fields = ["username"]
-    fields = ["created_at", "action", "user", "username", "source", "parameters", "counts"]
-
-    @admin.display(description=_("counts"))
-    def counts_summary(self, event):
-        return ", ".join(f"{name}: {value}" for name, value in event.counts.items())
 
 
 class MergedContactInline(admin.StackedInline):

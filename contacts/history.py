@@ -5,24 +5,26 @@ simple-history writes a record per save (and one more per tag change); a
 form or an admin save that touches fields, tags and extra fields at once
 makes several records. The timeline shows them as one entry: consecutive
 records of the same batch (one request, command or job step, see
-recording.py) belong together, and an entry lists the difference between
-the state before its first record and after its last.
+audit/recording.py) belong together, and an entry lists the difference
+between the state before its first record and after its last.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 
 from django.apps import apps
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from . import bulk, normalizers
+from audit.history import history_bulk_write
+from audit.recording import Source
+from contacts_portal import database
+
+from . import normalizers
 from .models import Contact, CustomField, MergeRecord, Tag, Wallet
-from .recording import Source, current_actor, current_user
 
 #: The contact fields the timeline speaks of, in the order of the form.
 TRACKED_FIELDS = [
@@ -54,53 +56,28 @@ def history_bulk_record(
     reasons: dict[int, str] | None = None,
 ) -> None:
     """Record the current state of many contacts at once, after a bulk
-    insert or update, with their tags, attributed to the current
-    recording's user and source: what simple-history's save() signals would
-    have written, in a few statements instead of several per contact.
+    insert or update, with their tags, attributed to the current recording
+    (see audit.history).
     `tag_links` (id, contact id, tag id) are the contacts' tag rows when
     the caller has just written them all; else they are read.
     `history_type` "-" records deletions; `reasons` (contact id -> text)
     fill simple-history's change reason (a merge names its record there)."""
     if not contacts:
         return
-    actor = current_actor()
-    user = current_user()
-    HistoricalContact = Contact.history.model
-    now = timezone.now()
-    history_ids = bulk.allocate_ids(HistoricalContact, len(contacts))
-    tracked = [field.attname for field in HistoricalContact.tracked_fields]
-    photo = tracked.index("photo")
-    common = {
-        "history_date": now,
-        "history_type": history_type or ("+" if created else "~"),
-        "history_user_id": user.pk if user else None,
-        "history_change_reason": None,
-        "history_source": actor.source,
-        "history_batch": actor.batch,
-    }
-    common_values = tuple(common.values())
-    values_of = attrgetter(*tracked)
-    reasons = reasons or {}
-    reason = list(common).index("history_change_reason")
-
-    def rows():  # made as they are written: a hundred thousand at once would weigh
-        for contact, history_id in zip(contacts, history_ids, strict=True):
-            values = list(values_of(contact))
-            # A Contact's photo is a FieldFile; an importer's new contact has its name.
-            values[photo] = getattr(values[photo], "name", values[photo]) or ""
-            if contact.pk in reasons:
-                yield (*values, history_id, *common_values[:reason], reasons[contact.pk], *common_values[reason + 1 :])
-            else:
-                yield (*values, history_id, *common_values)
-
-    bulk.insert(HistoricalContact, [*tracked, "history_id", *common], rows())
+    history_ids = history_bulk_write(
+        model=Contact,
+        objects=contacts,
+        history_type=history_type or ("+" if created else "~"),
+        reasons=reasons,
+        with_ids=True,
+    )
     record_of = dict(zip((contact.pk for contact in contacts), history_ids, strict=True))
     if tag_links is None:
         tag_links = []
         ids = list(record_of)
         for start in range(0, len(ids), 5000):
             tag_links += Contact.tags.through.objects.filter(contact_id__in=ids[start : start + 5000]).values_list("id", "contact_id", "tag_id")
-    bulk.insert(
+    database.insert(
         tags_history_model(),
         ["history_id", "id", "contact_id", "tag_id"],
         ((record_of[contact_id], pk, contact_id, tag_id) for pk, contact_id, tag_id in tag_links),
@@ -109,17 +86,7 @@ def history_bulk_record(
 
 def custom_fields_bulk_record(*, fields: list[CustomField], created: bool = False) -> None:
     """The same for extra fields written in bulk."""
-    if not fields:
-        return
-    actor = current_actor()
-    user = current_user()
-    now = timezone.now()
-    common = (now, "+" if created else "~", user.pk if user else None, None, actor.source, actor.batch)
-    bulk.insert(
-        CustomField.history.model,
-        ["id", "contact_id", "name", "value", "history_date", "history_type", "history_user_id", "history_change_reason", "history_source", "history_batch"],
-        ((extra.pk, extra.contact_id, extra.name, extra.value, *common) for extra in fields),
-    )
+    history_bulk_write(model=CustomField, objects=fields, history_type="+" if created else "~")
 
 
 @dataclass
@@ -269,99 +236,127 @@ def _field_changes(before: dict | None, after: dict | None) -> list[Change]:
 
 def contact_timeline(contact_id: int) -> list[Entry]:
     """The history of one contact, newest first, one Entry per change."""
-    HistoricalContact = Contact.history.model
-    records = list(
-        HistoricalContact.objects.filter(id=contact_id)
-        .select_related("history_user")
-        .order_by("history_date", "history_id")
-    )
-    tags_of = defaultdict(set)
-    for history_id, tag_id in tags_history_model().objects.filter(
-        history__in=[r.history_id for r in records]
-    ).values_list("history_id", "tag_id"):
-        tags_of[history_id].add(tag_id)
-    fields = list(
-        CustomField.history.model.objects.filter(contact_id=contact_id)
-        .select_related("history_user")
-        .order_by("history_date", "history_id")
-    )
-    merge_ids = [r.history_change_reason.removeprefix("merge:") for r in records if (r.history_change_reason or "").startswith("merge:")]
-    merges = {
-        f"merge:{record.pk}": record
-        for record in MergeRecord.objects.filter(pk__in=[int(pk) for pk in merge_ids if pk.isdigit()]).prefetch_related("contacts")
-    }
-    names = _Names(
-        (r.wallet_id for r in records if r.wallet_id),
-        (tag_id for tags in tags_of.values() for tag_id in tags),
-    )
-
-    # Every record, in time order, grouped into entries.
-    events = sorted(
-        [("contact", r) for r in records] + [("field", f) for f in fields],
-        key=lambda event: (event[1].history_date, event[0] == "field", event[1].history_id),
-    )
+    records = _Records(contact_id)
     entries: list[Entry] = []
-    contact_state: dict | None = None
-    field_state: dict[int, dict | None] = {}
+    state = _State()
     group: list = []
-
-    def close_group():
+    before = state
+    for kind, record in records.events():
+        if group and _starts_group(kind, record, group[-1][1]):
+            entries.append(_entry(group, before, state, records))
+            group = []
         if not group:
-            return
-        first = group[0][1]
-        before_contact = group_start["contact"]
-        before_fields = group_start["fields"]
-        types = {record.history_type for kind, record in group if kind == "contact"}
-        changes: list[Change] = []
-        if "-" in types and contact_state is None:
-            verb = "deleted"
-        elif "+" in types and before_contact is None:
-            verb = "created"
-            changes = _contact_changes(None, contact_state, names) if contact_state else []
-        elif types and before_contact is None:
-            # The first record of a contact written before history was kept
-            # (or by a bulk load that kept none): nothing to compare with.
-            verb = "recorded"
-        else:
-            verb = "changed"
-            if contact_state is not None and before_contact is not None:
-                changes = _contact_changes(before_contact, contact_state, names)
-        merge = next((merges.get(r.history_change_reason) for kind, r in group if kind == "contact" and r.history_change_reason), None)
-        if merge is not None and verb in ("changed", "recorded") and contact_state is not None:
-            verb = "merged"
-        if verb != "deleted":
-            for field_id in dict.fromkeys(record.id for kind, record in group if kind == "field"):
-                changes += _field_changes(before_fields.get(field_id), field_state.get(field_id))
-        if verb != "changed" or changes:
-            entries.append(Entry(first.history_date, first.history_user, first.history_source, verb, changes, merge))
-        group.clear()
-
-    group_start: dict = {}
-    for kind, record in events:
-        if group:
-            last = group[-1][1]
-            if (
-                record.history_batch is None
-                or record.history_batch != last.history_batch
-                or (kind == "contact" and record.history_type == "+")
-            ):
-                close_group()
-        if not group:
-            group_start = {"contact": contact_state, "fields": dict(field_state)}
+            before = state.copy()
         group.append((kind, record))
+        state.apply(kind, record, records.tags_of)
+    if group:
+        entries.append(_entry(group, before, state, records))
+    return [entry for entry in reversed(entries) if entry is not None]
+
+
+class _Records:
+    """A contact's history records and extra fields' records, with what
+    naming them takes: the tags of each record, the merges they name, the
+    names of wallets and tags."""
+
+    def __init__(self, contact_id: int):
+        self.contact = list(
+            Contact.history.model.objects.filter(id=contact_id)
+            .select_related("history_user")
+            .order_by("history_date", "history_id")
+        )
+        self.tags_of = defaultdict(set)
+        for history_id, tag_id in tags_history_model().objects.filter(
+            history__in=[r.history_id for r in self.contact]
+        ).values_list("history_id", "tag_id"):
+            self.tags_of[history_id].add(tag_id)
+        self.fields = list(
+            CustomField.history.model.objects.filter(contact_id=contact_id)
+            .select_related("history_user")
+            .order_by("history_date", "history_id")
+        )
+        merge_ids = [r.history_change_reason.removeprefix("merge:") for r in self.contact if (r.history_change_reason or "").startswith("merge:")]
+        self.merges = {
+            f"merge:{record.pk}": record
+            for record in MergeRecord.objects.filter(pk__in=[int(pk) for pk in merge_ids if pk.isdigit()]).prefetch_related("contacts")
+        }
+        self.names = _Names(
+            (r.wallet_id for r in self.contact if r.wallet_id),
+            (tag_id for tags in self.tags_of.values() for tag_id in tags),
+        )
+
+    def events(self) -> list[tuple[str, object]]:
+        """Every record, ("contact" or "field", record), in time order."""
+        return sorted(
+            [("contact", r) for r in self.contact] + [("field", f) for f in self.fields],
+            key=lambda event: (event[1].history_date, event[0] == "field", event[1].history_id),
+        )
+
+
+@dataclass
+class _State:
+    """The contact and its extra fields as of a record: the contact's
+    tracked fields and tags (None once deleted), each extra field's name
+    and value by id (None once removed)."""
+
+    contact: dict | None = None
+    fields: dict[int, dict | None] = field(default_factory=dict)
+
+    def copy(self) -> "_State":
+        # The contact's dict is replaced by each record, never changed.
+        return _State(self.contact, dict(self.fields))
+
+    def apply(self, kind: str, record, tags_of: dict[int, set[int]]) -> None:
         if kind == "contact":
             if record.history_type == "-":
-                contact_state = None
+                self.contact = None
             else:
-                contact_state = {name: getattr(record, _attname(name)) for name in TRACKED_FIELDS}
-                contact_state["tags"] = tags_of[record.history_id]
+                self.contact = {name: getattr(record, _attname(name)) for name in TRACKED_FIELDS}
+                self.contact["tags"] = tags_of[record.history_id]
         else:
-            field_state[record.id] = (
+            self.fields[record.id] = (
                 None if record.history_type == "-" else {"name": record.name, "value": record.value}
             )
-    close_group()
-    entries.reverse()
-    return entries
+
+
+def _starts_group(kind: str, record, last) -> bool:
+    """Whether `record` begins a new entry after the record `last`: records
+    of one batch are one entry, unless the contact was created again."""
+    return (
+        record.history_batch is None
+        or record.history_batch != last.history_batch
+        or (kind == "contact" and record.history_type == "+")
+    )
+
+
+def _entry(group: list, before: _State, after: _State, records: _Records) -> Entry | None:
+    """The entry of a group of records, from the states before its first
+    record and after its last; None when it changed nothing shown."""
+    first = group[0][1]
+    types = {record.history_type for kind, record in group if kind == "contact"}
+    changes: list[Change] = []
+    if "-" in types and after.contact is None:
+        verb = "deleted"
+    elif "+" in types and before.contact is None:
+        verb = "created"
+        changes = _contact_changes(None, after.contact, records.names) if after.contact else []
+    elif types and before.contact is None:
+        # The first record of a contact written before history was kept
+        # (or by a bulk load that kept none): nothing to compare with.
+        verb = "recorded"
+    else:
+        verb = "changed"
+        if after.contact is not None and before.contact is not None:
+            changes = _contact_changes(before.contact, after.contact, records.names)
+    merge = next((records.merges.get(r.history_change_reason) for kind, r in group if kind == "contact" and r.history_change_reason), None)
+    if merge is not None and verb in ("changed", "recorded") and after.contact is not None:
+        verb = "merged"
+    if verb != "deleted":
+        for field_id in dict.fromkeys(record.id for kind, record in group if kind == "field"):
+            changes += _field_changes(before.fields.get(field_id), after.fields.get(field_id))
+    if verb != "changed" or changes:
+        return Entry(first.history_date, first.history_user, first.history_source, verb, changes, merge)
+    return None
 
 
 def _attname(name: str) -> str:

@@ -31,9 +31,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import bulk, normalizers
+from audit.models import AuditEvent
+from audit.services import audit_record
+from contacts_portal import database as bulk
+
+from . import normalizers
 from .history import custom_fields_bulk_record, history_bulk_record
-from .models import AuditEvent, Contact, ContactAlias, CustomField, Tag, Wallet
+from .models import Contact, ContactAlias, CustomField, Tag, Wallet
 from .spreadsheets import Table, cell_text, unescape_csv_text
 
 BATCH = 2000
@@ -920,8 +924,6 @@ def import_contacts(*, table: Table, mapping=None, wallet=None, tag="", dry_run=
 
     def finish():
         importer.write()
-        from .services import audit_record
-
         audit_record(
             action=AuditEvent.Action.IMPORT,
             parameters={"file": file_name, "wallet": wallet.name if wallet else "", "tag": tag, "mapping": importer.mapping},

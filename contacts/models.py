@@ -8,29 +8,12 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
-from simple_history.signals import pre_create_historical_record
 
-from . import normalizers
+from audit.models import historical_records
+from audit.recording import Source
 from jobs.models import job_file_path  # noqa: F401 (named by migration 0008)
 
-from .recording import Source, current_actor, history_user
-
-
-class HistorySource(models.Model):
-    """What a history record adds to simple-history's: through what the
-    change was made, and the batch (request, command, job) it was part of.
-    The user is simple-history's own `history_user`."""
-
-    history_source = models.CharField(_("through"), max_length=16, choices=Source.choices, default=Source.SYSTEM)
-    history_batch = models.UUIDField(null=True, blank=True, editable=False)
-
-    class Meta:
-        abstract = True
-
-
-def contact_history(**options) -> HistoricalRecords:
-    return HistoricalRecords(bases=[HistorySource], get_user=history_user, **options)
+from . import normalizers
 
 
 class Wallet(models.Model):
@@ -250,7 +233,7 @@ class Contact(models.Model):
     # looks history up by wallet, or tag rows by contact or tag (a contact's
     # tags are read by record): indexes on them were only work for every
     # record written (see benchmarks/README.md).
-    history = contact_history(
+    history = historical_records(
         m2m_fields=["tags"],
         excluded_fields=["name_key", "search_text", "updated_at"],
         no_db_index=["wallet", "contact", "tag"],
@@ -391,7 +374,7 @@ class CustomField(models.Model):
     name = models.CharField(_("name"), max_length=100)
     value = models.CharField(_("value"), max_length=500, blank=True)
 
-    history = contact_history(
+    history = historical_records(
         verbose_name=_("additional information history record"),
         verbose_name_plural=_("additional information history"),
     )
@@ -413,54 +396,6 @@ class CustomField(models.Model):
         return f"{self.name}: {self.value}"
 
 
-def _record_source(sender, history_instance, **kwargs):
-    actor = current_actor()
-    history_instance.history_source = actor.source
-    history_instance.history_batch = actor.batch
-
-
-for _model in (Contact, CustomField):
-    pre_create_historical_record.connect(_record_source, sender=_model.history.model)
-
-
-class AuditEvent(models.Model):
-    """One bulk or destructive action: who, when, what, with which
-    parameters (file name, filters) and counts. Written only through
-    services.audit_record(); never changed afterwards."""
-
-    class Action(models.TextChoices):
-        DELETE = "delete", _("delete")
-        IMPORT = "import", _("import")
-        EXPORT = "export", _("export")
-        SYNC = "sync", _("sync")
-        SYNC_GROUPS = "sync_groups", _("sync groups")
-        REMOVE_DUPLICATES = "remove_duplicates", _("duplicate removal")
-        WALLET_REASSIGN = "wallet_reassign", _("wallet reassignment")
-        LGPD_REQUEST = "lgpd_request", _("LGPD request")
-
-    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("user"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    # Kept as written, so the trail still names a user who was deleted since.
-    username = models.CharField(_("username"), max_length=150, blank=True)
-    action = models.CharField(_("action"), max_length=32, choices=Action.choices, db_index=True)
-    source = models.CharField(_("through"), max_length=16, choices=Source.choices)
-    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
-    counts = models.JSONField(_("counts"), default=dict, blank=True)
-
-    class Meta:
-        verbose_name = _("audit event")
-        verbose_name_plural = _("audit trail")
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self):
-        return f"{self.get_action_display()} · {self.username or '—'} · {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class MergeRecord(models.Model):

@@ -2,39 +2,18 @@
 commands and background jobs. Keyword-only, atomic."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from itertools import batched
-from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import audit_record
+
 from .history import history_bulk_record
-from .models import AuditEvent, Contact, CustomField, Tag, Wallet
-from .recording import current_actor, current_user
-
-
-def audit_record(
-    *,
-    action: str,
-    parameters: Mapping[str, Any] | None = None,
-    counts: Mapping[str, int] | None = None,
-    user=None,
-    source: str | None = None,
-) -> AuditEvent:
-    """Record a bulk or destructive action in the audit trail. The user and
-    the source default to those of the current recording (the request, or
-    the job's or command's `recording` block)."""
-    user = user if user is not None else current_user()
-    return AuditEvent.objects.create(
-        action=action,
-        user=user,
-        username=user.get_username() if user is not None else "",
-        source=source or current_actor().source,
-        parameters=dict(parameters or {}),
-        counts=dict(counts or {}),
-    )
+from .models import Contact, CustomField, Tag, Wallet
 
 
 def delete_file_after_commit(file) -> None:

@@ -13,6 +13,19 @@ class PortalAdminSite(admin.AdminSite):
         return super().has_permission(request) and request.user.has_perm("contacts.view_all_contacts")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records nobody may add, change or delete, not even a superuser."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class PortalAdminConfig(AdminConfig):
     default_site = "contacts_portal.admin.PortalAdminSite"
 

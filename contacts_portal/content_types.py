@@ -10,6 +10,7 @@ def move_content_type(source_app: str, target_app: str, model: str):
         if ContentType.objects.filter(app_label=source_app, model=model).exists():
             ContentType.objects.filter(app_label=target_app, model=model).delete()
             ContentType.objects.filter(app_label=source_app, model=model).update(app_label=target_app)
+            ContentType.objects.clear_cache()
 
     def backwards(apps, schema_editor):
         forwards_back = move_content_type(target_app, source_app, model)[0]

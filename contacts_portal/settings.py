@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "simple_history",
     "accounts",
     "accounts.apps.AxesConfig",  # django-axes, named in pt-BR in admin
+    "audit",
     "jobs",
     "contacts",
     "tickets",
@@ -79,7 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Who changed a contact and through what (panel or admin), for its history.
-    "contacts.recording.RecordingMiddleware",
+    "audit.recording.RecordingMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lock-out into the lock-out page.
     "axes.middleware.AxesMiddleware",

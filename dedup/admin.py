@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 
 from contacts.admin import ContactAdmin
 from contacts.models import Contact
-from contacts.recording import Source, recording
+from audit.recording import Source, recording
 
 from .duplicates import contacts_merge
 

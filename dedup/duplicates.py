@@ -48,12 +48,13 @@ from django.db.models.functions import Cast, Length, Lower, Substr
 from django.db.models.lookups import Exact, In, Range
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.recording import current_actor, current_user
+from audit.services import audit_record
 from contacts import normalizers
-from contacts.bulk import remap, update_rows
 from contacts.history import custom_fields_bulk_record, history_bulk_record
-from contacts.models import AuditEvent, Contact, ContactAlias, CustomField, MergedContact, MergeRecord, Tag
-from contacts.recording import current_actor, current_user
-from contacts.services import audit_record
+from contacts.models import Contact, ContactAlias, CustomField, MergedContact, MergeRecord, Tag
+from contacts_portal.database import remap, update_rows
 from tickets import merging as tickets_merging
 
 RULES = ("number", "telegram_id", "cpf_cnpj", "email", "manual")  # "manual": chosen by a person
@@ -399,7 +400,6 @@ def contacts_merge(
             progress(done, total)
     finally:
         if result.groups:
-
             audit_record(action=AuditEvent.Action.REMOVE_DUPLICATES, parameters=audit or {}, counts=result.counts())
     return result
 

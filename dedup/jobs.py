@@ -4,7 +4,7 @@ those the administrator chose, registered with the jobs app."""
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
-from contacts.recording import Source
+from audit.recording import Source
 from jobs.registry import JobKind, register
 
 from .models import DuplicateGroup

@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, TemplateView, View
 
+from audit.recording import Source, recording
 from contacts.models import Contact, MergeRecord
-from contacts.recording import Source, recording
 from jobs.models import Job
 from jobs.tasks import enqueue
 from jobs.views import UserJobMixin

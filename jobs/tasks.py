@@ -15,7 +15,7 @@ from django.tasks import task
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from contacts.recording import recording  # LAYER-TODO
+from audit.recording import recording
 
 from .files import purge_expired_job_files
 from .models import Job

@@ -4,7 +4,7 @@ runs the sync and writes its steps on the job as it goes."""
 
 from django.utils.translation import gettext_lazy as _
 
-from contacts.recording import Source
+from audit.recording import Source
 from contacts_portal.htmx import is_htmx
 from jobs.models import Job
 from jobs.registry import JobKind, register

@@ -14,7 +14,7 @@ from itertools import batched
 from django.db.models import Count
 from django.utils import timezone
 
-from contacts.bulk import remap, update_rows
+from contacts_portal.database import remap, update_rows
 
 from .providers.evolution import LID_SERVER
 from .models import Message, Ticket

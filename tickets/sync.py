@@ -26,11 +26,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.models import AuditEvent
+from audit.recording import Source, recording
+from audit.services import audit_record
 from contacts.history import history_bulk_record
-from contacts.models import AuditEvent, Contact, ContactAlias
+from contacts.models import Contact, ContactAlias
 from contacts.normalizers import format_phone
-from contacts.recording import Source, recording
-from contacts.services import audit_record, refresh_planner_statistics
+from contacts.services import refresh_planner_statistics
 
 from .gateways import GatewayError
 from .models import Channel, Message, Ticket

@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
+from audit.models import AuditEvent
+from audit.recording import Source, recording
 from contacts.exporting import HEADERS, write_csv, write_xlsx
 from contacts.importing import import_contacts
-from contacts.models import AuditEvent, Contact, CustomField
+from contacts.models import Contact, CustomField
 from jobs.models import Job
-from contacts.recording import Source, recording
 from contacts.spreadsheets import read_table
 from contacts.tests.factories import ContactFactory, TagFactory, WalletFactory
 

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from audit.recording import Source, recording
 from contacts.history import contact_timeline, history_bulk_record
 from contacts.models import Contact, CustomField
-from contacts.recording import Source, recording
 from contacts.services import contacts_delete
 from contacts.tests.factories import ContactFactory, TagFactory, WalletFactory
 from contacts.tests.test_contact_form import form_data

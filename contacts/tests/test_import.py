@@ -12,11 +12,12 @@ from django.test import override_settings
 from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
+from audit.models import AuditEvent
+from audit.recording import Source, recording
 from contacts.history import contact_timeline
 from contacts.importing import guess_mapping, import_contacts
-from contacts.models import AuditEvent, Contact, CustomField, Tag
+from contacts.models import Contact, CustomField, Tag
 from jobs.models import Job
-from contacts.recording import Source, recording
 from contacts.spreadsheets import read_table
 from contacts.tests.factories import ContactFactory, TagFactory, WalletFactory
 from contacts.tests.spreadsheet_files import csv_bytes, hostile_files, lying_dimension_files, upload, xlsx

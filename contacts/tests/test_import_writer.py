@@ -10,10 +10,11 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, transaction  # noqa: F401 (connection: the skipif condition reads it)
 
+from audit.models import AuditEvent
+from audit.recording import Source, recording
 from contacts import importing
 from contacts.importing import import_contacts, import_file
-from contacts.models import AuditEvent, Contact
-from contacts.recording import Source, recording
+from contacts.models import Contact
 from contacts.spreadsheets import read_table
 from contacts.tests.factories import ContactFactory
 from contacts.tests.spreadsheet_files import csv_bytes

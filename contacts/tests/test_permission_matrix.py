@@ -18,8 +18,9 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from contacts.models import AuditEvent, Contact, CustomField, MergeRecord
-from contacts.services import audit_record
+from audit.models import AuditEvent
+from audit.services import audit_record
+from contacts.models import Contact, CustomField, MergeRecord
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
 from contacts.tests.test_contact_form import png
 from jobs.models import Job
@@ -110,7 +111,7 @@ ADMIN_MODELS = {
     "contacts.customfield": FULL,
     "contacts.tag": FULL,
     "contacts.wallet": {**FULL, "move": 200},
-    "contacts.auditevent": VIEW_ONLY,
+    "audit.auditevent": VIEW_ONLY,
     "contacts.historicalcontact": VIEW_ONLY,
     # The wallet form's "responsible user" autocomplete needs to see users.
     "auth.user": {**VIEW_ONLY, "password_change": 403},
@@ -168,7 +169,7 @@ def world(db):
         "contacts.customfield": field,
         "contacts.tag": contact.tags.get(),
         "contacts.wallet": wallet,
-        "contacts.auditevent": audit_record(action=AuditEvent.Action.EXPORT),
+        "audit.auditevent": audit_record(action=AuditEvent.Action.EXPORT),
         "contacts.historicalcontact": Contact.history.model.objects.filter(id=contact.pk).first(),
         "auth.user": agent_a,
         "jobs.job": Job.objects.create(kind=Job.Kind.EXPORT, user=agent_a),

@@ -9,12 +9,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import AuditEvent
+from audit.recording import Source
+from audit.services import audit_record
 from jobs.registry import JobKind, register
 from jobs.tasks import JobError
 
-from ..models import AuditEvent, Contact, Tag, Wallet
-from ..recording import Source
-from ..services import audit_record
+from ..models import Contact, Tag, Wallet
 
 PREVIEW_ERRORS = 20  # rejected rows shown before confirming
 

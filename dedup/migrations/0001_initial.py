@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("contacts", "0013_jobs_and_duplicate_groups_move_out"),
+        ("contacts", "0014_jobs_and_duplicate_groups_move_out"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("jobs", "0001_initial"),
     ]

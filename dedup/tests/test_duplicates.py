@@ -3,10 +3,11 @@
 
 import pytest
 
+from audit.models import AuditEvent
+from audit.recording import Source, recording
 from dedup.duplicates import contacts_merge, find_duplicates
 from contacts.history import contact_timeline
-from contacts.models import AuditEvent, Contact, ContactAlias, CustomField, MergedContact, MergeRecord
-from contacts.recording import Source, recording
+from contacts.models import Contact, ContactAlias, CustomField, MergedContact, MergeRecord
 
 from contacts.tests.factories import TagFactory, WalletFactory, stored_contact
 

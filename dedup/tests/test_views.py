@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from contacts.models import AuditEvent, Contact, MergeRecord
+from audit.models import AuditEvent
+from contacts.models import Contact, MergeRecord
 from dedup.models import DuplicateGroup
 from jobs.models import Job
 

@@ -10,8 +10,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from werkzeug import Response
 
+from audit.models import AuditEvent
 from contacts.history import contact_timeline
-from contacts.models import AuditEvent, Contact
+from contacts.models import Contact
 from contacts.tests.factories import ContactFactory, WalletFactory
 from tickets import gateways
 from tickets.providers import evolution

@@ -3,10 +3,11 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.models import AuditEvent
+from audit.recording import Source, recording
+from audit.services import audit_record
 from contacts.exporting import write_csv, write_xlsx
-from contacts.models import AuditEvent, Contact, Tag, Wallet
-from contacts.recording import Source, recording
-from contacts.services import audit_record
+from contacts.models import Contact, Tag, Wallet
 
 
 class Command(BaseCommand):

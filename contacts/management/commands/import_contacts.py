@@ -2,9 +2,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.recording import Source, recording
 from contacts.importing import import_file
 from contacts.models import Wallet
-from contacts.recording import Source, recording
 from contacts.spreadsheets import SpreadsheetError, read_table
 
 

@@ -2,9 +2,9 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from audit.recording import Source, recording
 from dedup.duplicates import contacts_merge, find_duplicates
 from contacts.models import Contact
-from contacts.recording import Source, recording
 
 
 class Command(BaseCommand):

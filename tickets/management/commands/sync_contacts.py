@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from contacts.recording import Source
+from audit.recording import Source
 from tickets.sync import sync_contacts
 
 

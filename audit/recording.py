@@ -1,9 +1,10 @@
-"""Who is changing contacts, and through what.
+"""Who is changing things, and through what.
 
-Every write to a contact is recorded in its history (django-simple-history)
-together with the user and the *source*: the panel's form, Django admin, an
-import, a sync, a merge, an inbound message or a command. A request sets both
-through RecordingMiddleware; commands and background jobs say it themselves:
+Every write to a model with history (django-simple-history, see
+models.historical_records) is recorded together with the user and the
+*source*: the panel's form, Django admin, an import, a sync, a merge, an
+inbound message or a command. A request sets both through
+RecordingMiddleware; commands and background jobs say it themselves:
 
     with recording(source=Source.IMPORT, user=job.user):
         ...
@@ -42,7 +43,7 @@ class Actor:
 
 # Outside any request or `recording` block (a shell, a migration) changes are
 # attributed to nobody, through "system".
-_current: ContextVar[Actor] = ContextVar("contacts_actor", default=Actor(None, Source.SYSTEM))
+_current: ContextVar[Actor] = ContextVar("audit_actor", default=Actor(None, Source.SYSTEM))
 
 
 def current_actor() -> Actor:

@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("contacts", "0012_history_without_unused_indexes"),
+        ("contacts", "0013_auditevent_to_audit"),
     ]
 
     operations = [
