@@ -5,12 +5,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from itertools import batched
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from contacts_portal import database
 
 from .history import history_bulk_record
 from .models import Contact, CustomField, Tag, Wallet
@@ -134,10 +135,5 @@ def _id_batches(contacts: QuerySet | Iterable[Contact], size: int) -> Iterator[l
 
 
 def refresh_planner_statistics() -> None:
-    """After a bulk load: let the database's planner see the new sizes now,
-    not at the next autovacuum (PostgreSQL) or connection (SQLite)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE contacts_contact, contacts_contact_tags, contacts_customfield")
-        elif connection.vendor == "sqlite":
-            cursor.execute("PRAGMA optimize=0x10002")
+    """After a bulk load of contacts: the planner sees their new numbers now."""
+    database.refresh_statistics(Contact, Contact.tags.through, CustomField)

@@ -1,19 +1,32 @@
-"""Inserting many rows fast: the ORM's bulk_create compiles every value of
-every row in Python, which is most of the time of a 100,000-row import
-(measured in benchmarks/import_export.py). Here the columns are worked out
-once per model and the rows go to the database as plain tuples: COPY on
-PostgreSQL, executemany on SQLite.
+"""What differs between PostgreSQL (production) and SQLite (the embedded
+default), in one place: each function here has a PostgreSQL path and a
+plain path beside it, and nothing else in the project asks which database
+it runs on.
 
-Ids are taken up front (allocate_ids), so the rows that refer to a new row
-(its tags, its history) can be written in the same pass.
+- ids taken up front (allocate_ids: a sequence, or past the largest id), so
+  rows that refer to a new row (its tags, its history) go in the same pass;
+- inserting many rows (insert, Inserter: COPY, or executemany): the ORM's
+  bulk_create compiles every value of every row in Python;
+- updating many rows each to its own values (update_rows, remap:
+  UPDATE … FROM unnest, or CASE/executemany): the ORM's bulk_update writes
+  a CASE per field and row;
+- planner statistics after a bulk load (refresh_statistics);
+- whether an error is a race the database lost on purpose (is_transient)
+  and running work again after one (retrying).
+
+Why each trick pays is measured in benchmarks/ and told in its README.
 """
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from itertools import batched, chain, islice
+from typing import TypeVar
 
-from django.db import connection, models
+from django.db import DatabaseError, connection, models, transaction
 from psycopg.copy import QueuedLibpqWriter
+
+T = TypeVar("T")
 
 BATCH = 5000
 
@@ -215,3 +228,58 @@ def update_rows(model, objects: list, field_names: list[str]) -> None:
 def _array_type(field) -> str:
     db_type = field.db_type(connection) if not field.is_relation else field.target_field.rel_db_type(connection)
     return db_type + "[]"
+
+
+def refresh_statistics(*models_: type[models.Model]) -> None:
+    """After a bulk load: let the planner see the new sizes of these tables
+    now, not at the next autovacuum (PostgreSQL) or connection (SQLite,
+    whose optimize looks at every table that needs it)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models_))
+        elif connection.vendor == "sqlite":
+            cursor.execute("PRAGMA optimize=0x10002")
+
+
+# PostgreSQL's serialization failure, deadlock and lock-not-available.
+TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+def is_transient(error: DatabaseError) -> bool:
+    """A failure the database chose to settle a race (PostgreSQL's
+    deadlocks and serialization failures, SQLite's "database is locked"):
+    the same work succeeds when run again."""
+    code = getattr(getattr(error, "__cause__", None), "sqlstate", None)
+    return code in TRANSIENT_SQLSTATES or "locked" in str(error)
+
+
+def retrying(
+    work: Callable[[], T],
+    *,
+    on: type[BaseException] | tuple[type[BaseException], ...],
+    attempts: int = 3,
+    atomic: bool = False,
+    when: Callable[[BaseException], bool] | None = None,
+    pause: float = 0.0,
+) -> T:
+    """Run `work()` again when it loses a race to another writer (a unique
+    value taken meanwhile, a contact merged away, a deadlock): it raises
+    one of `on` (and `when(error)` says so, if given), and it looks at the
+    database afresh the next time. `atomic` runs each attempt in a
+    transaction (a savepoint inside the caller's); without it, work that
+    fails inside the caller's transaction is not retried, since the failed
+    statement aborted that transaction. `pause` seconds times the attempt
+    number are waited between attempts. The last attempt's error goes up."""
+    for attempt in range(1, attempts + 1):
+        try:
+            if atomic:
+                with transaction.atomic():
+                    return work()
+            return work()
+        except on as error:
+            lost = when is None or when(error)
+            if attempt == attempts or not lost or (not atomic and connection.in_atomic_block):
+                raise
+            if pause:
+                time.sleep(pause * attempt)
+    raise AssertionError("unreachable")

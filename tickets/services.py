@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from contacts.models import Contact, ContactAlias
+from contacts_portal import database
 
 from .gateways import GatewayError
 from .inbound import Inbound, safe_body
@@ -138,13 +139,7 @@ def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     into another while its message was being stored makes the database
     refuse the message (it would point at a contact that is gone); it is
     stored again, for the survivor."""
-    for attempt in range(3):
-        try:
-            return _receive(channel=channel, inbound=inbound)
-        except (IntegrityError, Ticket.DoesNotExist):
-            if attempt == 2 or connection.in_atomic_block:
-                raise
-    raise AssertionError("unreachable")
+    return database.retrying(lambda: _receive(channel=channel, inbound=inbound), on=(IntegrityError, Ticket.DoesNotExist))
 
 
 def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:

@@ -33,6 +33,7 @@ from contacts.history import history_bulk_record
 from contacts.models import Contact, ContactAlias
 from contacts.normalizers import format_phone
 from contacts.services import refresh_planner_statistics
+from contacts_portal import database
 
 from .gateways import GatewayError
 from .models import Channel, Message, Ticket
@@ -203,7 +204,13 @@ def _not_contacts_yet(candidates: dict[tuple[str, str], Candidate]) -> list[Cand
 def _create_contacts(batch: list[Candidate], *, groups: bool) -> int:
     """Create one batch of contacts with their history, all or none. One
     added meanwhile by someone else is left out."""
-    for _attempt in range(3):
+    tries = 0
+
+    def create() -> int:
+        nonlocal batch, tries
+        tries += 1
+        if tries > 1:  # lost a race: leave out who became a contact meanwhile
+            batch = _not_contacts_yet({(c.field, c.identity): c for c in batch})
         contacts = []
         for candidate in batch:
             contact = Contact(
@@ -213,14 +220,14 @@ def _create_contacts(batch: list[Candidate], *, groups: bool) -> int:
             )
             contact.refresh_search_fields()
             contacts.append(contact)
-        try:
-            with transaction.atomic():
-                created = Contact.objects.bulk_create(contacts)
-                history_bulk_record(contacts=created, created=True)
-            return len(created)
-        except IntegrityError:
-            batch = _not_contacts_yet({(c.field, c.identity): c for c in batch})
-    return 0
+        created = Contact.objects.bulk_create(contacts)
+        history_bulk_record(contacts=created, created=True)
+        return len(created)
+
+    try:
+        return database.retrying(create, on=IntegrityError, atomic=True)
+    except IntegrityError:
+        return 0
 
 
 def _link_messages_retrying(*, groups: bool) -> int:
@@ -228,14 +235,7 @@ def _link_messages_retrying(*, groups: bool) -> int:
     were being linked makes the database refuse the whole statement (a
     message would point at a contact that is gone): link again, which
     finds the survivor."""
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                return _link_messages(groups=groups)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    return database.retrying(lambda: _link_messages(groups=groups), on=IntegrityError, atomic=True)
 
 
 def _link_messages(*, groups: bool) -> int:
