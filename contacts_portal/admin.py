@@ -28,16 +28,3 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class PortalAdminConfig(AdminConfig):
     default_site = "contacts_portal.admin.PortalAdminSite"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records nobody may add, change or delete, not even a superuser."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from contacts_portal.content_types import move_content_type
+from contacts_portal.migrating import move_content_type
 
 
 class Migration(migrations.Migration):

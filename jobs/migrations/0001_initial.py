@@ -4,28 +4,17 @@ import uuid
 
 import django.db.models.deletion
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
 import jobs.models
 
-from contacts_portal.content_types import move_content_type
+from contacts_portal.migrating import grant, move_content_type
 
 
 def grant_administrators(apps, schema_editor):
     """Administrators read every job in admin (granted on contacts.Job by
     contacts 0008 before; granted here for a database that never had it)."""
-    app_config = apps.get_app_config("jobs")
-    # Permissions are normally created after all migrations ran. (The test
-    # suite calls this with the project's own app registry, whose
-    # models_module must come back as it was.)
-    models_module, app_config.models_module = getattr(app_config, "models_module", None), True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = models_module
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    administrators, _ = Group.objects.get_or_create(name="Administrators")
-    administrators.permissions.add(Permission.objects.get(content_type__app_label="jobs", codename="view_job"))
+    grant(apps, group="Administrators", app_label="jobs", codenames=["view_job"])
 
 
 class Migration(migrations.Migration):
