@@ -291,8 +291,9 @@ def measure_webhooks(args, channel) -> dict:
 def measure_sync(args, channel) -> dict:
     from django.db import connection
 
-    from tickets.models import Message, SyncJob, Ticket
-    from tickets.tasks import run_sync_job
+    from jobs.models import Job
+    from jobs.tasks import run_job
+    from tickets.models import Message, Ticket
 
     print(f"Storing {args.senders:,} unknown senders' messages …", flush=True)
     Message.objects.all().delete()
@@ -300,10 +301,14 @@ def measure_sync(args, channel) -> dict:
     store_unknown_senders(channel, args.senders)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE tickets_message")
-    job = SyncJob.objects.create(kind="contacts")
+    job = Job.objects.create(kind=Job.Kind.SYNC)
     started = time.perf_counter()
-    counts = run_sync_job.call(job.pk)
+    run_job.call(job.pk)
     seconds = time.perf_counter() - started
+    job.refresh_from_db()
+    if job.status != Job.Status.DONE:
+        raise SystemExit(f"the sync job ended {job.status}: {job.error}")
+    counts = {key: value for key, value in job.result.items() if key != "notes"}
     if counts["contacts_created"] != args.senders:
         raise SystemExit(f"the sync created {counts['contacts_created']:,} contacts, not {args.senders:,}")
     return {"seconds": seconds, "counts": counts}
