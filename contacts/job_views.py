@@ -12,9 +12,10 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, FormView, View
 
 from .filters import ContactFilter
-from .importing import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
+from .transfer.columns import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
 from .models import Job, Wallet
-from .spreadsheets import XLSX_TEXT_ONLY, SpreadsheetError, cell_text, read_table
+from .transfer.exporting import XLSX_TEXT_ONLY
+from .transfer.reading import SpreadsheetError, cell_text, read_table
 from .tasks import enqueue_job
 
 SAMPLE_ROWS = 3
@@ -250,7 +251,7 @@ class ImportTemplateView(PermissionRequiredMixin, View):
 
         import xlsxwriter
 
-        from .exporting import HEADERS
+        from .transfer.columns import HEADERS
 
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, XLSX_TEXT_ONLY)

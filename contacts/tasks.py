@@ -57,7 +57,7 @@ def run_job(job_id: int) -> None:
             with recording(source=source, user=job.user):
                 runner(job)
     except Exception as error:  # the job says what went wrong; nothing half-written stays
-        from .spreadsheets import SpreadsheetError
+        from .transfer.reading import SpreadsheetError
 
         message = str(error) if isinstance(error, SpreadsheetError) else _("The job failed: %(error)s") % {"error": error.__class__.__name__}
         if not isinstance(error, SpreadsheetError):
@@ -86,7 +86,7 @@ class Progress:
 
 
 def _table(job: Job):
-    from .spreadsheets import read_table
+    from .transfer.reading import read_table
 
     with job.source_file.open("rb") as file:
         # Read whole into a temporary copy the parser can seek in, whatever
@@ -107,7 +107,7 @@ def _importer_options(job: Job) -> dict:
 
 
 def _preview(job: Job) -> None:
-    from .importing import import_contacts
+    from .transfer.importing import import_contacts
 
     progress = Progress(job)
     result = import_contacts(table=_table(job), dry_run=True, progress=progress, **_importer_options(job))
@@ -122,7 +122,7 @@ def _preview(job: Job) -> None:
 
 
 def _import(job: Job) -> None:
-    from .importing import import_file, rejected_rows
+    from .transfer.importing import import_file, rejected_rows
 
     progress = Progress(job)
     result = import_file(
@@ -144,7 +144,7 @@ def _write_report(rows):
 
     import xlsxwriter
 
-    from .spreadsheets import XLSX_TEXT_ONLY, excel_text
+    from .transfer.exporting import XLSX_TEXT_ONLY, excel_text
 
     output = tempfile.TemporaryFile()
     workbook = xlsxwriter.Workbook(output, {"constant_memory": True, **XLSX_TEXT_ONLY})
@@ -177,7 +177,7 @@ def export_queryset(parameters: dict, user) -> QuerySet:
 
 
 def _export(job: Job) -> None:
-    from .exporting import write_csv, write_xlsx
+    from .transfer.exporting import write_csv, write_xlsx
     from .services import audit_record
 
     queryset = export_queryset(job.parameters, job.user)

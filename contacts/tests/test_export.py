@@ -12,12 +12,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from contacts.exporting import HEADERS, write_csv, write_xlsx
-from contacts.importing import import_contacts
 from contacts.models import AuditEvent, Contact, CustomField, Job
 from contacts.recording import Source, recording
-from contacts.spreadsheets import read_table
 from contacts.tests.factories import ContactFactory, TagFactory, WalletFactory
+from contacts.transfer.columns import HEADERS
+from contacts.transfer.exporting import write_csv, write_xlsx
+from contacts.transfer.importing import import_contacts
+from contacts.transfer.reading import read_table
 
 pytestmark = pytest.mark.django_db
 

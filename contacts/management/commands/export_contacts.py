@@ -3,7 +3,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contacts.exporting import write_csv, write_xlsx
+from contacts.transfer.exporting import write_csv, write_xlsx
 from contacts.models import AuditEvent, Contact, Tag, Wallet
 from contacts.recording import Source, recording
 from contacts.services import audit_record

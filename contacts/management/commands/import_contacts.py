@@ -2,10 +2,10 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contacts.importing import import_file
+from contacts.transfer.importing import import_file
 from contacts.models import Wallet
 from contacts.recording import Source, recording
-from contacts.spreadsheets import SpreadsheetError, read_table
+from contacts.transfer.reading import SpreadsheetError, read_table
 
 
 class Command(BaseCommand):
