@@ -243,8 +243,8 @@ def lock_rows(model, ids: list[int]) -> int:
     every bulk writer, until the transaction ends; returns how many there
     still are. PostgreSQL takes the ids as arrays, a batch at a time
     (batches of ascending ids lock in ascending order too): the ORM's IN
-    prepared each id, 1.4 s for 100,000. SQLite's one writer holds the
-    whole database: nothing to lock, only to count."""
+    prepared each id, most of the lock's time. SQLite's one writer holds
+    the whole database: nothing to lock, only to count."""
     locked = 0
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(model._meta.db_table)

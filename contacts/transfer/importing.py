@@ -77,8 +77,8 @@ def import_contacts(*, table: Table, mapping=None, wallet=None, tag="", dry_run=
     with _without_full_collections():
         if dry_run:
             return planner.plan()
-        # Inside a caller's transaction the import must be part of it: no
-        # connection of its own then.
+        # A writer of its own where the database has room for one, and
+        # never inside a caller's transaction, which the import is part of.
         if bulk.can_write_beside():
             return write_while_planning(planner, finish=finish)
         planner.plan()
