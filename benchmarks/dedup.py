@@ -87,7 +87,7 @@ def build_seed(args):
     from contacts.normalizers import normalize_phone
     from contacts.models import Contact
     from contacts.normalizers import fold
-    from contacts_portal import database as bulk
+    from contacts_portal import database
     from tickets.models import Channel, Message, Ticket
 
     call_command("migrate", verbosity=0)
@@ -95,7 +95,7 @@ def build_seed(args):
     now = timezone.now()
     started = time.perf_counter()
     kinds = ["old_mobile", "punctuated", "email", "cpf", "telegram", "chain"]
-    rows = []  # dicts for bulk.insert
+    rows = []  # dicts for database.insert
     serial = 0
 
     def person(*, number="", email="", cpf="", telegram="", days=0):
@@ -169,7 +169,7 @@ def build_seed(args):
     while serial < args.contacts:
         rows.append(person(number=mobile(next(numbers)), email=f"c{serial}@exemplo.com", days=rng.randrange(1000)))
     with transaction.atomic():
-        bulk.insert(Contact, list(rows[0]), (tuple(row.values()) for row in rows))
+        database.insert(Contact, list(rows[0]), (tuple(row.values()) for row in rows))
         with connection.cursor() as cursor:
             cursor.execute("SELECT setval(pg_get_serial_sequence('contacts_contact', 'id'), %s)", [serial])
     print(f"  {len(rows):,} contacts in {time.perf_counter() - started:.0f} s", flush=True)
@@ -198,7 +198,7 @@ def build_seed(args):
                 if ticket["contact_id"] in seen:
                     ticket["status"], ticket["closed_at"] = "closed", now
                 seen.add(ticket["contact_id"])
-        bulk.insert(Ticket, list(tickets[0]), (tuple(row.values()) for row in tickets))
+        database.insert(Ticket, list(tickets[0]), (tuple(row.values()) for row in tickets))
 
         def messages():
             for ticket in tickets:
@@ -227,7 +227,7 @@ def build_seed(args):
                     }
 
         first = next(messages())
-        bulk.insert(Message, list(first), (tuple(row.values()) for row in messages()))
+        database.insert(Message, list(first), (tuple(row.values()) for row in messages()))
         with connection.cursor() as cursor:
             cursor.execute("SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'), %s)", [ticket_id])
     with connection.cursor() as cursor:

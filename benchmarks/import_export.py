@@ -197,9 +197,9 @@ def worker(kind: str, database_url: str, path: Path):
 
 
 def run_ours(path, kind):
-    from contacts.importing import import_contacts
     from audit.recording import Source, recording
-    from contacts.spreadsheets import read_table
+    from contacts.transfer.importing import import_contacts
+    from contacts.transfer.reading import read_table
 
     with open(path, "rb") as file, recording(source=Source.IMPORT):
         result = import_contacts(table=read_table(file), file_name=path.name)
@@ -267,7 +267,7 @@ def run_iie(path, kind):
 
 
 def run_export(path, kind):
-    from contacts.exporting import write_xlsx
+    from contacts.transfer.exporting import write_xlsx
     from contacts.models import Contact
 
     output, count = write_xlsx(Contact.objects.all())

@@ -4,29 +4,14 @@ from django import forms
 from django.conf import settings
 from django.db import models, transaction
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from . import normalizers
+from . import normalizers, rules
 from .images import ALLOWED_FORMATS, normalize_photo, open_image
 from .models import Contact, CustomField, Wallet
 from .services import contacts_refresh_search, delete_file_after_commit
 
-CONTACT_FIELDS = [
-    "name",
-    "number",
-    "email",
-    "cpf_cnpj",
-    "birth_date",
-    "first_name",
-    "last_name",
-    "company",
-    "wallet",
-    "tags",
-    "telegram_id",
-    "photo",
-]
 MAX_PHOTO_BYTES = 5 * 1024 * 1024  # what a phone camera sends; stored much smaller
 
 DUPLICATE_MESSAGES = {
@@ -140,33 +125,22 @@ class ContactRulesMixin:
             self.initial["number"] = normalizers.format_phone(self.instance.number)
 
     def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError(_("Enter a name."), code="required")
-        return name
+        return rules.name(self.cleaned_data["name"])
 
     def clean_number(self):
-        if self.cleaned_data.get("is_group", self.instance.is_group):
-            # Group ids come from the messaging provider, not from a person.
-            return self.cleaned_data["number"].strip()
-        return normalizers.normalize_phone(self.cleaned_data["number"])
+        return rules.number(self.cleaned_data["number"], is_group=self.cleaned_data.get("is_group", self.instance.is_group))
 
     def clean_cpf_cnpj(self):
-        return normalizers.normalize_document(self.cleaned_data["cpf_cnpj"])
+        return rules.cpf_cnpj(self.cleaned_data["cpf_cnpj"])
 
     def clean_email(self):
-        return self.cleaned_data["email"].strip().lower()
+        return rules.email(self.cleaned_data["email"])
 
     def clean_telegram_id(self):
-        return normalizers.normalize_telegram_id(self.cleaned_data["telegram_id"])
+        return rules.telegram_id(self.cleaned_data["telegram_id"])
 
     def clean_birth_date(self):
-        birth_date = self.cleaned_data["birth_date"]
-        if birth_date and birth_date > timezone.localdate():
-            raise forms.ValidationError(
-                _("The birth date cannot be in the future."), code="future_birth_date"
-            )
-        return birth_date
+        return rules.birth_date(self.cleaned_data["birth_date"])
 
     def clean_photo(self):
         photo = self.cleaned_data.get("photo")
@@ -293,7 +267,7 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
 
     class Meta:
         model = Contact
-        fields = CONTACT_FIELDS
+        fields = rules.CONTACT_FIELDS
         formfield_callback = clean_formfield
         widgets = {
             "number": forms.TextInput(attrs={"placeholder": "+55 11 98765-4321", "inputmode": "tel"}),
@@ -371,6 +345,6 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
 class ContactAdminForm(ContactRulesMixin, forms.ModelForm):
     class Meta:
         model = Contact
-        fields = ["is_group", *CONTACT_FIELDS]
+        fields = ["is_group", *rules.CONTACT_FIELDS]
         formfield_callback = clean_formfield
         field_classes = {"photo": PhotoField}

@@ -1,3 +1,4 @@
+import functools
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from audit.models import historical_records
 from audit.recording import Source
 from jobs.models import job_file_path  # noqa: F401 (named by migration 0008)
 
-from . import normalizers
+from . import normalizers, rules
 
 
 class Wallet(models.Model):
@@ -309,22 +310,21 @@ class Contact(models.Model):
         return (self.pk or 0) * 47 % 360
 
     def clean(self):
-        # Every writer (form, admin, importer) ends up here: store canonical values.
-        for name in ("name", "first_name", "last_name", "company"):
-            setattr(self, name, " ".join(normalizers.clean_text(getattr(self, name)).split()))
+        # Every writer that validates (panel, admin) ends up here: store
+        # canonical values, by the rules the import follows too.
+        for name in rules.TEXT_FIELDS:
+            setattr(self, name, rules.text(getattr(self, name)))
         errors = {}
-        for field, normalize in (
-            ("number", None if self.is_group else normalizers.normalize_phone),
-            ("cpf_cnpj", normalizers.normalize_document),
-            ("telegram_id", normalizers.normalize_telegram_id),
+        for field, rule in (
+            ("number", functools.partial(rules.number, is_group=self.is_group)),
+            ("cpf_cnpj", rules.cpf_cnpj),
+            ("telegram_id", rules.telegram_id),
         ):
-            if normalize is None:
-                continue
             try:
-                setattr(self, field, normalize(getattr(self, field)))
+                setattr(self, field, rule(getattr(self, field)))
             except ValidationError as error:
                 errors[field] = error
-        self.email = normalizers.clean_code(self.email).strip().lower()
+        self.email = rules.email(self.email)
         if errors:
             raise ValidationError(errors)
 

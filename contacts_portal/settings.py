@@ -267,7 +267,7 @@ LOGGING = {
 # index-only scans; SQLite builds them without it, which is fine there.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
-# Import and export (contacts/importing.py, contacts/spreadsheets.py)
+# Import and export (contacts/transfer/)
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024))
 # What an .xlsx may unpack to, checked before it is parsed (zip bombs).
 IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_BYTES", 400 * 1024 * 1024))

@@ -51,7 +51,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.recording import current_actor, current_user
 from audit.services import audit_record
-from contacts import normalizers
+from contacts import normalizers, rules
 from contacts.history import custom_fields_bulk_record, history_bulk_record
 from contacts.models import Contact, ContactAlias, CustomField, MergedContact, MergeRecord, Tag
 from contacts_portal.database import remap, update_rows
@@ -87,31 +87,31 @@ def canonical_number(raw: str, *, is_group: bool = False) -> str:
     if not raw or is_group:
         return raw
     if _CANONICAL_NUMBER.match(raw) and not _OLD_BRAZILIAN_MOBILE.match(raw):
-        return raw  # what normalize_phone() writes: the database trusts it too
+        return raw  # what rules.number() writes: the database trusts it too
     try:
         # As the forms read a number: 10 or 11 digits are a Brazilian number
         # without its country code first, longer ones carry theirs.
-        return normalizers.normalize_phone(raw)
+        return rules.number(raw)
     except ValidationError:
         return normalizers.only_digits(raw)
 
 
 def canonical_telegram_id(raw: str) -> str:
     try:
-        return normalizers.normalize_telegram_id(raw)
+        return rules.telegram_id(raw)
     except ValidationError:
         return normalizers.clean_code(raw or "").strip()
 
 
 def canonical_document(raw: str) -> str:
     try:
-        return normalizers.normalize_document(raw)
+        return rules.cpf_cnpj(raw)
     except ValidationError:
         return "".join(ch for ch in normalizers.clean_code(raw or "").upper() if ch.isalnum())
 
 
 def canonical_email(raw: str) -> str:
-    return normalizers.clean_code(raw or "").strip().lower()
+    return rules.email(raw)
 
 
 CANONICAL = {

@@ -14,12 +14,13 @@ from python_calamine import CalamineWorkbook
 
 from audit.models import AuditEvent
 from audit.recording import Source, recording
-from contacts.exporting import HEADERS, write_csv, write_xlsx
-from contacts.importing import import_contacts
 from contacts.models import Contact, CustomField
 from jobs.models import Job
-from contacts.spreadsheets import read_table
 from contacts.tests.factories import ContactFactory, TagFactory, WalletFactory
+from contacts.transfer.columns import HEADERS
+from contacts.transfer.exporting import write_csv, write_xlsx
+from contacts.transfer.importing import import_contacts
+from contacts.transfer.reading import read_table
 
 pytestmark = pytest.mark.django_db
 

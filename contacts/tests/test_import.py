@@ -15,10 +15,11 @@ from python_calamine import CalamineWorkbook
 from audit.models import AuditEvent
 from audit.recording import Source, recording
 from contacts.history import contact_timeline
-from contacts.importing import guess_mapping, import_contacts
 from contacts.models import Contact, CustomField, Tag
+from contacts.transfer.columns import guess_mapping
+from contacts.transfer.importing import import_contacts
+from contacts.transfer.reading import read_table
 from jobs.models import Job
-from contacts.spreadsheets import read_table
 from contacts.tests.factories import ContactFactory, TagFactory, WalletFactory
 from contacts.tests.spreadsheet_files import csv_bytes, hostile_files, lying_dimension_files, upload, xlsx
 
@@ -228,14 +229,14 @@ def test_rejected_rows_go_to_an_error_report_that_can_be_fixed_and_imported_agai
 
 
 def test_a_job_that_fails_half_way_writes_nothing_and_can_run_again(admin_client, django_capture_on_commit_callbacks, monkeypatch):
-    import contacts.importing
+    from contacts.transfer import writing
 
     content = csv_bytes([["Nome", "Telefone"], ["A", "11987654321"], ["B", "11912345678"]])
 
     def crash(**kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(contacts.importing, "history_bulk_record", crash)
+    monkeypatch.setattr(writing, "history_bulk_record", crash)
     preview, job = import_through_the_panel(admin_client, content, name="x.csv", execute=django_capture_on_commit_callbacks)
     assert job.status == Job.Status.FAILED and "RuntimeError" in job.error
     assert not Contact.objects.exists()

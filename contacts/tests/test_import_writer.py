@@ -12,11 +12,11 @@ from django.db import IntegrityError, connection, transaction  # noqa: F401 (con
 
 from audit.models import AuditEvent
 from audit.recording import Source, recording
-from contacts import importing
-from contacts.importing import import_contacts, import_file
 from contacts.models import Contact
-from contacts.spreadsheets import read_table
 from contacts.tests.factories import ContactFactory
+from contacts.transfer import planning, writing
+from contacts.transfer.importing import import_contacts, import_file
+from contacts.transfer.reading import read_table
 from contacts.tests.spreadsheet_files import csv_bytes
 
 pytestmark = [
@@ -29,21 +29,21 @@ HEADER = ["Nome", "Telefone", "E-mail", "Empresa", "Etiquetas", "Cargo"]
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(importing, "CHUNK", 2)
+    monkeypatch.setattr(planning, "CHUNK", 2)
 
 
 @pytest.fixture
 def writers(monkeypatch):
     """The writers the imports started, to show the tests take that path."""
     started = []
-    real = importing._Writer
+    real = writing.ConcurrentWriter
 
     class Writer(real):
         def start(self):
             started.append(self)
             super().start()
 
-    monkeypatch.setattr(importing, "_Writer", Writer)
+    monkeypatch.setattr(writing, "ConcurrentWriter", Writer)
     return started
 
 
@@ -97,21 +97,21 @@ def test_importing_the_same_file_again_through_the_writer_changes_nothing(writer
 
 def test_an_import_that_fails_while_planning_writes_nothing_and_leaves_no_writer(writers, monkeypatch):
     sent = []
-    real_send = importing.Importer._send_new
+    real_send = planning.Planner._send_new
 
     def send(self):
         sent.append(len(self._unsent))
         real_send(self)
 
-    real_clean = importing.Importer._clean_values
+    real_clean = planning.RowCleaner._clean_values
 
     def clean(self, row, raw):
         if row.number == 6:
             raise RuntimeError("the disk is full")
         return real_clean(self, row, raw)
 
-    monkeypatch.setattr(importing.Importer, "_send_new", send)
-    monkeypatch.setattr(importing.Importer, "_clean_values", clean)
+    monkeypatch.setattr(planning.Planner, "_send_new", send)
+    monkeypatch.setattr(planning.RowCleaner, "_clean_values", clean)
     rows = [HEADER, *([f"Pessoa {i}", f"1198765{i:04d}", "", "", "", ""] for i in range(6))]
     with pytest.raises(RuntimeError):
         run(rows)
@@ -125,7 +125,7 @@ def test_a_contact_saved_elsewhere_while_the_import_runs_is_updated_not_duplicat
     """A sync or an inbound message saves a number the import planned to
     create: the writer's insert fails, nothing is left half-written, and
     the import, planned again, updates that contact."""
-    real_send = importing.Importer._send_new
+    real_send = planning.Planner._send_new
 
     def send(self):
         if len(writers) == 1 and self.result.rows == 2:
@@ -136,7 +136,7 @@ def test_a_contact_saved_elsewhere_while_the_import_runs_is_updated_not_duplicat
             thread.join()
         real_send(self)
 
-    monkeypatch.setattr(importing.Importer, "_send_new", send)
+    monkeypatch.setattr(planning.Planner, "_send_new", send)
     result = run([HEADER, ["Ana", "11987654321", "", "", "", ""], ["Bia", "11912345678", "", "ACME", "", ""], ["Caio", "11955554444", "", "", "", ""]])
     assert len(writers) == 2 and no_writer_left()
     assert result.counts() == {"rows": 3, "created": 2, "updated": 1, "unchanged": 0, "rejected": 0}
@@ -150,7 +150,7 @@ def test_an_import_that_keeps_failing_to_write_says_why_and_writes_nothing(write
     def fail(self, batch):
         raise IntegrityError("duplicate key value violates unique constraint")
 
-    monkeypatch.setattr(importing.bulk.Inserter, "write", fail)
+    monkeypatch.setattr(writing.database.Inserter, "write", fail)
     with pytest.raises(IntegrityError):
         run([HEADER, *([f"Pessoa {i}", f"1198765{i:04d}", "", "", "", ""] for i in range(5))])
     assert len(writers) == 3 and no_writer_left()  # tried three times

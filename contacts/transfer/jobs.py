@@ -24,7 +24,7 @@ PREVIEW_ERRORS = 20  # rejected rows shown before confirming
 def _spreadsheet_errors():
     """A file that cannot be read says why, in the user's words (a sheet
     is read as the rows are planned, so this can come late)."""
-    from ..spreadsheets import SpreadsheetError
+    from .reading import SpreadsheetError
 
     try:
         yield
@@ -33,7 +33,7 @@ def _spreadsheet_errors():
 
 
 def _table(job):
-    from ..spreadsheets import read_table
+    from .reading import read_table
 
     # Read whole into a temporary copy the parser can seek in, whatever
     # the storage is (an object store's files are not seekable).
@@ -56,7 +56,7 @@ def _shown_errors(result) -> list:
 
 
 def preview(job) -> dict:
-    from ..importing import import_contacts
+    from .importing import import_contacts
 
     with _spreadsheet_errors():
         result = import_contacts(table=_table(job), dry_run=True, progress=job.progress, **_importer_options(job))
@@ -64,7 +64,7 @@ def preview(job) -> dict:
 
 
 def run_import(job) -> None:
-    from ..importing import import_file, rejected_rows
+    from .importing import import_file, rejected_rows
 
     with _spreadsheet_errors():
         result = import_file(
@@ -79,7 +79,7 @@ def run_import(job) -> None:
 def _write_report(rows):
     import xlsxwriter
 
-    from ..spreadsheets import XLSX_TEXT_ONLY, excel_text
+    from .exporting import XLSX_TEXT_ONLY, excel_text
 
     output = tempfile.TemporaryFile()
     workbook = xlsxwriter.Workbook(output, {"constant_memory": True, **XLSX_TEXT_ONLY})
@@ -112,7 +112,7 @@ def export_queryset(parameters: dict, user) -> QuerySet:
 
 
 def export(job) -> None:
-    from ..exporting import write_csv, write_xlsx
+    from .exporting import write_csv, write_xlsx
 
     queryset = export_queryset(job.parameters, job.user)
     total = queryset.count()

@@ -16,9 +16,10 @@ from jobs.tasks import enqueue
 from jobs.views import UserJobMixin
 
 from ..filters import ContactFilter
-from ..importing import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
 from ..models import Wallet
-from ..spreadsheets import XLSX_TEXT_ONLY, SpreadsheetError, cell_text, read_table
+from .columns import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
+from .exporting import XLSX_TEXT_ONLY
+from .reading import SpreadsheetError, cell_text, read_table
 
 SAMPLE_ROWS = 3
 
@@ -208,7 +209,7 @@ class ImportTemplateView(PermissionRequiredMixin, View):
 
         import xlsxwriter
 
-        from ..exporting import HEADERS
+        from .columns import HEADERS
 
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, XLSX_TEXT_ONLY)

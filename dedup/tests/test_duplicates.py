@@ -206,8 +206,8 @@ def test_groups_found_before_an_earlier_merge_follow_the_survivor():
 def test_an_import_row_with_a_merged_number_updates_the_survivor():
     import io
 
-    from contacts.importing import import_file
-    from contacts.spreadsheets import read_table
+    from contacts.transfer.importing import import_file
+    from contacts.transfer.reading import read_table
 
     survivor = stored_contact(5, number="5511987654321", email="a@example.com")
     stored_contact(1, number="5521999998888", email="a@example.com")

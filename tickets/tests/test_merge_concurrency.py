@@ -113,15 +113,15 @@ def test_a_merge_and_an_import_of_the_same_contacts_lose_nothing(monkeypatch, me
     the import writes: either way the file's company reaches the survivor."""
     import io
 
-    from contacts import importing
-    from contacts.importing import import_file
-    from contacts.spreadsheets import read_table
+    from contacts.transfer import writing
+    from contacts.transfer.importing import import_file
+    from contacts.transfer.reading import read_table
 
     survivor = stored_contact(9, email="x@example.com", number="5511987654321")
     merged = stored_contact(1, email="x@example.com", number="5521999998888")
     csv = "Nome;Telefone;Empresa\r\nOutro;5521999998888;ACME\r\nNova;5531988887777;Beta\r\n".encode()
     planned, merged_done = threading.Event(), threading.Event()
-    real_write = importing.Importer.write
+    real_write = writing.PlanWriter.write
 
     def write(self):
         # The first plan is made before the merge: the import then writes
@@ -134,7 +134,7 @@ def test_a_merge_and_an_import_of_the_same_contacts_lose_nothing(monkeypatch, me
                 time.sleep(0.3)
         return real_write(self)
 
-    monkeypatch.setattr(importing.Importer, "write", write)
+    monkeypatch.setattr(writing.PlanWriter, "write", write)
 
     def merge():
         planned.wait(timeout=10)

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from audit.models import AuditEvent
 from audit.recording import Source, recording
 from audit.services import audit_record
-from contacts.exporting import write_csv, write_xlsx
 from contacts.models import Contact, Tag, Wallet
+from contacts.transfer.exporting import write_csv, write_xlsx
 
 
 class Command(BaseCommand):

@@ -3,9 +3,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.recording import Source, recording
-from contacts.importing import import_file
 from contacts.models import Wallet
-from contacts.spreadsheets import SpreadsheetError, read_table
+from contacts.transfer.importing import import_file
+from contacts.transfer.reading import SpreadsheetError, read_table
 
 
 class Command(BaseCommand):

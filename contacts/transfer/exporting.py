@@ -10,30 +10,44 @@ cells that a spreadsheet would read as a formula get a leading apostrophe
 import csv
 import functools
 import io
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 
 from django.db.models import QuerySet
 
-from . import normalizers
-from .models import Contact, CustomField
-from .spreadsheets import XLSX_TEXT_ONLY, csv_text, excel_text
+from .. import normalizers
+from ..models import Contact, CustomField
+from .columns import HEADERS
+from .reading import FORMULA_START
 
-HEADERS = [
-    "Nome",
-    "Número",
-    "E-mail",
-    "CPF/CNPJ",
-    "Data de Nascimento",
-    "Primeiro Nome",
-    "Sobrenome",
-    "Empresa",
-    "Carteira",
-    "Etiquetas",
-    "Id Telegram",
-]
 CHUNK = 5000
 NOTHING: dict = {}
+
+#: XlsxWriter options for every workbook we write: text stays text, never a
+#: formula, a number or a link.
+XLSX_TEXT_ONLY = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+
+# What Excel refuses in a cell: control characters other than tab and newlines.
+_EXCEL_REFUSES = dict.fromkeys([c for c in range(32) if c not in (9, 10, 13)] + [0xFFFE, 0xFFFF])
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def excel_text(value: str) -> str:
+    """Text as Excel accepts it: control characters and non-characters
+    removed (also lone surrogates, which cannot be encoded)."""
+    text = str(value)
+    if text.isascii() and text.isprintable():
+        return text  # most text: nothing to remove, and an export has millions
+    return _SURROGATES.sub("", text.translate(_EXCEL_REFUSES))
+
+
+def csv_text(value: str) -> str:
+    """A CSV cell that no spreadsheet turns into a formula: a leading
+    apostrophe, which the import removes again
+    (reading.unescape_csv_text)."""
+    text = excel_text(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def extra_field_names(queryset: QuerySet) -> list[str]:

@@ -1,12 +1,11 @@
-"""Reading and writing spreadsheets as Brazilian teams have them: .xlsx and
-.csv (UTF-8 with or without BOM, or Windows-1252; ";" or ","). The content
-decides what a file is, never its name.
+"""Reading spreadsheets as Brazilian teams have them: .xlsx and .csv (UTF-8
+with or without BOM, or Windows-1252; ";" or ","). The content decides
+what a file is, never its name.
 
 Reading is defensive: a file is checked before any parser sees it (zip
 bombs by their uncompressed size, XML with a DOCTYPE, an old .xls or a
 password-protected workbook by their signature), and every problem becomes
-a SpreadsheetError with a message for the user. Writing never produces a
-formula and never a character Excel refuses.
+a SpreadsheetError with a message for the user.
 """
 
 import csv
@@ -66,13 +65,29 @@ def read_table(file) -> Table:
     return _read_csv(file)
 
 
+def _damaged() -> SpreadsheetError:
+    return SpreadsheetError(_("The file is damaged or incomplete: it is not a spreadsheet that can be read."))
+
+
 def _read_xlsx(file) -> Table:
     try:
         archive = zipfile.ZipFile(file)
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise SpreadsheetError(_("The file is damaged or incomplete: it is not a spreadsheet that can be read.")) from None
-    # Before any XML is parsed: what the archive would unpack to.
+        raise _damaged() from None
+    formula_rows = _check_archive(archive, members)
+    file.seek(0)
+    cells, start_row = _sheet_cells(file)
+    rows = _numbered(_drain(cells), start_row + 1)
+    del cells
+    headers = _header(rows)
+    return Table(headers, _bounded(rows), "xlsx", frozenset(formula_rows))
+
+
+def _check_archive(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> set[int]:
+    """What the archive would unpack to and whether any part has a DOCTYPE,
+    before any XML is parsed; returns the rows of the first sheet with a
+    formula without a stored value."""
     unpacked = sum(member.file_size for member in members)
     if len(members) > 5000 or unpacked > settings.IMPORT_MAX_UNPACKED_BYTES:
         raise SpreadsheetError(_("The spreadsheet unpacks to more data than is accepted; split it into smaller files."))
@@ -99,11 +114,16 @@ def _read_xlsx(file) -> Table:
                     formula_rows.add(int(match.group(2)))
             del xml  # tens of megabytes, before the reader makes its own copy
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
-        raise SpreadsheetError(_("The file is damaged or incomplete: it is not a spreadsheet that can be read.")) from None
+        raise _damaged() from None
+    return formula_rows
 
+
+def _sheet_cells(file) -> tuple[list, int]:
+    """The first sheet's rows as Python lists, and the number of its first
+    row (from 0); then the reader's own copy of the sheet goes: the two
+    never need to stay in memory together."""
     from python_calamine import CalamineWorkbook, PasswordError
 
-    file.seek(0)
     try:
         workbook = CalamineWorkbook.from_filelike(file)
         worksheet = workbook.get_sheet_by_index(0)
@@ -113,7 +133,7 @@ def _read_xlsx(file) -> Table:
             _("The spreadsheet is protected by a password. Save a copy without the password and send it again.")
         ) from None
     except Exception:  # calamine raises its own kinds for broken parts
-        raise SpreadsheetError(_("The file is damaged or incomplete: it is not a spreadsheet that can be read.")) from None
+        raise _damaged() from None
     if merged:
         first = merged[0]
         raise SpreadsheetError(
@@ -121,18 +141,13 @@ def _read_xlsx(file) -> Table:
             % {"row": first[0][0] + 1}
         )
     start_row = (worksheet.start or (0, 0))[0]
-    # The rows as Python lists, then the reader's own copy of the sheet goes:
-    # the two never need to stay in memory together.
     try:
         cells = list(worksheet.iter_rows())
     except Exception:
-        raise SpreadsheetError(_("The file is damaged or incomplete: it is not a spreadsheet that can be read.")) from None
+        raise _damaged() from None
     del worksheet
     workbook.close()
-    rows = _numbered(_drain(cells), start_row + 1)
-    del cells
-    headers = _header(rows)
-    return Table(headers, _bounded(rows), "xlsx", frozenset(formula_rows))
+    return cells, start_row
 
 
 def _first_sheet_part(names: set[str]) -> str | None:
@@ -258,39 +273,13 @@ def cell_text(value) -> str:
     return " ".join(text.split())
 
 
-# Writing
-
-#: XlsxWriter options for every workbook we write: text stays text, never a
-#: formula, a number or a link.
-XLSX_TEXT_ONLY = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
-
-# What Excel refuses in a cell: control characters other than tab and newlines.
-_EXCEL_REFUSES = dict.fromkeys([c for c in range(32) if c not in (9, 10, 13)] + [0xFFFE, 0xFFFF])
-# A CSV cell that a spreadsheet would read as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-def excel_text(value: str) -> str:
-    """Text as Excel accepts it: control characters and non-characters
-    removed (also lone surrogates, which cannot be encoded)."""
-    text = str(value)
-    if text.isascii() and text.isprintable():
-        return text  # most text: nothing to remove, and an export has millions
-    return _SURROGATES.sub("", text.translate(_EXCEL_REFUSES))
-
-
-def csv_text(value: str) -> str:
-    """A CSV cell that no spreadsheet turns into a formula: a leading
-    apostrophe, which the importer removes again."""
-    text = excel_text(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+# What a spreadsheet reads as a formula when a cell starts with it; the
+# export escapes such a CSV cell with an apostrophe (exporting.csv_text).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def unescape_csv_text(text: str) -> str:
-    """The importer's half of csv_text()."""
-    if text.startswith("'") and text[1:2] and text[1:].startswith(_FORMULA_START):
+    """A CSV cell as it was before the export escaped it (exporting.csv_text)."""
+    if text.startswith("'") and text[1:2] and text[1:].startswith(FORMULA_START):
         return text[1:]
     return text

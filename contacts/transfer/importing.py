@@ -1,0 +1,112 @@
+"""Importing contacts from a spreadsheet, in two phases (as pretix's
+modelimport): the columns clean their cells (columns); phase one reads and
+checks every row and decides, for each, create / update / unchanged /
+rejected (planning); phase two writes, in one transaction, with history
+and audit (writing). A preview is phase one alone.
+
+Counts are true: created + updated + unchanged + rejected = data rows.
+Importing the same file twice creates and changes nothing the second time.
+"""
+
+import gc
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from audit.models import AuditEvent
+from audit.services import audit_record
+from contacts_portal import database
+
+from .planning import Planner
+from .reading import Table, cell_text
+from .writing import ContactsChanged, PlanWriter, write_while_planning
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list = field(default_factory=list)  # (row number, cells, message)
+    headers: list = field(default_factory=list)
+
+    def counts(self) -> dict:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }
+
+
+def import_file(*, read: Callable[[], Table], attempts: int = 3, **options) -> ImportResult:
+    """import_contacts() on the table `read()` returns, read and planned
+    again when contacts changed meanwhile: one it matched was merged away
+    (the import then runs as if after the merge), or one with a number,
+    Telegram id or CPF/CNPJ it was about to create was saved first (a sync,
+    an inbound message: the import then updates that one)."""
+    for attempt in range(attempts):
+        try:
+            return import_contacts(table=read(), **options)
+        except (ContactsChanged, IntegrityError):
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def import_contacts(*, table: Table, mapping=None, wallet=None, tag="", dry_run=False, file_name="", progress=None) -> ImportResult:
+    """Import a table: plan it, and unless `dry_run`, write it and record
+    the import in the audit trail. The caller sets the recording (who,
+    through what)."""
+    planner = Planner(table, result=ImportResult(headers=table.headers), mapping=mapping, wallet=wallet, tag=tag, progress=progress)
+
+    def finish():
+        PlanWriter(planner).write()
+
+        audit_record(
+            action=AuditEvent.Action.IMPORT,
+            parameters={"file": file_name, "wallet": wallet.name if wallet else "", "tag": tag, "mapping": planner.mapping},
+            counts=planner.result.counts(),
+        )
+
+    with _without_full_collections():
+        if dry_run:
+            return planner.plan()
+        # A writer of its own where the database has room for one, and
+        # never inside a caller's transaction, which the import is part of.
+        if database.can_write_beside():
+            return write_while_planning(planner, finish=finish)
+        planner.plan()
+        with transaction.atomic():
+            finish()
+    return planner.result
+
+
+@contextmanager
+def _without_full_collections():
+    """The garbage collector's automatic passes off while an import runs: it
+    makes a few hundred thousand objects that live until it ends, and the
+    collector walked them all again and again (a fifth of the planning
+    time). The few cycles an import makes (a rejected row's error) are
+    young ones: the planner collects the youngest generation after each
+    chunk."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def rejected_rows(result: ImportResult) -> Iterable[list]:
+    """The error report's rows: the original cells plus "Erro"."""
+    yield [*result.headers, _("Error")]
+    for _number, cells, message in result.errors:
+        yield [*(cell_text(cell) for cell in cells), message]

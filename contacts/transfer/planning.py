@@ -1,0 +1,502 @@
+"""Phase one of an import: every row read and cleaned by its columns,
+matched with the contacts it names (in the database, or planned by an
+earlier row), and folded into a plan that says, for each contact, whether
+it is created, updated or left as it is, and for each rejected row why.
+The rows go a chunk at a time, so that only the plan stays in memory.
+
+Slots and shared empty containers: an import holds a hundred thousand of
+the objects below at once (peak memory is a target, see benchmarks/).
+"""
+
+import dataclasses
+import gc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from operator import attrgetter
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contacts_portal import database
+
+from .. import normalizers
+from ..models import Contact, ContactAlias, CustomField, Tag, Wallet
+from .columns import CLEANING_ORDER, COLUMN_BY_FIELD, EXTRA, FIELDS, Context, guess_mapping, label
+from .reading import Table, cell_text, unescape_csv_text
+
+CHUNK = 5000  # rows cleaned, matched and planned together
+NOTHING = frozenset()
+UNIQUE_FIELDS = ("number", "telegram_id", "cpf_cnpj")
+IDENTITY_ORDER = ("number", "telegram_id", "cpf_cnpj", "email")
+
+CONTACT_COLUMNS = [field.attname for field in Contact._meta.concrete_fields]
+contact_values = attrgetter(*CONTACT_COLUMNS)
+# Written again for a new contact a later row changed (see writing).
+RESENT_FIELDS = [field.name for field in Contact._meta.concrete_fields if not field.primary_key and field.name != "created_at"]
+# The fields a row can change, as Planned.changed names them.
+PLANNED_FIELDS = [name for name in FIELDS if name != "tags"]
+field_values = attrgetter(*(name if name != "wallet" else "wallet_id" for name in PLANNED_FIELDS))
+
+
+@dataclass(slots=True, eq=False)
+class Row:
+    """A row of the file, cleaned; kept only while its chunk is planned."""
+
+    number: int  # in the file
+    cells: list | None  # as read; kept for the error report
+    values: dict | None = None  # contact field -> clean value
+    extras: dict | None = None  # extra field name -> value
+    tags: list | None = None  # tag names
+    wallet: Wallet | None = None
+    error: str = ""
+
+
+@dataclass(slots=True, eq=False)
+class PlainContact:
+    """What a Contact holds, without the cost of a model instance: a
+    contact the import creates, or one it found. The fields are the
+    model's, in its order."""
+
+    pk: int | None = None
+    name: str = ""
+    number: str = ""
+    email: str = ""
+    cpf_cnpj: str = ""
+    birth_date: date | None = None
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    wallet_id: int | None = None
+    telegram_id: str = ""
+    photo: str = ""
+    is_group: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    name_key: str = ""
+    search_text: str = ""
+
+    @property
+    def id(self):  # noqa: A003 (as a Contact has it)
+        return self.pk
+
+    def refresh_search_fields(self, extra_values):
+        Contact.refresh_search_fields(self, extra_values)
+
+
+assert [f.name for f in dataclasses.fields(PlainContact)] == ["pk", *CONTACT_COLUMNS[1:]], "PlainContact follows Contact's fields"
+
+
+@dataclass(slots=True, eq=False)
+class PlainExtra:
+    """An extra field, as PlainContact is a contact: one the import creates,
+    or one it found."""
+
+    name: str
+    value: str
+    pk: int | None = None
+    contact_id: int | None = None
+
+    @property
+    def id(self):  # noqa: A003 (as a CustomField has it)
+        return self.pk
+
+
+@dataclass(slots=True, eq=False)
+class Planned:
+    """A contact as the import will leave it: an existing one (with what it
+    was) or a new one. Containers stay the shared empty ones until used."""
+
+    contact: PlainContact
+    is_new: bool
+    original: tuple | None = None  # of an existing one: its PLANNED_FIELDS' values
+    changed: frozenset | set = NOTHING
+    rows: int = 0  # rows of the file about this contact
+    tags: tuple = ()  # tag ids, or keys of tags to create; a tuple weighs a quarter of a set
+    original_tags: tuple = ()
+    extras: dict | None = None  # folded name -> PlainExtra
+    original_extras: dict | None = None
+    changed_extras: frozenset | set = NOTHING
+    new_extras: list | None = None
+    updated_rows: int = 0  # rows counted as updating it (see Planner.decide)
+    resend: bool = False  # a new contact changed after it was sent (see writing)
+
+    def add_tag(self, key) -> None:
+        if key not in self.tags:
+            self.tags += (key,)
+
+    def set_extra(self, key: str, name: str, value: str) -> None:
+        extra = self.extras.get(key) if self.extras else None
+        if extra is not None:
+            extra.value = value
+            return
+        extra = PlainExtra(name=name, value=value)
+        if self.extras is None:
+            self.extras = {}
+        self.extras[key] = extra
+        if self.new_extras is None:
+            self.new_extras = []
+        self.new_extras.append(extra)
+
+    def extra_values(self) -> list[str]:
+        return [extra.value for extra in self.extras.values()] if self.extras else []
+
+    def added_tags(self) -> list:
+        """Tags are only added, never removed."""
+        return [key for key in self.tags if key not in self.original_tags]
+
+    def state(self) -> tuple:
+        return (
+            field_values(self.contact),
+            frozenset(self.tags),
+            tuple(sorted((key, extra.value) for key, extra in (self.extras or {}).items())),
+        )
+
+    def changes(self) -> bool:
+        return bool(self.is_new or self.changed or self.added_tags() or self.changed_extras or self.new_extras)
+
+
+def new_contact_rows(new: list[Planned], now: datetime) -> Iterator[tuple]:
+    """The rows of new contacts, their ids drawn and search columns made,
+    one at a time as they are asked for."""
+    for planned, pk in zip(new, database.allocate_ids(Contact, len(new)), strict=True):
+        contact = planned.contact
+        contact.pk = pk
+        contact.created_at = contact.updated_at = now
+        contact.refresh_search_fields(planned.extra_values())
+        yield contact_values(contact)
+
+
+class RowCleaner:
+    """A row of the file as a Row: each mapped cell cleaned by its column,
+    the extra fields' cells kept as text."""
+
+    def __init__(self, table: Table, mapping: list[str]):
+        self._is_csv = table.kind == "csv"
+        self._formula_rows = table.formula_rows
+        self._fields = [(index, target) for index, target in enumerate(mapping) if target and not target.startswith(EXTRA)]
+        self.extras = [(index, target[len(EXTRA) :]) for index, target in enumerate(mapping) if target.startswith(EXTRA)]
+        mapped = {target for _index, target in self._fields}
+        self._columns = [COLUMN_BY_FIELD[name] for name in CLEANING_ORDER if name in mapped]
+        self._context = Context(
+            today=date.today(),
+            wallets={w.name.casefold(): w for w in Wallet.objects.all()},
+            group_numbers=set(Contact.objects.filter(is_group=True).exclude(number="").values_list("number", flat=True)),
+        )
+
+    def clean(self, number: int, cells: list) -> Row:
+        row = Row(number, cells)
+        is_csv = self._is_csv
+        width = len(cells)
+        for index, name in self.extras:
+            if index < width:
+                text = cell_text(cells[index])
+                if is_csv:
+                    text = unescape_csv_text(text)
+                if text:
+                    if row.extras is None:
+                        row.extras = {}
+                    row.extras[name] = text[:500]
+        if number in self._formula_rows:
+            row.error = _("A cell has a formula without a calculated value; open the file in Excel, save it and send it again.")
+            return row
+        raw_values = {}
+        for index, target in self._fields:
+            if index < width:
+                raw = cells[index]
+                text = cell_text(raw)
+                if is_csv:
+                    text = unescape_csv_text(text)
+                raw_values[target] = (text, raw)
+        try:
+            self._clean_values(row, raw_values)
+        except ValidationError as error:
+            row.error = " ".join(error.messages)
+        else:
+            row.cells = None  # only the error report needs the cells
+        return row
+
+    def _clean_values(self, row: Row, raw: dict) -> None:
+        values = row.values = {}
+        context = self._context
+        for column in self._columns:
+            cell = raw.get(column.field)
+            if cell is not None and (text := normalizers.clean_text(cell[0]).strip()):
+                value = column.clean(text, cell[1], context)
+                if value is not None:
+                    values[column.field] = value
+        row.wallet = values.pop("wallet", None)
+        row.tags = values.pop("tags", None)
+        if not any(values.get(key) for key in IDENTITY_ORDER):
+            raise ValidationError(_("The row has no number, Telegram id, CPF/CNPJ nor e-mail to identify the contact."))
+
+
+class Planner:
+    """Phase one of an import: a table, a mapping, options; plan() reads
+    every row and leaves in `planned` what each contact becomes, and in
+    `result` the counts and the rejected rows."""
+
+    def __init__(self, table: Table, *, result, mapping=None, wallet=None, tag: str = "", progress: Callable[[int], None] | None = None):
+        self.table = table
+        self.mapping = mapping or guess_mapping(table.headers)
+        self.wallet = wallet
+        self.tag = " ".join((tag or "").split())
+        self.progress = progress or (lambda done: None)
+        self.result = result
+        self.planned: list[Planned] = []
+        self.now = timezone.now()
+        self._cleaner = RowCleaner(table, self.mapping)
+        self._extra_keys = {name: normalizers.fold(name) for _index, name in self._cleaner.extras}
+        self._tags = {tag.name.casefold(): tag for tag in Tag.objects.all()}
+        self._tag_keys: dict[str, int | tuple] = {}
+        # Per identity field, value -> the planned contact it names.
+        self._by_key: dict[str, dict[str, Planned]] = {key: {} for key in IDENTITY_ORDER}
+        self._matcher = Matcher(self._by_key)
+        self._existing = self._matcher.existing
+        self._aliases = self._matcher.aliases
+        self._planned_by_pk: dict[int, Planned] = {}
+        # When set (see writing.ConcurrentWriter), each chunk's new contacts
+        # are sent to it as soon as the chunk is planned.
+        self.send: Callable[[list[tuple]], None] | None = None
+        self._unsent: list[Planned] = []
+
+    def plan(self):
+        """Read and check every row, match it, and decide what it does; a
+        chunk of rows at a time. Returns the result."""
+        chunk = []
+        clean = self._cleaner.clean
+        for number, cells in self.table.rows:
+            chunk.append(clean(number, cells))
+            if len(chunk) == CHUNK:
+                self._plan_rows(chunk)
+                chunk = []
+        self._plan_rows(chunk)
+        self._decide()
+        self.progress(self.result.rows)
+        self.table = None  # the reader's copy of the sheet is no longer needed
+        return self.result
+
+    def _plan_rows(self, rows: list[Row]) -> None:
+        self._matcher.match(rows)
+        result = self.result
+        for row in rows:
+            if not row.error:
+                self._apply(row)
+            if row.error:
+                result.rejected += 1
+                result.errors.append((row.number, row.cells, row.error))
+        result.rows += len(rows)
+        if self._unsent:
+            self._send_new()
+        if rows:
+            self.progress(result.rows)
+        gc.collect(0)  # this chunk's cycles, if any (see importing._without_full_collections)
+
+    def _apply(self, row: Row) -> None:
+        """Fold a row into the contact it is (an existing one, one planned
+        by an earlier row, or a new one), and count it once, for what it
+        did: the row that brings a new contact created it; a later row
+        about the same person, or a row about an existing one, updated it
+        or left it unchanged."""
+        planned = self._contact_of(row.values)
+        if self._refused(row, planned):
+            return
+        created_here = planned.is_new and not planned.rows
+        before = None if created_here else planned.state()
+        if created_here:
+            self.planned.append(planned)
+            if self.send is not None:
+                self._unsent.append(planned)
+        elif planned.is_new and planned.contact.pk is not None:
+            planned.resend = True  # sent as an earlier chunk left it: written again at the end
+        planned.rows += 1
+        self._fold(row, planned)
+        if created_here:
+            self.result.created += 1
+        elif planned.state() != before:
+            self.result.updated += 1
+            planned.updated_rows += 1
+        else:
+            self.result.unchanged += 1
+
+    def _contact_of(self, values: dict) -> Planned:
+        for key in IDENTITY_ORDER:
+            value = values.get(key)
+            if not value:
+                continue
+            planned = self._by_key[key].get(value)
+            if planned is None and value in self._existing[key]:
+                planned = self._plan_existing(self._existing[key][value])
+            if planned is not None:
+                return planned
+        return Planned(PlainContact(), is_new=True)
+
+    def _refused(self, row: Row, planned: Planned) -> bool:
+        """A value that another contact already holds would be a duplicate."""
+        values = row.values
+        for key in UNIQUE_FIELDS:
+            value = values.get(key)
+            if not value:
+                continue
+            holder = self._by_key[key].get(value)
+            if holder is None and value in self._existing[key]:
+                holder = self._plan_existing(self._existing[key][value])
+            if holder is not None and holder is not planned:
+                row.error = _("%(field)s %(value)s already belongs to another contact (%(name)s).") % {
+                    "field": label(key),
+                    "value": value,
+                    "name": holder.contact.name,
+                }
+                return True
+        return False
+
+    def _fold(self, row: Row, planned: Planned) -> None:
+        contact = planned.contact
+        for name, value in row.values.items():
+            if (name, value) in self._aliases:
+                continue  # the survivor's earlier address: its own number stays
+            if getattr(contact, name) != value:  # an equal value stays the same object, shared with `original`
+                setattr(contact, name, value)
+        if not contact.name:
+            # A new contact without a name is named as the desk names one
+            # that has talked to it: by its number (or other identity).
+            full = " ".join(filter(None, (contact.first_name, contact.last_name)))
+            contact.name = full or normalizers.format_phone(contact.number) or contact.email or contact.telegram_id or contact.cpf_cnpj
+        # The operator's wallet applies to every row; else the row's own.
+        if self.wallet is not None:
+            contact.wallet_id = self.wallet.pk
+        elif row.wallet is not None:
+            contact.wallet_id = row.wallet.pk
+        for name in (row.tags or []) + ([self.tag] if self.tag else []):
+            planned.add_tag(self._tag_key(name))
+        for name, value in (row.extras or {}).items():
+            planned.set_extra(self._extra_keys[name], name, value)
+        for key in IDENTITY_ORDER:
+            value = getattr(contact, key)
+            if value:
+                self._by_key[key][value.lower() if key == "email" else value] = planned
+
+    def _plan_existing(self, contact: PlainContact) -> Planned:
+        planned = self._planned_by_pk.get(contact.pk)
+        if planned is None:
+            # Taken from the matcher's tables, not copied: a hundred
+            # thousand contacts found weigh as little as possible.
+            tags = tuple(self._matcher.tags.pop(contact.pk, ()))
+            extras = self._matcher.extras.pop(contact.pk, None)
+            planned = Planned(contact, is_new=False, original=field_values(contact), tags=tags, original_tags=tags, extras=extras)
+            if extras:
+                planned.original_extras = {key: extra.value for key, extra in extras.items()}
+            self._planned_by_pk[contact.pk] = planned
+            self.planned.append(planned)
+        return planned
+
+    def _send_new(self) -> None:
+        """Send the contacts the chunk just planned creates, as they are
+        now, with their ids (drawn here: the writer's connection is busy
+        with the COPY)."""
+        rows = list(new_contact_rows(self._unsent, self.now))
+        self._unsent = []
+        self.send(rows)
+
+    def _tag_key(self, name: str):
+        """An existing tag's id, or the name of one to create (one key per
+        name, shared by every contact that gets it)."""
+        key = self._tag_keys.get(name)
+        if key is None:
+            tag = self._tags.get(name.casefold())
+            key = self._tag_keys[name] = tag.pk if tag is not None else ("new", name.casefold(), name)
+        return key
+
+    def _decide(self) -> None:
+        for planned in self.planned:
+            if not planned.is_new:
+                now = field_values(planned.contact)
+                planned.changed = {name for name, was, value in zip(PLANNED_FIELDS, planned.original, now, strict=True) if value != was}
+                planned.changed_extras = {
+                    key for key, value in (planned.original_extras or {}).items() if planned.extras[key].value != value
+                }
+                if planned.updated_rows and not planned.changes():
+                    # Rows that changed it back and forth left it as it was.
+                    self.result.updated -= planned.updated_rows
+                    self.result.unchanged += planned.updated_rows
+
+
+class Matcher:
+    """The contacts in the database that rows name (by number, Telegram id,
+    CPF/CNPJ, e-mail, or an address a merge left to its survivor), read a
+    chunk of rows at a time, with their tags and extra fields."""
+
+    def __init__(self, planned: dict[str, dict[str, Planned]]):
+        self._planned = planned  # the planner's: values earlier rows already name
+        # Per identity field, value -> the contact in the database that has it.
+        self.existing: dict[str, dict[str, PlainContact]] = {key: {} for key in IDENTITY_ORDER}
+        self.found: dict[int, PlainContact] = {}
+        self.tags: dict[int, set] = {}
+        self.extras: dict[int, dict] = {}
+        self.aliases: set[tuple[str, str]] = set()  # (field, value) matched through ContactAlias
+
+    def match(self, rows: list[Row]) -> None:
+        """Find the contacts the rows refer to that earlier rows did not
+        already find: a query per field for the whole chunk."""
+        wanted = self._wanted(rows)
+        found_by: dict[int, list[str]] = {}  # contact id -> the fields it was found by
+        for key, values in wanted.items():
+            for pk in _contact_ids(key, list(values)):
+                found_by.setdefault(pk, []).append(key)
+        # A number or Telegram id that a merge of duplicates left to its
+        # survivor is the survivor's (if no contact holds it as its own).
+        aliased = []
+        for kind in ("number", "telegram_id"):
+            aliased += [(kind, value, pk) for value, pk in _aliases(kind, list(wanted[kind]))]
+        for _kind, _value, pk in aliased:
+            found_by.setdefault(pk, [])
+        self._read([pk for pk in found_by if pk not in self.found])
+        # Oldest first: of several contacts with one e-mail, the oldest is the one.
+        for pk in sorted(found_by, key=lambda pk: (self.found[pk].created_at, pk)):
+            contact = self.found[pk]
+            for key in found_by[pk]:
+                value = getattr(contact, key)
+                self.existing[key].setdefault(value.lower() if key == "email" else value, contact)
+        for kind, value, pk in aliased:
+            self.existing[kind].setdefault(value, self.found[pk])
+            self.aliases.add((kind, value))
+
+    def _wanted(self, rows: list[Row]) -> dict[str, set]:
+        wanted = {key: set() for key in IDENTITY_ORDER}
+        for row in rows:
+            if not row.error:
+                for key in IDENTITY_ORDER:
+                    value = row.values.get(key)
+                    if value and value not in self._planned[key] and value not in self.existing[key]:
+                        wanted[key].add(value)
+        return wanted
+
+    def _read(self, ids: list[int]) -> None:
+        """The contacts, their tags and extra fields, as plain objects read
+        with values_list: model instances weighed many times more."""
+        for start in range(0, len(ids), 900):
+            part = ids[start : start + 900]
+            for values in Contact.objects.filter(pk__in=part).values_list(*CONTACT_COLUMNS):
+                self.found[values[0]] = PlainContact(*values)
+            for contact_id, tag_id in Contact.tags.through.objects.filter(contact_id__in=part).values_list("contact_id", "tag_id"):
+                self.tags.setdefault(contact_id, set()).add(tag_id)
+            for pk, contact_id, name, value in CustomField.objects.filter(contact_id__in=part).values_list("id", "contact_id", "name", "value"):
+                extra = PlainExtra(name=name, value=value, pk=pk, contact_id=contact_id)
+                self.extras.setdefault(contact_id, {})[normalizers.fold(name)] = extra
+
+
+def _contact_ids(key: str, values: list[str]) -> list[int]:
+    """The ids of the contacts whose `key` is one of `values`, as stored:
+    canonical, like the values (an e-mail in lower case). A contact stored
+    otherwise by older data is for the duplicate search to find; looking
+    for it here (LOWER(email)) read the whole table for every chunk."""
+    # Excluding blanks lets the database use the partial (unique) index.
+    column = connection.ops.quote_name(key)
+    return [pk for (pk,) in database.select_where_in(Contact, "id", f"{column} <> '' AND {column}", values)]
+
+
+def _aliases(kind: str, values: list[str]) -> list[tuple[str, int]]:
+    """(value, contact id) of the earlier addresses of `kind` among `values`."""
+    return database.select_where_in(ContactAlias, "value, contact_id", f"kind = '{kind}' AND value", values)

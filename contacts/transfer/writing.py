@@ -1,0 +1,193 @@
+"""Phase two of an import: the plan written, all or nothing: new contacts,
+changed ones, tags, extra fields and their history.
+
+Where the database allows a second writer (database.can_write_beside), phase
+two begins during phase one: a ConcurrentWriter writes each chunk's new
+contacts while the planner plans the next chunk.
+"""
+
+import contextvars
+import queue
+import threading
+from collections.abc import Callable
+
+from django.db import connection, transaction
+
+from contacts_portal import database
+
+from ..history import custom_fields_bulk_record, history_bulk_record
+from ..models import Contact, CustomField, Tag
+from .planning import CONTACT_COLUMNS, RESENT_FIELDS, Planned, Planner, new_contact_rows
+
+
+class ContactsChanged(Exception):
+    """A contact the import matched was merged or deleted before it could
+    be written; nothing was written."""
+
+
+class PlanWriter:
+    """Writes a planner's plan. New rows go in with database.insert (the ORM's
+    bulk_create compiles every value in Python, most of the time of a large
+    import), changed ones with database.update_rows (the ORM's bulk_update
+    writes a CASE per field and row)."""
+
+    def __init__(self, planner: Planner):
+        self.planner = planner
+
+    @transaction.atomic
+    def write(self):
+        """Write the plan; returns the planner's result."""
+        planner = self.planner
+        self._lock_matched()
+        tag_ids = self._create_tags()
+        new = [p for p in planner.planned if p.is_new]
+        changed = [p for p in planner.planned if not p.is_new and p.changes()]
+        self._write_new(new)
+        planner.progress(len(new))
+        self._write_changed(changed)
+        links = self._write_tags(new + changed, tag_ids)
+        new_extras, changed_extras = self._write_extras(new + changed, changed)
+        # History: what each contact and extra field is now, by this import.
+        new_ids = {p.contact.pk for p in new}
+        history_bulk_record(contacts=[p.contact for p in new], created=True, tag_links=[link for link in links if link[1] in new_ids])
+        history_bulk_record(contacts=[p.contact for p in changed])
+        custom_fields_bulk_record(fields=new_extras, created=True)
+        custom_fields_bulk_record(fields=changed_extras)
+        return planner.result
+
+    def _lock_matched(self) -> None:
+        """Lock the contacts the plan updates, in id order like every bulk
+        writer (a merge waits for the import, or the import for the merge).
+        One merged or deleted since the plan was made raises ContactsChanged:
+        the import is planned again from the file, and finds the survivor."""
+        ids = sorted({p.contact.pk for p in self.planner.planned if not p.is_new})
+        if database.lock_rows(Contact, ids) != len(ids):
+            raise ContactsChanged
+
+    def _create_tags(self) -> dict:
+        wanted = {key: key[2] for p in self.planner.planned for key in p.tags if isinstance(key, tuple)}
+        ids = {}
+        for key, name in wanted.items():
+            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+            ids[key] = tag.pk
+        return ids
+
+    def _write_new(self, new: list[Planned]) -> None:
+        if self.planner.send is not None:
+            # Sent while planning (see ConcurrentWriter); those a later row
+            # changed are written again as they are now.
+            resent = [p for p in new if p.resend]
+            for planned in resent:
+                planned.contact.refresh_search_fields(planned.extra_values())
+            database.update_rows(Contact, [p.contact for p in resent], RESENT_FIELDS)
+        else:
+            # Made as they are sent: on PostgreSQL the database indexes one
+            # batch while the next is made.
+            database.insert(Contact, CONTACT_COLUMNS, new_contact_rows(new, self.planner.now))
+
+    def _write_changed(self, changed: list[Planned]) -> None:
+        update_fields = sorted({name for p in changed for name in p.changed} | {"name_key", "search_text", "updated_at"})
+        for planned in changed:
+            planned.contact.refresh_search_fields(planned.extra_values())
+            planned.contact.updated_at = self.planner.now
+        database.update_rows(Contact, [p.contact for p in changed], update_fields)
+
+    @staticmethod
+    def _write_tags(planned: list[Planned], tag_ids: dict) -> list[tuple]:
+        """Tags are only added, never removed. Returns the (id, contact id,
+        tag id) rows written."""
+        links = [(p.contact.pk, tag_ids[key] if isinstance(key, tuple) else key) for p in planned for key in p.added_tags()]
+        Through = Contact.tags.through
+        links = [(pk, contact_id, tag_id) for pk, (contact_id, tag_id) in zip(database.allocate_ids(Through, len(links)), links, strict=True)]
+        database.insert(Through, ["id", "contact_id", "tag_id"], links)
+        return links
+
+    @staticmethod
+    def _write_extras(planned: list[Planned], changed: list[Planned]) -> tuple[list, list]:
+        """Returns the extra fields created and those changed."""
+        new_extras = []
+        for p in planned:
+            for extra in p.new_extras or ():
+                extra.contact_id = p.contact.pk
+                new_extras.append(extra)
+        for extra, pk in zip(new_extras, database.allocate_ids(CustomField, len(new_extras)), strict=True):
+            extra.pk = pk
+        database.insert(CustomField, ["id", "contact_id", "name", "value"], ((e.pk, e.contact_id, e.name, e.value) for e in new_extras))
+        changed_extras = [p.extras[key] for p in changed for key in p.changed_extras]
+        database.update_rows(CustomField, changed_extras, ["value"])
+        return new_extras, changed_extras
+
+
+class ConcurrentWriter(threading.Thread):
+    """The write of an import begun while the rows are still being
+    planned: the database's work on the new contacts (their indexes, the
+    trigram ones above all) then overlaps with Python's on the next rows
+    (benchmarks/README.md has the figures).
+
+    The writer has a connection and a transaction of its own (Django's
+    connections are per thread). It keeps one COPY of new contacts open and
+    writes each chunk's as the planner sends them; when the plan is done,
+    it writes the rest (contacts a later row changed, updates, tags, extra
+    fields, history, audit) in the same transaction, so the import is still
+    all or nothing. Abandoned, or failing, it rolls back."""
+
+    _DONE = object()
+    _ABANDON = object()
+
+    def __init__(self, finish: Callable[[], None]):
+        super().__init__(name="contacts-import-writer", daemon=True)
+        self._finish = finish
+        self._queue = queue.SimpleQueue()
+        self._context = contextvars.copy_context()  # who is importing, in what language
+        self.error: BaseException | None = None
+
+    def send(self, rows: list[tuple]) -> None:
+        if self.error is not None:
+            raise self.error
+        self._queue.put(rows)
+
+    def close(self, *, abandon: bool = False) -> None:
+        """Finish the write (or abandon it) and wait for it; raises what
+        the write raised."""
+        self._queue.put(self._ABANDON if abandon else self._DONE)
+        self.join()
+        if self.error is not None and not abandon:
+            raise self.error
+
+    def run(self) -> None:
+        self._context.run(self._write)
+
+    def _write(self) -> None:
+        try:
+            with transaction.atomic():
+                with database.Inserter(Contact, CONTACT_COLUMNS) as inserter:
+                    while (rows := self._queue.get()) is not self._DONE:
+                        if rows is self._ABANDON:
+                            raise _Abandoned
+                        inserter.write(rows)
+                self._finish()
+        except _Abandoned:
+            pass
+        except BaseException as error:  # raised again in the importing thread
+            self.error = error
+        finally:
+            connection.close()
+
+
+class _Abandoned(Exception):
+    pass
+
+
+def write_while_planning(planner: Planner, *, finish: Callable[[], None]):
+    """Plan with a ConcurrentWriter writing meanwhile; then `finish` in its
+    transaction. Returns the planner's result."""
+    writer = ConcurrentWriter(finish)
+    planner.send = writer.send
+    writer.start()
+    try:
+        planner.plan()
+    except BaseException:
+        writer.close(abandon=True)
+        raise
+    writer.close()
+    return planner.result
