@@ -316,10 +316,11 @@ def retrying(
     value taken meanwhile, a contact merged away, a deadlock): it raises
     one of `on` (and `when(error)` says so, if given), and it looks at the
     database afresh the next time. `atomic` runs each attempt in a
-    transaction (a savepoint inside the caller's); without it, work that
-    fails inside the caller's transaction is not retried, since the failed
-    statement aborted that transaction. `pause` seconds times the attempt
-    number are waited between attempts. The last attempt's error goes up."""
+    transaction of its own (a savepoint inside the caller's); work that
+    does not, and fails inside the caller's transaction, cannot run again
+    there (the failed statement aborted it): its `when` says so. `pause`
+    seconds times the attempt number are waited between attempts. The last
+    attempt's error goes up."""
     for attempt in range(1, attempts + 1):
         try:
             if atomic:
@@ -327,8 +328,7 @@ def retrying(
                     return work()
             return work()
         except on as error:
-            lost = when is None or when(error)
-            if attempt == attempts or not lost or (not atomic and connection.in_atomic_block):
+            if attempt == attempts or (when is not None and not when(error)):
                 raise
             if pause:
                 time.sleep(pause * attempt)

@@ -139,7 +139,12 @@ def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     into another while its message was being stored makes the database
     refuse the message (it would point at a contact that is gone); it is
     stored again, for the survivor."""
-    return database.retrying(lambda: _receive(channel=channel, inbound=inbound), on=(IntegrityError, Ticket.DoesNotExist))
+    return database.retrying(
+        lambda: _receive(channel=channel, inbound=inbound),
+        on=(IntegrityError, Ticket.DoesNotExist),
+        # Inside a caller's transaction the refused statement aborted it.
+        when=lambda error: not connection.in_atomic_block,
+    )
 
 
 def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:

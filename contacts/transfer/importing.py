@@ -51,13 +51,9 @@ def import_file(*, read: Callable[[], Table], attempts: int = 3, **options) -> I
     (the import then runs as if after the merge), or one with a number,
     Telegram id or CPF/CNPJ it was about to create was saved first (a sync,
     an inbound message: the import then updates that one)."""
-    for attempt in range(attempts):
-        try:
-            return import_contacts(table=read(), **options)
-        except (ContactsChanged, IntegrityError):
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
+    # Each attempt writes in a transaction of its own (a savepoint in the
+    # caller's), so a lost race leaves nothing behind to undo.
+    return database.retrying(lambda: import_contacts(table=read(), **options), on=(ContactsChanged, IntegrityError), attempts=attempts)
 
 
 def import_contacts(*, table: Table, mapping=None, wallet=None, tag="", dry_run=False, file_name="", progress=None) -> ImportResult:
