@@ -3,7 +3,8 @@
 
 import pytest
 
-from dedup.duplicates import contacts_merge, find_duplicates
+from dedup.finding import find_duplicates
+from dedup.merging import contacts_merge
 from contacts.history import contact_timeline
 from contacts.models import AuditEvent, Contact, ContactAlias, CustomField, MergedContact, MergeRecord
 from contacts.recording import Source, recording

@@ -2,7 +2,8 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from dedup.duplicates import contacts_merge, find_duplicates
+from dedup.finding import find_duplicates
+from dedup.merging import contacts_merge
 from contacts.models import Contact
 from contacts.recording import Source, recording
 
