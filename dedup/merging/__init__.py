@@ -1,6 +1,8 @@
 """The merge of Remover duplicados: each group of contacts into its oldest
 contact, losing nothing. Groups go in batches, each batch one transaction,
-so a group is never half-merged; a batch runs its phases in this order:
+so a group is never half-merged. A batch goes through four phases,
+interleaved where one needs what another wrote (_merge_batch keeps the
+order):
 
 - plan (plan.py): the groups as they stand, their contacts locked in id
   order and read again, contacts merged away meanwhile followed to their
