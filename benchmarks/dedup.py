@@ -254,7 +254,8 @@ def main():
     from django.db import connection
     from django.db.models import Count
 
-    from dedup.duplicates import contacts_merge, find_duplicates
+    from dedup.finding import find_duplicates
+    from dedup.merging import contacts_merge
     from contacts.models import Contact
     from audit.recording import Source, recording
     from tickets.models import Message, Ticket

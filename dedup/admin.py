@@ -9,7 +9,7 @@ from contacts.admin import ContactAdmin
 from contacts.models import Contact
 from audit.recording import Source, recording
 
-from .duplicates import contacts_merge
+from .merging import contacts_merge
 
 
 admin.site.unregister(Contact)

@@ -15,7 +15,7 @@ SURVIVORS_SHOWN = 20
 def find(job) -> None:
     """Step one: the groups, stored for the administrator to look at and
     choose from; nothing is merged."""
-    from .duplicates import find_duplicates
+    from .finding import find_duplicates
 
     groups = find_duplicates(progress=job.progress)
     DuplicateGroup.objects.bulk_create(
@@ -39,7 +39,7 @@ def find(job) -> None:
 
 def merge(job) -> None:
     """Step two: merge the groups chosen (all, or those listed) of a search."""
-    from .duplicates import contacts_merge
+    from .merging import contacts_merge
 
     chosen = DuplicateGroup.objects.filter(job_id=job.parameters["search"], merged=False).order_by("pk")
     if job.parameters.get("groups") is not None:

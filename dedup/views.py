@@ -18,7 +18,7 @@ from jobs.models import Job
 from jobs.tasks import enqueue
 from jobs.views import UserJobMixin
 
-from .duplicates import contacts_merge, merge_preview
+from .merging import contacts_merge, merge_preview
 
 GROUPS_PER_PAGE = 20
 

@@ -116,7 +116,7 @@ def test_demo_extra_fields_are_found_by_the_search(admin_client):
 
 
 def test_seed_demo_can_add_duplicates_that_remover_duplicados_finds(db):
-    from dedup.duplicates import find_duplicates
+    from dedup.finding import find_duplicates
 
     call_command("seed_demo", "--contacts", "300", "--duplicates", "9", "--seed", "5", stdout=StringIO())
     assert Contact.objects.count() == 309

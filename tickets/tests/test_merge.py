@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dedup.duplicates import contacts_merge, find_duplicates
+from dedup.finding import find_duplicates
+from dedup.merging import contacts_merge
 from contacts.models import Contact, MergedContact
 from contacts.tests.factories import stored_contact
 from tickets.models import Message, Ticket

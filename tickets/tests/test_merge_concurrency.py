@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from dedup.duplicates import contacts_merge
+from dedup.merging import contacts_merge
 from contacts.models import Contact, CustomField
 from contacts.tests.factories import stored_contact
 from tickets import merging, services

@@ -3,7 +3,8 @@ import sys
 from django.core.management.base import BaseCommand
 
 from audit.recording import Source, recording
-from dedup.duplicates import contacts_merge, find_duplicates
+from dedup.finding import find_duplicates
+from dedup.merging import contacts_merge
 from contacts.models import Contact
 
 
