@@ -216,7 +216,7 @@ def update_rows(model, objects: list, field_names: list[str]) -> None:
                 f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}"
             )
             # A batch at a time: the statement holds every value as text,
-            # and 100,000 contacts' at once weighed 50 MB.
+            # and a whole import's at once was too heavy (benchmarks/README.md).
             for batch in batched(objects, BATCH):
                 cursor.execute(sql, values(batch))
             return
