@@ -14,6 +14,8 @@ from . import sync
 
 #: The button's choice -> the job's kind.
 KINDS = {"contacts": Job.Kind.SYNC, "groups": Job.Kind.SYNC_GROUPS}
+#: The job's kind -> the sync it runs.
+SERVICES = {Job.Kind.SYNC: "sync_contacts", Job.Kind.SYNC_GROUPS: "sync_groups"}
 
 
 def job_start(*, kind: str, user, language: str) -> Job:
@@ -23,14 +25,18 @@ def job_start(*, kind: str, user, language: str) -> Job:
     return job
 
 
-def run(job) -> None:
-    service = sync.sync_groups if job.kind == Job.Kind.SYNC_GROUPS else sync.sync_contacts
+def runner(service_name: str):
+    """The job that runs tickets.sync's `service_name` (looked up when it
+    runs, so a test can replace it)."""
 
-    def progress(step: str, done: int, total: int) -> None:
-        job.progress(done, total, step=step)
+    def run(job) -> None:
+        def progress(step: str, done: int, total: int) -> None:
+            job.progress(done, total, step=step)
 
-    report = service(user=job.user, progress=progress, audit_source=Source.PANEL)
-    job.finish(result={**report.counts, "notes": report.notes})
+        report = getattr(sync, service_name)(user=job.user, progress=progress, audit_source=Source.PANEL)
+        job.finish(result={**report.counts, "notes": report.notes})
+
+    return run
 
 
 def _context(job, request, **kwargs) -> dict:
@@ -40,11 +46,11 @@ def _context(job, request, **kwargs) -> dict:
 
 
 def register_kinds() -> None:
-    for name in KINDS.values():
+    for name, service_name in SERVICES.items():
         register(
             name,
             JobKind(
-                run=run,
+                run=runner(service_name),
                 source=Source.SYNC,
                 page_template="tickets/sync_job.html",
                 result_template="tickets/_sync_result.html",

@@ -72,8 +72,12 @@ def run_import(job) -> None:
         )
     if result.errors:
         job.report_file.save("erros.xlsx", File(_write_report(rejected_rows(result))), save=False)
-        type(job).objects.filter(pk=job.pk).update(report_file=job.report_file.name)
-    job.finish(total=result.rows, done=result.rows, result={**result.counts(), "errors": _shown_errors(result)})
+    job.finish(
+        report_file=job.report_file.name,
+        total=result.rows,
+        done=result.rows,
+        result={**result.counts(), "errors": _shown_errors(result)},
+    )
 
 
 def _write_report(rows):

@@ -1,0 +1,42 @@
+"""Syncs were jobs of their own (tickets.SyncJob) before every job was a
+jobs.Job: the migration keeps each one, its counts and notes, and its
+old address."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [("tickets", "0004_ticket_merged_into"), ("jobs", "0001_initial")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def leaves():
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+
+
+def test_every_sync_job_becomes_a_job_that_keeps_what_it_did_and_its_address(client, admin_user):
+    old_apps = migrate(BEFORE)
+    try:
+        SyncJob = old_apps.get_model("tickets", "SyncJob")
+        old = SyncJob.objects.create(
+            kind="groups", user_id=admin_user.pk, status="done", language="en", counts={"contacts_created": 3}, notes=["WhatsApp: ok"]
+        )
+    finally:
+        new_apps = migrate(leaves())
+    job = new_apps.get_model("jobs", "Job").objects.get(parameters__sync_job=old.pk)
+    assert (job.kind, job.status, job.user_id) == ("sync_groups", "done", admin_user.pk)
+    assert job.result == {"contacts_created": 3, "notes": ["WhatsApp: ok"]}
+    assert job.parameters["language"] == "en" and job.created_at == old.created_at
+    client.force_login(admin_user)
+    response = client.get(reverse("tickets:job", args=[old.pk]))
+    assert response.status_code == 307
+    assert admin_user.has_perm("tickets.sync_contacts")
