@@ -45,7 +45,7 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The sequence is looked up once: pg_get_serial_sequence() in the
-            # select list ran for every id, four fifths of the time.
+            # select list ran for every id.
             cursor.execute(
                 "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) "
                 "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
@@ -233,7 +233,7 @@ def _array_type(field) -> str:
 def select_where_in(model, select: str, condition: str, values: list[str]) -> list[tuple]:
     """SELECT `select` FROM `model`'s table WHERE `condition` is one of
     `values`, in plain SQL: the ORM prepares each value in Python, and the
-    driver quotes a list element by element (a tenth of an import's time).
+    driver quotes a list element by element (see benchmarks/README.md).
     On PostgreSQL the values travel as one text, split by the database
     (the values never hold a line break); elsewhere a few hundred at a time."""
     if not values:

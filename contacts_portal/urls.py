@@ -1,10 +1,28 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.http import HttpResponsePermanentRedirect
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from contacts import urls as contacts_urls
 from dedup import urls as dedup_urls
+
+# Admin pages of models that moved to an app of their own, by their old
+# address -> the new one (a sync job's number is not its job's: its list).
+ADMIN_MOVED = {
+    "contacts/auditevent": "audit/auditevent",
+    "contacts/job": "jobs/job",
+    "tickets/syncjob": "jobs/job",
+}
+
+
+def admin_moved(request, old: str, rest: str):
+    new = ADMIN_MOVED[old]
+    if old == "tickets/syncjob":
+        return HttpResponsePermanentRedirect(f"/admin/{new}/?kind__in=sync,sync_groups")
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(f"/admin/{new}/{rest}" + (f"?{query}" if query else ""))
+
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="contacts:list", permanent=False)),
@@ -16,5 +34,6 @@ urlpatterns = [
     path("contacts/", include((dedup_urls.urlpatterns + contacts_urls.urlpatterns, contacts_urls.app_name))),
     path("tickets/", include("tickets.urls")),
     path("jobs/", include("jobs.urls")),
+    re_path(r"^admin/(?P<old>contacts/auditevent|contacts/job|tickets/syncjob)/(?P<rest>.*)$", admin_moved, name="admin_moved"),
     path("admin/", admin.site.urls),
 ]

@@ -86,7 +86,7 @@ def find_duplicates(*, contacts=None, progress: Callable[[int, int], None] | Non
     _read_shared_emails(base, keys, created)
     progress(4, STEPS)
     groups = _connect(keys)
-    _order_and_count(groups, created)
+    order_and_count(groups, created)
     progress(STEPS, STEPS)
     return groups
 
@@ -187,10 +187,10 @@ def _read_shared_emails(base, keys: _Keys, created: dict) -> None:
 def _connect(keys: _Keys) -> list[Group]:
     """The contacts joined by the identities held by more than one."""
     shared = ((ids, [rule]) for (_g, rule, _v), ids in keys.holders.items() if len(ids) > 1)
-    return [Group(ids, rules) for ids, rules in _join(shared)]
+    return [Group(ids, rules) for ids, rules in join_groups(shared)]
 
 
-def _join(sets: Iterable[tuple[Iterable[int], Iterable[str]]]) -> list[tuple[list[int], list[str]]]:
+def join_groups(sets: Iterable[tuple[Iterable[int], Iterable[str]]]) -> list[tuple[list[int], list[str]]]:
     """Union-find: sets of ids, each with the rules that made it, joined
     where they share an id (transitively); each joined set of two or more
     ids, in id order, with all its rules."""
@@ -225,7 +225,7 @@ def _join(sets: Iterable[tuple[Iterable[int], Iterable[str]]]) -> list[tuple[lis
     ]
 
 
-def _order_and_count(groups: list[Group], created: dict | None = None) -> None:
+def order_and_count(groups: list[Group], created: dict | None = None) -> None:
     """Oldest first in each group, groups by survivor; and what each merge
     would move, asked of the apps that keep things per contact."""
     ids = [pk for group in groups for pk in group.contact_ids]

@@ -34,7 +34,7 @@ class DuplicatesView(MergePermissionMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            searches=Job.objects.filter(user=self.request.user, kind__in=[Job.Kind.DUPLICATES, Job.Kind.MERGE])[:5],
+            searches=Job.objects.visible_to(self.request.user).filter(kind__in=[Job.Kind.DUPLICATES, Job.Kind.MERGE])[:5],
             merges=MergeRecord.objects.select_related("survivor").prefetch_related("contacts")[:10],
             **kwargs,
         )

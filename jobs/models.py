@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import registry
+
 
 def job_file_path(job, filename: str) -> str:
     # A random folder per job: names are never guessable, and the files are
@@ -74,7 +76,6 @@ class Job(models.Model):
 
     objects = JobQuerySet.as_manager()
 
-    STALL_AFTER = 120  # seconds without a heartbeat
     PROGRESS_EVERY = 0.5  # seconds between two progress writes
 
     class Meta:
@@ -148,7 +149,7 @@ class Job(models.Model):
     def is_stalled(self) -> bool:
         if self.status != self.Status.RUNNING or self.heartbeat_at is None:
             return False
-        return (timezone.now() - self.heartbeat_at).total_seconds() > self.STALL_AFTER
+        return (timezone.now() - self.heartbeat_at).total_seconds() > registry.stall_after(self)
 
     @property
     def is_finished(self) -> bool:

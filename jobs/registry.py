@@ -27,6 +27,9 @@ class JobKind:
     again_template: str = ""
     #: What the progress counts ("rows", "groups", "steps").
     unit: str = "rows"
+    #: Seconds without a report after which a running job is taken for
+    #: dead (its worker went away).
+    stall_after: int = 120
     #: Step names -> what the user reads while the job is in that step.
     steps: Mapping[str, str | Promise] = field(default_factory=dict)
     #: Extra context for the job's page: (job, request) -> dict.
@@ -48,6 +51,15 @@ def register(name: str, kind: JobKind) -> None:
 
 def kind_of(job) -> JobKind:
     return _kinds[job.kind]
+
+
+#: How long a job whose kind says nothing may go without a report.
+STALL_AFTER = JobKind.__dataclass_fields__["stall_after"].default
+
+
+def stall_after(job) -> int:
+    kind = _kinds.get(job.kind)
+    return kind.stall_after if kind is not None else STALL_AFTER
 
 
 def kinds() -> list[JobKind]:

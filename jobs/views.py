@@ -76,16 +76,7 @@ class JobMovedView(View):
     pattern_name = "jobs:detail"
 
     def dispatch(self, request, *args, **kwargs):
+        query = request.META.get("QUERY_STRING", "")
         response = HttpResponse(status=307)
-        response["Location"] = reverse(self.pattern_name, kwargs=kwargs)
-        return response
-
-
-class SyncJobMovedView(LoginRequiredMixin, View):
-    """A sync's page by the number it had before syncs were jobs like the others."""
-
-    def get(self, request, pk):
-        job = get_object_or_404(Job.objects.visible_to(request.user), parameters__sync_job=pk)
-        response = HttpResponse(status=307)
-        response["Location"] = job.get_absolute_url()
+        response["Location"] = reverse(self.pattern_name, kwargs=kwargs) + (f"?{query}" if query else "")
         return response

@@ -2,6 +2,9 @@
 app: the request that presses the button only creates the job; a worker
 runs the sync and writes its steps on the job as it goes."""
 
+from urllib.parse import urlsplit
+
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from audit.recording import Source
@@ -39,10 +42,19 @@ def runner(service_name: str):
     return run
 
 
-def _context(job, request, **kwargs) -> dict:
-    from .views import contacts_list_url
+def popup_context(job, request, **kwargs) -> dict:
+    """A sync's progress shows in a popup over the contacts list (htmx) or
+    as a page of its own; the popup refreshes the list under it when done."""
+    shown_on = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    return {"in_popup": is_htmx(request) and shown_on != job.get_absolute_url(), "list_url": contacts_list_url(request)}
 
-    return {"in_popup": is_htmx(request), "list_url": contacts_list_url(request)}
+
+def contacts_list_url(request) -> str:
+    """The contacts list as the page under the popup shows it (same
+    filters), to refresh it once a sync is done."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    list_path = reverse("contacts:list")
+    return list_path + (f"?{current.query}" if current.path == list_path and current.query else "")
 
 
 def register_kinds() -> None:
@@ -56,7 +68,11 @@ def register_kinds() -> None:
                 result_template="tickets/_sync_result.html",
                 failure_note=_("The sync stopped because of an unexpected error. What was done up to then is kept; run it again to finish."),
                 unit="items",
+                again_template="tickets/_sync_actions.html",
                 steps=dict(sync.Step.choices),
-                context=_context,
+                # Asking a gateway for its chats, or linking a million
+                # messages in one statement, reports nothing for minutes.
+                stall_after=15 * 60,
+                context=popup_context,
             ),
         )

@@ -186,7 +186,7 @@ def _from_gateway(channel: Channel, *, groups: bool, report: SyncReport) -> dict
 def _not_contacts_yet(candidates: dict[tuple[str, str], Candidate]) -> list[Candidate]:
     keys = sorted(candidates)
     existing: set[tuple[str, str]] = set()
-    for key_field in ("number", "telegram_id"):
+    for key_field in sorted(set(contact_fields().values())):
         identities = [identity for f, identity in keys if f == key_field]
         for start in range(0, len(identities), BATCH_SIZE):
             batch = identities[start : start + BATCH_SIZE]

@@ -1,7 +1,6 @@
 from django.urls import path
 
 from contacts_portal.uploads import checks_its_own_body
-from jobs.views import SyncJobMovedView
 
 from . import views, webhooks
 
@@ -18,7 +17,7 @@ urlpatterns = [
     path("start/<int:contact_id>/", views.TicketStartView.as_view(), name="start"),
     path("sync/", views.SyncStartView.as_view(), name="sync"),
     # A sync is a job like the others now; its old address leads to its page.
-    path("sync/<int:pk>/", SyncJobMovedView.as_view(), name="job"),
+    path("sync/<int:pk>/", views.SyncJobMovedView.as_view(), name="job"),
     # The webhook refuses an oversized event with 400 itself (see the view).
     path("webhook/<int:channel_id>/", checks_its_own_body(webhooks.WebhookView.as_view()), name="webhook"),
 ]

@@ -1,7 +1,5 @@
-from urllib.parse import urlsplit
-
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, OuterRef, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
@@ -14,12 +12,13 @@ from django_filters.views import FilterView
 
 from contacts.models import Contact
 from contacts_portal.htmx import HtmxTemplateMixin, is_htmx
+from jobs.models import Job
 from jobs.registry import kind_of
 
 from .filters import TicketFilter
 from .forms import ReplyForm, StartTicketForm, SyncForm
 from .models import Message, Ticket
-from .jobs import job_start
+from .jobs import job_start, popup_context
 from .services import reply_create, reply_retry, reply_send, ticket_start
 
 #: How many of a ticket's latest messages its page shows.
@@ -258,7 +257,7 @@ class SyncStartView(PermissionRequiredMixin, FormView):
         job = job_start(kind=form.cleaned_data["kind"], user=self.request.user, language=self.request.LANGUAGE_CODE)
         if is_htmx(self.request):
             job.refresh_from_db()  # a backend that runs tasks at once has finished it
-            context = {"object": job, "job_kind": kind_of(job), "in_popup": True, "list_url": contacts_list_url(self.request)}
+            context = {"object": job, "job_kind": kind_of(job), **popup_context(job, self.request)}
             return render(self.request, "tickets/_sync_job.html", context)
         return HttpResponseRedirect(job.get_absolute_url())
 
@@ -267,9 +266,11 @@ class SyncStartView(PermissionRequiredMixin, FormView):
         return HttpResponseRedirect(reverse("contacts:list"))
 
 
-def contacts_list_url(request) -> str:
-    """The contacts list as the page under the popup shows it (same
-    filters), to refresh it once a sync is done."""
-    current = urlsplit(request.headers.get("HX-Current-URL", ""))
-    list_path = reverse("contacts:list")
-    return list_path + (f"?{current.query}" if current.path == list_path and current.query else "")
+class SyncJobMovedView(LoginRequiredMixin, View):
+    """A sync's page by the number it had before syncs were jobs like the others."""
+
+    def get(self, request, pk):
+        job = get_object_or_404(Job.objects.visible_to(request.user), parameters__sync_job=pk)
+        response = HttpResponse(status=307)
+        response["Location"] = job.get_absolute_url()
+        return response

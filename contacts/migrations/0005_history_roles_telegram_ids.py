@@ -1,13 +1,12 @@
-"""Administrators read the history and the user list (the wallet form's
-"responsible user" autocomplete needs it); stored Telegram ids get their
-canonical writing. The audit trail they read too: audit 0002 grants it,
-where the model lives now (this migration granted it under contacts, and a
-database that ran it keeps the grant through the move)."""
+"""Administrators read the history, the audit trail and the user list (the
+wallet form's "responsible user" autocomplete needs it); stored Telegram ids
+get their canonical writing."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 ADMINISTRATOR_PERMISSIONS = [
+    ("contacts", "view_auditevent"),
     ("contacts", "view_historicalcontact"),
     ("contacts", "view_historicalcustomfield"),
     ("auth", "view_user"),

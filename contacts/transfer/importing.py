@@ -88,10 +88,9 @@ def import_contacts(*, table: Table, mapping=None, wallet=None, tag="", dry_run=
 def _without_full_collections():
     """The garbage collector's automatic passes off while an import runs: it
     makes a few hundred thousand objects that live until it ends, and the
-    collector walked them all again and again (a fifth of the planning
-    time). The few cycles an import makes (a rejected row's error) are
-    young ones: the planner collects the youngest generation after each
-    chunk."""
+    collector walked them all again and again (see benchmarks/README.md).
+    The few cycles an import makes (a rejected row's error) are young ones:
+    the planner collects the youngest generation after each chunk."""
     enabled = gc.isenabled()
     gc.disable()
     try:

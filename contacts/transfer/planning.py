@@ -114,7 +114,7 @@ class Planned:
     original: tuple | None = None  # of an existing one: its PLANNED_FIELDS' values
     changed: frozenset | set = NOTHING
     rows: int = 0  # rows of the file about this contact
-    tags: tuple = ()  # tag ids, or keys of tags to create; a tuple weighs a quarter of a set
+    tags: tuple = ()  # tag ids, or keys of tags to create; a tuple weighs less than a set
     original_tags: tuple = ()
     extras: dict | None = None  # folded name -> PlainExtra
     original_extras: dict | None = None

@@ -27,9 +27,9 @@ from django.db import OperationalError
 from contacts.models import Contact
 from contacts_portal import database
 
-from ..finding import Group, _order_and_count
+from ..finding import Group, order_and_count
 from .move import move_belongings, move_conversations, unite_tags_and_fields
-from .plan import FIELD_OF, _ContactsMoved, fills_of, plan, value_of
+from .plan import FIELD_OF, ContactsMoved, fills_of, plan, value_of
 from .record import record_merges, record_run
 from .write import delete_merged, write_departures, write_survivors
 
@@ -53,7 +53,7 @@ def merge_preview(*, contacts: list[Contact]) -> MergePreview:
     move to it and its blanks are filled from them, oldest first."""
     contacts = sorted(contacts, key=lambda c: (c.created_at, c.pk))
     group = Group([c.pk for c in contacts], ["manual"])
-    _order_and_count([group])
+    order_and_count([group])
     survivor, others = contacts[0], contacts[1:]
     filled = []
     for name, donor in fills_of(survivor, others).items():
@@ -119,8 +119,8 @@ def _merge_batch_retrying(chunk) -> MergeResult:
     # rolled back whole; after a moment it looks at the contacts again.
     return database.retrying(
         lambda: _merge_batch(chunk),
-        on=(OperationalError, _ContactsMoved),
-        when=lambda error: isinstance(error, _ContactsMoved) or database.is_transient(error),
+        on=(OperationalError, ContactsMoved),
+        when=lambda error: isinstance(error, ContactsMoved) or database.is_transient(error),
         attempts=ATTEMPTS,
         atomic=True,
         pause=0.05,

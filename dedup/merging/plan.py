@@ -11,7 +11,7 @@ from django.db.models.fields import Field
 
 from contacts.models import Contact, CustomField, MergedContact, MergeRecord, Tag
 
-from ..finding import BATCH, RULES, _join
+from ..finding import BATCH, RULES, join_groups
 
 #: The fields a survivor's blank takes from the others, oldest first.
 FILLED_FIELDS = [
@@ -29,7 +29,7 @@ FILLED_FIELDS = [
 FIELD_OF: dict[str, Field] = {field.attname: field for field in Contact._meta.concrete_fields}
 
 
-class _ContactsMoved(Exception):
+class ContactsMoved(Exception):
     """Contacts of a batch were merged or deleted between its look and its lock."""
 
 
@@ -86,7 +86,7 @@ def plan(chunk) -> Batch | None:
     if len(rows) < len(ids):
         # Merged or deleted by someone else between the look above and the
         # lock: start the batch again, which looks again.
-        raise _ContactsMoved
+        raise ContactsMoved
     merges = []
     for members, rules in groups:
         contacts = sorted((rows[pk] for pk in members), key=lambda c: (c.created_at, c.pk))
@@ -128,7 +128,7 @@ def _groups_now(chunk) -> list[tuple[list[int], list[str]]]:
         alive.update(Contact.objects.filter(pk__in=part).values_list("pk", flat=True))
     gone = _survivor_of(ids - alive)
     now = ([pk for pk in (pk if pk in alive else gone.get(pk) for pk in group) if pk is not None] for group, _r in chunk)
-    return _join(zip(now, (rules for _g, rules in chunk), strict=True))
+    return join_groups(zip(now, (rules for _g, rules in chunk), strict=True))
 
 
 def _survivor_of(ids: set[int]) -> dict[int, int | None]:

@@ -6,6 +6,7 @@ import uuid
 
 import django.db.models.deletion
 from django.conf import settings
+from django.core.management.color import no_style
 from django.db import migrations, models
 
 KINDS = {"contacts": "sync", "groups": "sync_groups"}
@@ -27,6 +28,9 @@ def copy_sync_jobs(apps, schema_editor):
             result={**(old.counts or {}), "notes": old.notes or []},
             started_at=old.started_at,
             finished_at=old.finished_at,
+            # A sync that was running when this ran is judged by when it
+            # started: stalled, unless it ends.
+            heartbeat_at=old.started_at if old.status == "running" else None,
         )
         # auto_now_add stamped it now; the job is as old as the sync.
         Job.objects.filter(pk=job.pk).update(created_at=old.created_at)
@@ -36,8 +40,15 @@ def copy_jobs_back(apps, schema_editor):
     SyncJob = apps.get_model("tickets", "SyncJob")
     Job = apps.get_model("jobs", "Job")
     kinds = {kind: name for name, kind in KINDS.items()}
-    for job in Job.objects.filter(kind__in=kinds).order_by("pk").iterator():
+    jobs = list(Job.objects.filter(kind__in=kinds).order_by("pk"))
+    numbers = [job.parameters.get("sync_job") for job in jobs]
+    following = max(filter(None, numbers), default=0)
+    for job, number in zip(jobs, numbers, strict=True):
+        if number is None:  # a sync started since: numbered after the others
+            following += 1
+            number = following
         old = SyncJob.objects.create(
+            pk=number,  # its old address again
             kind=kinds[job.kind],
             user_id=job.user_id,
             status=job.status,
@@ -52,6 +63,12 @@ def copy_jobs_back(apps, schema_editor):
         )
         SyncJob.objects.filter(pk=old.pk).update(created_at=job.created_at)
     Job.objects.filter(kind__in=kinds).delete()
+    with schema_editor.connection.cursor() as cursor:  # numbers given by hand: the sequence follows
+        for sql in schema_editor.connection.ops.sequence_reset_sql(no_style(), [SyncJob]):
+            cursor.execute(sql)
+    # Jobs had to have a user before: those whose user was deleted since
+    # would have gone with the user.
+    Job.objects.filter(user__isnull=True).delete()
 
 
 class Migration(migrations.Migration):

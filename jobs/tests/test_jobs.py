@@ -106,3 +106,12 @@ def test_the_old_addresses_lead_to_the_jobs_page_keeping_the_method(admin_client
 def test_a_page_with_nothing_to_post_refuses_a_post(admin_client, admin_user):
     job = export_job(admin_user, status=Job.Status.DONE, result={"rows": 0})
     assert admin_client.post(job.get_absolute_url()).status_code == 404
+
+
+def test_admin_pages_of_models_that_moved_app_lead_to_their_new_address(admin_client, admin_user):
+    admin_user.is_staff = True
+    admin_user.save()
+    assert admin_client.get("/admin/contacts/job/?kind__exact=export")["Location"] == "/admin/jobs/job/?kind__exact=export"
+    assert admin_client.get("/admin/contacts/auditevent/7/change/")["Location"] == "/admin/audit/auditevent/7/change/"
+    assert admin_client.get("/admin/tickets/syncjob/3/change/")["Location"] == "/admin/jobs/job/?kind__in=sync,sync_groups"
+    assert admin_client.get("/admin/jobs/job/?kind__in=sync,sync_groups").status_code == 200

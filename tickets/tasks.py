@@ -1,0 +1,16 @@
+"""Where the sync's task lived before syncs were jobs like the others. A
+task is queued by its path: one queued before an upgrade still names this
+one, with the sync's old number, and a worker after it must find it and
+run the job that sync became (jobs 0002). Nothing queues it any more."""
+
+from django.tasks import task
+
+from jobs.models import Job
+from jobs.tasks import run_job
+
+
+@task
+def run_sync_job(job_id: int) -> None:
+    job = Job.objects.filter(parameters__sync_job=job_id).first()
+    if job is not None:
+        run_job.call(job.pk)
