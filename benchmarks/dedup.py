@@ -73,6 +73,11 @@ def setup(name: str):
     django.setup()
 
 
+# The kinds of duplicate groups, taken in turn.
+KINDS = ["old_mobile", "punctuated", "email", "cpf", "telegram", "chain"]
+MESSAGES_PER_TICKET = 10
+
+
 def build_seed(args):
     """The template database: migrated, then filled with COPY."""
     with admin_connection() as connection:
@@ -80,31 +85,48 @@ def build_seed(args):
         connection.execute(f"CREATE DATABASE {SEED}")
     setup(SEED)
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import connection
     from django.utils import timezone
 
-    from contacts.demo import AREA_CODES, FIRST_NAMES, LAST_NAMES, make_cpf
-    from contacts.normalizers import normalize_phone
-    from contacts.models import Contact
-    from contacts.normalizers import fold
-    from contacts_portal import database
-    from tickets.models import Channel, Message, Ticket
+    from tickets.models import Channel
 
     call_command("migrate", verbosity=0)
     rng = random.Random(7)
     now = timezone.now()
     started = time.perf_counter()
-    kinds = ["old_mobile", "punctuated", "email", "cpf", "telegram", "chain"]
-    rows = []  # dicts for database.insert
-    serial = 0
+    rows, duplicates = contact_rows(args, rng, now)
+    write_contacts(rows)
+    contacts = len(rows)
+    print(f"  {contacts:,} contacts in {time.perf_counter() - started:.0f} s", flush=True)
+    del rows  # the tickets and their messages are made in the memory it held
 
-    def person(*, number="", email="", cpf="", telegram="", days=0):
-        nonlocal serial
-        serial += 1
-        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        key = fold(name)
+    started = time.perf_counter()
+    channels = [Channel.objects.create(kind="whatsapp", name="WhatsApp"), Channel.objects.create(kind="telegram", name="Telegram")]
+    tickets = ticket_rows(args, rng, now, channel_id=channels[0].pk, contacts=contacts, duplicates=duplicates)
+    write_tickets_and_messages(tickets, now)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"  {len(tickets):,} tickets, {len(tickets) * MESSAGES_PER_TICKET:,} messages in {time.perf_counter() - started:.0f} s", flush=True)
+    connection.close()
+
+
+class People:
+    """Contacts' rows for database.insert, with ids from 1 in the order they
+    are made and a random name each."""
+
+    def __init__(self, rng, now):
+        from contacts.demo import FIRST_NAMES, LAST_NAMES
+        from contacts.normalizers import fold
+
+        self.rng, self.now, self.serial = rng, now, 0
+        self.first_names, self.last_names, self.fold = FIRST_NAMES, LAST_NAMES, fold
+
+    def __call__(self, *, number="", email="", cpf="", telegram="", days=0):
+        self.serial += 1
+        name = f"{self.rng.choice(self.first_names)} {self.rng.choice(self.last_names)}"
+        key = self.fold(name)
         return {
-            "id": serial,
+            "id": self.serial,
             "name": name,
             "number": number,
             "email": email,
@@ -117,123 +139,162 @@ def build_seed(args):
             "telegram_id": telegram,
             "photo": "",
             "is_group": False,
-            "created_at": now - timedelta(days=days, seconds=serial),
-            "updated_at": now,
+            "created_at": self.now - timedelta(days=days, seconds=self.serial),
+            "updated_at": self.now,
             "name_key": key,
             "search_text": " | ".join(part for part in (key, email) if part),
         }
 
-    area_codes = sorted(set(AREA_CODES))
 
-    def split(n):  # a unique (area code, 8-digit mobile subscriber) from a counter
-        ddd, rest = area_codes[n % len(area_codes)], n // len(area_codes)
+class Mobiles:
+    """Mobile numbers from a counter, each one another contact's."""
+
+    def __init__(self):
+        from contacts.demo import AREA_CODES
+
+        self.area_codes = sorted(set(AREA_CODES))
+
+    def split(self, n):
+        """A unique (area code, 8-digit mobile subscriber) from a counter."""
+        ddd, rest = self.area_codes[n % len(self.area_codes)], n // len(self.area_codes)
         return ddd, f"{'6789'[rest % 4]}{1 + rest // 4 % 9}{rest // 36:06d}"
 
-    def mobile(n):
-        ddd, subscriber = split(n)
+    def mobile(self, n):
+        """The canonical writing of n's number."""
+        ddd, subscriber = self.split(n)
         return f"55{ddd}9{subscriber}"
 
-    assert all(normalize_phone(mobile(n)) == mobile(n) for n in range(0, 5000, 7))
+
+def contact_rows(args, rng, now):
+    """The contacts' rows: the duplicate groups first, then other contacts up
+    to --contacts; and the ids of the members that will be merged away."""
+    from contacts.normalizers import normalize_phone
+
+    person, mobiles = People(rng, now), Mobiles()
+    assert all(normalize_phone(mobiles.mobile(n)) == mobiles.mobile(n) for n in range(0, 5000, 7))
     numbers = iter(range(10**9))
+    rows = []  # dicts for database.insert
     duplicates = []  # ids of the members that will be merged away
     for group in range(args.groups):
-        kind = kinds[group % len(kinds)]
-        n = next(numbers)
-        ddd, subscriber = split(n)
-        if kind == "old_mobile":
-            # Half written before the 9th digit, half without the country code.
-            a = person(number=f"55{ddd}9{subscriber}", days=400)
-            b = person(number=f"55{ddd}{subscriber}" if group % 2 else f"{ddd}9{subscriber}", days=100)
-            members = [a, b]
-        elif kind == "punctuated":
-            a = person(number=f"55{ddd}9{subscriber}", days=400)
-            b = person(number=f"+55 ({ddd}) 9{subscriber[:4]}-{subscriber[4:]}", days=50)
-            members = [a, b]
-        elif kind == "email":
-            email = f"pessoa{group}@exemplo.com.br"
-            members = [person(number=mobile(n), email=email, days=300), person(email=email.upper(), days=20)]
-        elif kind == "cpf":
-            cpf = make_cpf(rng)
-            members = [person(cpf=cpf, days=300), person(cpf=cpf.replace(".", "").replace("-", ""), number=mobile(n), days=10)]
-        elif kind == "telegram":
-            telegram = str(100_000_000 + group)
-            members = [person(telegram=telegram, days=300), person(telegram="0" + telegram, days=5)]
-        else:
-            email = f"cadeia{group}@exemplo.com.br"
-            a = person(number=f"55{ddd}9{subscriber}", days=500)
-            b = person(number=f"+55 {ddd} 9{subscriber}", email=email, days=200)
-            c = person(email=email.title(), days=30)
-            members = [a, b, c]
+        members = group_members(KINDS[group % len(KINDS)], group, next(numbers), person, mobiles, rng)
         rows += members
         duplicates += [m["id"] for m in members[1:]]
-    while serial < args.contacts:
-        rows.append(person(number=mobile(next(numbers)), email=f"c{serial}@exemplo.com", days=rng.randrange(1000)))
+    while person.serial < args.contacts:
+        rows.append(person(number=mobiles.mobile(next(numbers)), email=f"c{person.serial}@exemplo.com", days=rng.randrange(1000)))
+    return rows, duplicates
+
+
+def group_members(kind, group, n, person, mobiles, rng):
+    """The rows of one duplicate group of `kind`, built on the number n: the
+    first member stays, the others are merged into it."""
+    from contacts.demo import make_cpf
+
+    ddd, subscriber = mobiles.split(n)
+    if kind == "old_mobile":
+        # Half written before the 9th digit, half without the country code.
+        a = person(number=f"55{ddd}9{subscriber}", days=400)
+        b = person(number=f"55{ddd}{subscriber}" if group % 2 else f"{ddd}9{subscriber}", days=100)
+        return [a, b]
+    if kind == "punctuated":
+        a = person(number=f"55{ddd}9{subscriber}", days=400)
+        b = person(number=f"+55 ({ddd}) 9{subscriber[:4]}-{subscriber[4:]}", days=50)
+        return [a, b]
+    if kind == "email":
+        email = f"pessoa{group}@exemplo.com.br"
+        return [person(number=mobiles.mobile(n), email=email, days=300), person(email=email.upper(), days=20)]
+    if kind == "cpf":
+        cpf = make_cpf(rng)
+        return [person(cpf=cpf, days=300), person(cpf=cpf.replace(".", "").replace("-", ""), number=mobiles.mobile(n), days=10)]
+    if kind == "telegram":
+        telegram = str(100_000_000 + group)
+        return [person(telegram=telegram, days=300), person(telegram="0" + telegram, days=5)]
+    email = f"cadeia{group}@exemplo.com.br"
+    a = person(number=f"55{ddd}9{subscriber}", days=500)
+    b = person(number=f"+55 {ddd} 9{subscriber}", email=email, days=200)
+    c = person(email=email.title(), days=30)
+    return [a, b, c]
+
+
+def write_contacts(rows):
+    """COPY the contacts, and start their sequence after the last id."""
+    from django.db import connection, transaction
+
+    from contacts.models import Contact
+    from contacts_portal import database
+
     with transaction.atomic():
         database.insert(Contact, list(rows[0]), (tuple(row.values()) for row in rows))
         with connection.cursor() as cursor:
-            cursor.execute("SELECT setval(pg_get_serial_sequence('contacts_contact', 'id'), %s)", [serial])
-    print(f"  {len(rows):,} contacts in {time.perf_counter() - started:.0f} s", flush=True)
-    del rows
+            cursor.execute("SELECT setval(pg_get_serial_sequence('contacts_contact', 'id'), %s)", [len(rows)])
 
-    started = time.perf_counter()
-    channels = [Channel.objects.create(kind="whatsapp", name="WhatsApp"), Channel.objects.create(kind="telegram", name="Telegram")]
-    # A ticket for every duplicate (open ones beside an open one of the
-    # survivor on the same channel among them), then tickets for others,
-    # ten messages a ticket, until the messages are there.
-    per_ticket = 10
-    ticket_count = args.messages // per_ticket
+
+def ticket_rows(args, rng, now, *, channel_id, contacts, duplicates):
+    """The tickets' rows, ids from 1.
+
+    A ticket for every duplicate (open ones beside an open one of the
+    survivor on the same channel among them), then tickets for others,
+    until the messages are there."""
+    ticket_count = args.messages // MESSAGES_PER_TICKET
     owners = duplicates[:ticket_count]
     survivors_open = list(range(1, min(args.groups, ticket_count // 10)))
-    others = rng.sample(range(1, serial + 1), max(0, ticket_count - len(owners) - len(survivors_open)))
-    tickets, ticket_id = [], 0
-    for owner in owners + survivors_open + others:
-        ticket_id += 1
+    others = rng.sample(range(1, contacts + 1), max(0, ticket_count - len(owners) - len(survivors_open)))
+    tickets = []
+    for ticket_id, owner in enumerate(owners + survivors_open + others, start=1):
         status = "open" if (ticket_id % 4 == 0 or owner in survivors_open) else "closed"
-        tickets.append({"id": ticket_id, "contact_id": owner, "channel_id": channels[0].pk, "user_id": None, "status": status, "created_at": now, "updated_at": now, "closed_at": None if status == "open" else now, "merged_into_id": None})
+        tickets.append({"id": ticket_id, "contact_id": owner, "channel_id": channel_id, "user_id": None, "status": status, "created_at": now, "updated_at": now, "closed_at": None if status == "open" else now, "merged_into_id": None})
+    # Open tickets must be one per contact and channel: the rest closed.
+    seen = set()
+    for ticket in tickets:
+        if ticket["status"] == "open":
+            if ticket["contact_id"] in seen:
+                ticket["status"], ticket["closed_at"] = "closed", now
+            seen.add(ticket["contact_id"])
+    return tickets
+
+
+def message_rows(tickets, now):
+    """The messages' rows, MESSAGES_PER_TICKET for each ticket in turn;
+    made as they are written, there are too many to hold."""
+    for ticket in tickets:
+        for k in range(MESSAGES_PER_TICKET):
+            yield {
+                "channel_id": ticket["channel_id"],
+                "external_id": f"{ticket['id']}-{k}",
+                "chat_id": "x@s.whatsapp.net",
+                "chat_identity": "",
+                "sender_id": "",
+                "sender_name": "",
+                "is_group": False,
+                "group_name": "",
+                "from_me": k % 3 == 0,
+                "kind": "text",
+                "body": "Olá, tudo bem? Preciso de ajuda com o meu pedido.",
+                "sent_at": now,
+                "edited_at": None,
+                "ticket_id": ticket["id"],
+                "contact_id": ticket["contact_id"],
+                "delivery": "received",
+                "error": "",
+                "sent_by_id": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+
+
+def write_tickets_and_messages(tickets, now):
+    """COPY the tickets and their messages in one transaction, and start the
+    tickets' sequence after the last id."""
+    from django.db import connection, transaction
+
+    from contacts_portal import database
+    from tickets.models import Message, Ticket
+
     with transaction.atomic():
-        # Open tickets must be one per contact and channel: the rest closed.
-        seen = set()
-        for ticket in tickets:
-            if ticket["status"] == "open":
-                if ticket["contact_id"] in seen:
-                    ticket["status"], ticket["closed_at"] = "closed", now
-                seen.add(ticket["contact_id"])
         database.insert(Ticket, list(tickets[0]), (tuple(row.values()) for row in tickets))
-
-        def messages():
-            for ticket in tickets:
-                for k in range(per_ticket):
-                    yield {
-                        "channel_id": ticket["channel_id"],
-                        "external_id": f"{ticket['id']}-{k}",
-                        "chat_id": "x@s.whatsapp.net",
-                        "chat_identity": "",
-                        "sender_id": "",
-                        "sender_name": "",
-                        "is_group": False,
-                        "group_name": "",
-                        "from_me": k % 3 == 0,
-                        "kind": "text",
-                        "body": "Olá, tudo bem? Preciso de ajuda com o meu pedido.",
-                        "sent_at": now,
-                        "edited_at": None,
-                        "ticket_id": ticket["id"],
-                        "contact_id": ticket["contact_id"],
-                        "delivery": "received",
-                        "error": "",
-                        "sent_by_id": None,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-
-        first = next(messages())
-        database.insert(Message, list(first), (tuple(row.values()) for row in messages()))
+        first = next(message_rows(tickets, now))
+        database.insert(Message, list(first), (tuple(row.values()) for row in message_rows(tickets, now)))
         with connection.cursor() as cursor:
-            cursor.execute("SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'), %s)", [ticket_id])
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    print(f"  {len(tickets):,} tickets, {len(tickets) * per_ticket:,} messages in {time.perf_counter() - started:.0f} s", flush=True)
-    connection.close()
+            cursor.execute("SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'), %s)", [len(tickets)])
 
 
 def main():
@@ -251,20 +312,30 @@ def main():
         connection.execute(f"DROP DATABASE IF EXISTS {TARGET} WITH (FORCE)")
         connection.execute(f"CREATE DATABASE {TARGET} TEMPLATE {SEED}")
     setup(TARGET)
-    from django.db import connection
-    from django.db.models import Count
+    run = measure()
+    check(run)
+    report(run)
 
+
+def reference():
+    """Seconds of one aggregate over every contact: the machine's speed today."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(DISTINCT lower(email)), max(length(name)) FROM contacts_contact")
+    return time.perf_counter() - started
+
+
+def measure() -> dict:
+    """The counts before the merge, then the seconds of the reference, the
+    preview, the merge of every group and the preview again, with what
+    each returned."""
+    from audit.recording import Source, recording
+    from contacts.models import Contact
     from dedup.finding import find_duplicates
     from dedup.merging import contacts_merge
-    from contacts.models import Contact
-    from audit.recording import Source, recording
     from tickets.models import Message, Ticket
-
-    def reference():
-        started = time.perf_counter()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*), count(DISTINCT lower(email)), max(length(name)) FROM contacts_contact")
-        return time.perf_counter() - started
 
     reference()  # warm the cache as the measured runs will find it
     ref = reference()
@@ -284,34 +355,62 @@ def main():
     started = time.perf_counter()
     again = find_duplicates()
     second = time.perf_counter() - started
+    return {
+        "contacts_before": contacts_before,
+        "messages_before": messages_before,
+        "tickets_before": tickets_before,
+        "ref": ref,
+        "groups": groups,
+        "preview": preview,
+        "result": result,
+        "merge": merge,
+        "again": again,
+        "second": second,
+    }
 
-    # Nothing lost, nothing pointing at a removed contact.
-    assert Message.objects.count() == messages_before, "messages lost"
-    assert Ticket.objects.count() == tickets_before, "tickets lost"
+
+def check(run: dict):
+    """Nothing lost, nothing pointing at a removed contact."""
+    from django.db.models import Count
+
+    from contacts.models import Contact
+    from tickets.models import Message, Ticket
+
+    assert Message.objects.count() == run["messages_before"], "messages lost"
+    assert Ticket.objects.count() == run["tickets_before"], "tickets lost"
     assert not Message.objects.filter(contact__isnull=True).exists(), "messages unlinked"
     stray = Ticket.objects.values("contact", "channel").filter(status__in=["open", "pending"]).annotate(n=Count("pk")).filter(n__gt=1)
     assert not stray.exists(), "two active tickets for one contact and channel"
-    removed = contacts_before - Contact.objects.count()
-    assert removed == result.contacts, (removed, result.contacts)
+    removed = run["contacts_before"] - Contact.objects.count()
+    assert removed == run["result"].contacts, (removed, run["result"].contacts)
 
+
+def report(run: dict):
+    """The table: the counts, the groups found by their rules, each step's seconds against its target."""
+    from django.db import connection
+
+    groups, result = run["groups"], run["result"]
     kinds = {}
     for group in groups:
         key = "+".join(group.rules)
         kinds[key] = kinds.get(key, 0) + 1
     print()
-    print(f"Contacts: {contacts_before:,} · messages: {messages_before:,} · tickets: {tickets_before:,} (PostgreSQL {connection.pg_version // 10000})")
+    print(
+        f"Contacts: {run['contacts_before']:,} · messages: {run['messages_before']:,} · tickets: {run['tickets_before']:,} "
+        f"(PostgreSQL {connection.pg_version // 10000})"
+    )
     print(f"Groups found: {len(groups):,} ({', '.join(f'{k}: {v:,}' for k, v in sorted(kinds.items()))})")
     print()
     print(f"| {'step':<44} | {'seconds':>8} | {'target':>8} |")
     print(f"|{'-' * 46}|{'-' * 10}|{'-' * 10}|")
-    print(f"| {'reference: one aggregate over every contact':<44} | {ref:8.2f} | {'':>8} |")
-    print(f"| {'preview (find every group, what moves)':<44} | {preview:8.2f} | {'< 10':>8} |")
-    print(f"| {'merge every group':<44} | {merge:8.2f} | {'< 120':>8} |")
-    print(f"| {'preview again (finds 0 groups)':<44} | {second:8.2f} | {'':>8} |")
+    print(f"| {'reference: one aggregate over every contact':<44} | {run['ref']:8.2f} | {'':>8} |")
+    print(f"| {'preview (find every group, what moves)':<44} | {run['preview']:8.2f} | {'< 10':>8} |")
+    print(f"| {'merge every group':<44} | {run['merge']:8.2f} | {'< 120':>8} |")
+    print(f"| {'preview again (finds 0 groups)':<44} | {run['second']:8.2f} | {'':>8} |")
     print()
     print(
         f"Merged {result.groups:,} groups: {result.contacts:,} contacts removed, {result.tickets:,} tickets and "
-        f"{result.messages:,} messages moved; {len(again)} groups left."
+        f"{result.messages:,} messages moved; {len(run['again'])} groups left."
     )
 
 
