@@ -166,3 +166,23 @@ def test_start_and_reply_without_javascript(browser, live_server, desk):
     page.click("button:has-text('Enviar')")
     expect(page.locator(".app-message-ours")).to_contain_text("Sem script")
     context.close()
+
+
+def test_a_sync_that_breaks_says_so_in_its_popup_on_a_phone(page, live_server, desk, screenshot, csp_violations, monkeypatch):
+    from tickets import sync
+
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sync, "sync_contacts", broken)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page)
+    page.locator("form:has(input[name=kind][value=contacts]) button").click()
+    modal = page.locator("#modal")
+    expect(modal).to_contain_text("A sincronização parou por um erro inesperado.")
+    expect(modal.locator("button:has-text('Fechar')").last).to_be_visible()
+    assert page.evaluate(NO_SIDEWAYS)
+    screenshot("tickets-06-sync-failed-phone")
+    modal.locator("button:has-text('Fechar')").last.click()
+    expect(modal).to_be_hidden()
+    assert csp_violations == []
