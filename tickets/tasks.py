@@ -1,7 +1,7 @@
 """Where the sync's task lived before syncs were jobs like the others. A
 task is queued by its path: one queued before an upgrade still names this
 one, with the sync's old number, and a worker after it must find it and
-run the job that sync became (jobs 0002). Nothing queues it any more."""
+run the job that sync became (jobs 0003). Nothing queues it any more."""
 
 from django.tasks import task
 

@@ -1,4 +1,4 @@
-"""Sync jobs were copied into jobs.Job (jobs 0002); their table goes. The
+"""Sync jobs were copied into jobs.Job (jobs 0003); their table goes. The
 permission to sync ("tickets.sync_contacts") stays the same permission,
 granted to the same groups, now kept on the channel model."""
 
@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("tickets", "0004_ticket_merged_into"),
-        ("jobs", "0002_sync_jobs"),
+        ("jobs", "0003_sync_jobs_copied"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
