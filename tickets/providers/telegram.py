@@ -37,10 +37,11 @@ def _integer(value) -> int | None:
 
 def telegram_name(user: dict) -> str:
     """First and last name as Telegram sends them (either may be missing,
-    never "None"); the username when both are."""
+    never "None"); the username when both are. Each part may be as long
+    as the column, so the whole is cut again."""
     user = as_dict(user)
     parts = [safe_name(user.get(field)) for field in ("first_name", "last_name")]
-    return " ".join(part for part in parts if part) or safe_name(user.get("username"))
+    return safe_name(" ".join(part for part in parts if part)) or safe_name(user.get("username"))
 
 
 _TELEGRAM_CONTENT = [
@@ -58,7 +59,9 @@ _TELEGRAM_CONTENT = [
     ("contact", Message.Kind.CONTACT),
     ("poll", Message.Kind.OTHER),
 ]
-# Service messages (someone joined, the title changed...): not conversation.
+# Service messages (someone joined, the title changed, a topic or a video
+# chat began, the bot may now write...): events, not conversation. The Bot
+# API marks each by one of these fields.
 _TELEGRAM_SERVICE = (
     "new_chat_members",
     "left_chat_member",
@@ -67,9 +70,32 @@ _TELEGRAM_SERVICE = (
     "delete_chat_photo",
     "group_chat_created",
     "supergroup_chat_created",
+    "channel_chat_created",
+    "message_auto_delete_timer_changed",
     "migrate_to_chat_id",
     "migrate_from_chat_id",
     "pinned_message",
+    "users_shared",
+    "chat_shared",
+    "connected_website",
+    "write_access_allowed",
+    "proximity_alert_triggered",
+    "boost_added",
+    "chat_background_set",
+    "forum_topic_created",
+    "forum_topic_edited",
+    "forum_topic_closed",
+    "forum_topic_reopened",
+    "general_forum_topic_hidden",
+    "general_forum_topic_unhidden",
+    "giveaway_created",
+    "giveaway_completed",
+    "video_chat_scheduled",
+    "video_chat_started",
+    "video_chat_ended",
+    "video_chat_participants_invited",
+    "successful_payment",
+    "refunded_payment",
 )
 
 

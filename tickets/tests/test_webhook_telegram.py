@@ -40,6 +40,13 @@ def test_a_user_without_a_last_name_is_never_named_none(client, telegram):
     assert Message.objects.get().sender_name == "Ana"
 
 
+def test_a_name_whose_parts_fit_but_whose_whole_does_not_is_cut_to_the_column(client, telegram):
+    deliver(client, telegram, sender=payloads.telegram_user(6, "A" * 190, "B" * 190))
+    name = Message.objects.get().sender_name
+    assert len(name) == Message._meta.get_field("sender_name").max_length
+    assert name.startswith("A" * 190 + " B")
+
+
 def test_a_known_contact_opens_a_ticket_for_its_wallet_agent(client, telegram, agent):
     contact = ContactFactory(telegram_id="424242", wallet=WalletFactory(user=agent))
     deliver(client, telegram, sender=payloads.telegram_user(424242))
@@ -113,6 +120,26 @@ def test_service_messages_are_not_stored(client, telegram):
     chat = payloads.telegram_group()
     response = deliver(client, telegram, chat=chat, text=None, new_chat_members=[payloads.telegram_user(9)])
     assert response.json() == {"stored": 0}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"write_access_allowed": {"from_request": True}},
+        {"forum_topic_created": {"name": "Suporte", "icon_color": 7322096}},
+        {"video_chat_started": {}},
+        {"boost_added": {"boost_count": 1}},
+        {"chat_background_set": {"type": {"type": "fill"}}},
+        {"message_auto_delete_timer_changed": {"message_auto_delete_time": 86400}},
+    ],
+    ids=lambda event: next(iter(event)),
+)
+def test_service_events_store_nothing_and_open_no_ticket(client, telegram, event):
+    # The bot is allowed to write to a known contact: an event, not a message from them.
+    ContactFactory(telegram_id="424242")
+    response = deliver(client, telegram, sender=payloads.telegram_user(424242), text=None, **event)
+    assert response.json() == {"stored": 0}
+    assert not Message.objects.exists() and not Ticket.objects.exists()
 
 
 @pytest.mark.parametrize(
