@@ -23,24 +23,13 @@ from audit.history import history_bulk_write
 from audit.recording import Source
 from contacts_portal import database
 
-from . import normalizers
+from . import normalizers, rules
 from .models import Contact, CustomField, MergeRecord, Tag, Wallet
 
-#: The contact fields the timeline speaks of, in the order of the form.
-TRACKED_FIELDS = [
-    "name",
-    "number",
-    "email",
-    "cpf_cnpj",
-    "birth_date",
-    "first_name",
-    "last_name",
-    "company",
-    "wallet",
-    "telegram_id",
-    "photo",
-    "is_group",
-]
+#: The contact fields the timeline speaks of, in the order of the form:
+#: the fields people edit (tags have entries of their own), and whether
+#: the contact is a group.
+TRACKED_FIELDS = [*(name for name in rules.CONTACT_FIELDS if name != "tags"), "is_group"]
 
 
 def tags_history_model():
