@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import historical_records
@@ -444,24 +445,53 @@ class MergedContact(models.Model):
         return self.name
 
 
-class ContactAlias(models.Model):
-    """An address of a contact merged away (its number or Telegram id) that
-    now belongs to the survivor: messages that arrive later from it reach
-    the survivor, and a contact created with it later is found duplicate."""
+class ContactIdentity(models.Model):
+    """An address a contact is known by besides its own number and Telegram
+    id: the number or Telegram id of a contact merged into it (messages
+    that arrive later from it reach the survivor, and a contact created
+    with it later is found duplicate), or a WhatsApp LID ("<digits>@lid",
+    the address WhatsApp uses instead of the number it hides).
+
+    A LID is remembered with the number it stands for as soon as the
+    gateway reveals the pair, even before anybody with either is a contact
+    (then `contact` is empty): the first message from either reaches the
+    one contact."""
 
     class Kind(models.TextChoices):
         NUMBER = "number", _("number")
         TELEGRAM_ID = "telegram_id", _("Telegram id")
+        LID = "lid", _("WhatsApp LID")
 
-    contact = models.ForeignKey(Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="aliases")
+    class Seen(models.TextChoices):
+        MERGE = "merge", _("merge of duplicates")
+        MESSAGE = "message", _("received message")
+        GATEWAY = "gateway", _("the WhatsApp gateway's contacts")
+        SYNC = "sync", _("sync")
+
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.CASCADE, related_name="identities"
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     value = models.CharField(_("value"), max_length=32)
+    # A LID's phone number (as Contact.number stores it), once revealed.
+    number = models.CharField(_("number"), max_length=32, blank=True)
+    seen = models.CharField(_("seen in"), max_length=16, choices=Seen.choices, default=Seen.MERGE)
+    # Where: the channel's name, when it came through one.
+    place = models.CharField(_("where"), max_length=100, blank=True)
+    seen_at = models.DateTimeField(_("seen at"), default=timezone.now)
     merged = models.ForeignKey(MergedContact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        verbose_name = _("earlier address")
-        verbose_name_plural = _("earlier addresses")
+        verbose_name = _("contact identity")
+        verbose_name_plural = _("contact identities")
+        ordering = ["kind", "seen_at", "id"]
         constraints = [models.UniqueConstraint(fields=["kind", "value"], name="contact_alias_unique")]
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.value}"
+
+    @property
+    def display_value(self) -> str:
+        if self.kind == self.Kind.NUMBER:
+            return normalizers.format_phone(self.value)
+        return self.value

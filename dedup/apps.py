@@ -7,6 +7,10 @@ class DedupConfig(AppConfig):
     verbose_name = _("Duplicate removal")
 
     def ready(self):
+        from tickets import identities
+
         from . import jobs
+        from .merging import merge_revealed
 
         jobs.register_kinds()
+        identities.merge_with(merge_revealed)

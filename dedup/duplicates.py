@@ -6,7 +6,7 @@ what is stored rather than trusted:
 - the canonical number (9th digit included: "551187654321", written
   before numbers were normalised, is "5511987654321"), a WhatsApp LID the
   conversations link to a number, or an address a contact merged away left
-  to its survivor (ContactAlias);
+  to its survivor (ContactIdentity);
 - the canonical Telegram id, or one left by a merge;
 - the CPF/CNPJ, with or without its punctuation;
 - the e-mail, case aside.

@@ -15,7 +15,7 @@ from django.db.models import CharField, Count, F, Func, Q, StringAgg, Value
 from django.db.models.functions import Cast, Length, Lower, Substr
 from django.db.models.lookups import Exact, In, Range
 
-from contacts.models import Contact, ContactAlias
+from contacts.models import Contact, ContactIdentity
 from tickets import merging as tickets_merging
 
 from .duplicates import (
@@ -28,7 +28,8 @@ from .duplicates import (
     canonical_telegram_id,
 )
 
-RULES = ("number", "telegram_id", "cpf_cnpj", "email", "manual")  # "manual": chosen by a person
+# "lid": the WhatsApp gateway said a LID is that number; "manual": chosen by a person.
+RULES = ("number", "telegram_id", "cpf_cnpj", "email", "lid", "manual")
 BATCH = 5000  # ids per IN (...) list
 # Values per look-up on a unique index: with thousands, PostgreSQL's planner
 # takes the trigram index instead (benchmarks/README.md, dedup).
@@ -144,8 +145,10 @@ def _read_linked_numbers(base, keys: _Keys, created: dict, wanted: dict) -> None
 
 def _read_aliases(contacts, keys: _Keys, created: dict, wanted: dict) -> None:
     """The addresses earlier merges left to their survivors (those of
-    `contacts` only, unless None)."""
-    aliases = ContactAlias.objects.values_list("contact_id", "contact__is_group", "contact__created_at", "kind", "value")
+    `contacts` only, unless None). A LID is nobody else's by construction
+    (one row per LID): no duplicate is found through it."""
+    kinds = [ContactIdentity.Kind.NUMBER, ContactIdentity.Kind.TELEGRAM_ID]
+    aliases = ContactIdentity.objects.filter(kind__in=kinds, contact__isnull=False).values_list("contact_id", "contact__is_group", "contact__created_at", "kind", "value")
     if contacts is not None:
         aliases = aliases.filter(contact__in=contacts)
     for contact_id, is_group, created_at, kind, value in aliases.iterator(chunk_size=BATCH):

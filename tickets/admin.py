@@ -21,7 +21,9 @@ class ChannelAdminForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = ["kind", "name", "address", "webhook_secret", "gateway_url", "instance", "api_key", "bot_token"]
+        fields = [
+            "kind", "name", "address", "webhook_secret", "gateway_url", "instance", "api_key", "bot_token", "group_tickets"
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,6 +77,7 @@ class ChannelAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["kind", "name", "address", "webhook_secret"]}),
         (_("Gateway"), {"fields": ["gateway_url", "instance", "api_key", "bot_token"]}),
+        (_("Conversations"), {"fields": ["group_tickets"]}),
     ]
 
     def get_list_display(self, request):

@@ -8,7 +8,7 @@ touches the database.
 """
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
@@ -39,6 +39,23 @@ class Inbound:
     body: str
     sent_at: datetime
     edited: bool = False
+    # WhatsApp: the LID ("<digits>", without "@lid") of the person a
+    # private chat is with, when the gateway sent it; chat_identity is then
+    # the number sent beside it, or blank when none was.
+    chat_lid: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """What one delivered event holds: the messages to store, and the
+    (WhatsApp LID, phone number) pairs it reveals besides a private chat's
+    own (a group participant's, a contact list's)."""
+
+    messages: list[Inbound] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    # Where the pairs were seen (ContactIdentity.Seen): in messages, or in
+    # the gateway's contact and chat lists.
+    seen: str = "message"
 
 
 # Characters never stored: control characters (NUL breaks PostgreSQL, ESC

@@ -70,6 +70,14 @@ class Channel(models.Model):
         _("API key"), max_length=256, blank=True, help_text=_("WhatsApp: sent as the “apikey” header to Evolution API.")
     )
     bot_token = models.CharField(_("bot token"), max_length=256, blank=True, help_text=_("Telegram: from @BotFather."))
+    group_tickets = models.BooleanField(
+        _("group messages open tickets"),
+        default=False,
+        help_text=_(
+            "When on, a message in a group makes the group a contact and opens a ticket, like a person's. "
+            "When off, group messages are kept for “Sincronizar grupos”, and join a ticket only when one is open."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -8,10 +8,13 @@ from functools import cache
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from contacts.models import Contact, ContactAlias
+from contacts.models import Contact, ContactIdentity
+from contacts.normalizers import format_phone
 from contacts_portal import database
 
+from . import identities
 from .gateways import GatewayError
 from .inbound import Inbound, safe_body
 from .models import Channel, Message, Ticket
@@ -92,7 +95,7 @@ def _conversation(*, channel: Channel, identity: str, now) -> tuple | None:
     found = _conversation_by(channel=channel, identity=identity, now=now)
     if found is None and identity:
         kind = channel.provider.contact_field
-        alias = ContactAlias.objects.filter(kind=kind, value=identity).values_list("contact_id", flat=True).first()
+        alias = ContactIdentity.objects.filter(kind=kind, value=identity).values_list("contact_id", flat=True).first()
         if alias is not None:
             found = _conversation_by(channel=channel, identity=alias, now=now, field="id")
     return found
@@ -151,8 +154,10 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     """Store one delivered message, once. From a known contact (the chat's
     contact: the person, or the group) it joins the contact's active ticket
     on the channel, or opens one; our own messages (sent from the phone)
-    join an active ticket but do not open one. From an unknown sender it
-    is stored unlinked, waiting for "Sincronizar".
+    join an active ticket but do not open one. A person nobody knows yet
+    becomes a contact with a ticket at once (_first_message); so does a
+    group, when the channel says group messages open tickets, else it
+    waits for "Sincronizar grupos".
 
     An edit (Telegram's edited_message, Evolution's messages.edited)
     replaces the text of the stored message, or is stored as new when the
@@ -160,18 +165,70 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     stored already.
 
     Every message takes this path, so it is short: one statement finds the
-    contact and its ticket, one INSERT stores the message (atomic by
-    itself). Only a message that opens a ticket writes more than one row,
-    and those writes share a transaction."""
+    contact and its ticket (one more for a LID), one INSERT stores the
+    message (atomic by itself). Only a message that opens a ticket writes
+    more than one row, and those writes share a transaction."""
     now = timezone.now()
-    contact_id = agent_id = ticket_id = stale = None
-    if conversation := _conversation(channel=channel, identity=inbound.chat_identity, now=now):
-        contact_id, agent_id, ticket_id, stale = conversation
-    message = Message(
+    conversation, identity = _find(channel=channel, inbound=inbound, now=now)
+    if conversation is None:
+        if _opens_conversation(channel=channel, inbound=inbound, identity=identity):
+            return _first_message(channel=channel, inbound=inbound, identity=identity, now=now)
+        conversation = (None, None, None, None)
+    contact_id, agent_id, ticket_id, stale = conversation
+    message = _message(channel=channel, inbound=inbound, identity=identity, now=now, contact_id=contact_id, ticket_id=ticket_id)
+    if contact_id is not None and ticket_id is None and _opens_ticket(channel=channel, inbound=inbound):
+        with transaction.atomic():
+            if not insert_once(message):
+                return _already_stored(channel=channel, inbound=inbound, now=now)
+            message.ticket_id, _opened = _open_ticket(contact_id=contact_id, channel=channel, agent_id=agent_id, now=now)
+            Message.objects.filter(pk=message.pk).update(ticket_id=message.ticket_id)
+        return message
+    if not insert_once(message):
+        return _already_stored(channel=channel, inbound=inbound, now=now)
+    if ticket_id is not None and stale:
+        Ticket.objects.filter(pk=ticket_id, updated_at__lt=now).update(updated_at=now)
+    return message
+
+
+def _find(*, channel: Channel, inbound: Inbound, now) -> tuple[tuple | None, str]:
+    """The chat's conversation (see _conversation_by) and its identity. A
+    private WhatsApp chat may come with a LID beside its number, or with a
+    LID alone: a LID whose number was revealed before is known by it, and
+    a number and LID that name different contacts (or none yet) are put
+    together first (identities.pair_reveal)."""
+    identity, lid = inbound.chat_identity, inbound.chat_lid
+    known = identities.lid_known(lid) if lid else None
+    if known is not None and not identity:
+        identity = known[1]
+    found = _conversation(channel=channel, identity=identity, now=now) if identity else None
+    if lid and identity and known != ((found[0] if found else None), identity) and (known or found):
+        identities.pair_reveal(lid=lid, phone=identity, seen=ContactIdentity.Seen.MESSAGE, place=channel.name)
+        found = _conversation(channel=channel, identity=identity, now=now)
+    if found is None and known is not None and known[0] is not None:
+        found = _conversation_by(channel=channel, identity=known[0], now=now, field="id")
+    return found, identity
+
+
+def _opens_ticket(*, channel: Channel, inbound: Inbound) -> bool:
+    """Whether a message from a contact with no active ticket opens one: a
+    person's does, ours (sent from the phone) does not, a group's when the
+    channel says so."""
+    return not inbound.from_me and (not inbound.is_group or channel.group_tickets)
+
+
+def _opens_conversation(*, channel: Channel, inbound: Inbound, identity: str) -> bool:
+    """Whether a message from nobody's chat makes its sender a contact: when
+    it would open a ticket and the chat has an address (a LID will do)."""
+    addressed = bool(identity) or (bool(inbound.chat_lid) and not inbound.is_group)
+    return addressed and _opens_ticket(channel=channel, inbound=inbound)
+
+
+def _message(*, channel: Channel, inbound: Inbound, identity: str, now, contact_id, ticket_id) -> Message:
+    return Message(
         channel=channel,
         external_id=inbound.external_id,
         chat_id=inbound.chat_id,
-        chat_identity=inbound.chat_identity,
+        chat_identity=identity,
         sender_id=inbound.sender_id,
         sender_name=inbound.sender_name,
         is_group=inbound.is_group,
@@ -187,18 +244,45 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
         created_at=now,
         updated_at=now,
     )
-    if contact_id is not None and ticket_id is None and not inbound.from_me:
-        with transaction.atomic():
-            if not insert_once(message):
-                return _already_stored(channel=channel, inbound=inbound, now=now)
-            message.ticket_id, _opened = _open_ticket(contact_id=contact_id, channel=channel, agent_id=agent_id, now=now)
-            Message.objects.filter(pk=message.pk).update(ticket_id=message.ticket_id)
-        return message
-    if not insert_once(message):
-        return _already_stored(channel=channel, inbound=inbound, now=now)
-    if ticket_id is not None and stale:
-        Ticket.objects.filter(pk=ticket_id, updated_at__lt=now).update(updated_at=now)
+
+
+def _first_message(*, channel: Channel, inbound: Inbound, identity: str, now) -> Message | None:
+    """A message from somebody who is nobody's contact yet: the message, the
+    contact (the profile name, else the number) with its history and its
+    LID, and a ticket, all in one transaction; the chat's earlier messages
+    stored unlinked join them. A repeated delivery stores nothing. Two
+    first messages at once: the database lets one create the contact
+    (its number, Telegram id and LID are unique); the other's transaction
+    is undone, and message_receive stores it again for that contact."""
+    message = _message(channel=channel, inbound=inbound, identity=identity, now=now, contact_id=None, ticket_id=None)
+    with transaction.atomic():
+        if not insert_once(message):
+            return _already_stored(channel=channel, inbound=inbound, now=now)
+        contact = Contact(name=_first_name(channel=channel, inbound=inbound, identity=identity), is_group=inbound.is_group)
+        setattr(contact, channel.provider.contact_field, identity)
+        contact.save(force_insert=True)
+        if inbound.chat_lid:
+            identities.lid_attach(
+                contact_id=contact.pk, lid=inbound.chat_lid, phone=identity, seen=ContactIdentity.Seen.MESSAGE, place=channel.name
+            )
+        message.contact_id = contact.pk
+        message.ticket_id, _opened = _open_ticket(contact_id=contact.pk, channel=channel, agent_id=None, now=now)
+        earlier = Message.objects.filter(contact__isnull=True, chat_identity=identity, channel=channel)
+        if not identity:
+            earlier = earlier.filter(chat_id=inbound.chat_id)
+        earlier.update(contact_id=contact.pk, ticket_id=message.ticket_id)
     return message
+
+
+def _first_name(*, channel: Channel, inbound: Inbound, identity: str) -> str:
+    """A new contact's name: the group's title, the person's profile name,
+    else the number (or the chat id); a LID alone names nobody."""
+    name = inbound.group_name if inbound.is_group else inbound.sender_name
+    if name:
+        return name
+    if channel.provider.contact_field == "number" and identity and not inbound.is_group:
+        return format_phone(identity)
+    return identity or gettext("WhatsApp contact")
 
 
 def _already_stored(*, channel: Channel, inbound: Inbound, now) -> None:

@@ -30,7 +30,7 @@ from audit.models import AuditEvent
 from audit.recording import Source, recording
 from audit.services import audit_record
 from contacts.history import history_bulk_record
-from contacts.models import Contact, ContactAlias
+from contacts.models import Contact, ContactIdentity
 from contacts.normalizers import format_phone
 from contacts.services import refresh_planner_statistics
 from contacts_portal import database
@@ -196,7 +196,7 @@ def _not_contacts_yet(candidates: dict[tuple[str, str], Candidate]) -> list[Cand
             # An address a merge of duplicates left to its survivor is a contact already.
             existing.update(
                 (key_field, value)
-                for value in ContactAlias.objects.filter(kind=key_field, value__in=batch).values_list("value", flat=True)
+                for value in ContactIdentity.objects.filter(kind=key_field, value__in=batch).values_list("value", flat=True)
             )
     return [candidates[key] for key in keys if key not in existing]
 
@@ -252,7 +252,7 @@ def _link_messages(*, groups: bool) -> int:
             .update(contact=Subquery(contact.values("pk")[:1]))
         )
         # Chats from an address a merge of duplicates left to its survivor.
-        alias = ContactAlias.objects.filter(kind=key_field, value=OuterRef("chat_identity"), contact__is_group=groups)
+        alias = ContactIdentity.objects.filter(kind=key_field, value=OuterRef("chat_identity"), contact__is_group=groups)
         linked += (
             Message.objects.filter(contact__isnull=True, is_group=groups, channel__kind=kind)
             .exclude(chat_identity="")

@@ -17,12 +17,15 @@ answer is 200.
 import json
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import connection, transaction
+from django.db import connection
 from django.http import JsonResponse, RawPostDataException
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from audit.recording import Source, recording
+
+from .identities import pairs_reveal
 from .inbound import InvalidPayload
 from .models import Channel
 from .services import message_receive
@@ -80,13 +83,13 @@ class WebhookView(View):
         if not authenticated and not provider.authenticated_by_body(payload):
             return _refused(403, "forbidden")
         try:
-            messages = provider.parse(payload)
+            event = provider.parse(payload)
         except (InvalidPayload, RecursionError):
             return _refused(400, "not a message event")
-        if len(messages) > 1:
-            # Several in one event: all of them or none.
-            with transaction.atomic():
-                stored = sum(message_receive(channel=channel, inbound=inbound) is not None for inbound in messages)
-        else:
-            stored = sum(message_receive(channel=channel, inbound=inbound) is not None for inbound in messages)
+        # Each message is stored once whatever happens to the others: a
+        # retry of the event stores what is missing and nothing twice.
+        with recording(source=Source.MESSAGE):
+            if event.pairs:
+                pairs_reveal(pairs=event.pairs, seen=event.seen, place=channel.name)
+            stored = sum(message_receive(channel=channel, inbound=inbound) is not None for inbound in event.messages)
         return JsonResponse({"stored": stored})

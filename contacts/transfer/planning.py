@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from contacts_portal import database
 
 from .. import normalizers
-from ..models import Contact, ContactAlias, CustomField, Tag, Wallet
+from ..models import Contact, ContactIdentity, CustomField, Tag, Wallet
 from .columns import CLEANING_ORDER, COLUMN_BY_FIELD, EXTRA, FIELDS, Context, guess_mapping, label
 from .reading import Table, cell_text, unescape_csv_text
 
@@ -435,7 +435,7 @@ class Matcher:
         self.found: dict[int, PlainContact] = {}
         self.tags: dict[int, set] = {}
         self.extras: dict[int, dict] = {}
-        self.aliases: set[tuple[str, str]] = set()  # (field, value) matched through ContactAlias
+        self.aliases: set[tuple[str, str]] = set()  # (field, value) matched through ContactIdentity
 
     def match(self, rows: list[Row]) -> None:
         """Find the contacts the rows refer to that earlier rows did not
@@ -499,4 +499,4 @@ def _contact_ids(key: str, values: list[str]) -> list[int]:
 
 def _aliases(kind: str, values: list[str]) -> list[tuple[str, int]]:
     """(value, contact id) of the earlier addresses of `kind` among `values`."""
-    return database.select_where_in(ContactAlias, "value, contact_id", f"kind = '{kind}' AND value", values)
+    return database.select_where_in(ContactIdentity, "value, contact_id", f"kind = '{kind}' AND value", values)

@@ -113,6 +113,12 @@ def contacts_merge(
     return result
 
 
+def merge_revealed(contact_ids: list[int]) -> MergeResult:
+    """Merge contacts the WhatsApp gateway revealed to be one person (a LID
+    and its number), as "Remover duplicados" does."""
+    return contacts_merge(groups=[contact_ids], rules=[["lid"]], audit={"from": "whatsapp", "lid": True})
+
+
 def _merge_batch_retrying(chunk) -> MergeResult:
     # A deadlock or serialization failure (SQLite: "database is locked"), or
     # contacts merged by someone else meanwhile: the batch's transaction was

@@ -7,7 +7,7 @@ bulk helpers), whatever the batch's size."""
 from collections import defaultdict
 
 from contacts_portal.database import remap, update_rows
-from contacts.models import Contact, ContactAlias, CustomField, MergeRecord
+from contacts.models import Contact, ContactIdentity, CustomField, MergeRecord
 from tickets import merging as tickets_merging
 
 from .plan import Batch
@@ -70,7 +70,7 @@ def move_belongings(batch: Batch) -> None:
     update_rows(CustomField, batch.changed_fields, ["value"])
     Through.objects.bulk_create(batch.new_links)
     remap(MergeRecord, "survivor", batch.moves)
-    remap(ContactAlias, "contact", batch.moves)
+    remap(ContactIdentity, "contact", batch.moves)
 
 
 def _free_name(name: str, taken: set[str]) -> str:

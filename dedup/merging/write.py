@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from contacts_portal.database import update_rows
 from contacts.history import custom_fields_bulk_record, history_bulk_record
-from contacts.models import Contact, ContactAlias
+from contacts.models import Contact, ContactIdentity
 
 from ..duplicates import CANONICAL, canonical_number, canonical_telegram_id
 from ..finding import BATCH
@@ -52,14 +52,14 @@ def write_survivors(batch: Batch) -> None:
             for kind, value in _addresses(other):
                 if value and value != getattr(survivor, kind) and (kind, value) not in taken:
                     taken.add((kind, value))
-                    aliases.append(ContactAlias(contact=survivor, kind=kind, value=value, merged=batch.snapshot_of[other.pk]))
+                    aliases.append(ContactIdentity(contact=survivor, kind=kind, value=value, merged=batch.snapshot_of[other.pk]))
         survivor.refresh_search_fields(batch.extra_values[survivor.pk])
         survivor.updated_at = now
-    for kind in ContactAlias.Kind.values:
+    for kind in ContactIdentity.Kind.values:
         values = [alias.value for alias in aliases if alias.kind == kind]
         for part in batched(values, BATCH):
-            ContactAlias.objects.filter(kind=kind, value__in=part).delete()
-    ContactAlias.objects.bulk_create(aliases)
+            ContactIdentity.objects.filter(kind=kind, value__in=part).delete()
+    ContactIdentity.objects.bulk_create(aliases)
     survivors, record_of = batch.survivors, batch.record_of
     update_rows(Contact, survivors, [*(FIELD_OF[name].name for name in FILLED_FIELDS), "name_key", "search_text", "updated_at"])
     history_bulk_record(contacts=survivors, reasons={s.pk: f"merge:{record_of[s.pk].pk}" for s in survivors})

@@ -5,7 +5,7 @@ import pytest
 from audit.models import AuditEvent
 from audit.recording import Source, recording
 from contacts.history import contact_timeline
-from contacts.models import Contact, ContactAlias, CustomField, MergedContact, MergeRecord
+from contacts.models import Contact, ContactIdentity, CustomField, MergedContact, MergeRecord
 from contacts.tests.factories import TagFactory, WalletFactory, stored_contact
 from dedup.finding import find_duplicates
 from dedup.merging import contacts_merge
@@ -104,7 +104,7 @@ def test_the_survivors_number_is_written_canonically_and_the_others_addresses_be
     survivor.refresh_from_db()
     assert survivor.number == "5511987654321"
     assert survivor.telegram_id == "42"
-    assert list(ContactAlias.objects.values_list("kind", "value", "contact")) == [("number", "5521999998888", survivor.pk)]
+    assert list(ContactIdentity.objects.values_list("kind", "value", "contact")) == [("number", "5521999998888", survivor.pk)]
     assert not Contact.objects.filter(pk__in=[other.pk, third.pk]).exists()
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 if TYPE_CHECKING:
     from contacts.models import Contact
 
-    from ..inbound import Inbound
+    from ..inbound import Event
     from ..models import Channel, Message
 
 
@@ -40,7 +40,7 @@ class Provider(ABC):
     # Channel.Kind: the registry (tickets.providers) is keyed by it.
     kind: ClassVar[str]
     # The Contact field that holds a chat's identity on this kind of channel
-    # (Message.chat_identity), also the ContactAlias.kind of its earlier
+    # (Message.chat_identity), also the ContactIdentity.kind of its earlier
     # addresses.
     contact_field: ClassVar[str]
     # The longest text message the provider accepts.
@@ -92,9 +92,10 @@ class Provider(ABC):
         return False
 
     @abstractmethod
-    def parse(self, payload: Any) -> list["Inbound"]:
-        """The messages of one event (parsed JSON) worth storing, [] for
-        other events; InvalidPayload for a body the provider does not send."""
+    def parse(self, payload: Any) -> "Event":
+        """What one event (parsed JSON) holds worth keeping: its messages,
+        the addresses it reveals; an empty Event for other events;
+        InvalidPayload for a body the provider does not send."""
 
     # Calls to the gateway ---------------------------------------------------
 

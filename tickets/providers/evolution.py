@@ -18,6 +18,8 @@ hides; a contact's identity is its number (Contact.number), or a group's id.
 
 import re
 from collections.abc import Iterator
+from functools import cached_property
+from typing import NamedTuple
 from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
@@ -27,7 +29,7 @@ from django.utils.translation import gettext_lazy
 from contacts.normalizers import normalize_phone
 
 from ..gateways import Gateway, GatewayError, call
-from ..inbound import MAX_ID_LENGTH, Inbound, InvalidPayload, as_dict, safe_body, safe_name, timestamp_of
+from ..inbound import MAX_ID_LENGTH, Event, Inbound, InvalidPayload, as_dict, safe_body, safe_name, timestamp_of
 from ..models import Channel, Message
 from .base import Chat, Provider, same_secret
 
@@ -78,17 +80,62 @@ def group_id_of(jid: str) -> str:
     return user if server == GROUP_SERVER and len(user) <= 32 and _GROUP_ID.fullmatch(user) else ""
 
 
-def _person(key: dict, jid_field: str, alternatives: tuple[str, ...]) -> tuple[str, str]:
-    """(address, canonical phone) of a person in a message key: the JID in
-    `jid_field`, or for a LID address the phone JID sent beside it."""
-    jid = _text(key.get(jid_field))
-    phone = phone_of(jid)
-    if not phone:
-        for field in alternatives:
-            phone = phone_of(_text(key.get(field)))
-            if phone:
-                break
-    return jid, phone
+def lid_of(jid: str) -> str:
+    """"123456789012345@lid" -> "123456789012345"; "" for any other address."""
+    user, server = split_jid(jid)
+    return user if server == LID_SERVER and user.isascii() and user.isdigit() and len(user) <= 32 else ""
+
+
+class Person(NamedTuple):
+    """A person as a message names them: the address as sent, and the phone
+    number and LID found among the fields that name them."""
+
+    jid: str
+    phone: str
+    lid: str
+
+
+# The fields that may name the person of a private chat, and a group
+# message's author. Which holds the phone and which the LID changed in each
+# Evolution API release (2.3.6: remoteJid the LID, remoteJidAlt the phone;
+# 2.3.7: both the phone; 2.4.0: the other way round; older: senderPn), so
+# each is read for what it is, not for where it is.
+CHAT_FIELDS = ("remoteJid", "remoteJidAlt", "senderPn", "senderLid")
+PARTICIPANT_FIELDS = ("participant", "participantAlt", "participantPn", "participantLid")
+# The fields of a contact or chat list entry (events and findContacts).
+LISTING_FIELDS = ("remoteJid", "remoteJidAlt", "id", "jid", "lid", "phoneNumber", "senderPn", "pn")
+
+
+class Own(NamedTuple):
+    """The business's own addresses (the channel's number, the envelope's
+    sender): never a contact, whatever field they arrive in."""
+
+    phones: frozenset[str] = frozenset()
+    lids: frozenset[str] = frozenset()
+
+    def strip(self, person: Person) -> Person:
+        return person._replace(
+            phone="" if person.phone in self.phones else person.phone,
+            lid="" if person.lid in self.lids else person.lid,
+        )
+
+
+def person_of(fields: dict, names: tuple[str, ...], own: Own = Own()) -> Person:
+    """Whichever of the fields holds a phone JID is the phone, whichever
+    holds a "@lid" is the LID (addressingMode is not trusted)."""
+    jid = phone = lid = ""
+    for name in names:
+        value = _text(fields.get(name))
+        if not value:
+            continue
+        jid = jid or value
+        phone = phone or phone_of(value)
+        lid = lid or lid_of(value)
+    return own.strip(Person(jid, phone, lid))
+
+
+def _pair(person: Person) -> list[tuple[str, str]]:
+    return [(person.lid, person.phone)] if person.lid and person.phone else []
 
 
 # Webhook events -----------------------------------------------------------
@@ -153,7 +200,9 @@ def _content(message: dict, depth: int = 0) -> tuple[str, str] | None:
     return (Message.Kind.OTHER, "") if content_keys else None
 
 
-def _evolution_message(item, envelope_sender: str) -> Inbound | None:
+def _evolution_message(item, envelope_sender: str, own: Own) -> tuple[Inbound | None, list[tuple[str, str]]]:
+    """The message of one messages.upsert item, and the (LID, phone) pair
+    of a group message's author."""
     item = as_dict(item)
     key = item.get("key")
     if not isinstance(key, dict):
@@ -164,35 +213,43 @@ def _evolution_message(item, envelope_sender: str) -> Inbound | None:
     from_me = key.get("fromMe") is True
     user, server = split_jid(remote_jid)
     if server not in (*PERSON_SERVERS, GROUP_SERVER, LID_SERVER):
-        return None  # status@broadcast, newsletters, broadcast lists
+        return None, []  # status@broadcast, newsletters, broadcast lists
+    is_group = server == GROUP_SERVER
+    pairs = []
+    if is_group:
+        chat_identity, chat_lid = group_id_of(remote_jid), ""
+        author = person_of({**key, "participant": key.get("participant") or item.get("participant")}, PARTICIPANT_FIELDS, own)
+        pairs = _pair(author)
+        sender_id = author.phone or author.jid
+    else:
+        # Our own message (sent from the phone) names the chat in remoteJid
+        # and its alternative only: senderPn is then our own number.
+        peer = person_of(key, CHAT_FIELDS[:2] if from_me else CHAT_FIELDS, own)
+        chat_identity, chat_lid = peer.phone, peer.lid
+        sender_id = peer.phone or peer.jid
     content = _content(as_dict(item.get("message")))
     if content is None:
-        return None
+        return None, pairs
     kind, body = content
-    push_name = safe_name(item.get("pushName"))
-    is_group = server == GROUP_SERVER
-    if is_group:
-        chat_identity = group_id_of(remote_jid)
-        participant = {**key, "participant": key.get("participant") or item.get("participant")}
-        sender_jid, sender_phone = _person(participant, "participant", ("participantAlt", "participantPn"))
-    else:
-        sender_jid, chat_identity = _person(key, "remoteJid", ("remoteJidAlt", "senderPn"))
-        sender_phone = chat_identity
     if from_me:
-        sender_jid, sender_phone = envelope_sender, phone_of(envelope_sender)
-    return Inbound(
-        external_id=message_id,
-        chat_id=remote_jid,
-        chat_identity=chat_identity[:MAX_IDENTITY_LENGTH],
-        sender_id=sender_phone or sender_jid,
-        # Evolution names our own messages "Você": not a profile name.
-        sender_name="" if from_me else push_name,
-        is_group=is_group,
-        group_name="",  # WhatsApp does not send it; "Sincronizar grupos" asks the gateway
-        from_me=from_me,
-        kind=kind,
-        body=body,
-        sent_at=timestamp_of(item.get("messageTimestamp")),
+        sender_id = phone_of(envelope_sender) or envelope_sender
+    return (
+        Inbound(
+            external_id=message_id,
+            chat_id=remote_jid,
+            chat_identity=chat_identity[:MAX_IDENTITY_LENGTH],
+            sender_id=sender_id,
+            # Evolution names our own messages "Você": not a profile name.
+            sender_name="" if from_me else safe_name(item.get("pushName")),
+            is_group=is_group,
+            group_name="",  # WhatsApp does not send it; "Sincronizar grupos" asks the gateway
+            from_me=from_me,
+            kind=kind,
+            body=body,
+            sent_at=timestamp_of(item.get("messageTimestamp")),
+            chat_lid=chat_lid,
+        ),
+        pairs,
     )
 
 
@@ -224,6 +281,8 @@ def _evolution_edit(item) -> Inbound | None:
 
 
 STORED_EVOLUTION_EVENTS = ("messages.upsert", "send.message")
+# Events whose entries may pair a LID with its phone number.
+LISTING_EVOLUTION_EVENTS = ("contacts.upsert", "contacts.update", "chats.upsert", "chats.update")
 
 
 def evolution_event(payload) -> str:
@@ -234,23 +293,48 @@ def evolution_event(payload) -> str:
     return event.strip().lower().replace("_", ".").replace("-", ".")
 
 
-def parse_evolution(payload) -> list[Inbound]:
-    """The messages of an Evolution API webhook: messages.upsert (received,
-    and sent from the phone) and send.message (sent through the gateway);
-    messages.edited changes a stored message's text. [] for other events."""
+def own_addresses(payload: dict, channel_number: str = "") -> Own:
+    """The business's own phone and LID: the envelope's sender, and the
+    number the channel is configured with."""
+    sender = _text(payload.get("sender"))
+    phones = {phone for phone in (phone_of(sender), channel_number) if phone}
+    return Own(frozenset(phones), frozenset({lid_of(sender)} - {""}))
+
+
+def listing_pairs(items, own: Own = Own()) -> list[tuple[str, str]]:
+    """The (LID, phone) pairs of contact or chat list entries."""
+    items = items if isinstance(items, list) else [items]
+    return [pair for item in items if isinstance(item, dict) for pair in _pair(person_of(item, LISTING_FIELDS, own))]
+
+
+def parse_evolution(payload, *, channel_number: str = "") -> Event:
+    """What an Evolution API webhook holds: the messages of messages.upsert
+    (received, and sent from the phone) and send.message (sent through the
+    gateway); the edits of messages.edited, which change a stored
+    message's text; the LID and phone pairs of those and of the contact
+    and chat events. Nothing for other events."""
     if not isinstance(payload, dict):
         raise InvalidPayload("not a JSON object")
     event = evolution_event(payload)
     data = payload.get("data")
     items = data if isinstance(data, list) else [data]
+    own = own_addresses(payload, channel_number)
     if event == "messages.edited":
-        return [inbound for item in items if (inbound := _evolution_edit(item)) is not None]
+        return Event([inbound for item in items if (inbound := _evolution_edit(item)) is not None])
+    if event in LISTING_EVOLUTION_EVENTS:
+        return Event(pairs=listing_pairs(items, own), seen="gateway")
     if event not in STORED_EVOLUTION_EVENTS:
-        return []
+        return Event()
     if not all(isinstance(item, dict) for item in items):
         raise InvalidPayload("data is not a message")
     sender = _text(payload.get("sender"))
-    return [inbound for item in items if (inbound := _evolution_message(item, sender)) is not None]
+    found = Event()
+    for item in items:
+        inbound, pairs = _evolution_message(item, sender, own)
+        if inbound is not None:
+            found.messages.append(inbound)
+        found.pairs.extend(pairs)
+    return found
 
 
 # The gateway's API ---------------------------------------------------------
@@ -385,8 +469,16 @@ class EvolutionProvider(Provider):
     def authenticated_by_body(self, payload) -> bool:
         return same_secret(isinstance(payload, dict) and payload.get("apikey"), self.channel.webhook_secret)
 
-    def parse(self, payload) -> list[Inbound]:
-        return parse_evolution(payload)
+    def parse(self, payload) -> Event:
+        return parse_evolution(payload, channel_number=self.own_number)
+
+    @cached_property
+    def own_number(self) -> str:
+        """The channel's business number, canonical; "" when not one."""
+        try:
+            return normalize_phone(self.channel.address) if self.channel.address else ""
+        except ValidationError:
+            return ""
 
     def send(self, message: Message) -> str:
         with EvolutionGateway(self.channel) as gateway:

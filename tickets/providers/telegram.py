@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from contacts.normalizers import normalize_telegram_id
 
 from ..gateways import Gateway, GatewayError, call, error_detail
-from ..inbound import MAX_ID_LENGTH, Inbound, InvalidPayload, as_dict, safe_body, safe_name, timestamp_of
+from ..inbound import MAX_ID_LENGTH, Event, Inbound, InvalidPayload, as_dict, safe_body, safe_name, timestamp_of
 from ..models import Channel, Message
 from .base import Provider
 
@@ -119,7 +119,12 @@ def _telegram_content(message: dict) -> tuple[str, str] | None:
     return Message.Kind.OTHER, safe_body(message.get("caption"))
 
 
-def parse_telegram(payload) -> list[Inbound]:
+def parse_telegram(payload) -> Event:
+    """The message of a Telegram Update (see _telegram_messages)."""
+    return Event(_telegram_messages(payload))
+
+
+def _telegram_messages(payload) -> list[Inbound]:
     """The message of a Telegram Update: "message" or "edited_message" in a
     private chat, group or supergroup. [] for other updates (channel posts,
     button presses, membership changes)."""
@@ -228,7 +233,7 @@ class TelegramProvider(Provider):
     def configured(self) -> bool:
         return bool(self.channel.bot_token)
 
-    def parse(self, payload) -> list[Inbound]:
+    def parse(self, payload) -> Event:
         return parse_telegram(payload)
 
     def send(self, message: Message) -> str:

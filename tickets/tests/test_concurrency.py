@@ -30,11 +30,27 @@ THREADS = 6
 
 
 def meet_before_writing(monkeypatch, barrier):
+    """Each thread waits for the others before its first write (a retry
+    of a message that lost a race goes on alone)."""
+    met = threading.local()
+
+    def meet():
+        if not getattr(met, "done", False):
+            met.done = True
+            barrier.wait()
+
+    real_reveal = webhooks.pairs_reveal
+
+    def pairs_reveal(**kwargs):
+        meet()
+        return real_reveal(**kwargs)
+
+    monkeypatch.setattr(webhooks, "pairs_reveal", pairs_reveal)
     if connection.vendor == "postgresql":
         real = services.insert_once
 
         def insert_once(message):
-            barrier.wait()
+            meet()
             return real(message)
 
         monkeypatch.setattr(services, "insert_once", insert_once)
@@ -42,7 +58,7 @@ def meet_before_writing(monkeypatch, barrier):
         real = webhooks.message_receive
 
         def message_receive(**kwargs):
-            barrier.wait()
+            meet()
             return real(**kwargs)
 
         monkeypatch.setattr(webhooks, "message_receive", message_receive)
@@ -71,21 +87,65 @@ def post_at_once(channel, bodies):
     return responses
 
 
-def test_the_same_message_from_a_new_sender_at_once_ends_as_one_message_one_contact_one_ticket(whatsapp, monkeypatch):
-    meet_before_writing(monkeypatch, threading.Barrier(THREADS, timeout=20))
+NEW_SENDER_DELIVERIES = 20
+
+
+def test_the_same_first_message_delivered_20_times_at_once_makes_one_contact_one_ticket_one_message(whatsapp, monkeypatch):
+    meet_before_writing(monkeypatch, threading.Barrier(NEW_SENDER_DELIVERIES, timeout=30))
     body = payloads.upsert(WHATSAPP_SECRET, message_id="3EB0SAME0000000001", remote_jid="5511987654321@s.whatsapp.net")
 
-    responses = post_at_once(whatsapp, [body] * THREADS)
+    responses = post_at_once(whatsapp, [body] * NEW_SENDER_DELIVERIES)
+
+    assert [r.status_code for r in responses] == [200] * NEW_SENDER_DELIVERIES
+    assert sorted(r.json()["stored"] for r in responses) == [0] * (NEW_SENDER_DELIVERIES - 1) + [1]
+    assert Message.objects.count() == 1
+    contact = Contact.objects.get()
+    ticket = Ticket.objects.get()
+    assert (ticket.contact, list(ticket.messages.all())) == (contact, list(Message.objects.all()))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [{"remote_jid": "5511987654321@s.whatsapp.net"}, {"remote_jid": "123456789012345@lid"}],
+    ids=["by number", "by LID alone"],
+)
+def test_20_first_messages_of_one_new_sender_at_once_make_one_contact_and_one_ticket(whatsapp, monkeypatch, key):
+    meet_before_writing(monkeypatch, threading.Barrier(NEW_SENDER_DELIVERIES, timeout=30))
+    bodies = [
+        payloads.upsert(WHATSAPP_SECRET, message_id=f"3EB0NEW{n:011d}", text=f"mensagem {n}", **key)
+        for n in range(NEW_SENDER_DELIVERIES)
+    ]
+
+    responses = post_at_once(whatsapp, bodies)
+
+    assert [r.json()["stored"] for r in responses] == [1] * NEW_SENDER_DELIVERIES
+    contact = Contact.objects.get()
+    ticket = Ticket.objects.get()
+    assert ticket.contact == contact
+    assert ticket.messages.count() == NEW_SENDER_DELIVERIES
+    assert contact.history.count() == 1
+
+
+def test_a_revealed_pair_racing_messages_from_both_addresses_loses_none(whatsapp, monkeypatch):
+    older = Contact.objects.create(name="Maria", number="5511987654321")
+    post_at_once(whatsapp, [payloads.upsert(WHATSAPP_SECRET, remote_jid="123456789012345@lid", text="pelo LID")])
+    assert Contact.objects.count() == 2
+    meet_before_writing(monkeypatch, threading.Barrier(THREADS, timeout=30))
+    reveal = payloads.evolution(
+        "contacts.upsert",
+        [{"remoteJid": "123456789012345@lid", "phoneNumber": "5511987654321@s.whatsapp.net"}],
+        apikey=WHATSAPP_SECRET,
+    )
+    by_lid = [payloads.upsert(WHATSAPP_SECRET, remote_jid="123456789012345@lid", text=f"lid {n}") for n in range(2)]
+    by_number = [payloads.upsert(WHATSAPP_SECRET, text=f"número {n}") for n in range(THREADS - 3)]
+
+    responses = post_at_once(whatsapp, [reveal, *by_lid, *by_number])
 
     assert [r.status_code for r in responses] == [200] * THREADS
-    assert sorted(r.json()["stored"] for r in responses) == [0] * (THREADS - 1) + [1]
-    assert Message.objects.count() == 1
-
-    report = sync_contacts()
-    assert (report.created, report.tickets_opened) == (1, 1)
-    assert Contact.objects.count() == 1
-    ticket = Ticket.objects.active().get()
-    assert list(ticket.messages.all()) == list(Message.objects.all())
+    assert list(Contact.objects.all()) == [older]
+    assert Message.objects.count() == THREADS
+    assert Message.objects.filter(contact=older, ticket__contact=older).count() == THREADS
+    assert Ticket.objects.active().count() == 1
 
 
 def test_messages_from_a_known_contact_at_once_open_one_ticket(whatsapp, monkeypatch):

@@ -26,13 +26,14 @@ def deliver(client, channel, **fields):
     return response
 
 
-def test_a_private_message_from_an_unknown_user_is_stored_unlinked(client, telegram):
+def test_a_private_message_from_an_unknown_user_makes_them_a_contact_with_a_ticket(client, telegram):
     sender = payloads.telegram_user(424242, "João", "Pereira")
     assert deliver(client, telegram, sender=sender, text="Bom dia!", message_id=7).json() == {"stored": 1}
     message = Message.objects.get()
     assert (message.external_id, message.chat_id, message.chat_identity) == ("424242:7", "424242", "424242")
     assert (message.sender_id, message.sender_name, message.body, message.is_group) == ("424242", "João Pereira", "Bom dia!", False)
-    assert message.contact is None
+    assert (message.contact.name, message.contact.telegram_id, message.contact.number) == ("João Pereira", "424242", "")
+    assert (message.ticket.contact, message.ticket.channel, message.ticket.status) == (message.contact, telegram, "pending")
 
 
 def test_a_user_without_a_last_name_is_never_named_none(client, telegram):
@@ -57,6 +58,8 @@ def test_a_known_contact_opens_a_ticket_for_its_wallet_agent(client, telegram, a
 
 @pytest.mark.parametrize("kind", ["group", "supergroup"])
 def test_a_group_message_belongs_to_the_group(client, telegram, kind):
+    telegram.group_tickets = True
+    telegram.save()
     group = ContactFactory(name="Clientes VIP", number="", telegram_id="-1001234567890", is_group=True)
     chat = payloads.telegram_group(-1001234567890, "Clientes VIP", kind)
     deliver(client, telegram, chat=chat, sender=payloads.telegram_user(77, "Bia", "Lima"), message_id=3)

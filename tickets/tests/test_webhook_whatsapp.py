@@ -25,7 +25,7 @@ def deliver(client, channel, **fields):
     return response
 
 
-def test_a_message_from_an_unknown_person_is_stored_unlinked(client, whatsapp):
+def test_a_message_from_an_unknown_person_is_stored_with_its_new_contact_and_ticket(client, whatsapp):
     response = deliver(client, whatsapp, remote_jid="5511987654321@s.whatsapp.net", push_name="Maria Souza", text="Olá!")
 
     assert response.json() == {"stored": 1}
@@ -35,8 +35,8 @@ def test_a_message_from_an_unknown_person_is_stored_unlinked(client, whatsapp):
     assert (message.sender_id, message.sender_name, message.body) == ("5511987654321", "Maria Souza", "Olá!")
     assert (message.from_me, message.is_group, message.kind) == (False, False, "text")
     assert message.sent_at.timestamp() == 1764079510
-    assert message.contact is None and message.ticket is None
-    assert not Ticket.objects.exists()
+    assert (message.contact.name, message.contact.number) == ("Maria Souza", "5511987654321")
+    assert message.ticket == Ticket.objects.get(contact=message.contact, channel=whatsapp, status="pending")
 
 
 def test_a_known_contact_written_without_the_ninth_digit_opens_a_ticket_for_its_wallet_agent(client, whatsapp, agent):
@@ -86,6 +86,8 @@ def test_the_same_id_on_another_channel_is_another_message(client, whatsapp):
 
 
 def test_a_group_message_belongs_to_the_group_and_names_its_participant(client, whatsapp):
+    whatsapp.group_tickets = True
+    whatsapp.save()
     group = ContactFactory(name="Grupo Vendas", number="120363025246125888", is_group=True)
     deliver(
         client,

@@ -21,6 +21,7 @@ from contacts.tests.browser.test_panel_ux import axe_violations
 from contacts.tests.factories import ContactFactory, UserFactory, WalletFactory
 from tickets.models import Channel, Message, Ticket
 from tickets.tests import payloads
+from tickets.tests.stored import stored_before
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -125,8 +126,9 @@ def test_start_a_ticket_reply_see_the_answer_and_close_it(page, live_server, des
 
 def test_press_sync_and_watch_the_new_contacts_appear(page, live_server, desk, screenshot, csp_violations):
     gateway, channel = desk["gateway"], desk["channel"]
-    deliver(live_server, channel, remote_jid="5511955554444@s.whatsapp.net", push_name="Pedro D'Ávila 🚚", text="Oi")
-    deliver(live_server, channel, remote_jid="5531988887777@s.whatsapp.net", push_name="Carla", text="Bom dia")
+    # Pedro and Carla wrote before new senders became contacts at once.
+    for jid, name, text in [("5511955554444", "Pedro D'Ávila 🚚", "Oi"), ("5531988887777", "Carla", "Bom dia")]:
+        stored_before(channel, payloads.upsert("", remote_jid=f"{jid}@s.whatsapp.net", push_name=name, text=text))
     # Evolution API remembers a chat from before the webhook existed.
     rita = "5548999990000@s.whatsapp.net"
     gateway.expect_request("/chat/findContacts/vendas").respond_with_json([payloads.gateway_contact(rita, "Rita")])
