@@ -298,6 +298,14 @@ class Contact(models.Model):
         return "" if self.is_group else normalizers.format_phone(self.number)
 
     @property
+    def number_unknown(self) -> bool:
+        """A WhatsApp person known by a LID alone: the number is not known
+        yet (the list prefetches the identities)."""
+        if self.number or self.is_group or self.pk is None:
+            return False
+        return any(identity.kind == ContactIdentity.Kind.LID for identity in self.identities.all())
+
+    @property
     def initials(self) -> str:
         words = [w for w in self.name.split() if w[:1].isalnum()]
         if not words:

@@ -56,7 +56,7 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
         return response
 
     def get_queryset(self):
-        return super().get_queryset().select_related("wallet__user").prefetch_related("tags")
+        return super().get_queryset().select_related("wallet__user").prefetch_related("tags", "identities")
 
     def get_paginate_by(self, queryset):
         return self.filterset.page_size

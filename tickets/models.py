@@ -116,8 +116,9 @@ class Channel(models.Model):
         return self.provider.configured
 
     def reaches(self, contact: Contact) -> bool:
-        """Whether this channel has an address for `contact`."""
-        return bool(self.provider.identity_of(contact))
+        """Whether this channel has an address for `contact` (on WhatsApp,
+        a LID will do while the number is not known)."""
+        return bool(self.provider.chat_id_of(contact))
 
     def identity_of(self, contact: Contact) -> str:
         """The contact's identity on this channel, as Message.chat_identity

@@ -36,8 +36,10 @@ from contacts.services import refresh_planner_statistics
 from contacts_portal import database
 
 from .gateways import GatewayError
+from .identities import lid_attach, lid_known, pairs_reveal
 from .models import Channel, Message, Ticket
 from .providers import chat_listing_kinds, contact_fields
+from .providers.evolution import LID_SERVER, lid_of
 
 BATCH_SIZE = 1000
 
@@ -100,13 +102,14 @@ def _sync(*, groups: bool, user, progress: Progress, audit_source: str) -> SyncR
     report = SyncReport()
     with recording(source=Source.SYNC, user=user):
         progress(Step.HISTORY, 0, 0)
-        candidates = _from_history(groups=groups, report=report)
+        lids: dict[str, str] = {}  # WhatsApp chats known by a LID alone, and their names
+        candidates = _from_history(groups=groups, report=report, lids=lids)
         for channel in Channel.objects.filter(kind__in=chat_listing_kinds()).order_by("pk"):
             if not channel.provider.configured:
                 continue
             progress(Step.GATEWAY, 0, 0)
             try:
-                found = _from_gateway(channel, groups=groups, report=report)
+                found = _from_gateway(channel, groups=groups, report=report, lids=lids)
             except GatewayError as error:
                 report.notes.append(
                     _("%(channel)s: %(error)s Its gateway's chats were left out; the message history was synced.")
@@ -116,6 +119,7 @@ def _sync(*, groups: bool, user, progress: Progress, audit_source: str) -> SyncR
             for key, candidate in found.items():
                 known = candidates.setdefault(key, candidate)
                 known.name = known.name or candidate.name
+        _lid_chats(lids, candidates=candidates, report=report)
         new = _not_contacts_yet(candidates)
         progress(Step.CONTACTS, 0, len(new))
         for start in range(0, len(new), BATCH_SIZE):
@@ -124,7 +128,7 @@ def _sync(*, groups: bool, user, progress: Progress, audit_source: str) -> SyncR
         progress(Step.LINKING, 0, 0)
         if report.created > BATCH_SIZE:
             refresh_planner_statistics()
-        report.messages_linked = _link_messages_retrying(groups=groups)
+        report.messages_linked += _link_messages_retrying(groups=groups)
         report.tickets_opened = _open_tickets(groups=groups)
         _join_tickets(groups=groups)
         audit_record(
@@ -144,10 +148,11 @@ def _fallback_name(candidate: Candidate, groups: bool) -> str:
     return candidate.identity
 
 
-def _from_history(*, groups: bool, report: SyncReport) -> dict[tuple[str, str], Candidate]:
+def _from_history(*, groups: bool, report: SyncReport, lids: dict[str, str]) -> dict[tuple[str, str], Candidate]:
     """The chats of the stored messages nobody linked yet, each with the
     latest name its people (not we) gave: the profile name, Telegram's first
-    and last name, the group's title."""
+    and last name, the group's title. WhatsApp chats known by a LID alone
+    go to `lids`."""
     candidates: dict[tuple[str, str], Candidate] = {}
     rows = (
         Message.objects.filter(contact__isnull=True, is_group=groups)
@@ -157,30 +162,78 @@ def _from_history(*, groups: bool, report: SyncReport) -> dict[tuple[str, str], 
     skipped = set()
     key_fields = contact_fields()
     for channel, chat_id, kind, identity, from_me, sender_name, group_name in rows.iterator(chunk_size=5000):
+        name = group_name if groups else ("" if from_me else sender_name)
         if not identity:
-            skipped.add((channel, chat_id))  # a LID chat whose number never came
+            if lid := (not groups and kind == Channel.Kind.WHATSAPP and lid_of(chat_id)):
+                lids[lid] = name or lids.get(lid, "")
+            else:
+                skipped.add((channel, chat_id))
             continue
         key_field = key_fields[kind]
         candidate = candidates.setdefault((key_field, identity), Candidate(key_field, identity))
-        name = group_name if groups else ("" if from_me else sender_name)
         if name:
             candidate.name = name
     report.skipped += len(skipped)
     return candidates
 
 
-def _from_gateway(channel: Channel, *, groups: bool, report: SyncReport) -> dict[tuple[str, str], Candidate]:
+def _from_gateway(
+    channel: Channel, *, groups: bool, report: SyncReport, lids: dict[str, str]
+) -> dict[tuple[str, str], Candidate]:
     """The chats the channel's gateway knows (Provider.list_chats): for
     Evolution API, its private chats named by its contact list, or its
-    groups named by their subject."""
+    groups named by their subject. The LID and number pairs it tells are
+    remembered first (tickets.identities)."""
     found: dict[tuple[str, str], Candidate] = {}
     key_field = channel.provider.contact_field
-    for identity, name in channel.provider.list_chats(groups=groups):
-        if not identity:
-            report.skipped += 1  # a LID chat, or a number the panel would not accept
+    pairs = []
+    for chat in channel.provider.list_chats(groups=groups):
+        if chat.lid and chat.identity:
+            pairs.append((chat.lid, chat.identity))
+        if chat.pair_only:
             continue
-        found[(key_field, identity)] = Candidate(key_field, identity, name)
+        if not chat.identity:
+            if chat.lid:
+                lids[chat.lid] = lids.get(chat.lid) or chat.name
+            else:
+                report.skipped += 1  # a number the panel would not accept
+            continue
+        found[(key_field, chat.identity)] = Candidate(key_field, chat.identity, chat.name)
+    pairs_reveal(pairs=pairs, seen=ContactIdentity.Seen.SYNC, place=channel.name)
     return found
+
+
+def _lid_chats(lids: dict[str, str], *, candidates: dict, report: SyncReport) -> None:
+    """Chats known by a LID alone: a LID whose number was revealed is a
+    chat of that number; one that is a contact's links its messages to
+    it; any other becomes a contact with the LID and no number yet."""
+    for lid, name in sorted(lids.items()):
+        unlinked = Message.objects.filter(contact__isnull=True, chat_identity="", chat_id=f"{lid}@{LID_SERVER}")
+        known = lid_known(lid)
+        if known is not None and known[1]:
+            unlinked.update(chat_identity=known[1])
+            candidate = candidates.setdefault(("number", known[1]), Candidate("number", known[1]))
+            candidate.name = candidate.name or name
+            continue
+        contact_id = known[0] if known is not None else None
+        if contact_id is None:
+            contact_id = _create_lid_contact(lid, name)
+            report.created += contact_id is not None
+        if contact_id is not None:
+            report.messages_linked += unlinked.update(contact_id=contact_id)
+
+
+def _create_lid_contact(lid: str, name: str) -> int | None:
+    """A contact for a LID alone, with its history; None when somebody made
+    one meanwhile (its messages are linked by the next sync)."""
+    try:
+        with transaction.atomic():
+            contact = Contact(name=name or _("WhatsApp contact"))
+            contact.save(force_insert=True)
+            lid_attach(contact_id=contact.pk, lid=lid, seen=ContactIdentity.Seen.SYNC)
+    except IntegrityError:
+        return None
+    return contact.pk
 
 
 def _not_contacts_yet(candidates: dict[tuple[str, str], Candidate]) -> list[Candidate]:

@@ -27,11 +27,15 @@ def same_secret(given, expected: str) -> bool:
 
 class Chat(NamedTuple):
     """A chat a gateway knows: its identity (as `Provider.contact_field`
-    stores it; blank when the panel cannot address it) and the best name
-    the gateway gives it."""
+    stores it; blank when the panel cannot address it), the best name the
+    gateway gives it, and on WhatsApp its LID, when it has one. A pair
+    only (`pair_only`) is a LID and its number from the gateway's contact
+    list: to remember, not a chat that talked with us."""
 
     identity: str
     name: str
+    lid: str = ""
+    pair_only: bool = False
 
 
 class Provider(ABC):

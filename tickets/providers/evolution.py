@@ -462,15 +462,25 @@ class EvolutionProvider(Provider):
         return bool(self.channel.gateway_url and self.channel.instance and self.channel.api_key)
 
     def chat_id_of(self, contact) -> str:
-        # A group is reached by its JID; a person by number.
+        # A group is reached by its JID; a person by number, or by LID
+        # while the number is not known.
         identity = self.identity_of(contact)
-        return f"{identity}@{GROUP_SERVER}" if contact.is_group else identity
+        if contact.is_group:
+            return f"{identity}@{GROUP_SERVER}" if identity else ""
+        if identity or contact.pk is None:
+            return identity
+        lid = contact.identities.filter(kind="lid").values_list("value", flat=True).first()
+        return f"{lid}@{LID_SERVER}" if lid else ""
 
     def authenticated_by_body(self, payload) -> bool:
         return same_secret(isinstance(payload, dict) and payload.get("apikey"), self.channel.webhook_secret)
 
     def parse(self, payload) -> Event:
         return parse_evolution(payload, channel_number=self.own_number)
+
+    @cached_property
+    def own(self) -> Own:
+        return Own(frozenset({self.own_number} - {""}))
 
     @cached_property
     def own_number(self) -> str:
@@ -490,9 +500,10 @@ class EvolutionProvider(Provider):
 
     def list_chats(self, *, groups: bool) -> Iterator[Chat]:
         """Its groups (fetchAllGroups) named by their subject, or its
-        private chats (findChats) named by its contact list (findContacts).
-        A chat the panel cannot address (a LID chat, a number it would not
-        accept) comes with a blank identity."""
+        private chats (findChats) named by its contact list (findContacts),
+        with their LIDs, then the LID and number pairs of the contact list.
+        A chat the panel cannot address (a LID chat whose number is not
+        known, a number it would not accept) comes with a blank identity."""
         with EvolutionGateway(self.channel) as gateway:
             if groups:
                 for group in gateway.fetch_all_groups():
@@ -501,11 +512,13 @@ class EvolutionProvider(Provider):
                     if identity:
                         yield Chat(identity, safe_name(group.get("subject")))
                 return
-            names = {}
+            names, phones = {}, {}
             for contact in gateway.find_contacts():
                 jid, name = contact.get("remoteJid"), safe_name(contact.get("pushName"))
                 if isinstance(jid, str) and name:
                     names[jid] = name
+                # The contact list pairs LIDs with their numbers.
+                phones.update(listing_pairs(contact, self.own))
             for chat in gateway.find_chats():
                 jid = chat.get("remoteJid")
                 if not isinstance(jid, str) or split_jid(jid)[1] == GROUP_SERVER or jid.endswith("@broadcast"):
@@ -513,4 +526,8 @@ class EvolutionProvider(Provider):
                 last = chat.get("lastMessage")
                 ours = isinstance(last, dict) and isinstance(last.get("key"), dict) and last["key"].get("fromMe") is True
                 # The chat's pushName is "Você" (we) when we wrote last.
-                yield Chat(phone_of(jid), names.get(jid) or ("" if ours else safe_name(chat.get("pushName"))))
+                person = person_of(chat, LISTING_FIELDS, self.own)
+                name = names.get(jid) or ("" if ours else safe_name(chat.get("pushName")))
+                yield Chat(person.phone or phones.get(person.lid, ""), name, person.lid)
+            for lid, phone in phones.items():
+                yield Chat(phone, "", lid, pair_only=True)

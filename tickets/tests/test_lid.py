@@ -186,3 +186,29 @@ def test_our_own_lid_and_number_are_never_paired_into_a_contact(client, whatsapp
     )
     post(client, whatsapp, body)
     assert not ContactIdentity.objects.exists()
+
+
+def test_the_list_says_a_lid_only_contacts_number_is_not_known_yet(client, whatsapp, admin_user):
+    say(client, whatsapp, remote_jid=f"{LID}@lid", push_name="Bia")
+    client.force_login(admin_user)
+    row = client.get(reverse("contacts:list"), {"q": "Bia"}).content.decode()
+    assert "número ainda desconhecido" in row
+    assert LID not in row  # the LID's digits are never shown as a number
+
+
+def test_the_contacts_popup_shows_its_identities_with_where_and_when_they_were_seen(client, whatsapp, admin_user):
+    say(client, whatsapp, remote_jid=f"{LID}@lid", push_name="Bia")
+    contact = Contact.objects.get()
+    client.force_login(admin_user)
+    page = client.get(reverse("contacts:update", args=[contact.pk]), headers={"HX-Request": "true"}).content.decode()
+    assert "Outros endereços" in page
+    assert "LID do WhatsApp" in page and LID in page
+    assert "visto em mensagem recebida" in page and "WhatsApp Vendas" in page
+    assert "O número ainda não é conhecido" in page
+
+
+def test_a_lid_only_contact_can_be_reached_and_a_new_ticket_replies_to_the_lid(client, whatsapp):
+    say(client, whatsapp, remote_jid=f"{LID}@lid", push_name="Bia")
+    contact = Contact.objects.get()
+    assert whatsapp.reaches(contact)
+    assert whatsapp.provider.chat_id_of(contact) == f"{LID}@lid"

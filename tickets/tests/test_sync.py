@@ -11,7 +11,7 @@ from werkzeug import Response
 
 from audit.models import AuditEvent
 from contacts.history import contact_timeline
-from contacts.models import Contact
+from contacts.models import Contact, ContactIdentity
 from contacts.tests.factories import ContactFactory, WalletFactory
 from tickets import gateways
 from tickets.providers import evolution
@@ -50,11 +50,12 @@ def history(client, whatsapp, telegram):
 def test_sync_creates_a_contact_for_every_private_chat_and_puts_its_messages_in_tickets(history, whatsapp, telegram):
     report = sync_contacts()
 
-    assert report.counts == {"contacts_created": 3, "messages_linked": 5, "tickets_opened": 2, "chats_skipped": 1}
+    assert report.counts == {"contacts_created": 4, "messages_linked": 6, "tickets_opened": 3, "chats_skipped": 0}
     assert set(Contact.objects.values_list("name", "number", "telegram_id", "is_group")) == {
         ("Maria Souza", "5511987654321", "", False),  # the latest profile name
         ("+55 21 3456-7890", "552134567890", "", False),  # no profile name: the number
         ("Ana", "", "424242", False),  # Telegram's first name, no "None"
+        ("Maria Souza", "", "", False),  # a LID alone: no number yet
     }
     maria = Contact.objects.get(number="5511987654321")
     ticket = Ticket.objects.get(contact=maria)
@@ -64,14 +65,16 @@ def test_sync_creates_a_contact_for_every_private_chat_and_puts_its_messages_in_
     assert not Ticket.objects.filter(contact__number="552134567890").exists()
     assert Message.objects.filter(contact__number="552134567890").count() == 1
     assert Ticket.objects.get(contact__telegram_id="424242").channel == telegram
-    # Groups wait for "Sincronizar grupos"; a LID chat without its number waits for it.
-    assert Message.objects.filter(contact__isnull=True).count() == 3
+    lid_contact = Contact.objects.get(identities__kind="lid", identities__value="99887766554433")
+    assert (lid_contact.number, lid_contact.history.get().history_source) == ("", "sync")
+    # Groups wait for "Sincronizar grupos".
+    assert Message.objects.filter(contact__isnull=True).count() == 2
 
 
 def test_a_second_sync_creates_nothing(history):
     sync_contacts()
     counts = (Contact.objects.count(), Ticket.objects.count(), Message.objects.filter(contact__isnull=True).count())
-    assert sync_contacts().counts == {"contacts_created": 0, "messages_linked": 0, "tickets_opened": 0, "chats_skipped": 1}
+    assert sync_contacts().counts == {"contacts_created": 0, "messages_linked": 0, "tickets_opened": 0, "chats_skipped": 0}
     assert (Contact.objects.count(), Ticket.objects.count(), Message.objects.filter(contact__isnull=True).count()) == counts
 
 
@@ -104,7 +107,7 @@ def test_created_contacts_show_the_sync_in_their_history_and_the_run_is_audited(
     assert entry.through == "sincronização"
     event = AuditEvent.objects.get()
     assert (event.action, event.user, event.source) == ("sync", admin_user, "sync")
-    assert event.counts == {"contacts_created": 3, "messages_linked": 5, "tickets_opened": 2, "chats_skipped": 1}
+    assert event.counts == {"contacts_created": 4, "messages_linked": 6, "tickets_opened": 3, "chats_skipped": 0}
 
 
 def test_sync_groups_creates_the_groups_and_leaves_people_alone(history, whatsapp, telegram):
@@ -159,8 +162,9 @@ def test_the_gateways_chats_reach_back_before_the_webhook(gateway):
         ("Pedro", "5511955554444"),
         ("+55 11 3333-4444", "551133334444"),  # the chat's name was ours ("Você")
         ("Júlia D'Ávila 🌻", "5511988887777"),  # the contact list's name, cleaned; 9th digit added
+        ("Sem número", ""),  # a LID chat whose number nobody told: a contact with its LID
     }
-    assert report.skipped == 1  # the LID chat
+    assert report.skipped == 0
     assert not Ticket.objects.exists()  # no stored messages to serve
 
 
@@ -208,7 +212,7 @@ def test_a_gateway_that_is_down_is_named_and_the_history_still_syncs(history, wh
     whatsapp.gateway_url, whatsapp.instance, whatsapp.api_key = f"http://127.0.0.1:{unused_port()}", "vendas", "k"
     whatsapp.save()
     report = sync_contacts()
-    assert report.created == 3
+    assert report.created == 4
     assert report.notes == [
         "WhatsApp Vendas: Não foi possível falar com o gateway (ConnectError). As conversas do gateway ficaram "
         "de fora; o histórico de mensagens foi sincronizado."
@@ -230,7 +234,7 @@ def test_a_gateway_that_is_down_is_named_and_the_history_still_syncs(history, wh
 def test_a_gateway_that_answers_garbage_is_named_and_the_history_still_syncs(history, gateway, response, message):
     gateway.expect_request("/chat/findContacts/vendas").respond_with_response(response)
     report = sync_contacts()
-    assert report.created == 3
+    assert report.created == 4
     assert len(report.notes) == 1 and message in report.notes[0]
 
 
@@ -243,7 +247,7 @@ def test_a_slow_gateway_is_given_up_on(history, gateway, monkeypatch):
 
     gateway.expect_request("/chat/findContacts/vendas").respond_with_handler(slow)
     report = sync_contacts()
-    assert report.created == 3
+    assert report.created == 4
     assert "O gateway não respondeu a tempo." in report.notes[0]
 
 
@@ -259,7 +263,7 @@ def test_a_telegram_channel_has_no_chat_list_to_ask(history, telegram):
 def test_the_command_syncs_and_says_what_it_did(history, admin_user, capsys):
     call_command("sync_contacts", user=admin_user.username)
     out = capsys.readouterr().out
-    assert "Contatos criados: 3; mensagens ligadas: 5; atendimentos abertos: 2" in out
+    assert "Contatos criados: 4; mensagens ligadas: 6; atendimentos abertos: 3" in out
     event = AuditEvent.objects.get()
     assert (event.user, event.source) == (admin_user, "command")
     assert Contact.objects.get(number="5511987654321").history.get().history_source == "sync"
@@ -281,3 +285,38 @@ def test_a_gateway_error_is_written_to_stderr(history, whatsapp, capsys):
     call_command("sync_contacts")
     assert "WhatsApp Vendas: Não foi possível falar com o gateway" in capsys.readouterr().err
 
+
+
+# WhatsApp LIDs -------------------------------------------------------------
+
+
+def test_the_contact_list_tells_lids_numbers_and_sync_gives_each_lid_contact_its_number(gateway, client, whatsapp):
+    lid_contact = ContactFactory(name="Bia", number="")
+    ContactIdentity.objects.create(contact=lid_contact, kind="lid", value="123456789012345", seen="message")
+    serve_lists(
+        gateway,
+        chats=[payloads.gateway_chat("123456789012345@lid", "Bia"), payloads.gateway_chat("98765432109876@lid", "Caio")],
+        contacts=[
+            {**payloads.gateway_contact("123456789012345@lid", "Bia"), "phoneNumber": "5511987654321@s.whatsapp.net"},
+            {**payloads.gateway_contact("98765432109876@lid", "Caio"), "phoneNumber": "5521988887777@s.whatsapp.net"},
+            # Only in the address book: remembered, not made a contact.
+            {**payloads.gateway_contact("55555555555555@lid", "Dora"), "phoneNumber": "5531977776666@s.whatsapp.net"},
+        ],
+    )
+    report = sync_contacts()
+    lid_contact.refresh_from_db()
+    assert lid_contact.number == "5511987654321"
+    assert set(Contact.objects.values_list("name", "number")) == {("Bia", "5511987654321"), ("Caio", "5521988887777")}
+    assert report.created == 1
+    dora = ContactIdentity.objects.get(value="55555555555555")
+    assert (dora.contact, dora.number, dora.seen, dora.place) == (None, "5531977776666", "sync", "WhatsApp Vendas")
+
+
+def test_stored_lid_messages_whose_number_was_revealed_since_join_a_contact_with_that_number(client, whatsapp):
+    stored_before(whatsapp, payloads.upsert(WHATSAPP_SECRET, remote_jid="123456789012345@lid", push_name="Bia"))
+    ContactIdentity.objects.create(kind="lid", value="123456789012345", number="5511987654321", seen="gateway")
+    report = sync_contacts()
+    contact = Contact.objects.get()
+    assert (contact.name, contact.number) == ("Bia", "5511987654321")
+    assert (report.created, report.messages_linked, report.tickets_opened) == (1, 1, 1)
+    assert Message.objects.get().contact == contact
