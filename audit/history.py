@@ -5,6 +5,7 @@ source and batch. For writers that insert or update rows in bulk (imports,
 syncs, merges), which send no signals."""
 
 from collections.abc import Mapping
+from functools import cache
 from operator import attrgetter
 
 from django.db import models
@@ -13,6 +14,12 @@ from django.utils import timezone
 from contacts_portal import database
 
 from .recording import current_actor, current_user
+
+
+@cache
+def _history_model(model: type[models.Model]) -> type[models.Model]:
+    # simple-history's descriptor builds a manager class on every access.
+    return model.history.model
 
 
 def history_bulk_write(
@@ -34,7 +41,7 @@ def history_bulk_write(
         return []
     actor = current_actor()
     user = current_user()
-    history_model = model.history.model
+    history_model = _history_model(model)
     history_ids = database.allocate_ids(history_model, len(objects)) if with_ids else []
     tracked = [field.attname for field in history_model.tracked_fields]
     common = {

@@ -149,8 +149,10 @@ def stop(server: subprocess.Popen):
 
 
 def webhook_bodies(channel_id: int, known: int, count: int, rng) -> list[bytes]:
-    """Evolution API events in the mix a desk sees: mostly contacts with a
-    conversation going on, some new senders, some repeated deliveries."""
+    """Evolution API events in the mix a desk sees: 60% from contacts with
+    a conversation going on, 30% from new senders (their first message),
+    10% repeated deliveries. Half the people are addressed as the 2.3.6
+    and 2.4.0 releases do, with a LID beside the number."""
     from tickets.tests import payloads
 
     bodies, sent = [], []
@@ -159,11 +161,16 @@ def webhook_bodies(channel_id: int, known: int, count: int, rng) -> list[bytes]:
         if draw < 0.1 and sent:
             bodies.append(rng.choice(sent))  # a retry by the gateway
             continue
-        if draw < 0.3:
-            jid = f"55219{rng.randrange(10**8):08d}@s.whatsapp.net"  # somebody new
+        if draw < 0.4:
+            phone, lid = f"55219{rng.randrange(10**8):08d}", f"8{n:014d}"  # somebody new
         else:
-            jid = f"55119{rng.randrange(known):08d}@s.whatsapp.net"
-        event = payloads.upsert(SECRET, remote_jid=jid, message_id=f"3EB0{n:016X}", text=f"Mensagem {n} 😀", push_name="Cliente")
+            person = rng.randrange(known)
+            phone, lid = f"55119{person:08d}", f"9{person:014d}"
+        if rng.random() < 0.5:
+            key = {"remote_jid": f"{phone}@s.whatsapp.net"}
+        else:
+            key = {"remote_jid": f"{lid}@lid", "remoteJidAlt": f"{phone}@s.whatsapp.net", "addressingMode": "lid"}
+        event = payloads.upsert(SECRET, message_id=f"3EB0{n:016X}", text=f"Mensagem {n} 😀", push_name="Cliente", **key)
         body = json.dumps(event).encode()
         bodies.append(body)
         sent.append(body)
@@ -260,6 +267,7 @@ def main():
 
 
 def measure_webhooks(args, channel) -> dict:
+    from contacts.models import Contact
     from tickets.models import Message, Ticket
 
     rng = random.Random(8)
@@ -285,6 +293,8 @@ def measure_webhooks(args, channel) -> dict:
         "p95": p95(latencies),
         "stored": Message.objects.count(),
         "tickets": Ticket.objects.count(),
+        "unlinked": Message.objects.filter(ticket__isnull=True).count(),
+        "contacts": Contact.objects.count() - args.known,
     }
 
 
@@ -323,7 +333,8 @@ def report(args, webhooks, sync):
     if webhooks:
         w = webhooks
         print(f"webhook run: {w['count']:,} deliveries in {w['elapsed']:.1f} s ({w['stored']:,} messages stored, "
-              f"{w['tickets']:,} tickets; the rest were repeated deliveries)")
+              f"{w['tickets']:,} tickets, {w['contacts']:,} new contacts, {w['unlinked']:,} messages outside a ticket; "
+              "the rest were repeated deliveries)")
         rows += [
             ("reference: GET / (a redirect), median", f"{w['ref_median']:.2f} ms", ""),
             ("reference: GET /, requests/s", f"{w['ref_rate']:,.0f}", ""),

@@ -72,8 +72,9 @@ def insert(model: type[models.Model], columns: list[str], rows: Iterable[tuple])
         return 0
     # Beyond a batch, a thread sends the data while the next rows are made,
     # and the database works on the rows sent meanwhile; a webhook's single
-    # row starts no thread.
-    with Inserter(model, columns, queued=len(first) == BATCH) as inserter:
+    # row starts no thread, and goes as one INSERT (a COPY costs it three
+    # round trips).
+    with Inserter(model, columns, queued=len(first) == BATCH, copy=len(first) > FEW_ROWS) as inserter:
         for batch in chain([first], batches):
             inserter.write(batch)
     return inserter.count
@@ -85,13 +86,14 @@ class Inserter:
     from the first batch to the last, so the rows can come as they are
     made. Leaving the block with an error sends nothing more."""
 
-    def __init__(self, model: type[models.Model], columns: list[str], *, queued: bool = True):
+    def __init__(self, model: type[models.Model], columns: list[str], *, queued: bool = True, copy: bool = True):
         by_attname = {field.attname: field for field in model._meta.concrete_fields}
         fields = [by_attname[name] for name in columns]
         self._preps = [(i, field, _Prepared(field)) for i, field in enumerate(fields) if _needs_prep(field)]
         table = connection.ops.quote_name(model._meta.db_table)
         names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
         self._queued = queued
+        self._use_copy = copy and connection.vendor == "postgresql"
         self._copy_sql = f"COPY {table} ({names}) FROM STDIN"
         self._insert_sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"
         self._stack = ExitStack()
@@ -104,7 +106,7 @@ class Inserter:
             # The COPY's errors as Django's (an IntegrityError), as the
             # cursor's own are.
             stack.enter_context(connection.wrap_database_errors)
-            if connection.vendor == "postgresql":
+            if self._use_copy:
                 writer = QueuedLibpqWriter(self._cursor.cursor) if self._queued else None
                 self._copy = stack.enter_context(self._cursor.cursor.copy(self._copy_sql, writer=writer))
             self._stack = stack.pop_all()
@@ -122,6 +124,10 @@ class Inserter:
         else:
             self._cursor.executemany(self._insert_sql, rows)
         self.count += len(batch)
+
+
+# Up to this many rows, INSERT beats COPY.
+FEW_ROWS = 10
 
 
 def _batches(rows):

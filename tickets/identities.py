@@ -10,8 +10,9 @@ removal app lends this one (merge_with) because it sits above it.
 """
 
 from collections.abc import Callable, Iterable
+from functools import cache
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from contacts.models import Contact, ContactIdentity
@@ -108,14 +109,34 @@ def _give_number(contact_id: int, phone: str, *, seen: str, place: str) -> None:
         )
 
 
+@cache
+def _claim_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(ContactIdentity._meta.db_table)
+    # Taken when new, or when remembered without a contact; left alone (and
+    # nothing returned) when another contact has it.
+    return (
+        f"INSERT INTO {table} (contact_id, kind, value, number, seen, place, seen_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (kind, value) DO UPDATE SET contact_id = excluded.contact_id, "
+        f"number = CASE WHEN excluded.number = '' THEN {table}.number ELSE excluded.number END "
+        f"WHERE {table}.contact_id IS NULL RETURNING id"
+    )
+
+
+def lid_claim(*, contact_id: int, lid: str, phone: str = "", seen: str, place: str = "") -> bool:
+    """Give the contact the LID, new or remembered without a contact, in one
+    statement: False when another contact has it."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), [contact_id, LID, lid, phone, seen, place[:100], now])
+        return cursor.fetchone() is not None
+
+
 def lid_attach(*, contact_id: int, lid: str, phone: str = "", seen: str, place: str = "") -> None:
-    """A new contact made for a LID's message takes the LID (remembered
-    earlier without a contact, or new). Raises IntegrityError when another
-    contact took it meanwhile: the caller's transaction is then undone and
-    tried again, and finds that contact."""
-    with transaction.atomic():
-        updated = ContactIdentity.objects.filter(kind=LID, value=lid, contact__isnull=True).update(contact_id=contact_id)
-        if not updated:
-            ContactIdentity.objects.create(
-                contact_id=contact_id, kind=LID, value=lid, number=phone, seen=seen, place=place[:100]
-            )
+    """A new contact made for a LID's message takes the LID (lid_claim).
+    Raises IntegrityError when another contact took it meanwhile: the
+    caller's transaction is then undone and tried again, and finds that
+    contact."""
+    if not lid_claim(contact_id=contact_id, lid=lid, phone=phone, seen=seen, place=place):
+        raise IntegrityError(f"the LID {lid} is another contact's")
