@@ -109,30 +109,92 @@ _CONTENT = {
     "contactMessage": (Message.Kind.CONTACT, "displayName"),
     "contactsArrayMessage": (Message.Kind.CONTACT, "displayName"),
     "pollCreationMessage": (Message.Kind.OTHER, "name"),
+    "pollCreationMessageV2": (Message.Kind.OTHER, "name"),
     "pollCreationMessageV3": (Message.Kind.OTHER, "name"),
+    "pollCreationMessageV5": (Message.Kind.OTHER, "name"),
+    # An invitation to an event or to a scheduled call is something the
+    # contact said ("Reunião sexta, 10h"), like a poll's question; the
+    # answers to it are not (see _NOT_MESSAGES).
+    "eventMessage": (Message.Kind.OTHER, "name"),
+    "scheduledCallCreationMessage": (Message.Kind.OTHER, "title"),
     "buttonsResponseMessage": (Message.Kind.TEXT, "selectedDisplayText"),
     "templateButtonReplyMessage": (Message.Kind.TEXT, "selectedDisplayText"),
     "listResponseMessage": (Message.Kind.TEXT, "title"),
 }
-# Not messages of the conversation: reactions, edits, deletions, poll votes,
-# key exchanges. Edits come as their own event (messages.edited).
+# What Baileys sends beside a message's content, never content itself: the
+# sender key a group's first message to a device carries (Baileys merges it
+# into the message it came with: decode-wa-message.ts), the context of
+# every message (an album child's messageAssociation among it), and what
+# Evolution API adds (base64, mediaUrl, speechToText). Alone, they store
+# nothing; beside content, they hide nothing.
+_BOOKKEEPING = {
+    "messageContextInfo",
+    "senderKeyDistributionMessage",
+    "fastRatchetKeySenderKeyDistributionMessage",
+    "base64",
+    "mediaUrl",
+    "speechToText",
+}
+# Events about the conversation, not messages of it: reactions, edits and
+# deletions (protocolMessage; edits come as messages.edited), poll votes,
+# answers to an event's invitation, pins and
+# "keep in chat", calls' log entries, a scheduled call's change, a request
+# for the phone number (a button press, like Telegram's shared contact
+# request), an album's announcement (its photos come as messages of their
+# own, each with its caption), edits WhatsApp encrypts with the original's
+# secret (secretEncryptedMessage: unreadable without it), mentions in a
+# status, history bundles and placeholders. Like Telegram's service
+# messages, they store nothing and open no ticket.
 _NOT_MESSAGES = {
     "reactionMessage",
+    "encReactionMessage",
     "protocolMessage",
     "editedMessage",
+    "secretEncryptedMessage",
     "pollUpdateMessage",
-    "senderKeyDistributionMessage",
+    "pollResultSnapshotMessage",
+    "pollResultSnapshotMessageV3",
+    "eventResponseMessage",
+    "encEventResponseMessage",
     "keepInChatMessage",
     "pinInChatMessage",
-    "encReactionMessage",
+    "callLogMesssage",  # sic: the proto's own spelling
+    "bcallMessage",
+    "scheduledCallEditMessage",
+    "requestPhoneNumberMessage",
+    "albumMessage",
+    "statusMentionMessage",
+    "groupStatusMentionMessage",
+    "statusNotificationMessage",
+    "messageHistoryBundle",
+    "messageHistoryNotice",
+    "placeholderMessage",
+    "stickerSyncRmrMessage",
+    "call",
+    "chat",
 }
-# Wrappers around the real content.
-_WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension", "documentWithCaptionMessage")
+# Wrappers around the real content (Baileys' normalizeMessageContent): a
+# disappearing or view-once message, a document with its caption, an album
+# child, a message that mentions Meta AI or the whole group, an animated
+# sticker.
+_WRAPPERS = (
+    "ephemeralMessage",
+    "viewOnceMessage",
+    "viewOnceMessageV2",
+    "viewOnceMessageV2Extension",
+    "documentWithCaptionMessage",
+    "associatedChildMessage",
+    "botInvokeMessage",
+    "groupMentionedMessage",
+    "lottieStickerMessage",
+)
 
 
 def _content(message: dict, depth: int = 0) -> tuple[str, str] | None:
     """(kind, text) of a WhatsApp message; None when it is not a message of
-    the conversation (a reaction, an edit, a key exchange) or empty."""
+    the conversation (a reaction, an edit, an event's answer, a key
+    exchange alone) or empty. Content wins over what comes beside it, in
+    any order."""
     for wrapper in _WRAPPERS:
         inner = as_dict(as_dict(message.get(wrapper)).get("message"))
         if inner and depth < 3:
@@ -141,16 +203,16 @@ def _content(message: dict, depth: int = 0) -> tuple[str, str] | None:
     if isinstance(conversation, str) and conversation:
         return Message.Kind.TEXT, safe_body(conversation)
     for name, value in message.items():
-        if name in _NOT_MESSAGES:
-            return None
         if name in _CONTENT and name != "conversation" and isinstance(value, dict):
             kind, text_field = _CONTENT[name]
             text = safe_body(value.get(text_field)) if text_field else ""
             if name == "documentMessage" and not text:
                 text = safe_body(value.get("fileName"))
             return kind, text
-    content_keys = [name for name in message if name not in ("messageContextInfo", "base64", "mediaUrl", "speechToText")]
-    return (Message.Kind.OTHER, "") if content_keys else None
+    others = [name for name in message if name not in _BOOKKEEPING]
+    if not others or any(name in _NOT_MESSAGES for name in others):
+        return None
+    return Message.Kind.OTHER, ""
 
 
 def _evolution_message(item, envelope_sender: str) -> Inbound | None:
