@@ -18,6 +18,7 @@ hides; a contact's identity is its number (Contact.number), or a group's id.
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
@@ -136,8 +137,8 @@ _BOOKKEEPING = {
     "speechToText",
 }
 # Events about the conversation, not messages of it: reactions, edits and
-# deletions (protocolMessage; edits come as messages.edited), poll votes,
-# answers to an event's invitation, pins and
+# deletions (protocolMessage; edits are read by _carried_edit and
+# _evolution_edit), poll votes, answers to an event's invitation, pins and
 # "keep in chat", calls' log entries, a scheduled call's change, a request
 # for the phone number (a button press, like Telegram's shared contact
 # request), an album's announcement (its photos come as messages of their
@@ -258,30 +259,90 @@ def _evolution_message(item, envelope_sender: str) -> Inbound | None:
     )
 
 
+# Edits ----------------------------------------------------------------------
+#
+# WhatsApp sends an edit as a protocolMessage of type MESSAGE_EDIT (14),
+# often wrapped in editedMessage: {"message": {"protocolMessage": ...}}. Its
+# "key" is the edited message's key as the editor holds it: fromMe true (only
+# one's own messages can be edited) and remoteJid the chat seen from the
+# editor's side, our own number when the other person edits (Baileys'
+# Utils/messages.ts builds it so from the `edit` option; whatsmeow's
+# BuildEdit too). Who sent the edit is the envelope's key, as for any
+# message: Baileys' process-message.ts emits the edit as messages.update
+# under `{...message.key, id: protocolMsg.key.id}`, the envelope's key with
+# the edited id.
+
+
+def _is_edit(protocol: dict) -> bool:
+    kind = protocol.get("type")
+    return isinstance(protocol.get("editedMessage"), dict) and kind in ("MESSAGE_EDIT", 14, None)
+
+
+def _carried_edit(message: dict) -> tuple[str, dict] | None:
+    """(edited message's id, its new content) of an edit delivered as a
+    message: Evolution API up to 2.3.2 posts WhatsApp's wrapped edit as
+    messages.upsert (only a bare protocolMessage was filtered out)."""
+    protocol = as_dict(message.get("protocolMessage")) or as_dict(
+        as_dict(as_dict(message.get("editedMessage")).get("message")).get("protocolMessage")
+    )
+    edited_id = _text(as_dict(protocol.get("key")).get("id"))
+    return (edited_id, protocol["editedMessage"]) if edited_id and _is_edit(protocol) else None
+
+
+def _evolution_item(item: dict, envelope_sender: str) -> Inbound | None:
+    """A message of messages.upsert or send.message, or an edit carried as
+    one: its envelope names the editor (the sender, or us), read like any
+    message's sender."""
+    edit = _carried_edit(as_dict(item.get("message")))
+    if edit is None:
+        return _evolution_message(item, envelope_sender)
+    edited_id, content = edit
+    envelope = _evolution_message({**item, "message": content}, envelope_sender)
+    if envelope is None:
+        return None
+    return replace(
+        envelope, external_id=edited_id, edited=True, editor_id=envelope.sender_id, edit_from_me=envelope.from_me
+    )
+
+
 def _evolution_edit(item) -> Inbound | None:
-    """messages.edited: the protocol message naming the edited message and
-    its new content."""
+    """messages.edited: Evolution API (2.2 on) posts the protocol message
+    alone (received.message.protocolMessage in whatsapp.baileys.service.ts),
+    without the envelope that says who sent it. Its key is the editor's own
+    view, which the editor writes: a group's edit could be any member's,
+    and a 1:1 edit naming the chat itself (as our phone's edits do) could be
+    the other person's too. What can be known: a 1:1 edit naming another
+    chat (our number, or our LID) comes from the other person of the chat
+    whose message it names (its id is known to the two of them only). So
+    such an edit only ever changes a message stored already (see
+    Message.allows_edit); a group's is stored as new when its original never
+    arrived, as nobody's."""
     item = as_dict(item)
     key = as_dict(item.get("key"))
-    remote_jid, message_id = _text(key.get("remoteJid")), _text(key.get("id"))
+    addressed, message_id = _text(key.get("remoteJid")), _text(key.get("id"))
     content = _content(as_dict(item.get("editedMessage")))
-    if not remote_jid or not message_id or content is None:
+    if not addressed or not message_id or content is None or not _is_edit(item):
         return None
-    user, server = split_jid(remote_jid)
+    user, server = split_jid(addressed)
+    if server not in (*PERSON_SERVERS, GROUP_SERVER, LID_SERVER):
+        return None
     is_group = server == GROUP_SERVER
+    if not is_group and key.get("fromMe") is not True:
+        return None  # no WhatsApp client edits a message that is not its own
     return Inbound(
         external_id=message_id,
-        chat_id=remote_jid,
-        chat_identity=(group_id_of(remote_jid) if is_group else phone_of(remote_jid))[:MAX_IDENTITY_LENGTH],
+        chat_id=addressed,
+        chat_identity=group_id_of(addressed)[:MAX_IDENTITY_LENGTH] if is_group else "",
         sender_id="",
         sender_name="",
         is_group=is_group,
         group_name="",
-        from_me=key.get("fromMe") is True,
+        from_me=False,
         kind=content[0],
         body=content[1],
         sent_at=timestamp_of(item.get("timestampMs")),
         edited=True,
+        editor_addressed="" if is_group else addressed,
     )
 
 
@@ -312,7 +373,7 @@ def parse_evolution(payload) -> list[Inbound]:
     if not all(isinstance(item, dict) for item in items):
         raise InvalidPayload("data is not a message")
     sender = _text(payload.get("sender"))
-    return [inbound for item in items if (inbound := _evolution_message(item, sender)) is not None]
+    return [inbound for item in items if (inbound := _evolution_item(item, sender)) is not None]
 
 
 # The gateway's API ---------------------------------------------------------

@@ -225,3 +225,36 @@ def event_response(event_id: str, *, encrypted: bool = True, remote_jid: str = G
             "messageContextInfo": context_info(),
         }
     return {"eventResponseMessage": {"response": "GOING", "timestampMs": "1764079600000", "extraGuestCount": 0}}
+
+
+# Edits. WhatsApp's edit is a protocolMessage of type MESSAGE_EDIT whose key
+# is the edited message's key as its editor holds it (fromMe true, remoteJid
+# the chat seen from the editor's side). Evolution API 2.2 on posts it alone
+# as messages.edited (whatsapp.baileys.service.ts: the protocolMessage, no
+# envelope); up to 2.3.2 the phone's wrapped edit also came as
+# messages.upsert, envelope and all.
+
+
+def protocol_edit(edited_id: str, text: str, *, addressed: str, timestamp_ms: int = 1764079600000) -> dict:
+    return {
+        "key": {"remoteJid": addressed, "fromMe": True, "id": edited_id},
+        "type": "MESSAGE_EDIT",
+        "editedMessage": {"conversation": text},
+        "timestampMs": str(timestamp_ms),
+    }
+
+
+def edited(apikey: str, edited_id: str, text: str, *, addressed: str = f"{OUR_NUMBER}@s.whatsapp.net") -> dict:
+    """messages.edited. `addressed` is the chat as the editor named it: our
+    number when the other person edits."""
+    return evolution("messages.edited", protocol_edit(edited_id, text, addressed=addressed), apikey=apikey)
+
+
+def edit_upsert(apikey: str, edited_id: str, text: str, *, addressed: str, **envelope) -> dict:
+    """messages.upsert of the phone's edit, wrapped in editedMessage, under
+    the envelope's key (remote_jid, from_me, participant: the editor)."""
+    message = {
+        "editedMessage": {"message": {"protocolMessage": protocol_edit(edited_id, text, addressed=addressed)}},
+        "messageContextInfo": context_info(),
+    }
+    return evolution("messages.upsert", whatsapp_message(message=message, message_type="editedMessage", **envelope), apikey=apikey)

@@ -303,21 +303,6 @@ def test_a_message_sent_through_the_gateway_by_another_tool_is_stored_as_ours(cl
     assert Message.objects.get().from_me
 
 
-def test_an_edit_replaces_the_text_of_the_stored_message(client, whatsapp):
-    deliver(client, whatsapp, message_id="3EB0EDIT00000001", text="Quero 2 caixas")
-    edit = {
-        "key": {"remoteJid": "5511987654321@s.whatsapp.net", "fromMe": False, "id": "3EB0EDIT00000001"},
-        "type": "MESSAGE_EDIT",
-        "editedMessage": {"conversation": "Quero 3 caixas"},
-        "timestampMs": "1764079600000",
-    }
-    response = post(client, whatsapp, payloads.evolution("messages.edited", edit, apikey=WHATSAPP_SECRET))
-    assert response.json() == {"stored": 0}
-    message = Message.objects.get()
-    assert message.body == "Quero 3 caixas"
-    assert message.edited_at is not None
-
-
 def test_the_secret_may_come_in_the_apikey_header(client, whatsapp):
     payload = payloads.upsert("")
     assert post(client, whatsapp, payload, apikey=WHATSAPP_SECRET).json() == {"stored": 1}
