@@ -30,6 +30,7 @@ def roles(request):
         importlib.import_module("accounts.migrations.0001_administrators_unlock_log_ins").grant_unlock(apps, None)
         importlib.import_module("contacts.migrations.0008_jobs_import_export").grant_import_export(apps, None)
         importlib.import_module("tickets.migrations.0002_roles").grant_tickets(apps, None)
+        importlib.import_module("tickets.migrations.0007_message_edits").grant_administrators(apps, None)
         importlib.import_module("contacts.migrations.0009_duplicate_merges").grant_merge(apps, None)
         importlib.import_module("audit.migrations.0002_auditevent_content_type").grant_administrators(apps, None)
         importlib.import_module("jobs.migrations.0001_initial").grant_administrators(apps, None)

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from contacts_portal.admin import ReadOnlyAdmin
 
 from .gateways import GatewayError
-from .models import Channel, Message, Ticket, new_webhook_secret
+from .models import Channel, Message, MessageEdit, Ticket, new_webhook_secret
 
 SECRET_FIELDS = ("webhook_secret", "api_key", "bot_token")
 
@@ -145,8 +145,27 @@ class TicketAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
+class MessageEditInline(admin.TabularInline):
+    """The texts edits replaced, as the conversation shows them."""
+
+    model = MessageEdit
+    fields = ["replaced_at", "kind", "body"]
+    readonly_fields = fields
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
+    inlines = [MessageEditInline]
     list_display = ["sent_at", "channel", "sender_name", "chat_id", "from_me", "kind", "short_body", "ticket"]
     list_filter = ["channel", "from_me", "is_group", "kind", "delivery"]
     list_select_related = ["channel", "ticket"]

@@ -38,11 +38,25 @@ class Inbound:
     kind: str
     body: str
     sent_at: datetime
+    # An edit replaces the text of the stored message external_id names
+    # when it comes from that message's own sender (Message.allows_edit):
+    # the editor's address (as sender_id is written), or us; or, when the
+    # event says only which 1:1 chat the editor addressed (WhatsApp's
+    # messages.edited), that chat: the editor is its other person.
     edited: bool = False
+    editor_id: str = ""
+    edit_from_me: bool = False
+    editor_addressed: str = ""
     # WhatsApp: the LID ("<digits>", without "@lid") of the person a
     # private chat is with, when the gateway sent it; chat_identity is then
     # the number sent beside it, or blank when none was.
     chat_lid: str = ""
+
+    @property
+    def edit_only(self) -> bool:
+        """An edit that cannot be stored as a message of its own when its
+        original never arrived: it names neither its chat nor its sender."""
+        return bool(self.editor_addressed)
 
 
 @dataclass(frozen=True)

@@ -338,6 +338,19 @@ class Message(models.Model):
     def __str__(self):
         return f"{self.sender_name or self.sender_id}: {self.body[:50]}"
 
+    def allows_edit(self, inbound) -> bool:
+        """Whether an edit (an Inbound with edited set) may replace this
+        message's text: it comes from the message's own sender. Ours are
+        edited by us only; anyone else's by their sender (sender_id), or,
+        when the edit says only which 1:1 chat its editor addressed, by the
+        other person of that chat: not this message's chat, which is the
+        address we write to."""
+        if inbound.editor_addressed:
+            return not self.from_me and not self.is_group and inbound.editor_addressed != self.chat_id
+        if inbound.edit_from_me:
+            return self.from_me
+        return not self.from_me and bool(inbound.editor_id) and inbound.editor_id == self.sender_id
+
     @property
     def can_retry(self) -> bool:
         """A reply that failed, or whose sending never finished (the server
@@ -346,3 +359,22 @@ class Message(models.Model):
             return False
         stuck = self.delivery == self.Delivery.SENDING and self.updated_at < timezone.now() - SEND_GIVE_UP
         return self.delivery == self.Delivery.FAILED or stuck
+
+
+class MessageEdit(models.Model):
+    """The text a message had until an edit replaced it: the conversation
+    shows it under the message, with when it was replaced. Only edits
+    write it."""
+
+    message = models.ForeignKey(Message, verbose_name=_("message"), on_delete=models.CASCADE, related_name="edits")
+    kind = models.CharField(_("kind"), max_length=16, choices=Message.Kind.choices, default=Message.Kind.TEXT)
+    body = models.TextField(_("text"), blank=True)
+    replaced_at = models.DateTimeField(_("replaced at"))
+
+    class Meta:
+        verbose_name = _("earlier version of a message")
+        verbose_name_plural = _("earlier versions of messages")
+        ordering = ["replaced_at", "id"]
+
+    def __str__(self):
+        return self.body[:50]

@@ -18,7 +18,7 @@ from contacts_portal import database
 from . import identities
 from .gateways import GatewayError
 from .inbound import Inbound, safe_body
-from .models import Channel, Message, Ticket
+from .models import Channel, Message, MessageEdit, Ticket
 
 
 def active_ticket(*, contact: Contact, channel: Channel, user=None) -> tuple[Ticket, bool]:
@@ -166,8 +166,9 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     waits for "Sincronizar grupos".
 
     An edit (Telegram's edited_message, Evolution's messages.edited)
-    replaces the text of the stored message, or is stored as new when the
-    original never arrived. Returns the stored message, None when it was
+    replaces the text of the stored message (see _already_stored), or is
+    stored as new when the original never arrived (unless it cannot say
+    whose it is: Inbound.edit_only). Returns the stored message, None when it was
     stored already.
 
     Every message takes this path, so it is short: one statement finds the
@@ -175,6 +176,8 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     message (atomic by itself). Only a message that opens a ticket writes
     more than one row, and those writes share a transaction."""
     now = timezone.now()
+    if inbound.edit_only:
+        return _already_stored(channel=channel, inbound=inbound, now=now)
     conversation, identity = _find(channel=channel, inbound=inbound, now=now)
     if conversation is None:
         if _opens_conversation(channel=channel, inbound=inbound, identity=identity):
@@ -302,11 +305,21 @@ def _first_name(*, channel: Channel, inbound: Inbound, identity: str) -> str:
 
 
 def _already_stored(*, channel: Channel, inbound: Inbound, now) -> None:
-    """A repeated delivery changes nothing; an edit replaces the text."""
-    if inbound.edited:
-        Message.objects.filter(channel=channel, external_id=inbound.external_id).update(
-            body=inbound.body, kind=inbound.kind, edited_at=now, updated_at=now
-        )
+    """A repeated delivery changes nothing. An edit from the message's own
+    sender (Message.allows_edit) replaces its text and keeps the text it
+    replaces (MessageEdit); an edit from anyone else, or one that changes
+    nothing (a repeated delivery of it), is dropped. Only edits pay for
+    the look-up and the lock."""
+    if not inbound.edited:
+        return
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(channel=channel, external_id=inbound.external_id).first()
+        if message is None or not message.allows_edit(inbound):
+            return
+        if (message.kind, message.body) == (inbound.kind, inbound.body):
+            return
+        MessageEdit.objects.create(message=message, kind=message.kind, body=message.body, replaced_at=now)
+        Message.objects.filter(pk=message.pk).update(body=inbound.body, kind=inbound.kind, edited_at=now, updated_at=now)
 
 
 def ticket_start(*, contact: Contact, channel: Channel, user) -> tuple[Ticket, bool]:

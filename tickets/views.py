@@ -84,7 +84,9 @@ class ConversationMixin:
 
     def conversation_context(self, ticket: Ticket, form=None) -> dict:
         latest = list(
-            ticket.messages.select_related("sent_by").order_by("-sent_at", "-id")[: CONVERSATION_LENGTH + 1]
+            ticket.messages.select_related("sent_by")
+            .prefetch_related("edits")
+            .order_by("-sent_at", "-id")[: CONVERSATION_LENGTH + 1]
         )
         return {
             "ticket": ticket,

@@ -18,6 +18,7 @@ hides; a contact's identity is its number (Contact.number), or a group's id.
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cached_property
 from typing import NamedTuple
 from urllib.parse import quote
@@ -156,30 +157,92 @@ _CONTENT = {
     "contactMessage": (Message.Kind.CONTACT, "displayName"),
     "contactsArrayMessage": (Message.Kind.CONTACT, "displayName"),
     "pollCreationMessage": (Message.Kind.OTHER, "name"),
+    "pollCreationMessageV2": (Message.Kind.OTHER, "name"),
     "pollCreationMessageV3": (Message.Kind.OTHER, "name"),
+    "pollCreationMessageV5": (Message.Kind.OTHER, "name"),
+    # An invitation to an event or to a scheduled call is something the
+    # contact said ("Reunião sexta, 10h"), like a poll's question; the
+    # answers to it are not (see _NOT_MESSAGES).
+    "eventMessage": (Message.Kind.OTHER, "name"),
+    "scheduledCallCreationMessage": (Message.Kind.OTHER, "title"),
     "buttonsResponseMessage": (Message.Kind.TEXT, "selectedDisplayText"),
     "templateButtonReplyMessage": (Message.Kind.TEXT, "selectedDisplayText"),
     "listResponseMessage": (Message.Kind.TEXT, "title"),
 }
-# Not messages of the conversation: reactions, edits, deletions, poll votes,
-# key exchanges. Edits come as their own event (messages.edited).
+# What Baileys sends beside a message's content, never content itself: the
+# sender key a group's first message to a device carries (Baileys merges it
+# into the message it came with: decode-wa-message.ts), the context of
+# every message (an album child's messageAssociation among it), and what
+# Evolution API adds (base64, mediaUrl, speechToText). Alone, they store
+# nothing; beside content, they hide nothing.
+_BOOKKEEPING = {
+    "messageContextInfo",
+    "senderKeyDistributionMessage",
+    "fastRatchetKeySenderKeyDistributionMessage",
+    "base64",
+    "mediaUrl",
+    "speechToText",
+}
+# Events about the conversation, not messages of it: reactions, edits and
+# deletions (protocolMessage; edits are read by _carried_edit and
+# _evolution_edit), poll votes, answers to an event's invitation, pins and
+# "keep in chat", calls' log entries, a scheduled call's change, a request
+# for the phone number (a button press, like Telegram's shared contact
+# request), an album's announcement (its photos come as messages of their
+# own, each with its caption), edits WhatsApp encrypts with the original's
+# secret (secretEncryptedMessage: unreadable without it), mentions in a
+# status, history bundles and placeholders. Like Telegram's service
+# messages, they store nothing and open no ticket.
 _NOT_MESSAGES = {
     "reactionMessage",
+    "encReactionMessage",
     "protocolMessage",
     "editedMessage",
+    "secretEncryptedMessage",
     "pollUpdateMessage",
-    "senderKeyDistributionMessage",
+    "pollResultSnapshotMessage",
+    "pollResultSnapshotMessageV3",
+    "eventResponseMessage",
+    "encEventResponseMessage",
     "keepInChatMessage",
     "pinInChatMessage",
-    "encReactionMessage",
+    "callLogMesssage",  # sic: the proto's own spelling
+    "bcallMessage",
+    "scheduledCallEditMessage",
+    "requestPhoneNumberMessage",
+    "albumMessage",
+    "statusMentionMessage",
+    "groupStatusMentionMessage",
+    "statusNotificationMessage",
+    "messageHistoryBundle",
+    "messageHistoryNotice",
+    "placeholderMessage",
+    "stickerSyncRmrMessage",
+    "call",
+    "chat",
 }
-# Wrappers around the real content.
-_WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension", "documentWithCaptionMessage")
+# Wrappers around the real content (Baileys' normalizeMessageContent): a
+# disappearing or view-once message, a document with its caption, an album
+# child, a message that mentions Meta AI or the whole group, an animated
+# sticker.
+_WRAPPERS = (
+    "ephemeralMessage",
+    "viewOnceMessage",
+    "viewOnceMessageV2",
+    "viewOnceMessageV2Extension",
+    "documentWithCaptionMessage",
+    "associatedChildMessage",
+    "botInvokeMessage",
+    "groupMentionedMessage",
+    "lottieStickerMessage",
+)
 
 
 def _content(message: dict, depth: int = 0) -> tuple[str, str] | None:
     """(kind, text) of a WhatsApp message; None when it is not a message of
-    the conversation (a reaction, an edit, a key exchange) or empty."""
+    the conversation (a reaction, an edit, an event's answer, a key
+    exchange alone) or empty. Content wins over what comes beside it, in
+    any order."""
     for wrapper in _WRAPPERS:
         inner = as_dict(as_dict(message.get(wrapper)).get("message"))
         if inner and depth < 3:
@@ -188,16 +251,16 @@ def _content(message: dict, depth: int = 0) -> tuple[str, str] | None:
     if isinstance(conversation, str) and conversation:
         return Message.Kind.TEXT, safe_body(conversation)
     for name, value in message.items():
-        if name in _NOT_MESSAGES:
-            return None
         if name in _CONTENT and name != "conversation" and isinstance(value, dict):
             kind, text_field = _CONTENT[name]
             text = safe_body(value.get(text_field)) if text_field else ""
             if name == "documentMessage" and not text:
                 text = safe_body(value.get("fileName"))
             return kind, text
-    content_keys = [name for name in message if name not in ("messageContextInfo", "base64", "mediaUrl", "speechToText")]
-    return (Message.Kind.OTHER, "") if content_keys else None
+    others = [name for name in message if name not in _BOOKKEEPING]
+    if not others or any(name in _NOT_MESSAGES for name in others):
+        return None
+    return Message.Kind.OTHER, ""
 
 
 def _evolution_message(item, envelope_sender: str, own: Own) -> tuple[Inbound | None, list[tuple[str, str]]]:
@@ -253,30 +316,91 @@ def _evolution_message(item, envelope_sender: str, own: Own) -> tuple[Inbound | 
     )
 
 
+# Edits ----------------------------------------------------------------------
+#
+# WhatsApp sends an edit as a protocolMessage of type MESSAGE_EDIT (14),
+# often wrapped in editedMessage: {"message": {"protocolMessage": ...}}. Its
+# "key" is the edited message's key as the editor holds it: fromMe true (only
+# one's own messages can be edited) and remoteJid the chat seen from the
+# editor's side, our own number when the other person edits (Baileys'
+# Utils/messages.ts builds it so from the `edit` option; whatsmeow's
+# BuildEdit too). Who sent the edit is the envelope's key, as for any
+# message: Baileys' process-message.ts emits the edit as messages.update
+# under `{...message.key, id: protocolMsg.key.id}`, the envelope's key with
+# the edited id.
+
+
+def _is_edit(protocol: dict) -> bool:
+    kind = protocol.get("type")
+    return isinstance(protocol.get("editedMessage"), dict) and kind in ("MESSAGE_EDIT", 14, None)
+
+
+def _carried_edit(message: dict) -> tuple[str, dict] | None:
+    """(edited message's id, its new content) of an edit delivered as a
+    message: Evolution API up to 2.3.2 posts WhatsApp's wrapped edit as
+    messages.upsert (only a bare protocolMessage was filtered out)."""
+    protocol = as_dict(message.get("protocolMessage")) or as_dict(
+        as_dict(as_dict(message.get("editedMessage")).get("message")).get("protocolMessage")
+    )
+    edited_id = _text(as_dict(protocol.get("key")).get("id"))
+    return (edited_id, protocol["editedMessage"]) if edited_id and _is_edit(protocol) else None
+
+
+def _evolution_item(item: dict, envelope_sender: str, own: Own) -> tuple[Inbound | None, list[tuple[str, str]]]:
+    """A message of messages.upsert or send.message, or an edit carried as
+    one: its envelope names the editor (the sender, or us), read like any
+    message's sender. With the (LID, phone) pairs it reveals."""
+    edit = _carried_edit(as_dict(item.get("message")))
+    if edit is None:
+        return _evolution_message(item, envelope_sender, own)
+    edited_id, content = edit
+    envelope, pairs = _evolution_message({**item, "message": content}, envelope_sender, own)
+    if envelope is None:
+        return None, pairs
+    edited = replace(
+        envelope, external_id=edited_id, edited=True, editor_id=envelope.sender_id, edit_from_me=envelope.from_me
+    )
+    return edited, pairs
+
+
 def _evolution_edit(item) -> Inbound | None:
-    """messages.edited: the protocol message naming the edited message and
-    its new content."""
+    """messages.edited: Evolution API (2.2 on) posts the protocol message
+    alone (received.message.protocolMessage in whatsapp.baileys.service.ts),
+    without the envelope that says who sent it. Its key is the editor's own
+    view, which the editor writes: a group's edit could be any member's,
+    and a 1:1 edit naming the chat itself (as our phone's edits do) could be
+    the other person's too. What can be known: a 1:1 edit naming another
+    chat (our number, or our LID) comes from the other person of the chat
+    whose message it names (its id is known to the two of them only). So
+    such an edit only ever changes a message stored already (see
+    Message.allows_edit); a group's is stored as new when its original never
+    arrived, as nobody's."""
     item = as_dict(item)
     key = as_dict(item.get("key"))
-    remote_jid, message_id = _text(key.get("remoteJid")), _text(key.get("id"))
+    addressed, message_id = _text(key.get("remoteJid")), _text(key.get("id"))
     content = _content(as_dict(item.get("editedMessage")))
-    if not remote_jid or not message_id or content is None:
+    if not addressed or not message_id or content is None or not _is_edit(item):
         return None
-    user, server = split_jid(remote_jid)
+    user, server = split_jid(addressed)
+    if server not in (*PERSON_SERVERS, GROUP_SERVER, LID_SERVER):
+        return None
     is_group = server == GROUP_SERVER
+    if not is_group and key.get("fromMe") is not True:
+        return None  # no WhatsApp client edits a message that is not its own
     return Inbound(
         external_id=message_id,
-        chat_id=remote_jid,
-        chat_identity=(group_id_of(remote_jid) if is_group else phone_of(remote_jid))[:MAX_IDENTITY_LENGTH],
+        chat_id=addressed,
+        chat_identity=group_id_of(addressed)[:MAX_IDENTITY_LENGTH] if is_group else "",
         sender_id="",
         sender_name="",
         is_group=is_group,
         group_name="",
-        from_me=key.get("fromMe") is True,
+        from_me=False,
         kind=content[0],
         body=content[1],
         sent_at=timestamp_of(item.get("timestampMs")),
         edited=True,
+        editor_addressed="" if is_group else addressed,
     )
 
 
@@ -330,7 +454,7 @@ def parse_evolution(payload, *, channel_number: str = "") -> Event:
     sender = _text(payload.get("sender"))
     found = Event()
     for item in items:
-        inbound, pairs = _evolution_message(item, sender, own)
+        inbound, pairs = _evolution_item(item, sender, own)
         if inbound is not None:
             found.messages.append(inbound)
         found.pairs.extend(pairs)

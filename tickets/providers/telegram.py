@@ -157,12 +157,13 @@ def _telegram_messages(payload) -> list[Inbound]:
     sender_id = _integer(sender.get("id"))
     is_group = chat_type != "private"
     sender_name = telegram_name(sender) if sender else safe_name(as_dict(message.get("sender_chat")).get("title"))
+    sender_key = str(sender_id) if sender_id is not None else ""
     return [
         Inbound(
             external_id=f"{identity}:{message_id}"[:MAX_ID_LENGTH],
             chat_id=identity,
             chat_identity=identity,
-            sender_id=str(sender_id) if sender_id is not None else "",
+            sender_id=sender_key,
             sender_name=sender_name,
             is_group=is_group,
             group_name=safe_name(chat.get("title")) if is_group else "",
@@ -172,6 +173,9 @@ def _telegram_messages(payload) -> list[Inbound]:
             body=content[1],
             sent_at=timestamp_of(message.get("date")),
             edited=edited,
+            # The Bot API sends edits by their author only; the stored
+            # message's sender is checked all the same.
+            editor_id=sender_key if edited else "",
         )
     ]
 

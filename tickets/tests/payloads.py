@@ -161,3 +161,100 @@ def gateway_group(group_jid: str, subject: str) -> dict:
         "isCommunity": False,
         "isCommunityAnnounce": False,
     }
+
+
+# WhatsApp messages beside their bookkeeping, and events that are not
+# messages (WAProto.proto's Message, as Baileys decodes it and Evolution API
+# posts it: enums as their names, 64-bit numbers and bytes as strings).
+
+GROUP_JID = "120363025246125888@g.us"
+
+
+def context_info(**fields) -> dict:
+    """messageContextInfo as a message from a phone carries it."""
+    return {
+        "deviceListMetadata": {"senderKeyHash": "xv2sqZkhyVcy7g==", "senderTimestamp": "1764079000"},
+        "deviceListMetadataVersion": 2,
+        "messageSecret": "kq0m3y6c1yQ7Yj8bJ1o2r1m1R3oGz1R1vE2wq5q9x1o=",
+        **fields,
+    }
+
+
+def sender_key(group_jid: str = GROUP_JID) -> dict:
+    """What a group's first message to one of our devices carries beside its
+    content: Baileys merges the decrypted pkmsg (this) and skmsg (the
+    content) into one message (Utils/decode-wa-message.ts)."""
+    return {"groupId": group_jid, "axolotlSenderKeyDistributionMessage": "MwiN4uXQBBAAGiEFw3n0pQ7f1m2Zr0b2w9Gf5x1g9v4="}
+
+
+def image(caption: str = "", **fields) -> dict:
+    return {
+        "url": "https://mmg.whatsapp.net/v/t62.7118-24/1234_5678.enc?ccb=11-4",
+        "mimetype": "image/jpeg",
+        "fileSha256": "n0nE1b1Xw6mZzG0t5t7i4q8o2b6m0t8p1s3u5w7y9A0=",
+        "fileLength": "84512",
+        "height": 1280,
+        "width": 960,
+        "mediaKey": "Zb1fTq7u0y3X6l9g2j4k6m8o0q2s4u6w8y0A2C4E6G8=",
+        "directPath": "/v/t62.7118-24/1234_5678.enc?ccb=11-4",
+        "mediaKeyTimestamp": "1764079500",
+        **({"caption": caption} if caption else {}),
+        **fields,
+    }
+
+
+def album_child(parent_id: str, caption: str = "", *, remote_jid: str = GROUP_JID) -> dict:
+    """A photo of an album: its own message, tied to the album's by
+    messageContextInfo.messageAssociation (Baileys' albumParentKey)."""
+    parent = {"remoteJid": remote_jid, "fromMe": False, "id": parent_id}
+    association = {"associationType": "MEDIA_ALBUM", "parentMessageKey": parent}
+    return {"imageMessage": image(caption), "messageContextInfo": context_info(messageAssociation=association)}
+
+
+def event_response(event_id: str, *, encrypted: bool = True, remote_jid: str = GROUP_JID) -> dict:
+    """An answer to an event's invitation ("Vou", "Não vou"): encrypted
+    with the event's messageSecret, or as Baileys decrypts it."""
+    event_key = {"remoteJid": remote_jid, "fromMe": False, "id": event_id}
+    if encrypted:
+        return {
+            "encEventResponseMessage": {
+                "eventCreationMessageKey": event_key,
+                "encPayload": "b2QzN2Y4ZTFhOWMyNGQ1YjZlN2Y4YTli",
+                "encIv": "MTIzNDU2Nzg5MDEy",
+            },
+            "messageContextInfo": context_info(),
+        }
+    return {"eventResponseMessage": {"response": "GOING", "timestampMs": "1764079600000", "extraGuestCount": 0}}
+
+
+# Edits. WhatsApp's edit is a protocolMessage of type MESSAGE_EDIT whose key
+# is the edited message's key as its editor holds it (fromMe true, remoteJid
+# the chat seen from the editor's side). Evolution API 2.2 on posts it alone
+# as messages.edited (whatsapp.baileys.service.ts: the protocolMessage, no
+# envelope); up to 2.3.2 the phone's wrapped edit also came as
+# messages.upsert, envelope and all.
+
+
+def protocol_edit(edited_id: str, text: str, *, addressed: str, timestamp_ms: int = 1764079600000) -> dict:
+    return {
+        "key": {"remoteJid": addressed, "fromMe": True, "id": edited_id},
+        "type": "MESSAGE_EDIT",
+        "editedMessage": {"conversation": text},
+        "timestampMs": str(timestamp_ms),
+    }
+
+
+def edited(apikey: str, edited_id: str, text: str, *, addressed: str = f"{OUR_NUMBER}@s.whatsapp.net") -> dict:
+    """messages.edited. `addressed` is the chat as the editor named it: our
+    number when the other person edits."""
+    return evolution("messages.edited", protocol_edit(edited_id, text, addressed=addressed), apikey=apikey)
+
+
+def edit_upsert(apikey: str, edited_id: str, text: str, *, addressed: str, **envelope) -> dict:
+    """messages.upsert of the phone's edit, wrapped in editedMessage, under
+    the envelope's key (remote_jid, from_me, participant: the editor)."""
+    message = {
+        "editedMessage": {"message": {"protocolMessage": protocol_edit(edited_id, text, addressed=addressed)}},
+        "messageContextInfo": context_info(),
+    }
+    return evolution("messages.upsert", whatsapp_message(message=message, message_type="editedMessage", **envelope), apikey=apikey)

@@ -4,10 +4,11 @@ webhook URL to give to the gateway, and registering it there."""
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 from werkzeug import Response
 
 from contacts.tests.factories import UserFactory
-from tickets.models import Channel
+from tickets.models import Channel, Message, MessageEdit
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +166,15 @@ def test_someone_who_may_only_view_channels_sees_the_secrets_masked(client):
     page = client.get(reverse("admin:tickets_channel_change", args=[channel.pk])).content.decode()
     assert "segredo-visivel-9876" not in page and "123:TOKEN-ABCD" not in page
     assert "…9876" in page and "…ABCD" in page
+
+
+def test_a_message_in_admin_lists_the_texts_its_edits_replaced_and_none_can_be_changed(staff_client):
+    channel = Channel.objects.create(kind="whatsapp", name="WhatsApp Vendas", webhook_secret="segredo-0123456789")
+    message = Message.objects.create(channel=channel, external_id="3EB0ADM", chat_id="x", sent_at=timezone.now(), body="Quero 3 caixas")
+    MessageEdit.objects.create(message=message, body="Quero 2 caixas", replaced_at=timezone.now())
+
+    response = staff_client.get(reverse("admin:tickets_message_change", args=[message.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Quero 2 caixas" in page
+    assert 'name="edits-0-body"' not in page and 'name="edits-TOTAL_FORMS"' in page

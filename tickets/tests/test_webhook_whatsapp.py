@@ -197,6 +197,93 @@ def test_reactions_deletions_and_empty_messages_are_acknowledged_not_stored(clie
     assert not Message.objects.exists()
 
 
+def test_a_group_photo_beside_its_sender_key_is_stored_with_its_caption(client, whatsapp):
+    whatsapp.group_tickets = True
+    whatsapp.save()
+    group = ContactFactory(name="Grupo Vendas", number="120363025246125888", is_group=True)
+    photo = {
+        "senderKeyDistributionMessage": payloads.sender_key(),
+        "imageMessage": payloads.image("foto do defeito"),
+        "messageContextInfo": payloads.context_info(),
+    }
+    voice = {
+        "audioMessage": {"mimetype": "audio/ogg; codecs=opus", "seconds": 9, "ptt": True},
+        "senderKeyDistributionMessage": payloads.sender_key(),
+    }
+    for message in (photo, voice):
+        deliver(client, whatsapp, remote_jid=payloads.GROUP_JID, participant="552199887766@s.whatsapp.net", message=message)
+
+    stored = list(Message.objects.order_by("id").values_list("kind", "body", "contact", "sender_id"))
+    assert stored == [("image", "foto do defeito", group.pk, "5521999887766"), ("audio", "", group.pk, "5521999887766")]
+    assert Ticket.objects.get().contact == group
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"senderKeyDistributionMessage": payloads.sender_key(), "messageContextInfo": payloads.context_info()},
+        {"fastRatchetKeySenderKeyDistributionMessage": payloads.sender_key()},
+    ],
+)
+def test_a_key_exchange_alone_stores_nothing(client, whatsapp, message):
+    ContactFactory(number="120363025246125888", is_group=True)
+    response = deliver(client, whatsapp, remote_jid=payloads.GROUP_JID, participant="552199887766@s.whatsapp.net", message=message)
+    assert response.json() == {"stored": 0}
+    assert not Message.objects.exists() and not Ticket.objects.exists()
+
+
+def test_album_photos_keep_their_own_captions_and_the_album_itself_is_not_a_message(client, whatsapp):
+    ContactFactory(number="120363025246125888", is_group=True)
+    participant = "552199887766@s.whatsapp.net"
+    album = {"albumMessage": {"expectedImageCount": 3, "expectedVideoCount": 0}, "messageContextInfo": payloads.context_info()}
+    deliver(client, whatsapp, remote_jid=payloads.GROUP_JID, participant=participant, message_id="3EB0ALBUM0001", message=album)
+    first = {**payloads.album_child("3EB0ALBUM0001", "frente"), "senderKeyDistributionMessage": payloads.sender_key()}
+    second = payloads.album_child("3EB0ALBUM0001", "verso")
+    # Newer phones wrap the child as Baileys' normalizeMessageContent unwraps it.
+    third = {"associatedChildMessage": {"message": payloads.album_child("3EB0ALBUM0001", "etiqueta")}}
+    for message in (first, second, third):
+        deliver(client, whatsapp, remote_jid=payloads.GROUP_JID, participant=participant, message=message, message_type="imageMessage")
+
+    assert list(Message.objects.order_by("id").values_list("kind", "body")) == [
+        ("image", "frente"),
+        ("image", "verso"),
+        ("image", "etiqueta"),
+    ]
+    assert not Message.objects.filter(external_id="3EB0ALBUM0001").exists()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        payloads.event_response("3EB0EVENT0001"),
+        {**payloads.event_response("3EB0EVENT0001"), "senderKeyDistributionMessage": payloads.sender_key()},
+        payloads.event_response("3EB0EVENT0001", encrypted=False),
+        {"pollUpdateMessage": {"pollCreationMessageKey": {"id": "3EB0POLL"}, "vote": {"encPayload": "x", "encIv": "y"}}},
+        {"pinInChatMessage": {"key": {"id": "3EB0PIN"}, "type": "PIN_FOR_ALL", "senderTimestampMs": "1764079600000"}},
+        {"keepInChatMessage": {"key": {"id": "3EB0KEEP"}, "keepType": "KEEP_FOR_ALL", "timestampMs": "1764079600000"}},
+        {"callLogMesssage": {"isVideo": False, "callOutcome": "MISSED", "durationSecs": "0", "callType": "REGULAR"}},
+        {"scheduledCallEditMessage": {"key": {"id": "3EB0CALL"}, "editType": "CANCEL"}},
+        {"requestPhoneNumberMessage": {"contextInfo": {}}, "messageContextInfo": payloads.context_info()},
+        {"secretEncryptedMessage": {"targetMessageKey": {"id": "3EB0ORIG"}, "encPayload": "x", "encIv": "y", "secretEncType": "MESSAGE_EDIT"}},
+    ],
+)
+def test_answers_to_events_pins_calls_and_other_service_events_store_nothing_and_open_no_ticket(client, whatsapp, message):
+    ContactFactory(number="120363025246125888", is_group=True)
+    ContactFactory(number="5511987654321")
+    for chat in ({"remote_jid": payloads.GROUP_JID, "participant": "552199887766@s.whatsapp.net"}, {}):
+        assert deliver(client, whatsapp, message=message, **chat).json() == {"stored": 0}
+    assert not Message.objects.exists() and not Ticket.objects.exists()
+
+
+def test_an_event_invitation_is_stored_with_its_name(client, whatsapp):
+    invitation = {
+        "eventMessage": {"name": "Reunião de alinhamento", "description": "Pauta: entregas", "startTime": "1764165600", "isCanceled": False},
+        "messageContextInfo": payloads.context_info(),
+    }
+    deliver(client, whatsapp, message=invitation, message_type="eventMessage")
+    assert (Message.objects.get().kind, Message.objects.get().body) == ("other", "Reunião de alinhamento")
+
+
 @pytest.mark.parametrize("remote_jid", ["status@broadcast", "120363000000000000@newsletter", "1234@broadcast"])
 def test_status_updates_newsletters_and_broadcast_lists_are_not_stored(client, whatsapp, remote_jid):
     assert deliver(client, whatsapp, remote_jid=remote_jid).json() == {"stored": 0}
@@ -218,21 +305,6 @@ def test_a_message_sent_through_the_gateway_by_another_tool_is_stored_as_ours(cl
     data = payloads.whatsapp_message(from_me=True, text="Mensagem automática")
     assert post(client, whatsapp, payloads.evolution("send.message", data, apikey=WHATSAPP_SECRET)).json() == {"stored": 1}
     assert Message.objects.get().from_me
-
-
-def test_an_edit_replaces_the_text_of_the_stored_message(client, whatsapp):
-    deliver(client, whatsapp, message_id="3EB0EDIT00000001", text="Quero 2 caixas")
-    edit = {
-        "key": {"remoteJid": "5511987654321@s.whatsapp.net", "fromMe": False, "id": "3EB0EDIT00000001"},
-        "type": "MESSAGE_EDIT",
-        "editedMessage": {"conversation": "Quero 3 caixas"},
-        "timestampMs": "1764079600000",
-    }
-    response = post(client, whatsapp, payloads.evolution("messages.edited", edit, apikey=WHATSAPP_SECRET))
-    assert response.json() == {"stored": 0}
-    message = Message.objects.get()
-    assert message.body == "Quero 3 caixas"
-    assert message.edited_at is not None
 
 
 def test_the_secret_may_come_in_the_apikey_header(client, whatsapp):

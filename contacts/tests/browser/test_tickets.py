@@ -124,6 +124,35 @@ def test_start_a_ticket_reply_see_the_answer_and_close_it(page, live_server, des
     assert csp_violations == []
 
 
+def test_an_edit_arrives_by_itself_and_the_earlier_text_opens_on_demand(page, live_server, desk, screenshot, csp_violations):
+    channel = desk["channel"]
+    deliver(live_server, channel, message_id="3EB0BROWSEREDIT", text="Quero 2 caixas de papel A4", push_name="Maria Souza")
+    ticket = Ticket.objects.get()
+    page.set_viewport_size({"width": 1366, "height": 900})
+    log_in(page)
+    page.goto(ticket.get_absolute_url())
+    expect(page.locator(".app-message")).to_contain_text("Quero 2 caixas")
+
+    edit = payloads.edited(SECRET, "3EB0BROWSEREDIT", "Quero 3 caixas de papel A4, entrega na filial")
+    url = f"{live_server.url}/tickets/webhook/{channel.pk}/"
+    assert httpx.post(url, content=json.dumps(edit), headers={"Content-Type": "application/json"}).status_code == 200
+    message = page.locator(".app-message")
+    expect(message).to_contain_text("Quero 3 caixas de papel A4, entrega na filial")
+    expect(message.locator(".app-message-meta")).to_contain_text("editada")
+    earlier = message.locator(".app-message-edits")
+    expect(earlier.locator("ol")).not_to_be_visible()
+    earlier.locator("summary").click()
+    expect(earlier.locator("ol")).to_be_visible()
+    expect(earlier).to_contain_text("Quero 2 caixas de papel A4")
+    expect(earlier).to_contain_text("substituído em")
+    screenshot("tickets-07-edited")
+    assert axe_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate(NO_SIDEWAYS)
+    screenshot("tickets-08-edited-phone")
+    assert csp_violations == []
+
+
 def test_press_sync_and_watch_the_new_contacts_appear(page, live_server, desk, screenshot, csp_violations):
     gateway, channel = desk["gateway"], desk["channel"]
     # Pedro and Carla wrote before new senders became contacts at once.
