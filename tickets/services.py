@@ -261,7 +261,7 @@ def reply_create(*, ticket: Ticket, text: str, user) -> Message:
         )
         if ticket.user_id is None:
             ticket.take(user)
-        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now, last_message_at=now)
     return message
 
 
