@@ -9,7 +9,16 @@ class ReplyForm(forms.Form):
     text = TextField(
         label=_("Reply"),
         strip=True,
-        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control", "placeholder": _("Type a reply…")}),
+        # static/js/app.js: Enter sends, Shift+Enter breaks the line.
+        widget=forms.Textarea(
+            attrs={
+                "rows": 2,
+                "class": "form-control",
+                "placeholder": _("Type a reply…"),
+                "data-enter-sends": "",
+                "aria-describedby": "reply-hint",
+            }
+        ),
         error_messages={"required": _("Type the reply before sending it.")},
     )
 

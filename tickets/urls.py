@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/close/", views.TicketCloseView.as_view(), name="close"),
     path("<int:pk>/reopen/", views.TicketReopenView.as_view(), name="reopen"),
     path("<int:pk>/take/", views.TicketTakeView.as_view(), name="take"),
+    path("<int:pk>/contact/", views.TicketContactView.as_view(), name="contact"),
     path("messages/<int:pk>/retry/", views.MessageRetryView.as_view(), name="retry"),
     path("start/<int:contact_id>/", views.TicketStartView.as_view(), name="start"),
     path("sync/", views.SyncStartView.as_view(), name="sync"),

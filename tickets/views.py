@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, FormView, View
 from django_filters.views import FilterView
 
+from contacts.forms import ContactForm
 from contacts.models import Contact
+from contacts.views import ContactUpdateView
 from contacts_portal.htmx import HtmxTemplateMixin, is_htmx
 from jobs.models import Job
 from jobs.registry import kind_of
@@ -184,10 +186,59 @@ class TicketDetailView(HtmxTemplateMixin, ConversationMixin, VisibleTicketsMixin
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(self.conversation_context(self.object))
-        context["other_tickets"] = (
-            Ticket.objects.filter(contact=self.object.contact).exclude(pk=self.object.pk).select_related("channel")[:10]
-        )
+        context.update(contact_panel_context(self.request, self.object))
         return context
+
+
+def contact_panel_context(request, ticket: Ticket, form: ContactForm | None = None) -> dict:
+    """The side panel's contact: the contacts' form for those who may change
+    it (prefixed: it shares the page with the reply box), its values for
+    the others; and the contact's other tickets."""
+    contact = ticket.contact
+    context = {
+        "ticket": ticket,
+        "other_tickets": Ticket.objects.filter(contact=contact).exclude(pk=ticket.pk).select_related("channel")[:10],
+    }
+    if request.user.has_perm("contacts.change_contact"):
+        context["contact_form"] = form or ContactForm(instance=contact, user=request.user, prefix=CONTACT_PREFIX)
+    else:
+        context["contact_tags"] = contact.tags.all()
+        context["contact_fields"] = contact.custom_fields.all()
+    return context
+
+
+CONTACT_PREFIX = "contact"
+
+
+class TicketContactView(ContactUpdateView):
+    """The contact beside a ticket's conversation, changed in place: the
+    contacts' own form, rules and save (ContactUpdateView), answered into
+    the side panel instead of the popup; a page of its own without
+    JavaScript."""
+
+    permission_required = ("contacts.change_contact", "tickets.view_ticket")
+    template_name = "tickets/ticket_contact.html"
+    partial_template_name = "tickets/_contact_panel.html"
+    prefix = CONTACT_PREFIX
+
+    def get_object(self, queryset=None):
+        visible = Ticket.objects.visible_to(self.request.user).select_related("contact", "channel")
+        self.ticket = get_object_or_404(visible, pk=self.kwargs["pk"])
+        return get_object_or_404(self.get_queryset(), pk=self.ticket.contact_id)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        self.ticket.contact = self.object
+        return {**context, **contact_panel_context(self.request, self.ticket, form=context["form"])}
+
+    def saved(self, message: str) -> HttpResponse:
+        if not is_htmx(self.request):
+            messages.success(self.request, message)
+            return HttpResponseRedirect(self.ticket.get_absolute_url())
+        # The panel again, with what was saved (and its new version).
+        self.object = self.get_queryset().get(pk=self.object.pk)
+        form = self.get_form_class()(instance=self.object, user=self.request.user, prefix=self.prefix)
+        return self.render_to_response(self.get_context_data(form=form, saved_message=message))
 
 
 class TicketReplyView(ConversationMixin, VisibleTicketsMixin, View):
