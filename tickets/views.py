@@ -10,9 +10,10 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import DetailView, FormView, View
+from django.views.generic import DetailView, FormView, ListView, View
 from django_filters.views import FilterView
 
 from contacts.forms import ContactForm
@@ -296,10 +297,14 @@ class TicketActionView(VisibleTicketsMixin, View):
         try:
             self.act(ticket)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, self.refusal(ticket, error))
         else:
             messages.success(request, self.done_message % {"ticket": ticket.pk})
         return HttpResponseRedirect(ticket.get_absolute_url())
+
+
+    def refusal(self, ticket, error: ValidationError) -> str:
+        return " ".join(error.messages)
 
 
 class TicketCloseView(TicketActionView):
@@ -315,12 +320,46 @@ class TicketReopenView(TicketActionView):
     def act(self, ticket):
         ticket.reopen(user=self.request.user)
 
+    def refusal(self, ticket, error: ValidationError) -> str:
+        if error.code != "active_ticket_exists":
+            return super().refusal(ticket, error)
+        # The contact's ticket that is open on the channel: where to go instead.
+        active = self.get_queryset().active().filter(contact=ticket.contact_id, channel=ticket.channel_id).first()
+        if active is None:  # closed again meanwhile
+            return super().refusal(ticket, error)
+        return format_html(
+            _("This contact already has an open ticket on this channel: {link}."),
+            link=format_html('<a href="{}">{}</a>', active.get_absolute_url(), _("ticket #%(number)s") % {"number": active.pk}),
+        )
+
 
 class TicketTakeView(TicketActionView):
     done_message = gettext_lazy("Ticket #%(ticket)s is yours now.")
 
     def act(self, ticket):
         ticket.take(self.request.user)
+
+
+class ContactTicketsView(HtmxTemplateMixin, PermissionRequiredMixin, ListView):
+    """A contact's "Conversas" tab (registered in contacts.tabs): its
+    tickets, newest conversation first, each with its status, channel and
+    last message time."""
+
+    permission_required = "tickets.view_ticket"
+    template_name = "tickets/contact_tickets.html"
+    partial_template_name = "tickets/_contact_tickets.html"
+    #: How many of a contact's tickets the tab lists.
+    shown = 50
+
+    def get_queryset(self):
+        self.contact = get_object_or_404(Contact.objects.visible_to(self.request.user), pk=self.kwargs["contact_id"])
+        tickets = Ticket.objects.visible_to(self.request.user).filter(contact=self.contact)
+        return tickets.select_related("channel", "user").order_by("-last_message_at", "-id")[: self.shown + 1]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        tickets = list(context["object_list"])
+        return {**context, "object": self.contact, "tickets": tickets[: self.shown], "more": len(tickets) > self.shown}
 
 
 class TicketStartView(HtmxTemplateMixin, PermissionRequiredMixin, FormView):
