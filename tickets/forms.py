@@ -1,12 +1,25 @@
+import unicodedata
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from contacts.forms import TextField
-
+from .inbound import safe_body
 from .models import Channel
 
+
+class MessageTextField(forms.CharField):
+    """A message as written, its line breaks kept (the contacts' one-line
+    TextField turns them into spaces); a text of nothing visible is no text."""
+
+    def to_python(self, value):
+        text = safe_body(value) if isinstance(value, str) else value
+        if text and all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text):
+            text = ""
+        return super().to_python(text)
+
+
 class ReplyForm(forms.Form):
-    text = TextField(
+    text = MessageTextField(
         label=_("Reply"),
         strip=True,
         # static/js/app.js: Enter sends, Shift+Enter breaks the line.

@@ -446,3 +446,12 @@ def test_a_refused_reopen_links_to_the_ticket_that_is_open(agent_client, ticket,
     ) in content
     ticket.refresh_from_db()
     assert ticket.status == "closed"
+
+
+def test_a_reply_keeps_its_line_breaks(agent_client, ticket, evolution):
+    evolution.expect_request(
+        "/message/sendText/vendas", json={"number": "5511987654321", "text": "Olá!\nSeu pedido saiu hoje.\n\nAbraços"}
+    ).respond_with_json(sent_text(), status=201)
+    agent_client.post(reverse("tickets:reply", args=[ticket.pk]), {"text": "Olá!\r\nSeu pedido saiu hoje.\r\n\r\nAbraços\r\n"})
+    evolution.check_assertions()
+    assert Message.objects.get().body == "Olá!\nSeu pedido saiu hoje.\n\nAbraços"
