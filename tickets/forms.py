@@ -1,21 +1,21 @@
-import unicodedata
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .inbound import safe_body
+from contacts import normalizers
+
 from .models import Channel
 
 
 class MessageTextField(forms.CharField):
-    """A message as written, its line breaks kept (the contacts' one-line
-    TextField turns them into spaces); a text of nothing visible is no text."""
+    """A message as written: each line cleaned like the contacts' text
+    (invisible marks and odd spaces, see normalizers.clean_text), its line
+    breaks kept, where the contacts' one-line TextField makes them spaces."""
 
     def to_python(self, value):
-        text = safe_body(value) if isinstance(value, str) else value
-        if text and all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text):
-            text = ""
-        return super().to_python(text)
+        if isinstance(value, str):
+            lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            value = "\n".join(normalizers.clean_text(line) for line in lines)
+        return super().to_python(value)
 
 
 class ReplyForm(forms.Form):
