@@ -107,7 +107,12 @@ class ContactFormMixin(HtmxTemplateMixin, VisibleContactsMixin):
             if not form.add_duplicate_errors():
                 form.add_error(None, _("The contact could not be saved; please try again."))
             return self.form_invalid(form)
-        return contact_changed(self.request, self.success_message % {"name": self.object.name})
+        return self.saved(self.success_message % {"name": self.object.name})
+
+    def saved(self, message: str) -> HttpResponse:
+        """The answer to a save: close the popup and refresh the list. A page
+        that shows the form elsewhere (a ticket's side panel) answers its own way."""
+        return contact_changed(self.request, message)
 
 
 class ContactCreateView(ContactFormMixin, CreateView):

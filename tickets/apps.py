@@ -7,6 +7,10 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self):
+        from contacts.tabs import ContactTab, register
+
         from . import jobs
 
         jobs.register_kinds()
+        # "Conversas" in a contact's popup and pages: its tickets.
+        register(ContactTab(key="tickets", label=_("Conversations"), url_name="tickets:contact_tickets", permission="tickets.view_ticket"))

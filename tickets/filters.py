@@ -7,7 +7,8 @@ from .models import Channel, Ticket
 
 
 class TicketFilter(django_filters.FilterSet):
-    """The ticket list's query parameters: view (mine, open, all), channel, status."""
+    """The ticket list's query parameters: view (mine, open, all), channel,
+    status. Without a view, agents see theirs and administrators the open ones."""
 
     view = django_filters.ChoiceFilter(
         choices=[("mine", _("Mine")), ("open", _("Open")), ("all", _("All"))],
@@ -46,13 +47,20 @@ class TicketFilter(django_filters.FilterSet):
             del self._form
 
     @property
+    def default_view(self) -> str:
+        """The bare address: administrators, who serve no wallet of their
+        own, land on the queue (open tickets); agents on theirs."""
+        user = getattr(self.request, "user", None)
+        return "open" if user is not None and user.has_perm("contacts.view_all_contacts") else "mine"
+
+    @property
     def current_view(self) -> str:
-        return self.form.cleaned_data.get("view") or "mine"
+        return self.form.cleaned_data.get("view") or self.default_view
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         if not self.form.cleaned_data.get("view"):
-            queryset = self.filter_view(queryset, "view", "mine")
+            queryset = self.filter_view(queryset, "view", self.default_view)
         return queryset
 
     def filter_view(self, queryset, name, value):

@@ -1,15 +1,37 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from contacts.forms import TextField
+from contacts import normalizers
 
 from .models import Channel
 
+
+class MessageTextField(forms.CharField):
+    """A message as written: each line cleaned like the contacts' text
+    (invisible marks and odd spaces, see normalizers.clean_text), its line
+    breaks kept, where the contacts' one-line TextField makes them spaces."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            value = "\n".join(normalizers.clean_text(line) for line in lines)
+        return super().to_python(value)
+
+
 class ReplyForm(forms.Form):
-    text = TextField(
+    text = MessageTextField(
         label=_("Reply"),
         strip=True,
-        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control", "placeholder": _("Type a reply…")}),
+        # static/js/app.js: Enter sends, Shift+Enter breaks the line.
+        widget=forms.Textarea(
+            attrs={
+                "rows": 2,
+                "class": "form-control",
+                "placeholder": _("Type a reply…"),
+                "data-enter-sends": "",
+                "aria-describedby": "reply-hint",
+            }
+        ),
         error_messages={"required": _("Type the reply before sending it.")},
     )
 

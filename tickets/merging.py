@@ -89,6 +89,8 @@ def move_conversations(*, moves: dict[int, int]) -> dict[int, dict]:
     )
     remap(Message, "contact", moves)
     if closing:
-        Ticket.objects.filter(pk__in=set(closing.values())).update(updated_at=now)
+        kept = Ticket.objects.filter(pk__in=set(closing.values()))
+        kept.update(updated_at=now)
+        kept.catch_up_last_message()  # the closed ones' messages may be newer
     return {pk: {"tickets": moved_tickets.get(pk, []), "messages": message_counts.get(pk, 0)} for pk in moves}
 

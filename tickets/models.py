@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -139,6 +140,35 @@ class TicketQuerySet(models.QuerySet):
         """Not closed: open (someone is serving it) or pending (waiting for someone)."""
         return self.exclude(status=Ticket.Status.CLOSED)
 
+    def with_last_message(self):
+        """Each ticket's newest message id as `last_message_pk` (None without
+        messages). A subquery per ticket read: annotate a page, not a table."""
+        last = Message.objects.filter(ticket=OuterRef("pk")).order_by("-sent_at", "-id").values("pk")[:1]
+        return self.annotate(last_message_pk=Subquery(last))
+
+    def with_unread(self, user):
+        """Each ticket's `unread` count for `user`: the contact's messages
+        stored after the last one `user` saw (TicketRead), all of them when
+        `user` never opened it. Per ticket read, like with_last_message."""
+        seen = TicketRead.objects.filter(ticket=OuterRef(OuterRef("pk")), user=user).values("last_message_id")[:1]
+        unread = (
+            Message.objects.filter(ticket=OuterRef("pk"), from_me=False, pk__gt=Coalesce(Subquery(seen), 0))
+            .order_by()
+            .values("ticket")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(unread=Coalesce(Subquery(unread), 0))
+
+    def catch_up_last_message(self) -> int:
+        """Move `last_message_at` forward to the newest message of each of
+        these tickets that has a newer one than it says: for writers that
+        put messages in tickets in bulk (the sync, a merge). Returns how
+        many tickets moved."""
+        newest = Message.objects.filter(ticket=OuterRef("pk")).order_by("-sent_at", "-id").values("sent_at")[:1]
+        newer = Message.objects.filter(ticket=OuterRef("pk"), sent_at__gt=OuterRef("last_message_at"))
+        return self.filter(Exists(newer)).update(last_message_at=Subquery(newest))
+
 
 class Ticket(models.Model):
     """An "atendimento": one conversation with a contact on one channel,
@@ -162,8 +192,14 @@ class Ticket(models.Model):
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    # The last activity (a message, a status change): lists are ordered by it.
+    # The last activity (a message, a status change).
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    # When the conversation last had a message (to within the webhook's
+    # ACTIVITY_RESOLUTION); a ticket with none yet counts from its opening.
+    # The lists are ordered by it, newest conversation first: a column with
+    # its index, because a subquery over every ticket would be read for
+    # every ticket before the first page could be cut.
+    last_message_at = models.DateTimeField(_("last message at"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     # Closed by a merge of duplicate contacts, which joined its messages to
     # this other ticket of the same contact and channel.
@@ -176,9 +212,11 @@ class Ticket(models.Model):
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
-        ordering = ["-updated_at", "-id"]
+        ordering = ["-last_message_at", "-id"]
         indexes = [
-            models.Index(fields=["-updated_at", "-id"], name="ticket_recent_idx"),
+            models.Index(fields=["-last_message_at", "-id"], name="ticket_last_message_idx"),
+            # The queue ("Abertos"): the few active tickets among the many closed.
+            models.Index(fields=["-last_message_at", "-id"], condition=~Q(status="closed"), name="ticket_queue_idx"),
             models.Index(fields=["user", "status"], name="ticket_user_status_idx"),
         ]
         constraints = [
@@ -227,6 +265,23 @@ class Ticket(models.Model):
             raise ValidationError(
                 _("This contact already has an open ticket on this channel."), code="active_ticket_exists"
             ) from None
+
+    def mark_read(self, user, *, message_id: int | None) -> None:
+        """`user` has seen the conversation up to the message `message_id`
+        (the newest one shown to them): the contact's messages up to it are
+        no longer unread for them. Never moves back, whatever order two
+        pages of the same user ask in."""
+        if message_id is None:
+            return
+        now = timezone.now()
+        reads = TicketRead.objects.filter(ticket=self, user=user)
+        if reads.update(last_message_id=Greatest("last_message_id", message_id), read_at=now):
+            return
+        try:
+            with transaction.atomic():
+                TicketRead.objects.create(ticket=self, user=user, last_message_id=message_id, read_at=now)
+        except IntegrityError:  # the user's other page got there first
+            reads.update(last_message_id=Greatest("last_message_id", message_id), read_at=now)
 
     def take(self, user) -> None:
         """`user` serves the ticket from now on: it is theirs, and open."""
@@ -378,3 +433,25 @@ class MessageEdit(models.Model):
 
     def __str__(self):
         return self.body[:50]
+
+
+class TicketRead(models.Model):
+    """How far one user has read one ticket: the contact's messages after
+    `last_message_id` are unread for them (the list's badge). Written when
+    they open the ticket and when its conversation shows them new
+    messages; one row per user and ticket."""
+
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")
+    # A message id, not a foreign key: messages are stored in id order, and
+    # a deleted or moved message must not make the whole ticket unread.
+    last_message_id = models.BigIntegerField(_("last message read"), default=0)
+    read_at = models.DateTimeField(_("read at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ticket read marker")
+        verbose_name_plural = _("ticket read markers")
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="ticket_read_once_per_user")]
+
+    def __str__(self):
+        return f"#{self.ticket_id} · {self.user_id} · {self.last_message_id}"

@@ -92,7 +92,7 @@ def _conversation_sql(field: str) -> str:
     )
     # "NOT (status = 'closed')" is the active-ticket index's own condition.
     return (
-        f"SELECT c.id, w.user_id, t.id, t.updated_at < %s FROM {quote(contact)} c "
+        f"SELECT c.id, w.user_id, t.id, t.last_message_at < %s FROM {quote(contact)} c "
         f"LEFT JOIN {quote(wallet)} w ON w.id = c.wallet_id "
         f"LEFT JOIN {quote(ticket)} t ON t.contact_id = c.id AND t.channel_id = %s AND NOT (t.status = 'closed') "
         f"WHERE {which}"
@@ -108,7 +108,7 @@ def _conversation(*, channel: Channel, identity: str, now) -> tuple | None:
 
 def _conversation_by(*, channel: Channel, identity, now, field: str | None = None) -> tuple | None:
     """In one statement: (contact id, its wallet's agent id, the contact's
-    active ticket id on `channel`, whether that ticket's last activity is
+    active ticket id on `channel`, whether that ticket's last message is
     older than ACTIVITY_RESOLUTION); None when the chat is nobody's
     contact. Written out in SQL: the ORM takes several times longer to
     compose this query than the database takes to answer it, and every
@@ -195,7 +195,7 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     if not insert_once(message):
         return _already_stored(channel=channel, inbound=inbound, now=now)
     if ticket_id is not None and stale:
-        Ticket.objects.filter(pk=ticket_id, updated_at__lt=now).update(updated_at=now)
+        Ticket.objects.filter(pk=ticket_id, last_message_at__lt=now).update(last_message_at=now, updated_at=now)
     return message
 
 
@@ -283,7 +283,9 @@ def _first_message(*, channel: Channel, inbound: Inbound, identity: str, now) ->
                 contact_id=contact.pk, lid=inbound.chat_lid, phone=identity, seen=ContactIdentity.Seen.MESSAGE, place=channel.name
             )
         # Nobody can have opened a ticket for a contact this new.
-        ticket = Ticket(contact=contact, channel=channel, status=Ticket.Status.PENDING, created_at=now, updated_at=now)
+        ticket = Ticket(
+            contact=contact, channel=channel, status=Ticket.Status.PENDING, created_at=now, updated_at=now, last_message_at=now
+        )
         ticket.save(force_insert=True)
         message.contact_id, message.ticket_id = contact.pk, ticket.pk
         earlier = Message.objects.filter(contact__isnull=True, chat_identity=identity, channel=channel)
@@ -374,7 +376,7 @@ def reply_create(*, ticket: Ticket, text: str, user) -> Message:
         )
         if ticket.user_id is None:
             ticket.take(user)
-        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now, last_message_at=now)
     return message
 
 

@@ -19,9 +19,10 @@ the next run finishes the job.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -131,6 +132,8 @@ def _sync(*, groups: bool, user, progress: Progress, audit_source: str) -> SyncR
         report.messages_linked += _link_messages_retrying(groups=groups)
         report.tickets_opened = _open_tickets(groups=groups)
         _join_tickets(groups=groups)
+        # Messages newer than a ticket's last one joined it.
+        Ticket.objects.active().catch_up_last_message()
         audit_record(
             action=AuditEvent.Action.SYNC_GROUPS if groups else AuditEvent.Action.SYNC,
             parameters={"notes": report.notes},
@@ -319,11 +322,12 @@ def _open_tickets(*, groups: bool) -> int:
     """An open ticket (pending when nobody serves the contact's wallet) for
     every contact and channel with messages from the contact in no ticket."""
     waiting = Ticket.objects.active().filter(contact=OuterRef("contact"), channel=OuterRef("channel"))
+    # Each pair once, with its newest message: where the ticket goes in the lists.
     pairs = (
         Message.objects.filter(ticket__isnull=True, contact__isnull=False, from_me=False, is_group=groups)
         .filter(~Exists(waiting))
         .values_list("contact", "channel", "contact__wallet__user")
-        .distinct()
+        .annotate(last=Max("sent_at"))
         .order_by("contact", "channel")
     )
     opened = 0
@@ -336,7 +340,7 @@ def _open_tickets(*, groups: bool) -> int:
     return opened + _create_tickets(batch)
 
 
-def _create_tickets(rows: list[tuple[int, int, int | None]]) -> int:
+def _create_tickets(rows: list[tuple[int, int, int | None, datetime]]) -> int:
     now = timezone.now()
     tickets = [
         Ticket(
@@ -346,8 +350,9 @@ def _create_tickets(rows: list[tuple[int, int, int | None]]) -> int:
             status=Ticket.Status.OPEN if agent else Ticket.Status.PENDING,
             created_at=now,
             updated_at=now,
+            last_message_at=last,
         )
-        for contact, channel, agent in rows
+        for contact, channel, agent, last in rows
     ]
     try:
         with transaction.atomic():

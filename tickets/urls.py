@@ -13,7 +13,9 @@ urlpatterns = [
     path("<int:pk>/close/", views.TicketCloseView.as_view(), name="close"),
     path("<int:pk>/reopen/", views.TicketReopenView.as_view(), name="reopen"),
     path("<int:pk>/take/", views.TicketTakeView.as_view(), name="take"),
+    path("<int:pk>/contact/", views.TicketContactView.as_view(), name="contact"),
     path("messages/<int:pk>/retry/", views.MessageRetryView.as_view(), name="retry"),
+    path("contact/<int:contact_id>/", views.ContactTicketsView.as_view(), name="contact_tickets"),
     path("start/<int:contact_id>/", views.TicketStartView.as_view(), name="start"),
     path("sync/", views.SyncStartView.as_view(), name="sync"),
     # A sync is a job like the others now; its old address leads to its page.

@@ -1,16 +1,24 @@
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models import Count, Max
+from django.db.models.functions import Left
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import DetailView, FormView, View
+from django.views.generic import DetailView, FormView, ListView, View
 from django_filters.views import FilterView
 
+from contacts.forms import ContactForm
 from contacts.models import Contact
+from contacts.views import ContactUpdateView
 from contacts_portal.htmx import HtmxTemplateMixin, is_htmx
 from jobs.models import Job
 from jobs.registry import kind_of
@@ -46,29 +54,81 @@ class VisibleTicketsMixin(PermissionRequiredMixin):
 
 
 class TicketListView(HtmxTemplateMixin, VisibleTicketsMixin, FilterView):
+    """The tickets, newest conversation first, each with the start of its
+    last message and what the viewer has not read yet. An open list asks
+    every few seconds whether its page changed (the X-List-Version header
+    carries what it shows): 204 when nothing did."""
+
     permission_required = "tickets.view_ticket"
     filterset_class = TicketFilter
     template_name = "tickets/ticket_list.html"
     partial_template_name = "tickets/_ticket_results.html"
     paginate_by = 25
 
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        patch_vary_headers(response, ["X-List-Version"])
+        if is_htmx(request) and request.headers.get("X-List-Version") == response.context_data["version"]:
+            return HttpResponse(status=204)  # nothing new: htmx keeps what it shows
+        return response
+
     def get_queryset(self):
-        # A subquery, not a join and GROUP BY: worked out for the page's rows only.
-        last = Message.objects.filter(ticket=OuterRef("pk")).order_by("-sent_at", "-id").values("sent_at")[:1]
-        return super().get_queryset().annotate(last_message_at=Subquery(last)).order_by("-updated_at", "-id")
+        # Worked out for the page's rows only: subqueries, cut by the page.
+        tickets = super().get_queryset().with_last_message().with_unread(self.request.user)
+        return tickets.order_by("-last_message_at", "-id")
 
     def get_context_data(self, **kwargs):
         tabs = [
             {"value": value, "label": label, "query": self.filterset.query_for(value)}
             for value, label in self.filterset.filters["view"].extra["choices"]
         ]
-        return super().get_context_data(view_tabs=tabs, **kwargs)
+        context = super().get_context_data(view_tabs=tabs, **kwargs)
+        page = context["page_obj"]
+        page.object_list = with_last_messages(list(page.object_list))
+        context.update(version=list_version(page), today=timezone.localdate(), poll_seconds=LIST_POLL_SECONDS)
+        return context
 
     def paginate_queryset(self, queryset, page_size):
         # An out-of-range or garbled ?page= shows the nearest page, not a 404.
         paginator = self.get_paginator(queryset, page_size)
         page = paginator.get_page(self.request.GET.get(self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()
+
+
+#: How often an open ticket list asks whether it changed.
+LIST_POLL_SECONDS = 4
+#: How much of a ticket's last message its row shows.
+PREVIEW_LENGTH = 120
+
+
+def with_last_messages(tickets: list[Ticket]) -> list[Ticket]:
+    """Give each ticket of a page its `last_message` (with the start of its
+    text as `preview`), in one query."""
+    ids = [ticket.last_message_pk for ticket in tickets if ticket.last_message_pk]
+    found = Message.objects.defer("body").annotate(preview=Left("body", PREVIEW_LENGTH)).in_bulk(ids)
+    for ticket in tickets:
+        ticket.last_message = found.get(ticket.last_message_pk)
+    return tickets
+
+
+def list_version(page) -> str:
+    """Changes whenever what a page of the list shows changes: a ticket
+    comes or goes, a message arrives, is edited, sent or fails, a status,
+    agent, contact or unread count changes."""
+    rows = [
+        (
+            ticket.pk,
+            ticket.status,
+            ticket.user_id,
+            ticket.contact.updated_at.timestamp(),
+            ticket.unread,
+            ticket.last_message.pk if ticket.last_message else None,
+            ticket.last_message.updated_at.timestamp() if ticket.last_message else None,
+        )
+        for ticket in page.object_list
+    ]
+    state = repr((page.paginator.count, page.number, rows)).encode()
+    return hashlib.sha256(state).hexdigest()[:32]
 
 
 def conversation_version(ticket: Ticket) -> str:
@@ -98,6 +158,17 @@ class ConversationMixin:
             "can_reply": self.request.user.has_perm("tickets.add_message"),
         }
 
+    def render_conversation(self, ticket: Ticket, form=None) -> HttpResponse:
+        """The ticket's body after a reply or a retry (htmx)."""
+        context = self.conversation_context(ticket, form)
+        self.mark_shown(context)
+        return render(self.request, "tickets/_ticket_body.html", context)
+
+    def mark_shown(self, context: dict) -> None:
+        """The messages the conversation shows the user are read by them."""
+        if shown := context["conversation"]:
+            context["ticket"].mark_read(self.request.user, message_id=max(message.pk for message in shown))
+
 
 class TicketDetailView(HtmxTemplateMixin, ConversationMixin, VisibleTicketsMixin, DetailView):
     """A ticket: its contact, channel and status, the conversation (kept up
@@ -111,15 +182,66 @@ class TicketDetailView(HtmxTemplateMixin, ConversationMixin, VisibleTicketsMixin
         self.object = self.get_object()
         if is_htmx(request) and request.GET.get("version") == conversation_version(self.object):
             return HttpResponse(status=204)  # nothing new: htmx keeps what it shows
-        return self.render_to_response(self.get_context_data(object=self.object))
+        context = self.get_context_data(object=self.object)
+        self.mark_shown(context)
+        return self.render_to_response(context)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(self.conversation_context(self.object))
-        context["other_tickets"] = (
-            Ticket.objects.filter(contact=self.object.contact).exclude(pk=self.object.pk).select_related("channel")[:10]
-        )
+        context.update(contact_panel_context(self.request, self.object))
         return context
+
+
+def contact_panel_context(request, ticket: Ticket, form: ContactForm | None = None) -> dict:
+    """The side panel's contact: the contacts' form for those who may change
+    it (prefixed: it shares the page with the reply box), its values for
+    the others; and the contact's other tickets."""
+    contact = ticket.contact
+    context = {
+        "ticket": ticket,
+        "other_tickets": Ticket.objects.filter(contact=contact).exclude(pk=ticket.pk).select_related("channel")[:10],
+    }
+    if request.user.has_perm("contacts.change_contact"):
+        context["contact_form"] = form or ContactForm(instance=contact, user=request.user, prefix=CONTACT_PREFIX)
+    else:
+        context["contact_tags"] = contact.tags.all()
+        context["contact_fields"] = contact.custom_fields.all()
+    return context
+
+
+CONTACT_PREFIX = "contact"
+
+
+class TicketContactView(ContactUpdateView):
+    """The contact beside a ticket's conversation, changed in place: the
+    contacts' own form, rules and save (ContactUpdateView), answered into
+    the side panel instead of the popup; a page of its own without
+    JavaScript."""
+
+    permission_required = ("contacts.change_contact", "tickets.view_ticket")
+    template_name = "tickets/ticket_contact.html"
+    partial_template_name = "tickets/_contact_panel.html"
+    prefix = CONTACT_PREFIX
+
+    def get_object(self, queryset=None):
+        visible = Ticket.objects.visible_to(self.request.user).select_related("contact", "channel")
+        self.ticket = get_object_or_404(visible, pk=self.kwargs["pk"])
+        return get_object_or_404(self.get_queryset(), pk=self.ticket.contact_id)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        self.ticket.contact = self.object
+        return {**context, **contact_panel_context(self.request, self.ticket, form=context["form"])}
+
+    def saved(self, message: str) -> HttpResponse:
+        if not is_htmx(self.request):
+            messages.success(self.request, message)
+            return HttpResponseRedirect(self.ticket.get_absolute_url())
+        # The panel again, with what was saved (and its new version).
+        self.object = self.get_queryset().get(pk=self.object.pk)
+        form = self.get_form_class()(instance=self.object, user=self.request.user, prefix=self.prefix)
+        return self.render_to_response(self.get_context_data(form=form, saved_message=message))
 
 
 class TicketReplyView(ConversationMixin, VisibleTicketsMixin, View):
@@ -144,7 +266,7 @@ class TicketReplyView(ConversationMixin, VisibleTicketsMixin, View):
                 messages.error(request, error)
             return HttpResponseRedirect(ticket.get_absolute_url())
         ticket.refresh_from_db()
-        return render(request, "tickets/_ticket_body.html", self.conversation_context(ticket, form))
+        return self.render_conversation(ticket, form)
 
 
 class MessageRetryView(ConversationMixin, PermissionRequiredMixin, View):
@@ -164,7 +286,7 @@ class MessageRetryView(ConversationMixin, PermissionRequiredMixin, View):
                 messages.error(request, _("The reply was not sent: %(error)s") % {"error": message.error})
             return HttpResponseRedirect(ticket.get_absolute_url())
         ticket.refresh_from_db()
-        return render(request, "tickets/_ticket_body.html", self.conversation_context(ticket))
+        return self.render_conversation(ticket)
 
 
 class TicketActionView(VisibleTicketsMixin, View):
@@ -177,10 +299,14 @@ class TicketActionView(VisibleTicketsMixin, View):
         try:
             self.act(ticket)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, self.refusal(ticket, error))
         else:
             messages.success(request, self.done_message % {"ticket": ticket.pk})
         return HttpResponseRedirect(ticket.get_absolute_url())
+
+
+    def refusal(self, ticket, error: ValidationError) -> str:
+        return " ".join(error.messages)
 
 
 class TicketCloseView(TicketActionView):
@@ -196,12 +322,46 @@ class TicketReopenView(TicketActionView):
     def act(self, ticket):
         ticket.reopen(user=self.request.user)
 
+    def refusal(self, ticket, error: ValidationError) -> str:
+        if error.code != "active_ticket_exists":
+            return super().refusal(ticket, error)
+        # The contact's ticket that is open on the channel: where to go instead.
+        active = self.get_queryset().active().filter(contact=ticket.contact_id, channel=ticket.channel_id).first()
+        if active is None:  # closed again meanwhile
+            return super().refusal(ticket, error)
+        return format_html(
+            _("This contact already has an open ticket on this channel: {link}."),
+            link=format_html('<a href="{}">{}</a>', active.get_absolute_url(), _("ticket #%(number)s") % {"number": active.pk}),
+        )
+
 
 class TicketTakeView(TicketActionView):
     done_message = gettext_lazy("Ticket #%(ticket)s is yours now.")
 
     def act(self, ticket):
         ticket.take(self.request.user)
+
+
+class ContactTicketsView(HtmxTemplateMixin, PermissionRequiredMixin, ListView):
+    """A contact's "Conversas" tab (registered in contacts.tabs): its
+    tickets, newest conversation first, each with its status, channel and
+    last message time."""
+
+    permission_required = "tickets.view_ticket"
+    template_name = "tickets/contact_tickets.html"
+    partial_template_name = "tickets/_contact_tickets.html"
+    #: How many of a contact's tickets the tab lists.
+    shown = 50
+
+    def get_queryset(self):
+        self.contact = get_object_or_404(Contact.objects.visible_to(self.request.user), pk=self.kwargs["contact_id"])
+        tickets = Ticket.objects.visible_to(self.request.user).filter(contact=self.contact)
+        return tickets.select_related("channel", "user").order_by("-last_message_at", "-id")[: self.shown + 1]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        tickets = list(context["object_list"])
+        return {**context, "object": self.contact, "tickets": tickets[: self.shown], "more": len(tickets) > self.shown}
 
 
 class TicketStartView(HtmxTemplateMixin, PermissionRequiredMixin, FormView):

@@ -85,6 +85,10 @@ PANEL = {
     "tickets:detail": ("ticket", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     # An empty reply is refused with a message on the ticket's page.
     "tickets:reply": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    # The contact beside the ticket: an empty POST is the form again, with its errors.
+    "tickets:contact": ("ticket", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 200, 404, 200)}),
+    # A contact's "Conversas" tab.
+    "tickets:contact_tickets": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     "tickets:close": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
     "tickets:reopen": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
     "tickets:take": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),

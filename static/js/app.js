@@ -232,6 +232,28 @@
     }
   });
 
+  // The reply box: Enter sends, Shift+Enter breaks the line. A key that
+  // finishes an input method's composition (accents, Japanese...) is the
+  // composition's, not a send; so is a press while the reply is going out.
+  document.addEventListener("keydown", (event) => {
+    const box = event.target;
+    if (event.key !== "Enter" || !box.matches || !box.matches("textarea[data-enter-sends]")) return;
+    if (event.shiftKey || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.isComposing || event.keyCode === 229) return;
+    event.preventDefault();
+    const form = box.form;
+    const button = form && form.querySelector("button[type=submit]");
+    if (!form || !box.value.trim() || (button && button.disabled)) return;
+    form.requestSubmit(button || undefined);
+  });
+
+  // After a reply, the new reply box is ready for the next one.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id !== "ticket-body" || !event.detail.elt.matches("form.app-reply")) return;
+    const box = event.detail.target.querySelector("textarea[data-enter-sends]");
+    if (box) box.focus();
+  });
+
   // A refusal that explains itself (an upload too large) sends its message
   // in HX-Trigger; any other server error must not leave the popup silently
   // stuck.

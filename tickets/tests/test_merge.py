@@ -139,3 +139,14 @@ def test_the_ticket_closed_by_a_merge_says_where_its_messages_went(client, admin
     page = client.get(f"/tickets/{closing.pk}/").content.decode()
     assert f'href="/tickets/{kept.pk}/"' in page
     assert "mesclados" in page
+
+
+def test_the_kept_ticket_is_placed_by_the_newest_message_it_received(whatsapp):
+    survivor = stored_contact(5, email="a@example.com", number="5511987654321")
+    other = stored_contact(1, email="A@example.com", number="5521999998888")
+    kept = ticket(survivor, whatsapp, minutes_ago=30)
+    Ticket.objects.filter(pk=kept.pk).update(last_message_at=timezone.now() - timedelta(minutes=30))
+    closing = ticket(other, whatsapp, minutes_ago=1)
+    merge_all()
+    kept.refresh_from_db()
+    assert kept.last_message_at == Message.objects.get(external_id=f"{closing.pk}-0").sent_at

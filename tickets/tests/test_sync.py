@@ -320,3 +320,26 @@ def test_stored_lid_messages_whose_number_was_revealed_since_join_a_contact_with
     assert (contact.name, contact.number) == ("Bia", "5511987654321")
     assert (report.created, report.messages_linked, report.tickets_opened) == (1, 1, 1)
     assert Message.objects.get().contact == contact
+
+
+def test_a_ticket_the_sync_opens_is_placed_by_its_newest_message(client, whatsapp):
+    whatsapp_delivers(client, whatsapp, remote_jid="5511987654321@s.whatsapp.net", text="oi", timestamp=1764079500)
+    whatsapp_delivers(client, whatsapp, remote_jid="5511987654321@s.whatsapp.net", text="?", timestamp=1764079600)
+    sync_contacts()
+    ticket = Ticket.objects.get()
+    assert ticket.last_message_at == Message.objects.order_by("sent_at").last().sent_at
+    assert ticket.last_message_at.timestamp() == 1764079600
+
+
+def test_messages_the_sync_joins_to_an_open_ticket_move_it_forward(client, whatsapp):
+    from datetime import UTC, datetime
+
+    contact = ContactFactory(name="Maria", number="5511987654321")
+    opened = Ticket.objects.create(contact=contact, channel=whatsapp, last_message_at=datetime(2025, 1, 1, tzinfo=UTC))
+    Message.objects.create(
+        channel=whatsapp, external_id="later", chat_id="5511987654321@s.whatsapp.net", chat_identity="5511987654321",
+        contact=contact, sent_at=datetime(2025, 6, 1, tzinfo=UTC), body="depois",
+    )
+    sync_contacts()
+    opened.refresh_from_db()
+    assert opened.messages.count() == 1 and opened.last_message_at == datetime(2025, 6, 1, tzinfo=UTC)

@@ -369,7 +369,7 @@ def test_reopening_when_another_ticket_is_open_says_so(agent_client, ticket, con
     ticket.close()
     Ticket.objects.create(contact=contact, channel=whatsapp)
     response = agent_client.post(reverse("tickets:reopen", args=[ticket.pk]), follow=True)
-    assert "Este contato já tem um atendimento aberto neste canal." in response.content.decode()
+    assert "Este contato já tem um atendimento aberto neste canal: " in response.content.decode()
     ticket.refresh_from_db()
     assert ticket.status == "closed"
 
@@ -433,3 +433,25 @@ def test_a_reply_being_sent_or_sent_is_not_sent_again(agent_client, ticket, evol
     sent_reply.refresh_from_db()
     assert sent_reply.external_id == "3EB0DONE"
     assert len(evolution.log) == 0
+
+
+def test_a_refused_reopen_links_to_the_ticket_that_is_open(agent_client, ticket, contact, whatsapp):
+    ticket.close()
+    open_one = Ticket.objects.create(contact=contact, channel=whatsapp)
+    response = agent_client.post(reverse("tickets:reopen", args=[ticket.pk]), follow=True)
+    content = response.content.decode()
+    assert (
+        "Este contato já tem um atendimento aberto neste canal: "
+        f'<a href="{open_one.get_absolute_url()}">atendimento #{open_one.pk}</a>.'
+    ) in content
+    ticket.refresh_from_db()
+    assert ticket.status == "closed"
+
+
+def test_a_reply_keeps_its_line_breaks(agent_client, ticket, evolution):
+    evolution.expect_request(
+        "/message/sendText/vendas", json={"number": "5511987654321", "text": "Olá!\nSeu pedido saiu hoje.\n\nAbraços"}
+    ).respond_with_json(sent_text(), status=201)
+    agent_client.post(reverse("tickets:reply", args=[ticket.pk]), {"text": "Olá!\r\nSeu pedido saiu hoje.\r\n\r\nAbraços\r\n"})
+    evolution.check_assertions()
+    assert Message.objects.get().body == "Olá!\nSeu pedido saiu hoje.\n\nAbraços"
