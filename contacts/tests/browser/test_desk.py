@@ -91,6 +91,36 @@ def test_a_new_ticket_appears_in_the_agents_queue_without_anyone_clicking(page, 
     assert csp_violations == []
 
 
+def test_a_new_senders_first_message_appears_in_the_queue_without_anyone_clicking(page, live_server, desk, screenshot, csp_violations):
+    channel = desk["channel"]
+    page.set_viewport_size(DESKTOP)
+    log_in(page, "ana")
+    page.click(".app-nav-link:has-text('Atendimentos')")
+    page.click(".app-view-tabs a:has-text('Abertos')")
+    rows = page.locator(".app-ticket-table tbody tr")
+    expect(page.locator(".app-ticket-table")).to_have_count(0)  # nothing waiting yet
+
+    # Somebody nobody knows writes for the first time, addressed by LID as
+    # most WhatsApp traffic now is; nobody clicks anything.
+    deliver(
+        live_server,
+        channel,
+        remote_jid="123456789012345@lid",
+        remoteJidAlt="5548999990000@s.whatsapp.net",
+        push_name="Rita Nova",
+        text="Olá, quero comprar",
+    )
+    expect(rows).to_have_count(1, timeout=15_000)
+    expect(rows.first).to_contain_text("Rita Nova")
+    expect(rows.first).to_contain_text("Olá, quero comprar")
+    expect(rows.first).to_contain_text("pendente")
+    screenshot("desk-00-new-sender-queue")
+    rows.first.locator("a.app-name").click()
+    expect(page.locator("h1")).to_contain_text("Rita Nova")
+    assert Ticket.objects.get().contact.number == "5548999990000"
+    assert csp_violations == []
+
+
 def test_enter_sends_and_shift_enter_breaks_the_line(page, live_server, desk, screenshot, csp_violations):
     gateway, maria, channel = desk["gateway"], desk["maria"], desk["channel"]
     ticket = Ticket.objects.create(contact=maria, channel=channel, user=desk["ana"])
