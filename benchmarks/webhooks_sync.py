@@ -164,7 +164,7 @@ def webhook_bodies(channel_id: int, known: int, count: int, rng) -> list[bytes]:
         if draw < 0.4:
             phone, lid = f"55219{rng.randrange(10**8):08d}", f"8{n:014d}"  # somebody new
         else:
-            person = rng.randrange(known)
+            person = rng.randrange(1, known)  # the first known number is the channel's own
             phone, lid = f"55119{person:08d}", f"9{person:014d}"
         if rng.random() < 0.5:
             key = {"remote_jid": f"{phone}@s.whatsapp.net"}
