@@ -272,5 +272,9 @@ IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 
 # What an .xlsx may unpack to, checked before it is parsed (zip bombs).
 IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_BYTES", 400 * 1024 * 1024))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 200_000))
+# The reader builds a sheet as a grid from its first cell to its last:
+# rows × columns of that grid, checked before it is built (a lone cell at
+# XFD1048576 would ask for 17 billion cells).
+IMPORT_MAX_CELLS = int(os.environ.get("IMPORT_MAX_CELLS", 10_000_000))
 # Uploaded and generated files of jobs are removed after this many days.
 JOB_FILE_RETENTION_DAYS = int(os.environ.get("JOB_FILE_RETENTION_DAYS", 7))

@@ -419,3 +419,35 @@ def test_jobs_go_through_the_real_queue_and_a_worker_runs_them(admin_client, dja
     call_command("db_worker", batch=True, interval=0, no_startup_delay=True, verbosity=0)
     job.refresh_from_db()
     assert job.status == Job.Status.DONE and job.result["created"] == 1
+
+
+def far_cell_sheet(*cells: tuple[str, str]) -> bytes:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for reference, value in cells:
+        sheet[reference] = value
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_tiny_sheet_with_a_cell_at_the_far_corner_is_refused_before_it_is_read(admin_client):
+    # Two cells, 1.8 KB: read as a grid, 17 billion cells (the reader aborted the process).
+    content = far_cell_sheet(("A1", "Nome"), ("XFD1048576", "x"))
+    assert len(content) < 10_000
+    response = admin_client.post(reverse("contacts:import"), {"file": upload(content, "planilha.xlsx")})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "1.048.576 linhas e 16.384 colunas" in html and "Ctrl+End" in html
+    assert not Job.objects.exists()
+
+
+@override_settings(IMPORT_MAX_CELLS=1_000)
+def test_a_sheet_within_the_cell_budget_is_read_whatever_attribute_order_its_cells_use():
+    content = far_cell_sheet(("A1", "Nome"), ("B1", "Telefone"), ("A2", "Maria"), ("B2", "11987654321"), ("J100", "x"))
+    table = read_table(io.BytesIO(content))
+    assert table.headers[:2] == ["Nome", "Telefone"]
+    with pytest.raises(Exception, match="linhas e"):
+        read_table(io.BytesIO(far_cell_sheet(("A1", "Nome"), ("B1", "x"), ("K100", "y"))))

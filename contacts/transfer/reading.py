@@ -26,6 +26,10 @@ OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # OLE container, in UTF-16.
 ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 # A cell with a formula and no stored result: <c r="B2"><f>SUM(A1)</f></c>.
+# A cell's reference ("B12": its column, then its row) and a row's number,
+# whatever attribute comes first in the element.
+CELL_COLUMN = re.compile(rb'<c\b[^>]*? r="([A-Z]{1,3})[0-9]')
+ROW_NUMBER = re.compile(rb'<row\b[^>]*? r="([0-9]{1,9})"')
 FORMULA_WITHOUT_VALUE = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*</c>')
 
 
@@ -108,6 +112,7 @@ def _check_archive(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> 
         if sheet:
             with archive.open(sheet) as part:
                 xml = part.read()
+            _check_extent(xml)
             # A sheet without formulas (most) is not scanned cell by cell.
             if b"<f" in xml:
                 for match in FORMULA_WITHOUT_VALUE.finditer(xml):
@@ -116,6 +121,34 @@ def _check_archive(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> 
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
         raise _damaged() from None
     return formula_rows
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_extent(xml: bytes) -> None:
+    """Refuse a sheet whose grid, from its first cell to its last, is beyond
+    IMPORT_MAX_CELLS, before the reader allocates it: whatever the file
+    says of itself (its <dimension> may lie), the cells' own references
+    are read."""
+    columns = {_column_number(letters) for letters in set(CELL_COLUMN.findall(xml))}
+    rows = [int(number) for number in ROW_NUMBER.findall(xml)]
+    if not columns or not rows:
+        return  # cells without references are placed one after another: the file's size bounds them
+    width, height = max(columns) - min(columns) + 1, max(rows) - min(rows) + 1
+    if width * height > settings.IMPORT_MAX_CELLS:
+        raise SpreadsheetError(
+            _(
+                "The sheet spreads over %(rows)s rows and %(columns)s columns, more than can be read. "
+                "Delete the cells far from the data (press Ctrl+End in Excel to find the last one), "
+                "or split the file, and send it again."
+            )
+            % {"rows": f"{height:,}".replace(",", "."), "columns": f"{width:,}".replace(",", ".")}
+        )
 
 
 def _sheet_cells(file) -> tuple[list, int]:
