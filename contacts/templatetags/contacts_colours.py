@@ -24,7 +24,13 @@ def hue_class(hue: int) -> str:
 def tag_colour_styles(context):
     """A <style> block with the page's nonce that gives each tag's chips their
     colour (class .app-tag-<id>). Full pages only: rows that htmx swaps in
-    later arrive with another nonce, so they carry just the classes."""
+    later arrive with another nonce, so they carry just the classes. A
+    whole page that htmx fetches (a history restore on Back) has none
+    either: htmx keeps the document's head, which has the block already,
+    and a <style> with another nonce in what it parses is a CSP refusal."""
+    request = context.get("request")
+    if request is not None and request.headers.get("HX-Request") == "true":
+        return ""
     colours = (
         (pk, colour)
         for pk, colour in Tag.objects.values_list("pk", "color")
