@@ -451,3 +451,19 @@ def test_a_sheet_within_the_cell_budget_is_read_whatever_attribute_order_its_cel
     assert table.headers[:2] == ["Nome", "Telefone"]
     with pytest.raises(Exception, match="linhas e"):
         read_table(io.BytesIO(far_cell_sheet(("A1", "Nome"), ("B1", "x"), ("K100", "y"))))
+
+
+def test_a_cell_listing_thousands_of_tags_rejects_its_row_and_creates_no_tag():
+    flood = ", ".join(f"tag{n}" for n in range(5000))
+    content = csv_bytes([["Nome", "Número", "Etiquetas"], ["Maria", "11987654321", flood], ["João", "21912340000", "VIP, vip, Novo"]])
+    result = run(content)
+    assert result.counts()["rejected"] == 1 and result.counts()["created"] == 1
+    assert "5000 etiquetas (“tag0, tag1, tag2…”)" in result.errors[0][2] and "no máximo 20" in result.errors[0][2]
+    assert sorted(Tag.objects.values_list("name", flat=True)) == ["Novo", "VIP"]
+
+
+def test_one_new_tag_written_in_two_cases_in_a_cell_is_one_tag_not_a_failed_import():
+    result = run(csv_bytes([["Nome", "Número", "Etiquetas"], ["Maria", "11987654321", "Atacado, ATACADO"]]))
+    assert result.counts()["created"] == 1
+    assert list(Tag.objects.values_list("name", flat=True)) == ["Atacado"]
+    assert list(Contact.objects.get().tags.values_list("name", flat=True)) == ["Atacado"]

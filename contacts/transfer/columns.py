@@ -98,9 +98,20 @@ class WalletColumn(Column):
         return wallet
 
 
+# More in one cell is a list pasted into the wrong column, not tags: the
+# row is refused rather than the tag list flooded.
+MAX_TAGS_PER_CELL = 20
+
+
 class TagsColumn(Column):
     def clean(self, text, raw, context):
-        return [" ".join(t.split())[:50] for t in re.split(r"[,;]", text) if t.strip()]
+        names = list(dict.fromkeys(" ".join(t.split())[:50] for t in re.split(r"[,;]", text) if t.strip()))
+        if len(names) > MAX_TAGS_PER_CELL:
+            raise ValidationError(
+                _("The tags cell names %(count)d tags (“%(start)s…”); a contact takes at most %(limit)d in an import.")
+                % {"count": len(names), "start": ", ".join(names[:3]), "limit": MAX_TAGS_PER_CELL}
+            )
+        return names
 
 
 _DECLARED = {

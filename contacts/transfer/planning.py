@@ -402,11 +402,13 @@ class Planner:
 
     def _tag_key(self, name: str):
         """An existing tag's id, or the name of one to create (one key per
-        name, shared by every contact that gets it)."""
-        key = self._tag_keys.get(name)
+        name in any case, "VIP" and "vip" alike, written as first met and
+        shared by every contact that gets it)."""
+        folded = name.casefold()
+        key = self._tag_keys.get(folded)
         if key is None:
-            tag = self._tags.get(name.casefold())
-            key = self._tag_keys[name] = tag.pk if tag is not None else ("new", name.casefold(), name)
+            tag = self._tags.get(folded)
+            key = self._tag_keys[folded] = tag.pk if tag is not None else ("new", folded, name)
         return key
 
     def _decide(self) -> None:
