@@ -37,37 +37,13 @@ def active_ticket(*, contact: Contact, channel: Channel, user=None) -> tuple[Tic
     return Ticket.objects.select_related("contact", "channel", "user").get(pk=ticket_id), opened
 
 
-@cache
-def _insert_sql() -> tuple[list, str]:
-    opts = Message._meta
-    fields = [field for field in opts.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote('channel_id')}, {quote('external_id')}) DO NOTHING "
-        f"RETURNING {quote(opts.pk.column)}"
-    )
-    return fields, sql
-
-
 def insert_once(message: Message) -> bool:
     """Insert `message` unless its (channel, external_id) is stored already:
     True when it was inserted (and `message.pk` set). One statement,
     INSERT … ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; a
     concurrent insert of the same message waits for the first and then
     does nothing."""
-    fields, sql = _insert_sql()
-    values = [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    message.pk = row[0]
-    message._state.adding = False
-    message._state.db = connection.alias
-    return True
+    return database.insert_one(message, conflict='("channel_id", "external_id")') is not None
 
 
 # A ticket's last activity is moved forward at most this often by a busy
@@ -126,7 +102,8 @@ def _conversation_by(*, channel: Channel, identity, now, field: str | None = Non
 def _open_ticket(*, contact_id: int, channel: Channel, agent_id: int | None, now) -> tuple[int, bool]:
     """Open a ticket for the contact, or take the one another writer opened
     a moment ago (the database keeps one active ticket per contact and
-    channel): (its id, whether it was opened here)."""
+    channel): (its id, whether it was opened here). One statement when it
+    opens one: no savepoint, so it can share its caller's transaction."""
     ticket = Ticket(
         contact_id=contact_id,
         channel=channel,
@@ -134,13 +111,13 @@ def _open_ticket(*, contact_id: int, channel: Channel, agent_id: int | None, now
         status=Ticket.Status.OPEN if agent_id else Ticket.Status.PENDING,
         created_at=now,
         updated_at=now,
+        last_message_at=now,
     )
-    try:
-        with transaction.atomic():
-            ticket.save(force_insert=True)
-    except IntegrityError:
-        return Ticket.objects.active().filter(contact_id=contact_id, channel=channel).values_list("pk", flat=True).get(), False
-    return ticket.pk, True
+    # The target is the one-active-ticket constraint (a partial unique
+    # index): both databases infer it from its columns and condition.
+    if database.insert_one(ticket, conflict='("contact_id", "channel_id") WHERE NOT ("status" = \'closed\')') is not None:
+        return ticket.pk, True
+    return Ticket.objects.active().filter(contact_id=contact_id, channel=channel).values_list("pk", flat=True).get(), False
 
 
 def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
@@ -186,12 +163,14 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     contact_id, agent_id, ticket_id, stale = conversation
     message = _message(channel=channel, inbound=inbound, identity=identity, now=now, contact_id=contact_id, ticket_id=ticket_id)
     if contact_id is not None and ticket_id is None and _opens_ticket(channel=channel, inbound=inbound):
+        # The ticket first, so the message goes in once, with it; a repeated
+        # delivery undoes the ticket it opened.
         with transaction.atomic():
-            if not insert_once(message):
-                return _already_stored(channel=channel, inbound=inbound, now=now)
             message.ticket_id, _opened = _open_ticket(contact_id=contact_id, channel=channel, agent_id=agent_id, now=now)
-            Message.objects.filter(pk=message.pk).update(ticket_id=message.ticket_id)
-        return message
+            if insert_once(message):
+                return message
+            transaction.set_rollback(True)
+        return _already_stored(channel=channel, inbound=inbound, now=now)
     if not insert_once(message):
         return _already_stored(channel=channel, inbound=inbound, now=now)
     if ticket_id is not None and stale:
@@ -276,23 +255,38 @@ def _first_message(*, channel: Channel, inbound: Inbound, identity: str, now) ->
         contact = Contact(name=_first_name(channel=channel, inbound=inbound, identity=identity), is_group=inbound.is_group)
         setattr(contact, channel.provider.contact_field, identity)
         contact.refresh_search_fields()
-        Contact.objects.bulk_create([contact])
+        database.insert_one(contact)
         history_bulk_write(model=Contact, objects=[contact], history_type="+")
         if inbound.chat_lid:
             identities.lid_attach(
                 contact_id=contact.pk, lid=inbound.chat_lid, phone=identity, seen=ContactIdentity.Seen.MESSAGE, place=channel.name
             )
-        # Nobody can have opened a ticket for a contact this new.
-        ticket = Ticket(
-            contact=contact, channel=channel, status=Ticket.Status.PENDING, created_at=now, updated_at=now, last_message_at=now
-        )
-        ticket.save(force_insert=True)
-        message.contact_id, message.ticket_id = contact.pk, ticket.pk
-        earlier = Message.objects.filter(contact__isnull=True, chat_identity=identity, channel=channel)
-        if not identity:
-            earlier = earlier.filter(chat_id=inbound.chat_id)
-        earlier.update(contact_id=contact.pk, ticket_id=message.ticket_id)
+        # Nobody can have opened a ticket for a contact this new: pending.
+        ticket_id, _opened = _open_ticket(contact_id=contact.pk, channel=channel, agent_id=None, now=now)
+        message.contact_id, message.ticket_id = contact.pk, ticket_id
+        _link_earlier(channel=channel, identity=identity, chat_id=inbound.chat_id, contact_id=contact.pk, ticket_id=ticket_id)
     return message
+
+
+@cache
+def _link_earlier_sql(by_chat: bool) -> str:
+    quote = connection.ops.quote_name
+    chat = f" AND {quote('chat_id')} = %s" if by_chat else ""
+    # "contact_id IS NULL" first: the unlinked-messages index's condition.
+    return (
+        f"UPDATE {quote(Message._meta.db_table)} SET {quote('contact_id')} = %s, {quote('ticket_id')} = %s "
+        f"WHERE {quote('contact_id')} IS NULL AND {quote('chat_identity')} = %s AND {quote('channel_id')} = %s{chat}"
+    )
+
+
+def _link_earlier(*, channel: Channel, identity: str, chat_id: str, contact_id: int, ticket_id: int) -> None:
+    """A new contact's chat's messages stored before it existed (before
+    new senders became contacts, or while the channel left groups alone)
+    join its ticket. Written out: every first message asks it, and the
+    ORM's update costs more to compose than to run."""
+    params = [contact_id, ticket_id, identity, channel.pk] + ([] if identity else [chat_id])
+    with connection.cursor() as cursor:
+        cursor.execute(_link_earlier_sql(not identity), params)
 
 
 def _first_name(*, channel: Channel, inbound: Inbound, identity: str) -> str:
