@@ -58,6 +58,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => enhance(document));
+  // Back and Forward: htmx fetches the whole page again and swaps it in
+  // without a target; the new rows need the same enhancement.
+  document.addEventListener("htmx:historyRestore", () => enhance(document));
 
   // The popup: opened by htmx, focus on the first (wrong) field; on close,
   // focus goes back to what opened it.
@@ -69,6 +72,7 @@
 
   document.addEventListener("htmx:afterSwap", (event) => {
     const target = event.detail.target;
+    if (!target) return; // a history restore: handled above
     enhance(target);
     const dialog = modal();
     if (dialog && target === dialog) {
@@ -118,19 +122,20 @@
     }
   });
 
-  document.addEventListener("DOMContentLoaded", () => {
+  // Listened for on the document (in the capture phase, as these events do
+  // not bubble): Back and Forward replace the body, popup included.
+  // Escape asks too.
+  document.addEventListener("cancel", (event) => {
     const dialog = modal();
-    if (!dialog) return;
-    // Escape asks too.
-    dialog.addEventListener("cancel", (event) => {
-      if (!mayClose(dialog)) event.preventDefault();
-    });
-    dialog.addEventListener("close", () => {
-      dialog.replaceChildren();
-      // Focus moves once the list (if it is being refreshed) is back.
-      setTimeout(refocusOpener, 0);
-    });
-  });
+    if (event.target === dialog && !mayClose(dialog)) event.preventDefault();
+  }, true);
+  document.addEventListener("close", (event) => {
+    const dialog = modal();
+    if (event.target !== dialog) return;
+    dialog.replaceChildren();
+    // Focus moves once the list (if it is being refreshed) is back.
+    setTimeout(refocusOpener, 0);
+  }, true);
 
   // The edit popup's tabs (Details, History): show the chosen panel; htmx
   // loads the history into its panel. On full pages the tabs are links.
@@ -180,6 +185,27 @@
       const values = data.getAll(key);
       if (values.every((value) => typeof value === "string" && (!value.trim() || value === defaults[key]))) data.delete(key);
     });
+  });
+
+  // One history entry per settled search. While the search box is being
+  // typed in, each pause refines the entry the typing started instead of
+  // adding one; and a request that lands on the address already shown (the
+  // search box's "change" when focus moves to another control) adds none.
+  let lastSearchEntry = 0;
+  const SEARCH_SETTLED_MS = 1500;
+  document.addEventListener("htmx:beforeHistoryUpdate", (event) => {
+    const update = event.detail.history;
+    if (!update || update.type !== "push") return;
+    const target = new URL(update.path, window.location.href);
+    if (target.pathname + target.search === window.location.pathname + window.location.search) {
+      update.type = "replace";
+      return;
+    }
+    const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    const typing = trigger && trigger.type === "input" && trigger.target && trigger.target.id === "filter-q";
+    const now = Date.now();
+    if (typing && now - lastSearchEntry < SEARCH_SETTLED_MS) update.type = "replace";
+    lastSearchEntry = typing ? now : 0;
   });
 
   function setFilters(form, params) {
@@ -249,7 +275,7 @@
 
   // After a reply, the new reply box is ready for the next one.
   document.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target.id !== "ticket-body" || !event.detail.elt.matches("form.app-reply")) return;
+    if (!event.detail.target || event.detail.target.id !== "ticket-body" || !event.detail.elt.matches("form.app-reply")) return;
     const box = event.detail.target.querySelector("textarea[data-enter-sends]");
     if (box) box.focus();
   });
