@@ -153,10 +153,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # Log-in lock-out (django-axes). After AXES_FAILURE_LIMIT failed log-ins a
-# username is locked out, and so, separately, is the address they came from,
-# for AXES_COOLOFF_MINUTES after the last failure (0: until an administrator
-# unlocks it in admin). A successful log-in clears the count.
+# username is locked out; the address they came from only after
+# AXES_ADDRESS_FAILURE_LIMIT failures across usernames (an office shares one
+# public address). Both last AXES_COOLOFF_MINUTES after the last failure (0:
+# until an administrator unlocks it in admin). A successful log-in clears
+# that username's count. See accounts.lockout.UsernameFirstHandler.
+AXES_HANDLER = "accounts.lockout.UsernameFirstHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "30"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15"))) or None
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True

@@ -5,6 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from accounts.forms import LogInForm
 from contacts import urls as contacts_urls
 from dedup import urls as dedup_urls
 
@@ -29,7 +30,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="contacts:list", permanent=False)),
     # Pages without the icon's <link> (Django admin) ask for /favicon.ico.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LogInForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     # Remover duplicados sits above contacts but has always spoken in the

@@ -102,15 +102,60 @@ def test_a_locked_out_username_cannot_log_in_even_with_the_right_password_from_e
     assert not is_logged_in(client)
 
 
-def test_a_locked_out_address_cannot_log_in_to_any_username(client, agent, other_agent):
-    # Guessing at several usernames from one address locks the address.
-    for username in ["admin", "root", "maria", "jose", "ana"]:
-        log_in(client, username, "wrong-password")
+def test_one_users_wrong_passwords_do_not_lock_the_others_at_the_same_address_out(client, agent, other_agent, admin_user):
+    # An office shares one public address: Ana's forgotten password locks Ana.
+    fail(client, "ana", times=5)
+
+    assert log_in(client, "alice-admin").status_code == 302
+    client.post(reverse("logout"))
+    assert log_in(client, "bruno").status_code == 302
+
+
+@override_settings(AXES_ADDRESS_FAILURE_LIMIT=12)
+def test_many_failures_across_usernames_lock_the_address_out(client, agent, other_agent):
+    # Guessing at several usernames from one address locks the address, once
+    # the failures are many more than one user's limit.
+    for username in ["admin", "root", "maria", "jose"]:
+        response = fail(client, username, times=3)
+    assert response.status_code == 429
+    assert LOCKED_OUT in response.content.decode()
 
     response = log_in(client, "bruno")
 
     assert response.status_code == 429
     assert not is_logged_in(client)
+    assert log_in(client, "bruno", address=ELSEWHERE).status_code == 302
+
+
+def test_the_address_limit_is_many_more_failures_than_a_usernames(settings):
+    assert settings.AXES_ADDRESS_FAILURE_LIMIT >= 5 * settings.AXES_FAILURE_LIMIT
+
+
+def test_a_wrong_password_says_how_many_attempts_are_left(client, agent):
+    page = log_in(client, "ana", "wrong-password").content.decode()
+    assert "e senha corretos" in page
+    assert "Restam 4 tentativas antes do bloqueio." in page
+
+    page = fail(client, "ana", times=3).content.decode()
+    assert "Resta 1 tentativa antes do bloqueio." in page
+
+
+@override_settings(AXES_ADDRESS_FAILURE_LIMIT=12)
+def test_the_attempts_left_count_the_nearer_limit_the_addresss_when_it_is_near(client, agent, other_agent):
+    fail(client, "maria", times=4)
+    fail(client, "jose", times=4)
+
+    page = log_in(client, "ana", "wrong-password").content.decode()
+
+    assert "Restam 3 tentativas antes do bloqueio." in page
+
+
+def test_a_colleagues_log_in_does_not_clear_the_failures_of_other_usernames(client, agent, other_agent):
+    fail(client, "ana", times=4)
+    assert log_in(client, "bruno").status_code == 302
+    client.post(reverse("logout"))
+
+    assert fail(client, "ana", times=1).status_code == 429
 
 
 def test_a_lock_out_leaves_other_users_at_other_addresses_alone(client, agent, other_agent):
