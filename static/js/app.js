@@ -234,6 +234,15 @@
     window.htmx.trigger(form, "submit");
   }, true);
 
+  // "Voltar" on an error page: the previous page, if there is one (without
+  // JavaScript the link goes to the contacts).
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-history-back]");
+    if (!link || window.history.length < 2) return;
+    event.preventDefault();
+    window.history.back();
+  });
+
   // "Exportar" takes the list's current search and filters along.
   document.addEventListener("click", (event) => {
     const link = event.target.closest("a[data-keep-query]");
