@@ -56,7 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_filters",
-    "django_tasks_db",
+    "contacts_portal.apps.TasksDatabaseConfig",  # django-tasks-db, named in pt-BR in admin
     "simple_history",
     "accounts",
     "accounts.apps.AxesConfig",  # django-axes, named in pt-BR in admin

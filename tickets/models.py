@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from contacts.models import Contact
 
@@ -176,9 +177,9 @@ class Ticket(models.Model):
     per channel (a database constraint); new messages join it."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
-        PENDING = "pending", _("pending")
-        CLOSED = "closed", _("closed")
+        OPEN = "open", pgettext_lazy("ticket status", "Open")
+        PENDING = "pending", pgettext_lazy("ticket status", "Pending")
+        CLOSED = "closed", pgettext_lazy("ticket status", "Closed")
 
     contact = models.ForeignKey(Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="tickets")
     channel = models.ForeignKey(Channel, verbose_name=_("channel"), on_delete=models.PROTECT, related_name="tickets")

@@ -41,7 +41,7 @@ def test_the_tab_lists_the_contacts_tickets_newest_conversation_first(agent_clie
     assert "<html" not in content
     assert [ticket.pk for ticket in response.context["tickets"]] == [recent.pk, old.pk]
     assert f'href="{recent.get_absolute_url()}">Atendimento #{recent.pk}</a>' in content
-    assert "aberto" in content and "fechado" in content
+    assert "Aberto" in content and "Fechado" in content
     assert "WhatsApp Vendas" in content and "Bot Suporte" in content
     assert timezone.localtime(recent.last_message_at).strftime("%d/%m/%Y %H:%M") in content
 

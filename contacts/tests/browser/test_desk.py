@@ -113,7 +113,7 @@ def test_a_new_senders_first_message_appears_in_the_queue_without_anyone_clickin
     expect(rows).to_have_count(1, timeout=15_000)
     expect(rows.first).to_contain_text("Rita Nova")
     expect(rows.first).to_contain_text("Olá, quero comprar")
-    expect(rows.first).to_contain_text("pendente")
+    expect(rows.first).to_contain_text("Pendente")
     screenshot("desk-00-new-sender-queue")
     rows.first.locator("a.app-name").click()
     expect(page.locator("h1")).to_contain_text("Rita Nova")

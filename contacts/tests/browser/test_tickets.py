@@ -108,7 +108,7 @@ def test_start_a_ticket_reply_see_the_answer_and_close_it(page, live_server, des
 
     page.click("button:has-text('Fechar atendimento')")
     expect(page.locator(".alert")).to_contain_text(f"Atendimento #{ticket.pk} fechado.")
-    expect(page.locator(".app-ticket-facts .app-status")).to_have_text("fechado")
+    expect(page.locator(".app-ticket-facts .app-status")).to_have_text("Fechado")
     expect(page.locator("#id_text")).to_have_count(0)
     ticket.refresh_from_db()
     assert ticket.status == "closed"
