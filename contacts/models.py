@@ -78,6 +78,8 @@ def is_text_search(query: str) -> bool:
 # Nobody types more into a search box; past these bounds a query only costs
 # (SQLite refuses LIKE patterns over 50,000 bytes and deep expression trees).
 SEARCH_MAX_LENGTH = 200
+# A trigram index serves a LIKE of three characters or more.
+DOCUMENT_FRAGMENT_MIN_DIGITS = 3
 SEARCH_MAX_WORDS = 10
 
 
@@ -147,7 +149,8 @@ class ContactQuerySet(models.QuerySet):
         - with "@": the e-mail (or an extra field's value holding one);
         - digits and phone punctuation: a whole number matches exactly (in any
           writing, old 8-digit mobiles included), a fragment matches any part
-          of the stored digits; a CPF/CNPJ matches with or without punctuation;
+          of the stored digits, and of a CPF/CNPJ's (or of other text, such as
+          an extra field's value); a CPF/CNPJ matches with or without punctuation;
           a whole Telegram id matches exactly, in any writing ("0123", "１２３");
         - anything else: every word must appear in the name, first/last name,
           company, e-mail or an extra field's value, accents and case aside
@@ -166,7 +169,13 @@ class ContactQuerySet(models.QuerySet):
         if not is_text_search(query):
             query = normalizers.clean_code(query)  # pasted dashes and marks
             phone = _try(normalizers.normalize_phone, query)
-            condition = unique_value("number", phone) if phone else Q(number__contains=normalizers.only_digits(query))
+            digits = normalizers.only_digits(query)
+            condition = unique_value("number", phone) if phone else Q(number__contains=digits)
+            if not phone and len(digits) >= DOCUMENT_FRAGMENT_MIN_DIGITS:
+                # Digits from the middle of a CPF/CNPJ: it is in search_text
+                # without its mask, and search_text's trigram index serves
+                # the fragment as the number's serves phone fragments.
+                condition |= Q(search_text__contains=digits)
             if document:
                 condition |= unique_value("cpf_cnpj", document)
             elif normalizers.looks_like_document_prefix(query):
@@ -357,6 +366,8 @@ class Contact(models.Model):
                 normalizers.fold(self.company),
                 self.email.lower(),
                 *(normalizers.fold(value) for value in extra_values),
+                # Last: migration 0016 appended it to the rows it found.
+                normalizers.document_search_key(self.cpf_cnpj),
             )
             if part
         )

@@ -283,6 +283,12 @@ def looks_like_phone(text: str) -> bool:
     return bool(_PHONE_CHARS.match(text)) and any(ch.isdigit() for ch in text)
 
 
+def document_search_key(document: str) -> str:
+    """A stored CPF/CNPJ as the search finds it from any part: its digits
+    (and letters, lower-case) without the mask ("52998224725")."""
+    return document.translate(_DOCUMENT_PUNCTUATION).lower()
+
+
 def looks_like_document_prefix(text: str) -> bool:
     """The start of a punctuated CPF or CNPJ: "529.982", "11.222.333/0"."""
     return bool(re.fullmatch(r"[0-9A-Za-z]{2,3}\.[0-9A-Za-z]{1,3}[0-9A-Za-z.\-/]*", text))

@@ -101,7 +101,7 @@ def contacts_refresh_search(*, contacts: QuerySet | Iterable[Contact], batch_siz
             Contact.objects.filter(pk__in=ids)
             .select_for_update()
             .order_by("pk")
-            .only("name", "first_name", "last_name", "company", "email", "name_key", "search_text")
+            .only("name", "first_name", "last_name", "company", "email", "cpf_cnpj", "name_key", "search_text")
         )
         values = defaultdict(list)
         extras = CustomField.objects.filter(contact__in=ids).order_by("contact_id", "pk")

@@ -290,3 +290,51 @@ def test_the_migration_adds_the_values_of_existing_extra_fields_and_going_back_d
     assert search(admin_client, "recife basico") == ["Tânia"]
     migration.drop_extra_values(apps, None)
     assert Contact.objects.get(pk=tania.pk).search_text == before
+
+
+@pytest.mark.parametrize("query", ["9822472", "982.247", "2247-25", "3330001", "ABC34", "bc345"])
+def test_digits_from_the_middle_of_a_cpf_or_cnpj_find_it(admin_client, query):
+    ContactFactory(name="Pessoa", cpf_cnpj="529.982.247-25", number="5511987650001")
+    ContactFactory(name="Empresa", cpf_cnpj="11.222.333/0001-81", number="5511987650002")
+    ContactFactory(name="Empresa Nova", cpf_cnpj="12.ABC.345/01DE-35", number="5511987650003")
+    ContactFactory(name="Outro", cpf_cnpj="", number="5511987650004")
+    expected = {
+        "9822472": ["Pessoa"], "982.247": ["Pessoa"], "2247-25": ["Pessoa"],
+        "3330001": ["Empresa"], "ABC34": ["Empresa Nova"], "bc345": ["Empresa Nova"],
+    }
+    assert search(admin_client, query) == expected[query]
+
+
+def test_a_changed_cpf_is_found_by_its_new_digits_only(admin_client):
+    contact = ContactFactory(name="Pessoa", cpf_cnpj="529.982.247-25")
+    contact.cpf_cnpj = "111.444.777-35"
+    contact.save()
+    assert search(admin_client, "4447") == ["Pessoa"]
+    assert search(admin_client, "98224") == []
+
+
+def test_contacts_saved_before_get_their_cpf_digits_searchable_by_the_migration(admin_client):
+    contact = ContactFactory(name="Pessoa", cpf_cnpj="529.982.247-25", email="p@exemplo.com")
+    Contact.objects.filter(pk=contact.pk).update(search_text="pessoa | p@exemplo.com")  # as stored before
+    migration = importlib.import_module("contacts.migrations.0016_cpf_cnpj_in_search_text")
+
+    migration.add_documents(apps, None)
+
+    contact.refresh_from_db()
+    before = contact.search_text
+    contact.save()
+    assert Contact.objects.get(pk=contact.pk).search_text == before == "pessoa | p@exemplo.com | 52998224725"
+    assert search(admin_client, "9822") == ["Pessoa"]
+
+
+def test_a_search_by_digits_from_a_cpfs_middle_reads_the_trigram_indexes(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes are PostgreSQL's")
+    ContactFactory(name="Tânia", cpf_cnpj="529.982.247-25")
+    queryset = Contact.objects.search("9822472").order_by().values("pk")
+    assert queryset.count() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = queryset.explain()
+    assert "contact_search_text_trgm" in plan
+    assert "Seq Scan" not in plan
