@@ -78,6 +78,9 @@ def is_text_search(query: str) -> bool:
 # Nobody types more into a search box; past these bounds a query only costs
 # (SQLite refuses LIKE patterns over 50,000 bytes and deep expression trees).
 SEARCH_MAX_LENGTH = 200
+# name_key's start for a contact named only by its number: "~" sorts after
+# digits and a-z byte by byte, so in A-Z order they come after the named ones.
+NUMBER_NAME_KEY_PREFIX = "~"
 # A trigram index serves a LIKE of three characters or more.
 DOCUMENT_FRAGMENT_MIN_DIGITS = 3
 SEARCH_MAX_WORDS = 10
@@ -315,6 +318,10 @@ class Contact(models.Model):
         return any(identity.kind == ContactIdentity.Kind.LID for identity in self.identities.all())
 
     @property
+    def named_by_number(self) -> bool:
+        return normalizers.is_number_name(self.name)
+
+    @property
     def initials(self) -> str:
         words = [w for w in self.name.split() if w[:1].isalnum()]
         if not words:
@@ -357,11 +364,13 @@ class Contact(models.Model):
         services.contacts_refresh_search() after writing them."""
         if extra_values is None:
             extra_values = [] if self._state.adding else self.custom_fields.values_list("value", flat=True)
-        self.name_key = normalizers.fold(self.name)[:200]
+        folded_name = normalizers.fold(self.name)[:200]
+        # Contacts named only by their number sort after the named ones.
+        self.name_key = (NUMBER_NAME_KEY_PREFIX + folded_name)[:200] if self.named_by_number else folded_name
         self.search_text = " | ".join(
             part
             for part in (
-                self.name_key,
+                folded_name,
                 normalizers.fold(f"{self.first_name} {self.last_name}"),
                 normalizers.fold(self.company),
                 self.email.lower(),

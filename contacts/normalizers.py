@@ -222,7 +222,7 @@ def format_phone(canonical: str) -> str:
         number = phonenumbers.parse("+" + canonical, None)
     except phonenumbers.NumberParseException:
         return canonical
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return format_old_brazilian_mobile(number) or phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def normalize_document(raw: str) -> str:
@@ -281,6 +281,22 @@ def normalize_telegram_id(raw: str) -> str:
 def looks_like_phone(text: str) -> bool:
     """True for text made of digits and phone punctuation only."""
     return bool(_PHONE_CHARS.match(text)) and any(ch.isdigit() for ch in text)
+
+
+def is_number_name(name: str) -> bool:
+    """A contact named only by a number (a phone, a chat id: what the
+    conversations give a sender without a profile name): digits, no letter."""
+    return any(ch.isdigit() for ch in name) and not any(ch.isalpha() for ch in name)
+
+
+def format_old_brazilian_mobile(number: phonenumbers.PhoneNumber) -> str:
+    """An old 8-digit Brazilian number ("+55 11 8765-4321"), which the phone
+    library no longer recognises and would leave as "+55 1187654321"; ""
+    for any other number."""
+    national = str(number.national_number)
+    if number.country_code != 55 or len(national) != 10 or phonenumbers.is_valid_number(number):
+        return ""
+    return f"+55 {national[:2]} {national[2:6]}-{national[6:]}"
 
 
 def document_search_key(document: str) -> str:

@@ -291,3 +291,53 @@ def test_row_urls_are_the_urls_reverse_gives(name, prefix):
             assert row_url(name, pk) == reverse(name, args=[pk])
     finally:
         set_script_prefix("/")
+
+
+def test_contacts_named_only_by_their_number_sort_after_the_named_ones(admin_client):
+    ContactFactory(name="+55 11 98765-4321", number="5511987654321")
+    ContactFactory(name="Zuleica", number="5511987650002")
+    ContactFactory(name="120363025246125888", number="120363025246125888", is_group=True)
+    ContactFactory(name="Ana", number="5511987650003")
+    ContactFactory(name="3M do Brasil", number="5511987650004")
+
+    response = admin_client.get(LIST, {"sort": "name"})
+
+    names = [contact.name for contact in response.context["page_obj"].object_list]
+    assert names == ["3M do Brasil", "Ana", "Zuleica", "+55 11 98765-4321", "120363025246125888"]
+
+
+def test_a_contact_named_only_by_its_number_has_a_neutral_avatar_not_digits(admin_client):
+    numbered = ContactFactory(name="+55 11 98765-4321", number="5511987654321")
+    named = ContactFactory(name="Ana Souza", number="5511987650003")
+
+    page = admin_client.get(LIST).content.decode()
+
+    row = page.split(f'id="contact-{numbered.pk}"')[1].split("</tr>")[0]
+    assert "app-avatar-neutral" in row and ">+5<" not in row and ">55<" not in row
+    named_row = page.split(f'id="contact-{named.pk}"')[1].split("</tr>")[0]
+    assert ">AS</span>" in named_row
+
+
+def test_an_old_8_digit_number_is_formatted_like_the_others(admin_client):
+    ContactFactory(name="Seu Zé", number="551187654321")
+
+    page = admin_client.get(LIST).content.decode()
+
+    assert "+55 11 8765-4321" in page
+    assert "+55 1187654321" not in page
+
+
+def test_the_number_names_migration_moves_saved_contacts_after_the_named_ones(db):
+    import importlib
+
+    from django.apps import apps
+
+    from contacts.models import Contact
+
+    numbered = ContactFactory(name="+55 11 98765-4321", number="5511987654321")
+    Contact.objects.filter(pk=numbered.pk).update(name_key="+55 11 98765-4321")  # as saved before
+    migration = importlib.import_module("contacts.migrations.0017_number_names_sort_last")
+
+    migration.move(apps, True)
+
+    assert Contact.objects.get(pk=numbered.pk).name_key == "~+55 11 98765-4321"
