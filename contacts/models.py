@@ -408,6 +408,20 @@ class CustomField(models.Model):
         verbose_name_plural=_("additional information history"),
     )
 
+    def clean(self):
+        # A name with nothing beside it would be an empty row on the contact;
+        # the panel's form and the admin's inline both validate through here.
+        if self.name.strip() and not self.value.strip():
+            raise ValidationError(
+                {
+                    "value": ValidationError(
+                        _("Fill in the value of “%(name)s”, or remove the field."),
+                        code="value_required",
+                        params={"name": self.name.strip()},
+                    )
+                }
+            )
+
     class Meta:
         verbose_name = _("custom field")
         verbose_name_plural = _("custom fields")

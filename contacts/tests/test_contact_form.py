@@ -86,7 +86,7 @@ def test_a_saved_popup_tells_htmx_to_close_and_refresh(admin_client):
         ("cpf_cnpj", "529.982.247-26", "Informe um CPF (como 529.982.247-25) ou CNPJ"),
         ("birth_date", "1990-01-01", "Informe a data no formato dd/mm/aaaa"),
         ("birth_date", "01/01/2999", "A data de nascimento não pode estar no futuro."),
-        ("email", "joao@", "Informe um endereço de email válido."),
+        ("email", "joao@", "Informe um endereço de e-mail válido."),
         ("name", "   ", "Este campo é obrigatório."),
         ("telegram_id", "@joao", "Informe o Id Telegram numérico"),
     ],
@@ -132,6 +132,31 @@ def test_a_custom_field_value_without_a_name_is_an_error(admin_client):
     html = admin_client.post(CREATE, form_data(**{"custom_fields-0-name": ""})).content.decode()
     assert "Este campo é obrigatório." in html
     assert not Contact.objects.exists()
+
+
+def test_a_custom_field_name_without_a_value_is_a_message_and_nothing_is_saved(admin_client):
+    response = admin_client.post(CREATE, form_data(**{"custom_fields-0-value": "  "}))
+
+    assert response.status_code == 200
+    assert "Preencha o valor de “Plano” ou remova o campo." in response.content.decode()
+    assert not Contact.objects.exists()
+    assert not CustomField.objects.exists()
+
+
+def test_clearing_a_saved_custom_fields_value_is_a_message_not_an_empty_row(admin_client):
+    admin_client.post(CREATE, form_data())
+    contact = Contact.objects.get()
+    field = contact.custom_fields.get()
+    data = form_data(**{
+        "custom_fields-INITIAL_FORMS": "1",
+        "custom_fields-0-id": str(field.pk),
+        "custom_fields-0-value": "",
+    })
+
+    html = admin_client.post(reverse("contacts:update", args=[contact.pk]), data).content.decode()
+
+    assert "Preencha o valor de “Plano” ou remova o campo." in html
+    assert contact.custom_fields.get().value == "Pro"
 
 
 def test_agents_new_contact_goes_to_their_wallet_by_default(agent_client, agent_wallet):
