@@ -83,7 +83,14 @@ def register_kinds() -> None:
     )
     register(
         "merge",
-        JobKind(run=merge, result_template="dedup/_merge_result.html", running=_("Merging…"), unit="groups", **common),
+        JobKind(
+            run=merge,
+            result_template="dedup/_merge_result.html",
+            running=_("Merging…"),
+            unit="groups",
+            context=_merge_context,
+            **common,
+        ),
     )
 
 
@@ -91,5 +98,17 @@ def _groups_context(job, request, **kwargs) -> dict:
     from .views import group_page
 
     if job.status == job.Status.DONE:
-        return group_page(job, request.GET.get("page"))
+        return group_page(job, request.GET.get("page"), request.user)
     return {}
+
+
+def _merge_context(job, request, **kwargs) -> dict:
+    """A merge of some groups leads back to its search's other groups."""
+    from jobs.models import Job
+
+    from .views import remaining_groups
+
+    search = Job.objects.filter(pk=job.parameters.get("search"), kind=Job.Kind.DUPLICATES, user=job.user).first()
+    if job.status != job.Status.DONE or search is None:
+        return {}
+    return {"search": search, "remaining": remaining_groups(search)}

@@ -46,15 +46,30 @@ class DuplicatesView(MergePermissionMixin, TemplateView):
         return HttpResponseRedirect(job.get_absolute_url())
 
 
-def group_page(job: Job, number) -> dict:
+def group_page(job: Job, number, user) -> dict:
     """A page of a search's groups, each with its contacts as they are now
-    (None for one merged or deleted since)."""
+    and as `user` may see them now (None for one merged or deleted since,
+    or out of the user's sight: a search outlives a change of role), and
+    what is left to merge."""
     page = Paginator(job.duplicate_groups.all(), GROUPS_PER_PAGE).get_page(number)
     ids = {pk for group in page for pk in group.contact_ids}
-    contacts = Contact.objects.filter(pk__in=ids).select_related("wallet").in_bulk()
+    contacts = Contact.objects.visible_to(user).filter(pk__in=ids).select_related("wallet").in_bulk()
     for group in page:
         group.members = [(pk, contacts.get(pk)) for pk in group.contact_ids]
-    return {"groups_page": page}
+    return {"groups_page": page, "remaining": remaining_groups(job)}
+
+
+def remaining_groups(job: Job) -> dict:
+    """The counts of a search's groups not merged yet, as its page shows
+    them once some were."""
+    rows = job.duplicate_groups.filter(merged=False).values_list("contact_ids", "tickets", "messages")
+    remaining = {"groups": 0, "contacts": 0, "tickets": 0, "messages": 0}
+    for contact_ids, tickets, messages in rows.iterator(chunk_size=5000):
+        remaining["groups"] += 1
+        remaining["contacts"] += len(contact_ids) - 1
+        remaining["tickets"] += tickets
+        remaining["messages"] += messages
+    return remaining
 
 
 class DuplicatesMergeView(MergePermissionMixin, UserJobMixin, View):

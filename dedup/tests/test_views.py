@@ -213,3 +213,50 @@ def test_merge_with_previews_every_blank_it_fills(client, admin_user):
     text = preview.content.decode()
     for value in ("4242", "dora@example.com", "Carteira Sul"):
         assert f"“{value}”" in text
+
+
+def test_after_merging_some_groups_the_search_offers_the_rest_and_counts_what_is_left(client, admin_user, duplicates, post):
+    stored_contact(3, name="Ana B.", email="ANA@example.com")  # a third group
+    client.force_login(admin_user)
+    job = search(client, post)
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "Mesclar todos os 3 grupos" in page
+    joao = next(g for g in job.duplicate_groups.all() if duplicates["joao"].pk in g.contact_ids)
+
+    post(client, reverse("contacts:duplicates_merge", args=[job.token]), {"group": [str(joao.pk)]})
+
+    merge_page = client.get(Job.objects.get(kind=Job.Kind.MERGE).get_absolute_url()).content.decode()
+    assert "Faltam mesclar 2 grupos da busca." in merge_page
+    assert f'href="{job.get_absolute_url()}">Ver os grupos que faltam</a>' in merge_page
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "Faltam mesclar 2 grupos de 3" in page
+    assert "Mesclar todos os 2 grupos" in page
+    counts = page.split('<dl class="app-counts">')[1].split("</dl>")[0]
+    assert "<dd>2</dd>" in counts and "<dd>3</dd>" not in counts
+    assert page.count('type="checkbox" name="group"') == 3 and page.count(" disabled>") == 1
+
+    post(client, reverse("contacts:duplicates_merge", args=[job.token]), {"all": "1"})
+
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "Todos os grupos desta busca foram mesclados." in page
+    assert "Mesclar todos" not in page and "Mesclar os grupos escolhidos" not in page
+    assert Contact.objects.count() == 3
+
+
+def test_a_search_shows_only_the_contacts_its_viewer_may_see_now(client, admin_user, duplicates, post):
+    from django.contrib.auth.models import Group
+
+    wallet = WalletFactory(name="Carteira Outra")
+    Contact.objects.filter(pk=duplicates["joao"].pk).update(wallet=wallet)
+    client.force_login(admin_user)
+    job = search(client, post)
+    assert "João Lima" in client.get(job.get_absolute_url()).content.decode()
+
+    # Later an agent, of no wallet: the same search's page.
+    admin_user.groups.set([Group.objects.get(name="Agents")])
+
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "João Lima" not in page
+    assert "Maria Souza" in page  # no wallet: an agent sees it
+    assert "fora das suas carteiras" in page
+    assert "Mesclar todos" not in page
