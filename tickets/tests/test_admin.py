@@ -178,3 +178,43 @@ def test_a_message_in_admin_lists_the_texts_its_edits_replaced_and_none_can_be_c
     page = response.content.decode()
     assert "Quero 2 caixas" in page
     assert 'name="edits-0-body"' not in page and 'name="edits-TOTAL_FORMS"' in page
+
+
+def test_an_administrator_deletes_a_contact_with_tickets_in_admin_as_in_the_panel(staff_client, whatsapp):
+    from contacts.models import Contact
+    from contacts.tests.factories import ContactFactory
+    from tickets.models import Ticket
+
+    contact = ContactFactory(name="Com Atendimento")
+    Ticket.objects.create(contact=contact, channel=whatsapp)
+    url = reverse("admin:contacts_contact_delete", args=[contact.pk])
+
+    page = staff_client.get(url)
+    assert page.status_code == 200
+    assert not page.context["perms_lacking"]
+    assert "Com Atendimento" in page.content.decode()
+
+    response = staff_client.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    assert not Ticket.objects.exists()
+
+
+def test_admin_still_refuses_a_contacts_delete_to_who_may_not_delete_contacts(client, whatsapp):
+    from django.contrib.auth.models import Permission
+
+    from contacts.models import Contact
+    from contacts.tests.factories import ContactFactory
+    from tickets.models import Ticket
+
+    user = UserFactory(username="viewer", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_contact", "view_all_contacts"]))
+    client.force_login(user)
+    contact = ContactFactory(name="Com Atendimento")
+    Ticket.objects.create(contact=contact, channel=whatsapp)
+
+    response = client.post(reverse("admin:contacts_contact_delete", args=[contact.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Contact.objects.filter(pk=contact.pk).exists()
