@@ -111,6 +111,10 @@ class PhotoField(forms.ImageField):
         return attrs
 
 
+# No-break spaces and a non-breaking hyphen.
+UNBREAKABLE_PHONE_EXAMPLE = normalizers.PHONE_EXAMPLE.replace(" ", "\u00a0").replace("-", "\u2011")
+
+
 class ContactRulesMixin:
     """The field rules every contact form shares (panel and admin): each
     clean_<field> stores the canonical form; clean() finds duplicates."""
@@ -123,6 +127,10 @@ class ContactRulesMixin:
         # People read and edit "+55 11 98765-4321", not the stored digits.
         if self.instance.pk and not self.instance.is_group and "number" in self.fields:
             self.initial["number"] = normalizers.format_phone(self.instance.number)
+        if "number" in self.fields:
+            # The example in the hint never breaks across lines on a phone.
+            number = self.fields["number"]
+            number.help_text = str(number.help_text).replace(normalizers.PHONE_EXAMPLE, UNBREAKABLE_PHONE_EXAMPLE)
 
     def clean_name(self):
         return rules.name(self.cleaned_data["name"])
@@ -260,8 +268,9 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
     birth_date = forms.DateField(
         label=_("birth date"),
         required=False,
-        input_formats=["%d/%m/%Y"],
-        widget=forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "01/01/1990"}),
+        # Phones show digits only for a numeric input: "01011990" is read too.
+        input_formats=["%d/%m/%Y", "%d%m%Y"],
+        widget=forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "01/01/1990", "inputmode": "numeric"}),
         error_messages={"invalid": _("Enter the date as dd/mm/yyyy, like 01/01/1990.")},
     )
 

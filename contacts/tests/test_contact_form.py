@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from django.test.utils import override_settings
@@ -383,3 +384,18 @@ def test_saving_with_the_current_version_works(admin_client):
     assert response.status_code == 302
     contact.refresh_from_db()
     assert contact.name == "Mine"
+
+
+def test_the_birth_date_opens_the_numeric_keyboard_and_takes_digits_alone(admin_client):
+    page = admin_client.get(CREATE).content.decode()
+    birth_date = re.search(r'<input[^>]*name="birth_date"[^>]*>', page).group()
+    assert 'inputmode="numeric"' in birth_date
+
+    admin_client.post(CREATE, form_data(birth_date="25121990"))
+
+    assert str(Contact.objects.get().birth_date) == "1990-12-25"
+
+
+def test_the_phone_hint_keeps_the_example_number_on_one_line(admin_client):
+    page = admin_client.get(CREATE).content.decode()
+    assert "como +55\u00a011\u00a098765\u20114321." in page
