@@ -8,6 +8,8 @@ from django.utils.translation import gettext_noop
 PACKAGE_STRINGS = [
     # Django: the empty choice of a select in admin forms and filters.
     gettext_noop("- Select an option -"),
+    # Django: the label of admin's date drill-down.
+    gettext_noop("Filter by %(field_name)s"),
     # Django: "e-mail", as the product writes it.
     gettext_noop("Email"),
     gettext_noop("email address"),

@@ -74,3 +74,15 @@ def test_the_500_page_renders_with_the_database_unreachable(agent_client):
     assert "Algo deu errado" in page
     assert "Server Error" not in page
     assert "<script" not in page  # no nonce to give them
+
+
+def test_a_form_sent_without_its_security_token_gets_the_products_403_page():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(reverse("login"), {"username": "ana", "password": "x"})
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert_product_page(page)
+    assert "O formulário expirou" in page
+    assert "CSRF verification failed" not in page

@@ -44,6 +44,8 @@ def test_django_admin_shows_the_task_results_and_the_empty_choice_in_portuguese(
     index = client.get(reverse("admin:index")).content.decode()
     assert "Resultados de tarefas" in index and "Tarefas em segundo plano" in index
     assert "Task Results" not in index and "Tasks Database Backend" not in index
+    tickets = client.get(reverse("admin:tickets_ticket_changelist")).content.decode()
+    assert "Filtrar por criado em" in tickets and "Filter by" not in tickets
     with translation.override("pt-br"):
         assert translation.gettext("- Select an option -") == "- Selecione uma opção -"
         assert translation.gettext("Enter a valid email address.") == "Informe um endereço de e-mail válido."
