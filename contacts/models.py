@@ -366,7 +366,8 @@ class Contact(models.Model):
             extra_values = [] if self._state.adding else self.custom_fields.values_list("value", flat=True)
         folded_name = normalizers.fold(self.name)[:200]
         # Contacts named only by their number sort after the named ones.
-        self.name_key = (NUMBER_NAME_KEY_PREFIX + folded_name)[:200] if self.named_by_number else folded_name
+        # Fields only, no properties: the import calls this on plain rows.
+        self.name_key = (NUMBER_NAME_KEY_PREFIX + folded_name)[:200] if normalizers.is_number_name(self.name) else folded_name
         self.search_text = " | ".join(
             part
             for part in (

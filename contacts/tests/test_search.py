@@ -338,3 +338,14 @@ def test_a_search_by_digits_from_a_cpfs_middle_reads_the_trigram_indexes(db):
         plan = queryset.explain()
     assert "contact_search_text_trgm" in plan
     assert "Seq Scan" not in plan
+
+
+def test_the_imports_plain_rows_get_the_same_search_columns_as_a_saved_contact(db):
+    from contacts.transfer.planning import PlainContact
+
+    row = PlainContact(name="+55 11 98765-4321", cpf_cnpj="529.982.247-25")
+    row.refresh_search_fields([])
+    saved = ContactFactory(name="+55 11 98765-4321", cpf_cnpj="529.982.247-25", email="")
+
+    assert (row.name_key, row.search_text) == (saved.name_key, saved.search_text)
+    assert row.name_key.startswith("~") and row.search_text.endswith("52998224725")
