@@ -29,7 +29,7 @@ def admin_moved(request, old: str, rest: str):
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="contacts:list", permanent=False)),
     # Pages without the icon's <link> (Django admin) ask for /favicon.ico.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LogInForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

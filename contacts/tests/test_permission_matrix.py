@@ -53,6 +53,7 @@ def walk(patterns, namespace="", prefix=""):
 # The panel and the project's own pages: {url: (object, {method: statuses})}.
 PANEL = {
     "": (None, {"GET": every(302)}),
+    "favicon": (None, {"GET": every(301), "POST": every(301)}),
     "login": (None, {"GET": roles(200, 302, 302, 302, 302), "POST": roles(200, 302, 302, 302, 302)}),
     "logout": (None, {"GET": every(405), "POST": every(302)}),
     "set_language": (None, {"POST": every(302)}),
