@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from accounts.forms import LogInForm
+from accounts.forms import AdminLogInForm, LogInForm
 from contacts import urls as contacts_urls
 from dedup import urls as dedup_urls
 
@@ -25,6 +25,9 @@ def admin_moved(request, old: str, rest: str):
     query = request.META.get("QUERY_STRING", "")
     return HttpResponsePermanentRedirect(f"/admin/{new}/{rest}" + (f"?{query}" if query else ""))
 
+
+# Admin's log-in says how many attempts are left, as the panel's does.
+admin.site.login_form = AdminLogInForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="contacts:list", permanent=False)),

@@ -140,6 +140,11 @@ def test_a_wrong_password_says_how_many_attempts_are_left(client, agent):
     assert "Resta 1 tentativa antes do bloqueio." in page
 
 
+def test_the_admin_log_in_page_says_how_many_attempts_are_left_too(client, agent):
+    page = log_in(client, "ana", "wrong-password", url=reverse("admin:login")).content.decode()
+    assert "Restam 4 tentativas antes do bloqueio." in page
+
+
 @override_settings(AXES_ADDRESS_FAILURE_LIMIT=12)
 def test_the_attempts_left_count_the_nearer_limit_the_addresss_when_it_is_near(client, agent, other_agent):
     fail(client, "maria", times=4)
