@@ -63,7 +63,7 @@ def test_excel_cells_as_excel_stores_them_are_read_right():
         ]
     )
     result = run(content)
-    assert result.counts() == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0, "rejected": 0}, result.errors
+    assert result.counts() == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0, "rejected": 0, "conflicts": 0}, result.errors
     maria = Contact.objects.get(number="5511987654321")
     assert (maria.name, maria.email, maria.cpf_cnpj, maria.birth_date) == (
         "Maria da Silva", "maria@exemplo.com", "012.345.678-90", date(1990, 1, 1),
@@ -99,7 +99,7 @@ def test_rows_match_by_number_then_telegram_then_document_then_email_and_update_
         ]
     )
     result = run(content)
-    assert result.counts() == {"rows": 4, "created": 0, "updated": 4, "unchanged": 0, "rejected": 0}, result.errors
+    assert result.counts() == {"rows": 4, "created": 0, "updated": 4, "unchanged": 0, "rejected": 0, "conflicts": 0}, result.errors
     by_number.refresh_from_db()
     assert (by_number.name, by_number.company) == ("Pelo Número", "Nova")  # an empty cell keeps the value
     assert sorted(by_number.tags.values_list("name", flat=True)) == ["Lead", "VIP"]  # added, never removed
@@ -120,7 +120,7 @@ def test_rows_of_one_file_that_are_the_same_person_become_one_contact():
     )
     result = run(content)
     assert Contact.objects.count() == 1
-    assert result.counts() == {"rows": 3, "created": 1, "updated": 2, "unchanged": 0, "rejected": 0}
+    assert result.counts() == {"rows": 3, "created": 1, "updated": 2, "unchanged": 0, "rejected": 0, "conflicts": 0}
     maria = Contact.objects.get()
     assert (maria.name, maria.email) == ("Maria Silva", "maria@x.com")
     assert list(maria.custom_fields.values_list("value", flat=True)) == ["Gerente"]
@@ -132,7 +132,7 @@ def test_importing_the_same_file_twice_creates_and_changes_nothing_the_second_ti
     records = Contact.history.model.objects.count()
     second = run(content)
     assert first.counts()["created"] == 2
-    assert second.counts() == {"rows": 2, "created": 0, "updated": 0, "unchanged": 2, "rejected": 0}
+    assert second.counts() == {"rows": 2, "created": 0, "updated": 0, "unchanged": 2, "rejected": 0, "conflicts": 0}
     assert Contact.history.model.objects.count() == records
 
 
@@ -177,7 +177,7 @@ def test_imported_changes_are_in_each_history_as_made_by_the_import_and_in_the_a
     assert created.verb == "created" and created.source == "import"
     event = AuditEvent.objects.get(action="import")
     assert event.parameters["file"] == "contatos.xlsx"
-    assert event.counts == {"rows": 2, "created": 1, "updated": 1, "unchanged": 0, "rejected": 0}
+    assert event.counts == {"rows": 2, "created": 1, "updated": 1, "unchanged": 0, "rejected": 0, "conflicts": 0}
 
 
 def test_the_preview_writes_nothing_and_says_what_will_happen(admin_client, django_capture_on_commit_callbacks):
@@ -326,7 +326,7 @@ def test_the_command_imports_previews_and_applies_wallet_and_tag(tmp_path, capsy
     path = tmp_path / "lista.csv"
     path.write_bytes(csv_bytes([["Nome", "Telefone"], ["A", "11987654321"], ["B", "123"]]))
     call_command("import_contacts", str(path), "--dry-run")
-    assert "Would import 2 rows: 1 created, 0 updated, 0 unchanged, 1 rejected." in capsys.readouterr().out
+    assert "Would import 2 rows: 1 created, 0 updated, 0 unchanged, 1 rejected, 0 conflicts left out." in capsys.readouterr().out
     assert not Contact.objects.exists()
     call_command("import_contacts", str(path), "--wallet", "comercial", "--tag", "Lista")
     contact = Contact.objects.get()

@@ -4,7 +4,9 @@ checks every row and decides, for each, create / update / unchanged /
 rejected (planning); phase two writes, in one transaction, with history
 and audit (writing). A preview is phase one alone.
 
-Counts are true: created + updated + unchanged + rejected = data rows.
+Counts are true: created + updated + unchanged + rejected + conflicts (rows
+that would replace a contact's number, Telegram id or CPF/CNPJ, left out
+unless the user chose to overwrite) = data rows.
 Importing the same file twice creates and changes nothing the second time.
 """
 
@@ -20,7 +22,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from contacts_portal import database
 
-from .planning import Planner
+from .planning import SKIP, Planner
 from .reading import Table, cell_text
 from .writing import ContactsChanged, PlanWriter, write_while_planning
 
@@ -32,8 +34,12 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    conflicts: int = 0  # rows left out
     errors: list = field(default_factory=list)  # (row number, cells, message)
     headers: list = field(default_factory=list)
+    # Every conflict, left out or applied: (row number, message).
+    conflict_rows: list = field(default_factory=list)
+    repeated_numbers: int = 0  # rows whose number an earlier row had
 
     def counts(self) -> dict:
         return {
@@ -42,6 +48,7 @@ class ImportResult:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
+            "conflicts": self.conflicts,
         }
 
 
@@ -56,18 +63,31 @@ def import_file(*, read: Callable[[], Table], attempts: int = 3, **options) -> I
     return database.retrying(lambda: import_contacts(table=read(), **options), on=(ContactsChanged, IntegrityError), attempts=attempts)
 
 
-def import_contacts(*, table: Table, mapping=None, wallet=None, tag="", dry_run=False, file_name="", progress=None) -> ImportResult:
+def import_contacts(
+    *, table: Table, mapping=None, wallet=None, tag="", dry_run=False, file_name="", progress=None, conflicts: str = SKIP, outcomes=None
+) -> ImportResult:
     """Import a table: plan it, and unless `dry_run`, write it and record
     the import in the audit trail. The caller sets the recording (who,
-    through what)."""
-    planner = Planner(table, result=ImportResult(headers=table.headers), mapping=mapping, wallet=wallet, tag=tag, progress=progress)
+    through what). `conflicts` says what a row that would replace a
+    contact's number, Telegram id or CPF/CNPJ does ("skip" or "overwrite");
+    `outcomes` (a preview.RowLog) gets each row's account."""
+    planner = Planner(
+        table,
+        result=ImportResult(headers=table.headers),
+        mapping=mapping,
+        wallet=wallet,
+        tag=tag,
+        progress=progress,
+        conflicts=conflicts,
+        outcomes=outcomes,
+    )
 
     def finish():
         PlanWriter(planner).write()
 
         audit_record(
             action=AuditEvent.Action.IMPORT,
-            parameters={"file": file_name, "wallet": wallet.name if wallet else "", "tag": tag, "mapping": planner.mapping},
+            parameters={"file": file_name, "wallet": wallet.name if wallet else "", "tag": tag, "mapping": planner.mapping, "conflicts": conflicts},
             counts=planner.result.counts(),
         )
 

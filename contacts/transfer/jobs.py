@@ -10,14 +10,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
-from audit.recording import Source
+from audit.recording import Source, current_actor
 from audit.services import audit_record
+from jobs.models import Job
 from jobs.registry import JobKind, register
 from jobs.tasks import JobError
 
 from ..models import Contact, Tag, Wallet
 
-PREVIEW_ERRORS = 20  # rejected rows shown before confirming
+PREVIEW_ERRORS = 20  # rejected rows (and conflicts) kept in a job's result
 
 
 @contextmanager
@@ -48,24 +49,51 @@ def _table(job):
 def _importer_options(job) -> dict:
     parameters = job.parameters
     wallet = Wallet.objects.filter(pk=parameters.get("wallet")).first() if parameters.get("wallet") else None
-    return {"mapping": parameters.get("mapping"), "wallet": wallet, "tag": parameters.get("tag", "")}
+    return {
+        "mapping": parameters.get("mapping"),
+        "wallet": wallet,
+        "tag": parameters.get("tag", ""),
+        "conflicts": parameters.get("conflicts") or "skip",
+    }
 
 
-def _shown_errors(result) -> list:
-    return [[number, message] for number, _cells, message in result.errors[:PREVIEW_ERRORS]]
+def _shown(result) -> dict:
+    """What a job keeps of a result besides its counts: the first rejected
+    rows and conflicts, and how many rows repeat a number."""
+    return {
+        "errors": [[number, message] for number, _cells, message in result.errors[:PREVIEW_ERRORS]],
+        "conflict_rows": [list(conflict) for conflict in result.conflict_rows[:PREVIEW_ERRORS]],
+        "conflicts_found": len(result.conflict_rows),
+        "repeated_numbers": result.repeated_numbers,
+    }
 
 
 def preview(job) -> dict:
     from .importing import import_contacts
+    from .preview import RowLog
 
+    outcomes = RowLog()
     with _spreadsheet_errors():
-        result = import_contacts(table=_table(job), dry_run=True, progress=job.progress, **_importer_options(job))
-    job.finish(total=result.rows, done=result.rows, result={**result.counts(), "errors": _shown_errors(result)})
+        result = import_contacts(table=_table(job), dry_run=True, progress=job.progress, outcomes=outcomes, **_importer_options(job))
+    # Each row's account, read back a page at a time by the preview's page.
+    outcomes.file.seek(0)
+    job.result_file.save("previa.txt", File(outcomes.file), save=False)
+    job.finish(
+        result_file=job.result_file.name,
+        total=result.rows,
+        done=result.rows,
+        result={**result.counts(), **_shown(result), "kinds": outcomes.counts},
+    )
 
 
 def run_import(job) -> None:
+    from ..models import Contact
     from .importing import import_file, rejected_rows
 
+    # The import's history records are those of this job's batch after the
+    # last record before it: "Ver os contatos" finds the contacts it
+    # created and updated through them, with nothing more to write.
+    after = Contact.history.order_by("-history_id").values_list("history_id", flat=True).first() or 0
     with _spreadsheet_errors():
         result = import_file(
             read=lambda: _table(job), file_name=job.parameters.get("file_name", ""), progress=job.progress, **_importer_options(job)
@@ -76,7 +104,7 @@ def run_import(job) -> None:
         report_file=job.report_file.name,
         total=result.rows,
         done=result.rows,
-        result={**result.counts(), "errors": _shown_errors(result)},
+        result={**result.counts(), **_shown(result), "touched": {"batch": str(current_actor().batch), "after": after}},
     )
 
 
@@ -112,6 +140,11 @@ def export_queryset(parameters: dict, user) -> QuerySet:
         queryset = queryset.with_any_tag(Tag.objects.filter(pk__in=parameters["tag"]))
     if parameters.get("type") in ("people", "groups"):
         queryset = queryset.filter(is_group=parameters["type"] == "groups")
+    if parameters.get("imported"):
+        from ..filters import touched_by_import
+
+        job = Job.objects.visible_to(user).filter(token=parameters["imported"], kind=Job.Kind.IMPORT).first() if user else None
+        queryset = touched_by_import(queryset, job)
     return queryset
 
 
@@ -131,7 +164,7 @@ def export(job) -> None:
         action=AuditEvent.Action.EXPORT,
         user=job.user,
         source=Source.PANEL if job.parameters.get("from_panel") else Source.COMMAND,
-        parameters={key: job.parameters.get(key) for key in ("q", "wallet", "tag", "type", "format") if job.parameters.get(key)}
+        parameters={key: job.parameters.get(key) for key in ("q", "wallet", "tag", "type", "imported", "format") if job.parameters.get(key)}
         | {"file": name},
         counts={"rows": count},
     )

@@ -31,6 +31,10 @@ CHUNK = 5000  # rows cleaned, matched and planned together
 NOTHING = frozenset()
 UNIQUE_FIELDS = ("number", "telegram_id", "cpf_cnpj")
 IDENTITY_ORDER = ("number", "telegram_id", "cpf_cnpj", "email")
+# What a row that would replace a contact's filled number, Telegram id or
+# CPF/CNPJ does (see Planner._conflicting).
+SKIP, OVERWRITE = "skip", "overwrite"
+CONFLICT_CHOICES = (SKIP, OVERWRITE)
 
 CONTACT_COLUMNS = [field.attname for field in Contact._meta.concrete_fields]
 contact_values = attrgetter(*CONTACT_COLUMNS)
@@ -52,6 +56,7 @@ class Row:
     tags: list | None = None  # tag names
     wallet: Wallet | None = None
     error: str = ""
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass(slots=True, eq=False)
@@ -224,7 +229,10 @@ class RowCleaner:
         for column in self._columns:
             cell = raw.get(column.field)
             if cell is not None and (text := normalizers.clean_text(cell[0]).strip()):
-                value = column.clean(text, cell[1], context)
+                try:
+                    value = column.clean(text, cell[1], context)
+                except ValidationError as error:
+                    raise ValidationError(_quoting(column, text, " ".join(error.messages))) from None
                 if value is not None:
                     values[column.field] = value
         row.wallet = values.pop("wallet", None)
@@ -233,12 +241,32 @@ class RowCleaner:
             raise ValidationError(_("The row has no number, Telegram id, CPF/CNPJ nor e-mail to identify the contact."))
 
 
+def _quoting(column, text: str, reason: str) -> str:
+    """A cell's reason to reject its row, naming the column and quoting the
+    cell (unless the reason already does), so the user finds it."""
+    if text in reason:
+        return reason
+    shown = text if len(text) <= 60 else text[:60] + "…"
+    return _("%(column)s “%(value)s”: %(reason)s") % {"column": column.label, "value": shown, "reason": reason}
+
+
 class Planner:
     """Phase one of an import: a table, a mapping, options; plan() reads
     every row and leaves in `planned` what each contact becomes, and in
     `result` the counts and the rejected rows."""
 
-    def __init__(self, table: Table, *, result, mapping=None, wallet=None, tag: str = "", progress: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        table: Table,
+        *,
+        result,
+        mapping=None,
+        wallet=None,
+        tag: str = "",
+        progress: Callable[[int], None] | None = None,
+        conflicts: str = SKIP,
+        outcomes=None,
+    ):
         self.table = table
         self.mapping = mapping or guess_mapping(table.headers)
         self.wallet = wallet
@@ -261,6 +289,12 @@ class Planner:
         # are sent to it as soon as the chunk is planned.
         self.send: Callable[[list[tuple]], None] | None = None
         self._unsent: list[Planned] = []
+        self.conflicts = conflicts
+        # A preview's account of each row (preview.RowLog), or None.
+        self.outcomes = outcomes
+        # Number -> the first row of the file that has it.
+        self._number_rows: dict[str, int] = {}
+        self._tag_names = {tag.pk: tag.name for tag in self._tags.values()} if outcomes is not None else {}
 
     def plan(self):
         """Read and check every row, match it, and decide what it does; a
@@ -287,6 +321,8 @@ class Planner:
             if row.error:
                 result.rejected += 1
                 result.errors.append((row.number, row.cells, row.error))
+                if self.outcomes is not None:
+                    self.outcomes.add("rejected", row.number, "", message=row.error, notes=row.warnings)
         result.rows += len(rows)
         if self._unsent:
             self._send_new()
@@ -300,10 +336,16 @@ class Planner:
         did: the row that brings a new contact created it; a later row
         about the same person, or a row about an existing one, updated it
         or left it unchanged."""
-        planned = self._contact_of(row.values)
+        planned, matched_by = self._contact_of(row.values)
         if self._refused(row, planned):
             return
+        notes = self._notes(row)
         created_here = planned.is_new and not planned.rows
+        if not created_here and (clashes := self._conflicting(row, planned)):
+            self._conflict(row, planned, matched_by, clashes, notes)
+            if self.conflicts != OVERWRITE:
+                return
+        was = self._snapshot(planned) if self.outcomes is not None and not created_here else None
         before = None if created_here else planned.state()
         if created_here:
             self.planned.append(planned)
@@ -315,13 +357,20 @@ class Planner:
         self._fold(row, planned)
         if created_here:
             self.result.created += 1
+            kind = "created"
         elif planned.state() != before:
             self.result.updated += 1
             planned.updated_rows += 1
+            kind = "updated"
         else:
             self.result.unchanged += 1
+            kind = "unchanged"
+        if self.outcomes is not None:
+            changes = self._changes(was or ((None,) * len(PLANNED_FIELDS), (), {}), planned)
+            self.outcomes.add(kind, row.number, planned.contact.name, changes=changes, notes=notes)
 
-    def _contact_of(self, values: dict) -> Planned:
+    def _contact_of(self, values: dict) -> tuple[Planned, str]:
+        """The contact the row is, and the field that found it ("" for a new one)."""
         for key in IDENTITY_ORDER:
             value = values.get(key)
             if not value:
@@ -330,8 +379,76 @@ class Planner:
             if planned is None and value in self._existing[key]:
                 planned = self._plan_existing(self._existing[key][value])
             if planned is not None:
-                return planned
-        return Planned(PlainContact(), is_new=True)
+                return planned, key
+        return Planned(PlainContact(), is_new=True), ""
+
+    # What the preview and the command say about a row, beyond its counts.
+
+    def _notes(self, row: Row) -> list[str]:
+        """The row's warnings, and a number an earlier row of the file
+        already had (the rows then become one contact: worth a look)."""
+        notes = row.warnings
+        number = row.values.get("number")
+        if number:
+            first = self._number_rows.setdefault(number, row.number)
+            if first != row.number:
+                self.result.repeated_numbers += 1
+                notes = [*notes, _("The number %(number)s is also in row %(row)d.") % {"number": normalizers.format_phone(number), "row": first}]
+        return notes
+
+    def _conflicting(self, row: Row, planned: Planned) -> list[tuple[str, str, str]]:
+        """(field, old, new) of the contact's filled number, Telegram id or
+        CPF/CNPJ the row would replace: a row found by another of its
+        values that would turn the contact into someone else."""
+        contact = planned.contact
+        clashes = []
+        for key in UNIQUE_FIELDS:
+            value = row.values.get(key)
+            old = getattr(contact, key)
+            if value and old and value != old and (key, value) not in self._aliases:
+                clashes.append((key, old, value))
+        return clashes
+
+    def _conflict(self, row: Row, planned: Planned, matched_by: str, clashes: list, notes: list) -> None:
+        message = _("Found as %(name)s by the field %(field)s (%(value)s); the file would replace %(changes)s.") % {
+            "name": planned.contact.name,
+            "field": label(matched_by),
+            "value": row.values[matched_by],
+            "changes": ", ".join(
+                _("%(field)s %(old)s with %(new)s")
+                % {
+                    "field": label(key),
+                    "old": normalizers.format_phone(old) if key == "number" else old,
+                    "new": normalizers.format_phone(new) if key == "number" else new,
+                }
+                for key, old, new in clashes
+            ),
+        }
+        self.result.conflict_rows.append((row.number, message))
+        if self.conflicts == OVERWRITE:
+            return  # applied: the row is counted, and listed, as the update it is
+        self.result.conflicts += 1
+        if self.outcomes is not None:
+            self.outcomes.add("conflict", row.number, planned.contact.name, changes=clashes, message=message, notes=notes)
+
+    @staticmethod
+    def _snapshot(planned: Planned) -> tuple:
+        extras = {key: extra.value for key, extra in planned.extras.items()} if planned.extras else {}
+        return field_values(planned.contact), planned.tags, extras
+
+    def _changes(self, was: tuple, planned: Planned) -> list[tuple]:
+        """(field, old, new) for each field the row changed; a new contact's
+        are its values (old None)."""
+        fields, tags, extras = was
+        now = field_values(planned.contact)
+        changes = [(name, old, new) for name, old, new in zip(PLANNED_FIELDS, fields, now, strict=True) if old != new and (old or new)]
+        added = [key for key in planned.tags if key not in tags]
+        if added:
+            changes.append(("tags", None, [key[2] if isinstance(key, tuple) else self._tag_names.get(key, "") for key in added]))
+        for key, extra in (planned.extras or {}).items():
+            if extras.get(key) != extra.value:
+                changes.append((EXTRA + extra.name, extras.get(key), extra.value))
+        return changes
 
     def _refused(self, row: Row, planned: Planned) -> bool:
         """A value that another contact already holds would be a duplicate."""

@@ -3,12 +3,14 @@ choices; the jobs they start are shown by the jobs app."""
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.generic import FormView, View
 
 from jobs.models import Job
@@ -19,6 +21,8 @@ from ..filters import ContactFilter
 from ..models import Wallet
 from .columns import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
 from .exporting import XLSX_TEXT_ONLY
+from .planning import OVERWRITE, SKIP
+from .preview import FLAGGED, PreviewRows
 from .reading import SpreadsheetError, cell_text, read_table
 
 SAMPLE_ROWS = 3
@@ -110,11 +114,50 @@ class MappingForm(forms.Form):
         return cleaned
 
 
+class ImportConfirmForm(forms.Form):
+    """Step 3: what rows that would replace a contact's number, Telegram id
+    or CPF/CNPJ do."""
+
+    conflicts = forms.ChoiceField(
+        choices=[
+            (SKIP, gettext_lazy("Leave those rows out: the contacts keep their values")),
+            (OVERWRITE, gettext_lazy("Overwrite: the contacts get the file's values")),
+        ],
+        initial=SKIP,
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        label=gettext_lazy("Rows in conflict"),
+    )
+
+
+#: The preview's row lists: the query's `show` -> its tab's words.
+PREVIEW_TABS = {
+    "all": pgettext_lazy("rows", "All"),
+    "conflict": gettext_lazy("Conflicts"),
+    "created": gettext_lazy("To create"),
+    "updated": gettext_lazy("To update"),
+    "unchanged": gettext_lazy("Unchanged"),
+    "rejected": gettext_lazy("Rejected"),
+    FLAGGED: gettext_lazy("With warnings"),
+}
+PREVIEW_PAGE_SIZE = 50
+
+
 def import_page_context(job, request, **kwargs) -> dict:
-    """A preview waiting for its column choices shows them."""
+    """A preview waiting for its column choices shows them; a finished one,
+    its rows a page at a time, and the choice about conflicts."""
     if job.status == Job.Status.DRAFT:
         return {"form": kwargs.get("form") or MappingForm(job=job)}
-    return {}
+    if job.status != Job.Status.DONE or not job.result_file or "kinds" not in job.result:
+        return {}
+    counts = {**job.result["kinds"], "all": job.result.get("rows", 0)}
+    tabs = [(key, words, counts.get(key, 0)) for key, words in PREVIEW_TABS.items() if key == "all" or counts.get(key)]
+    show = request.GET.get("show")
+    if show not in dict((key, 0) for key, _words, _count in tabs):
+        show = "conflict" if counts.get("conflict") else "all"
+    rows = PreviewRows(job.result_file, show=show, count=counts[show])
+    page = Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    return {"preview_tabs": tabs, "preview_show": show, "page_obj": page, "confirm_form": kwargs.get("confirm_form") or ImportConfirmForm()}
 
 
 def import_page_post(view, request, job):
@@ -144,12 +187,21 @@ class ImportConfirmView(UserJobMixin, PermissionRequiredMixin, View):
 
     def post(self, request, token):
         preview = get_object_or_404(self.get_queryset(), token=token, kind=Job.Kind.IMPORT_PREVIEW, status=Job.Status.DONE)
+        form = ImportConfirmForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Choose what to do with the rows in conflict."))
+            return HttpResponseRedirect(preview.get_absolute_url())
         job = Job.objects.create(
             kind=Job.Kind.IMPORT,
             user=request.user,
             file_name=preview.file_name,
             source_file=preview.source_file.name,
-            parameters={**preview.parameters, "file_name": preview.file_name, "preview": str(preview.token)},
+            parameters={
+                **preview.parameters,
+                "file_name": preview.file_name,
+                "preview": str(preview.token),
+                "conflicts": form.cleaned_data["conflicts"] or SKIP,
+            },
             total=preview.total,  # the preview counted the file's rows: the bar and the time left need it
         )
         enqueue(job)
@@ -189,6 +241,7 @@ class ExportView(PermissionRequiredMixin, FormView):
             "wallet": data.get("wallet", ""),
             "tag": [int(pk) for pk in data.getlist("tag")],
             "type": data.get("type", ""),
+            "imported": data.get("imported", ""),
             "format": form.cleaned_data["format"],
             "from_panel": True,
             "language": self.request.LANGUAGE_CODE,

@@ -47,7 +47,8 @@ def test_import_then_export_through_the_panel(page, data, screenshot, tmp_path, 
 
     expect(page.locator(".app-counts")).to_be_visible()
     expect(page.locator(".app-counts")).to_contain_text("A criar")
-    expect(page.locator(".app-errors")).to_contain_text("telefone válido")
+    expect(page.locator(".app-preview-rows")).to_contain_text("telefone válido")
+    expect(page.locator(".app-preview-rows")).to_contain_text("joao.novo@x.com")
     assert not Contact.objects.filter(name="Carla Importada").exists()  # nothing written before confirming
     screenshot("32-import-preview")
     page.click("button:has-text('Importar')")
@@ -62,6 +63,7 @@ def test_import_then_export_through_the_panel(page, data, screenshot, tmp_path, 
     assert Contact.objects.get(name="João da Silva").email == "joao.novo@x.com"
 
     page.click("a:has-text('Ver os contatos')")
+    expect(rows(page)).to_have_count(2)  # the import's two contacts, not the whole list
     page.fill("#filter-q", "importada")
     expect(rows(page)).to_have_count(1)
     page.click("a:has-text('Exportar')")
