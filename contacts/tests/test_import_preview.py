@@ -234,3 +234,16 @@ def test_another_users_import_in_the_list_filter_shows_no_contact(admin_client, 
     admin_client.force_login(user_in("Administrators", "bruno-admin"))
     response = admin_client.get(reverse("contacts:list"), {"imported": str(job.token)})
     assert response.status_code == 200 and list(response.context["object_list"]) == []
+
+
+def test_later_rows_about_a_contact_the_file_creates_update_it_and_the_preview_shows_the_number_change(
+    admin_client, django_capture_on_commit_callbacks
+):
+    preview = preview_through_the_panel(
+        admin_client,
+        [["Nome", "Telefone", "E-mail"], ["Ana", "11987654321", "ana@x.com"], ["Ana Souza", "21987654321", "ana@x.com"]],
+        django_capture_on_commit_callbacks,
+    )
+    assert (preview.result["created"], preview.result["updated"], preview.result["conflicts"]) == (1, 1, 0)
+    html = page_of(admin_client, preview, show="updated")
+    assert "<del>+55 11 98765-4321</del> → <ins>+55 21 98765-4321</ins>" in html

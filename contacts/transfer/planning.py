@@ -341,7 +341,7 @@ class Planner:
             return
         notes = self._notes(row)
         created_here = planned.is_new and not planned.rows
-        if not created_here and (clashes := self._conflicting(row, planned)):
+        if not planned.is_new and (clashes := self._conflicting(row, planned)):
             self._conflict(row, planned, matched_by, clashes, notes)
             if self.conflicts != OVERWRITE:
                 return
@@ -397,9 +397,11 @@ class Planner:
         return notes
 
     def _conflicting(self, row: Row, planned: Planned) -> list[tuple[str, str, str]]:
-        """(field, old, new) of the contact's filled number, Telegram id or
-        CPF/CNPJ the row would replace: a row found by another of its
-        values that would turn the contact into someone else."""
+        """(field, old, new) of a stored contact's filled number, Telegram
+        id or CPF/CNPJ the row would replace: a row found by another of its
+        values that would turn the contact into someone else. (Rows of the
+        file about a contact it creates are one person's, the last row's
+        values winning: the preview shows each change.)"""
         contact = planned.contact
         clashes = []
         for key in UNIQUE_FIELDS:
