@@ -412,10 +412,9 @@ class Planner:
         return clashes
 
     def _conflict(self, row: Row, planned: Planned, matched_by: str, clashes: list, notes: list) -> None:
+        found = {"name": planned.contact.name, "field": label(matched_by), "value": row.values[matched_by]}
         message = _("Found as %(name)s by the field %(field)s (%(value)s); the file would replace %(changes)s.") % {
-            "name": planned.contact.name,
-            "field": label(matched_by),
-            "value": row.values[matched_by],
+            **found,
             "changes": ", ".join(
                 _("%(field)s %(old)s with %(new)s")
                 % {
@@ -431,6 +430,8 @@ class Planner:
             return  # applied: the row is counted, and listed, as the update it is
         self.result.conflicts += 1
         if self.outcomes is not None:
+            # The preview lists the replaced values below the sentence.
+            message = _("Found as %(name)s by the field %(field)s (%(value)s).") % found
             self.outcomes.add("conflict", row.number, planned.contact.name, changes=clashes, message=message, notes=notes)
 
     @staticmethod
