@@ -149,7 +149,10 @@ def test_a_row_found_by_its_number_keeps_a_filled_cpf_unless_overwritten(tmp_pat
     call_command("import_contacts", str(path))
     bia.refresh_from_db()
     assert bia.cpf_cnpj == "529.982.247-25"
-    assert "row 2: conflict, left out:" in capsys.readouterr().out
+    assert (
+        "row 2: conflict, left out: Encontrado como Bia pelo campo Número (+55 11 98765-4321); "
+        "a planilha substituiria CPF/CNPJ 529.982.247-25 por 111.444.777-35."
+    ) in capsys.readouterr().out
 
 
 def test_the_command_leaves_conflicts_out_by_default_and_overwrites_them_when_asked_printing_each(tmp_path, capsys):
@@ -247,3 +250,29 @@ def test_later_rows_about_a_contact_the_file_creates_update_it_and_the_preview_s
     assert (preview.result["created"], preview.result["updated"], preview.result["conflicts"]) == (1, 1, 0)
     html = page_of(admin_client, preview, show="updated")
     assert "<del>+55 11 98765-4321</del> → <ins>+55 21 98765-4321</ins>" in html
+
+
+def test_a_rows_warnings_are_shown_with_it_in_the_preview(admin_client, django_capture_on_commit_callbacks, monkeypatch):
+    from contacts.transfer.planning import RowCleaner
+
+    clean = RowCleaner.clean
+
+    def clean_with_a_warning(self, number, cells):
+        row = clean(self, number, cells)
+        if number == 3:
+            row.warnings.append("Nascimento “31/02/1991” não é uma data: a linha entra sem ela.")
+        return row
+
+    monkeypatch.setattr(RowCleaner, "clean", clean_with_a_warning)
+    preview = preview_through_the_panel(
+        admin_client, [["Nome", "Telefone"], ["Ana", "11987654321"], ["Bia", "21987654321"]], django_capture_on_commit_callbacks
+    )
+    flagged = page_of(admin_client, preview, show="flagged")
+    assert "Linha 3" in flagged and "Nascimento “31/02/1991” não é uma data" in flagged and "Linha 2" not in flagged
+
+
+def test_a_preview_whose_rows_file_is_gone_still_shows_its_counts(admin_client, django_capture_on_commit_callbacks):
+    preview = preview_through_the_panel(admin_client, [["Nome", "Telefone"], ["Ana", "11987654321"], ["Bia", "1"]], django_capture_on_commit_callbacks)
+    preview.result_file.storage.delete(preview.result_file.name)
+    html = page_of(admin_client, preview)
+    assert "A criar" in html and "Número “1”" in html  # the first rejected rows kept in the job

@@ -244,7 +244,7 @@ class RowCleaner:
 def _quoting(column, text: str, reason: str) -> str:
     """A cell's reason to reject its row, naming the column and quoting the
     cell (unless the reason already does), so the user finds it."""
-    if text in reason:
+    if f"“{text}”" in reason:
         return reason
     shown = text if len(text) <= 60 else text[:60] + "…"
     return _("%(column)s “%(value)s”: %(reason)s") % {"column": column.label, "value": shown, "reason": reason}
@@ -412,7 +412,8 @@ class Planner:
         return clashes
 
     def _conflict(self, row: Row, planned: Planned, matched_by: str, clashes: list, notes: list) -> None:
-        found = {"name": planned.contact.name, "field": label(matched_by), "value": row.values[matched_by]}
+        value = row.values[matched_by]
+        found = {"name": planned.contact.name, "field": label(matched_by), "value": normalizers.format_phone(value) if matched_by == "number" else value}
         message = _("Found as %(name)s by the field %(field)s (%(value)s); the file would replace %(changes)s.") % {
             **found,
             "changes": ", ".join(

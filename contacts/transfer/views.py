@@ -156,7 +156,10 @@ def import_page_context(job, request, **kwargs) -> dict:
     if show not in dict((key, 0) for key, _words, _count in tabs):
         show = "conflict" if counts.get("conflict") else "all"
     rows = PreviewRows(job.result_file, show=show, count=counts[show])
-    page = Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    try:
+        page = Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    except FileNotFoundError:
+        return {}  # the rows' file is gone: the counts and the first rejected rows still show
     return {"preview_tabs": tabs, "preview_show": show, "page_obj": page, "confirm_form": kwargs.get("confirm_form") or ImportConfirmForm()}
 
 
