@@ -39,7 +39,7 @@ class ImportResult:
     headers: list = field(default_factory=list)
     # Every conflict, left out or applied: (row number, message).
     conflict_rows: list = field(default_factory=list)
-    repeated_numbers: int = 0  # rows whose number an earlier row had
+    repeated_numbers: int = 0  # rows whose number an earlier row had (counted by a preview)
 
     def counts(self) -> dict:
         return {

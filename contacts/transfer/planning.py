@@ -292,7 +292,8 @@ class Planner:
         self.conflicts = conflicts
         # A preview's account of each row (preview.RowLog), or None.
         self.outcomes = outcomes
-        # Number -> the first row of the file that has it.
+        # Number -> the first row of the file that has it (for a preview
+        # only: the import itself need not carry it).
         self._number_rows: dict[str, int] = {}
         self._tag_names = {tag.pk: tag.name for tag in self._tags.values()} if outcomes is not None else {}
 
@@ -339,7 +340,7 @@ class Planner:
         planned, matched_by = self._contact_of(row.values)
         if self._refused(row, planned):
             return
-        notes = self._notes(row)
+        notes = self._notes(row) if self.outcomes is not None else ()
         created_here = planned.is_new and not planned.rows
         if not planned.is_new and (clashes := self._conflicting(row, planned)):
             self._conflict(row, planned, matched_by, clashes, notes)
