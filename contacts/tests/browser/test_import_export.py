@@ -3,6 +3,7 @@ confirm, progress page, error report download, export download, and the
 files opened."""
 
 import io
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -127,3 +128,20 @@ def test_the_preview_shows_conflicts_apart_each_change_and_reads_on_a_phone(page
     page.click("a:has-text('Ver os contatos')")
     expect(rows(page)).to_have_count(3)  # João, Maria and Carla: not the list's other contacts
     assert not csp_violations
+
+
+def test_the_previews_pages_are_plain_links_that_keep_the_chosen_list(page, data, tmp_path):  # noqa: F811
+    sheet = tmp_path / "muitos.csv"
+    sheet.write_text("\r\n".join(["Nome;Celular", *(f"Pessoa {n:03d};1191{n:07d}" for n in range(120))]), encoding="utf-8")
+    log_in(page)
+    page.goto("/contacts/import/")
+    page.set_input_files("input[type=file]", str(sheet))
+    page.click("button:has-text('Continuar')")
+    page.click("button:has-text('Ver a prévia')")
+    expect(page.locator(".app-preview-row")).to_have_count(50)
+    page.click(".app-preview-tabs a:has-text('A criar')")
+    page.click(".pagination a:has-text('3')")
+    expect(page).to_have_url(re.compile(r"\?show=created&page=3$"))
+    expect(page.locator(".app-preview-row")).to_have_count(20)
+    expect(page.locator(".app-preview-rows")).to_contain_text("Pessoa 119")
+    expect(page.locator("h1")).to_have_count(1)  # a page of its own, not one pasted into a link
