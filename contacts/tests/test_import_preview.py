@@ -70,13 +70,24 @@ def test_the_preview_lists_every_row_a_page_at_a_time_and_by_what_it_does(admin_
 
 
 def test_an_updated_row_shows_each_field_it_changes_old_and_new(admin_client, django_capture_on_commit_callbacks):
-    ContactFactory(name="Maria", number="5511987654321", company="Padaria Antiga", email="")
+    from datetime import date
+
+    from contacts.tests.factories import WalletFactory
+
+    WalletFactory(name="Carteira Sul")
+    ContactFactory(name="Maria", number="5511987654321", company="Padaria Antiga", email="", birth_date=date(1980, 5, 4))
     preview = preview_through_the_panel(
         admin_client,
-        [["Nome", "Telefone", "Empresa", "E-mail", "Cidade"], ["Maria", "11987654321", "Padaria Nova", "maria@x.com", "Natal"]],
+        [
+            ["Nome", "Telefone", "Empresa", "E-mail", "Cidade", "Nascimento", "Carteira", "Etiquetas"],
+            ["Maria", "11987654321", "Padaria Nova", "maria@x.com", "Natal", "09/03/1990", "carteira sul", "VIP, Atacado"],
+        ],
         django_capture_on_commit_callbacks,
     )
     html = page_of(admin_client, preview, show="updated")
+    assert "<del>04/05/1980</del> → <ins>09/03/1990</ins>" in html
+    assert "Carteira:</span> <ins>Carteira Sul</ins>" in html
+    assert "Etiquetas:</span> <ins>VIP, Atacado</ins>" in html
     assert "<del>Padaria Antiga</del> → <ins>Padaria Nova</ins>" in html
     assert "E-mail:</span> <ins>maria@x.com</ins>" in html  # was empty: only the new value
     assert "Cidade:</span> <ins>Natal</ins>" in html  # an extra field

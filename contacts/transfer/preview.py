@@ -11,12 +11,13 @@ flagged rows, is found without parsing the others.
 import json
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 
 from django.utils import formats
 
 from .. import normalizers
 from ..models import Wallet
-from .columns import label
+from .columns import EXTRA, label
 
 #: The kinds of row, in the order the preview shows their counts.
 KINDS = ("conflict", "created", "updated", "unchanged", "rejected")
@@ -26,28 +27,39 @@ FLAG = "!"
 
 class RowLog:
     """The rows of a preview, a line each, in a temporary file until the job
-    keeps it."""
+    keeps it. Values are kept as the model holds them and put in words
+    when a page is shown: fifty rows then, not a hundred thousand now, and
+    in the language of whoever reads them."""
 
     def __init__(self):
         self.file = tempfile.TemporaryFile()
         self.counts = dict.fromkeys((*KINDS, FLAGGED), 0)
-        self._wallets: dict[int, str] | None = None
 
     def add(self, kind: str, number: int, name: str, *, changes=(), message: str = "", notes=()) -> None:
         """`changes` are (field, old, new) in the model's values; a field
         is a contact field, "tags" (new: the names added) or "extra:<name>"."""
-        shown = [[self._label(field), self._display(field, old), self._display(field, new)] for field, old, new in changes]
         self.counts[kind] += 1
         flag = ""
         if notes:
             self.counts[FLAGGED] += 1
             flag = FLAG
-        line = json.dumps([number, name, shown, message, list(notes)], ensure_ascii=False, default=str)
+        line = json.dumps([number, name, changes, message, notes], ensure_ascii=False, default=str)
         self.file.write(f"{kind}{flag}\t{line}\n".encode())
 
-    def _label(self, field: str) -> str:
-        if field.startswith("extra:"):
-            return field[len("extra:") :]
+
+class _Words:
+    """A kept row's fields and values as the page shows them."""
+
+    def __init__(self):
+        self._wallets: dict[int, str] | None = None
+
+    def change(self, field: str, old, new) -> list[str]:
+        return [self._label(field), self._display(field, old), self._display(field, new)]
+
+    @staticmethod
+    def _label(field: str) -> str:
+        if field.startswith(EXTRA):
+            return field[len(EXTRA) :]
         return label(field)
 
     def _display(self, field: str, value) -> str:
@@ -60,7 +72,7 @@ class RowLog:
                 self._wallets = dict(Wallet.objects.values_list("pk", "name"))
             return self._wallets.get(value, str(value))
         if field == "birth_date":
-            return formats.date_format(value, "SHORT_DATE_FORMAT")
+            return formats.date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT")
         if field == "tags":
             return ", ".join(value)
         return str(value)
@@ -95,6 +107,7 @@ class PreviewRows:
         start, stop = index.start or 0, index.stop if index.stop is not None else self._count
         rows = []
         seen = 0
+        words = _Words()
         with self._file.open("rb") as file:
             for raw in file:
                 if seen >= stop:
@@ -105,6 +118,7 @@ class PreviewRows:
                     continue
                 if seen >= start:
                     number, name, changes, message, notes = json.loads(data)
+                    changes = [words.change(*change) for change in changes]
                     rows.append(PreviewRow(kind, number, name, changes, message, notes))
                 seen += 1
         return rows
