@@ -121,7 +121,7 @@ class ContactFilter(django_filters.FilterSet):
         if data.get("type"):
             chips.append(Chip(_("Type"), dict(self.filters["type"].extra["choices"])[data["type"]], self._without("type")))
         if data.get("imported"):
-            job = imported_job(self.request, data["imported"])
+            job = imported_job(getattr(self.request, "user", None), data["imported"])
             name = (job.file_name if job else "") or _("created or updated")
             chips.append(Chip(pgettext_lazy("filter", "Import"), name, self._without("imported")))
         return chips
@@ -155,7 +155,7 @@ class ContactFilter(django_filters.FilterSet):
         return queryset.with_any_tag(value) if value else queryset
 
     def filter_imported(self, queryset, name, value):
-        return touched_by_import(queryset, imported_job(self.request, value))
+        return touched_by_import(queryset, imported_job(getattr(self.request, "user", None), value))
 
     def filter_type(self, queryset, name, value):
         return queryset.filter(is_group=(value == "groups"))
@@ -189,9 +189,8 @@ class Chip:
     remove_url: str
 
 
-def imported_job(request, token) -> Job | None:
+def imported_job(user, token) -> Job | None:
     """The user's own import job of that token (a job is its owner's alone)."""
-    user = getattr(request, "user", None)
     if user is None:
         return None
     return Job.objects.visible_to(user).filter(token=token, kind=Job.Kind.IMPORT, status=Job.Status.DONE).first()

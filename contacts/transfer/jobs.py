@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 from audit.models import AuditEvent
 from audit.recording import Source, current_actor
 from audit.services import audit_record
-from jobs.models import Job
 from jobs.registry import JobKind, register
 from jobs.tasks import JobError
 
@@ -141,10 +140,9 @@ def export_queryset(parameters: dict, user) -> QuerySet:
     if parameters.get("type") in ("people", "groups"):
         queryset = queryset.filter(is_group=parameters["type"] == "groups")
     if parameters.get("imported"):
-        from ..filters import touched_by_import
+        from ..filters import imported_job, touched_by_import
 
-        job = Job.objects.visible_to(user).filter(token=parameters["imported"], kind=Job.Kind.IMPORT).first() if user else None
-        queryset = touched_by_import(queryset, job)
+        queryset = touched_by_import(queryset, imported_job(user, parameters["imported"]))
     return queryset
 
 
