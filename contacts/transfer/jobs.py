@@ -148,8 +148,10 @@ def register_kinds() -> None:
     common = {
         "page_template": "contacts/job.html",
         "failure_note": _("Nothing was written."),
-        "again_template": "contacts/_job_again.html",
+        "rerun": True,
+        "listed": True,
     }
+    importing = {"permission": "contacts.import_contacts", "start_url": "contacts:import"}
     register(
         "import_preview",
         JobKind(
@@ -159,14 +161,22 @@ def register_kinds() -> None:
             running=_("Reading and checking every row; nothing is written yet…"),
             context=import_page_context,
             post=import_page_post,
+            **importing,
             **common,
         ),
     )
     register(
         "import",
-        JobKind(run=run_import, source=Source.IMPORT, result_template="contacts/_import_result.html", running=_("Importing…"), **common),
+        JobKind(run=run_import, source=Source.IMPORT, result_template="contacts/_import_result.html", running=_("Importing…"), **importing, **common),
     )
     register(
         "export",
-        JobKind(run=export, source=Source.COMMAND, result_template="contacts/_export_result.html", running=_("Writing the file…"), **common),
+        JobKind(
+            run=export,
+            source=Source.COMMAND,
+            result_template="contacts/_export_result.html",
+            running=_("Writing the file…"),
+            permission="contacts.export_contacts",
+            **common,
+        ),
     )
