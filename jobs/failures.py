@@ -25,7 +25,7 @@ def failure_message(error: BaseException) -> str:
     if isinstance(error, MemoryError):
         return _("The file is too big for the server to work on at once. Split it into smaller files and send each one.")
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-        return _("The server ran out of disk space while writing the file. Tell the administrator; nothing was lost.")
+        return _("The server ran out of disk space while writing the file. Tell the administrator, then run it again.")
     if isinstance(error, IntegrityError):
         return _("Someone changed the same contacts at the same moment. Run it again: it will see their changes.")
     if isinstance(error, OperationalError | DatabaseError):

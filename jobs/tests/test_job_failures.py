@@ -57,7 +57,7 @@ def test_an_unexpected_failure_says_so_in_plain_words_and_keeps_the_details_for_
 def test_a_known_failure_says_what_happened_and_what_to_do(admin_client, admin_user, monkeypatch):
     job = failed_export(admin_user, monkeypatch, OSError(28, "No space left on device"))
     page = admin_client.get(job.get_absolute_url()).content.decode()
-    assert "O servidor ficou sem espaço em disco ao gravar o arquivo. Avise o administrador" in page
+    assert "O servidor ficou sem espaço em disco ao gravar o arquivo. Avise o administrador e depois execute de novo." in page
     assert "OSError" not in page and "No space left" not in page
 
 

@@ -99,7 +99,7 @@ def test_a_file_past_the_retention_is_not_offered_and_its_address_says_it_was_re
     expired = export_job(admin_user, days_ago=7.1)  # not purged yet: still refused
     page = admin_client.get(LIST).content.decode()
     assert reverse("jobs:file", args=[fresh.token, "result"]) in page
-    assert reverse("jobs:file", args=[expired.token, "result"]) not in page and "removido" in page
+    assert reverse("jobs:file", args=[expired.token, "result"]) not in page and "arquivo removido" in page
     response = admin_client.get(reverse("jobs:file", args=[expired.token, "result"]), follow=True)
     assert response.redirect_chain[-1][0] == LIST
     assert "Este arquivo foi removido: os arquivos são guardados por 7 dias depois da tarefa." in response.content.decode()
