@@ -100,7 +100,9 @@ def extra_field_names(queryset: QuerySet) -> list[str]:
 
 def _after(order: list[str], values: tuple) -> Q:
     """The rows that come after `values` in `order` (a keyset: each page
-    starts where the one before ended, however deep)."""
+    starts where the one before ended, however deep). The first key's
+    range comes first, on its own: both databases read it from the list
+    order's index, where the OR alone could make them sort every row."""
     condition = Q()
     for index, field in enumerate(order):
         name = field.lstrip("-")
@@ -108,7 +110,8 @@ def _after(order: list[str], values: tuple) -> Q:
         for earlier, value in zip(order[:index], values, strict=False):
             step &= Q(**{earlier.lstrip("-"): value})
         condition |= step
-    return condition
+    first = order[0]
+    return Q(**{f"{first.lstrip('-')}__{'lte' if first.startswith('-') else 'gte'}": values[0]}) & condition
 
 
 def _pages(queryset: QuerySet, fields: list[str]) -> Iterator[tuple[QuerySet, list[tuple]]]:
