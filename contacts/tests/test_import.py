@@ -80,7 +80,8 @@ def test_headers_in_pt_br_or_english_any_case_and_accents_and_unknown_ones_becom
     assert guess_mapping(headers) == [
         "name", "number", "email", "cpf_cnpj", "birth_date", "first_name", "last_name", "company", "wallet", "tags", "telegram_id", "extra:Cidade", "",
     ]
-    assert guess_mapping(["Name", "Phone", "Email", "Birth date", "Celular"]) == ["name", "number", "email", "birth_date", "extra:Celular"]
+    # Of two phone columns, the mobile is the number; the landline an extra field.
+    assert guess_mapping(["Name", "Phone", "Email", "Birth date", "Celular"]) == ["name", "extra:Phone", "email", "birth_date", "number"]
 
 
 def test_rows_match_by_number_then_telegram_then_document_then_email_and_update_what_is_filled():

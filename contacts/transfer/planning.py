@@ -24,7 +24,8 @@ from contacts_portal import database
 
 from .. import normalizers
 from ..models import Contact, ContactIdentity, CustomField, Tag, Wallet
-from .columns import CLEANING_ORDER, COLUMN_BY_FIELD, EXTRA, FIELDS, Context, guess_mapping, label
+from .columns import CLEANING_ORDER, COLUMN_BY_FIELD, EXTRA, FIELDS, MULTIPLE, PLACEHOLDERS, Context, guess_mapping, is_middle_name, label
+from .columns import extra_name as column_extra_name
 from .reading import Table, cell_text, unescape_csv_text
 
 CHUNK = 5000  # rows cleaned, matched and planned together
@@ -52,6 +53,12 @@ class Row:
     tags: list | None = None  # tag names
     wallet: Wallet | None = None
     error: str = ""
+    # Cells left out of a row imported without them, each naming its
+    # column and quoting the cell (translated, for the user).
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    # The name of a contact the row creates without naming it: the first,
+    # middle and last names, else the company.
+    default_name: str = ""
 
 
 @dataclass(slots=True, eq=False)
@@ -178,6 +185,19 @@ class RowCleaner:
         self._formula_rows = table.formula_rows
         self._fields = [(index, target) for index, target in enumerate(mapping) if target and not target.startswith(EXTRA)]
         self.extras = [(index, target[len(EXTRA) :]) for index, target in enumerate(mapping) if target.startswith(EXTRA)]
+        headers = table.headers
+        # How a warning or an error names a column: as the file does.
+        self._column_names = {target: (headers[index] if index < len(headers) and headers[index] else label(target)) for index, target in self._fields}
+        # The second and later values of a cell that holds several (see
+        # columns.MULTIPLE) go to extra fields named after its column.
+        self._overflow = {
+            target: column_extra_name(headers[index] if index < len(headers) and headers[index] else label(target))
+            for index, target in self._fields
+            if target in ("number", "email")
+        }
+        self._middle_names = [name for index, name in self.extras if index < len(headers) and is_middle_name(headers[index])]
+        #: Every extra field a row may fill.
+        self.extra_names = [name for _index, name in self.extras] + [f"{name} ({n})" for name in self._overflow.values() for n in (2, 3)]
         mapped = {target for _index, target in self._fields}
         self._columns = [COLUMN_BY_FIELD[name] for name in CLEANING_ORDER if name in mapped]
         self._context = Context(
@@ -195,10 +215,10 @@ class RowCleaner:
                 text = cell_text(cells[index])
                 if is_csv:
                     text = unescape_csv_text(text)
-                if text:
+                if text and text not in PLACEHOLDERS:
                     if row.extras is None:
                         row.extras = {}
-                    row.extras[name] = text[:500]
+                    row.extras[name] = text.replace(MULTIPLE, ", ")[:500]
         if number in self._formula_rows:
             row.error = _("A cell has a formula without a calculated value; open the file in Excel, save it and send it again.")
             return row
@@ -209,14 +229,31 @@ class RowCleaner:
                 text = cell_text(raw)
                 if is_csv:
                     text = unescape_csv_text(text)
+                if MULTIPLE in text and target in self._overflow:
+                    text, *others = text.split(MULTIPLE)
+                    self._keep_others(row, target, others)
                 raw_values[target] = (text, raw)
         try:
             self._clean_values(row, raw_values)
         except ValidationError as error:
             row.error = " ".join(error.messages)
         else:
-            row.cells = None  # only the error report needs the cells
+            if not row.warnings:
+                row.cells = None  # only the error report needs the cells
         return row
+
+    def _keep_others(self, row: Row, target: str, others: list[str]) -> None:
+        """The second value of a cell that holds several goes to the extra
+        field "<column> (2)", any more together to "<column> (3)"."""
+        others = [value.strip() for value in others if value.strip()]
+        if not others:
+            return
+        if row.extras is None:
+            row.extras = {}
+        name = self._overflow[target]
+        row.extras[f"{name} (2)"] = others[0][:500]
+        if len(others) > 1:
+            row.extras[f"{name} (3)"] = ", ".join(others[1:])[:500]
 
     def _clean_values(self, row: Row, raw: dict) -> None:
         values = row.values = {}
@@ -224,13 +261,27 @@ class RowCleaner:
         for column in self._columns:
             cell = raw.get(column.field)
             if cell is not None and (text := normalizers.clean_text(cell[0]).strip()):
-                value = column.clean(text, cell[1], context)
+                try:
+                    value = column.clean(text, cell[1], context)
+                except ValidationError as error:
+                    if not column.is_optional(values):
+                        raise ValidationError(self._about_cell(_("%(column)s “%(value)s”: %(reason)s"), column.field, text, error)) from None
+                    row.warnings.append(self._about_cell(_("%(column)s “%(value)s” was left out. %(reason)s"), column.field, text, error))
+                    continue
                 if value is not None:
                     values[column.field] = value
         row.wallet = values.pop("wallet", None)
         row.tags = values.pop("tags", None)
         if not any(values.get(key) for key in IDENTITY_ORDER):
             raise ValidationError(_("The row has no number, Telegram id, CPF/CNPJ nor e-mail to identify the contact."))
+        if "name" not in values:
+            middle = [row.extras[name] for name in self._middle_names if row.extras and name in row.extras]
+            full = " ".join(filter(None, (values.get("first_name"), *middle, values.get("last_name"))))
+            row.default_name = full or values.get("company", "")
+
+    def _about_cell(self, message: str, field: str, text: str, error: ValidationError) -> str:
+        shown = text if len(text) <= 60 else text[:60] + "…"
+        return message % {"column": self._column_names[field], "value": shown, "reason": " ".join(error.messages)}
 
 
 class Planner:
@@ -248,7 +299,7 @@ class Planner:
         self.planned: list[Planned] = []
         self.now = timezone.now()
         self._cleaner = RowCleaner(table, self.mapping)
-        self._extra_keys = {name: normalizers.fold(name) for _index, name in self._cleaner.extras}
+        self._extra_keys = {name: normalizers.fold(name) for name in self._cleaner.extra_names}
         self._tags = {tag.name.casefold(): tag for tag in Tag.objects.all()}
         self._tag_keys: dict[str, int | tuple] = {}
         # Per identity field, value -> the planned contact it names.
@@ -287,6 +338,9 @@ class Planner:
             if row.error:
                 result.rejected += 1
                 result.errors.append((row.number, row.cells, row.error))
+            elif row.warnings:
+                result.warned += 1
+                result.warnings.append((row.number, row.cells, row.warnings))
         result.rows += len(rows)
         if self._unsent:
             self._send_new()
@@ -360,10 +414,12 @@ class Planner:
             if getattr(contact, name) != value:  # an equal value stays the same object, shared with `original`
                 setattr(contact, name, value)
         if not contact.name:
-            # A new contact without a name is named as the desk names one
-            # that has talked to it: by its number (or other identity).
-            full = " ".join(filter(None, (contact.first_name, contact.last_name)))
-            contact.name = full or normalizers.format_phone(contact.number) or contact.email or contact.telegram_id or contact.cpf_cnpj
+            # A new contact without a name is named by its names or company,
+            # else as the desk names one that has talked to it: by its
+            # number (or other identity).
+            contact.name = (
+                row.default_name or normalizers.format_phone(contact.number) or contact.email or contact.telegram_id or contact.cpf_cnpj
+            )
         # The operator's wallet applies to every row; else the row's own.
         if self.wallet is not None:
             contact.wallet_id = self.wallet.pk
