@@ -55,12 +55,20 @@ def _shown_errors(result) -> list:
     return [[number, message] for number, _cells, message in result.errors[:PREVIEW_ERRORS]]
 
 
+def _result(result) -> dict:
+    """What the page shows: the counts, the first rejected rows, and the
+    rows imported without a cell they could do without (how many, and the
+    first ones' warnings)."""
+    warnings = [[number, " ".join(messages)] for number, _cells, messages in result.warnings[:PREVIEW_ERRORS]]
+    return {**result.counts(), "warned": result.warned, "errors": _shown_errors(result), "warnings": warnings}
+
+
 def preview(job) -> dict:
     from .importing import import_contacts
 
     with _spreadsheet_errors():
         result = import_contacts(table=_table(job), dry_run=True, progress=job.progress, **_importer_options(job))
-    job.finish(total=result.rows, done=result.rows, result={**result.counts(), "errors": _shown_errors(result)})
+    job.finish(total=result.rows, done=result.rows, result=_result(result))
 
 
 def run_import(job) -> None:
@@ -70,13 +78,13 @@ def run_import(job) -> None:
         result = import_file(
             read=lambda: _table(job), file_name=job.parameters.get("file_name", ""), progress=job.progress, **_importer_options(job)
         )
-    if result.errors:
+    if result.errors or result.warnings:
         job.report_file.save("erros.xlsx", File(_write_report(rejected_rows(result))), save=False)
     job.finish(
         report_file=job.report_file.name,
         total=result.rows,
         done=result.rows,
-        result={**result.counts(), "errors": _shown_errors(result)},
+        result=_result(result),
     )
 
 
