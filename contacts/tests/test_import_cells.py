@@ -409,3 +409,10 @@ def test_a_number_cell_beyond_excels_fifteen_digits_says_the_column_lost_digits(
     result = run(xlsx([["Nome", "Celular"], ["Maria", 5.511987654321001e16]]))
     assert result.counts()["rejected"] == 1 and "perdeu dígitos" in result.errors[0][2]
     assert not Contact.objects.exists()
+
+
+def test_a_landline_excel_cut_into_scientific_notation_is_left_out_of_the_extra_fields_with_a_warning():
+    result = run(csv_bytes([["Nome", "Celular", "Telefone"], ["Maria", "11987654321", "1,13333E+9"]]))
+    assert result.counts()["created"] == 1 and result.warned == 1
+    assert Contact.objects.get().custom_fields.count() == 0
+    assert result.warnings[0][2][0].startswith("Telefone “1,13333E+9” ficou de fora.") and "perdeu dígitos" in result.warnings[0][2][0]

@@ -77,7 +77,7 @@ class TextColumn(Column):
 
 class NumberColumn(Column):
     def clean(self, text, raw, context):
-        _check_digits_kept(text, raw)
+        check_digits_kept(text, raw)
         group = normalizers.only_digits(text) if context.group_numbers else ""
         if group in context.group_numbers:
             return group
@@ -86,7 +86,7 @@ class NumberColumn(Column):
 
 class DocumentColumn(Column):
     def clean(self, text, raw, context):
-        _check_digits_kept(text, raw)
+        check_digits_kept(text, raw)
         return rules.cpf_cnpj(_digits_document(normalizers.clean_code(text)))
 
 
@@ -101,7 +101,7 @@ class EmailColumn(Column):
 
 class TelegramColumn(Column):
     def clean(self, text, raw, context):
-        _check_digits_kept(text, raw)
+        check_digits_kept(text, raw)
         return rules.telegram_id(text)
 
 
@@ -319,7 +319,9 @@ SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")
 EXCEL_DIGITS = 10**15
 
 
-def _check_digits_kept(text: str, raw) -> None:
+def check_digits_kept(text: str, raw) -> None:
+    """Raise ValidationError for a cell of digits that Excel turned into
+    a number and cut."""
     if (isinstance(raw, float) and abs(raw) >= EXCEL_DIGITS) or SCIENTIFIC.fullmatch(text.replace(" ", "")):
         raise ValidationError(
             _(

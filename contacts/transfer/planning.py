@@ -24,7 +24,19 @@ from contacts_portal import database
 
 from .. import normalizers
 from ..models import Contact, ContactIdentity, CustomField, Tag, Wallet
-from .columns import CLEANING_ORDER, COLUMN_BY_FIELD, EXTRA, FIELDS, MULTIPLE, PLACEHOLDERS, Context, guess_mapping, is_middle_name, label
+from .columns import (
+    CLEANING_ORDER,
+    COLUMN_BY_FIELD,
+    EXTRA,
+    FIELDS,
+    MULTIPLE,
+    PLACEHOLDERS,
+    Context,
+    check_digits_kept,
+    guess_mapping,
+    is_middle_name,
+    label,
+)
 from .columns import extra_name as column_extra_name
 from .reading import Table, cell_text, unescape_csv_text
 
@@ -187,14 +199,10 @@ class RowCleaner:
         self.extras = [(index, target[len(EXTRA) :]) for index, target in enumerate(mapping) if target.startswith(EXTRA)]
         headers = table.headers
         # How a warning or an error names a column: as the file does.
-        self._column_names = {target: (headers[index] if index < len(headers) and headers[index] else label(target)) for index, target in self._fields}
+        self._column_names = {target: (headers[i] if i < len(headers) and headers[i] else label(target)) for i, target in self._fields}
         # The second and later values of a cell that holds several (see
         # columns.MULTIPLE) go to extra fields named after its column.
-        self._overflow = {
-            target: column_extra_name(headers[index] if index < len(headers) and headers[index] else label(target))
-            for index, target in self._fields
-            if target in ("number", "email")
-        }
+        self._overflow = {target: column_extra_name(self._column_names[target]) for target in ("number", "email") if target in self._column_names}
         self._middle_names = [name for index, name in self.extras if index < len(headers) and is_middle_name(headers[index])]
         #: Every extra field a row may fill.
         self.extra_names = [name for _index, name in self.extras] + [f"{name} ({n})" for name in self._overflow.values() for n in (2, 3)]
@@ -216,6 +224,8 @@ class RowCleaner:
                 if is_csv:
                     text = unescape_csv_text(text)
                 if text and text not in PLACEHOLDERS:
+                    if ("E+" in text or "e+" in text) and self._lost_digits(row, name, text, cells[index]):
+                        continue  # a landline's digits that Excel cut: not kept as if they were right
                     if row.extras is None:
                         row.extras = {}
                     row.extras[name] = text.replace(MULTIPLE, ", ")[:500]
@@ -242,6 +252,14 @@ class RowCleaner:
                 row.cells = None  # only the error report needs the cells
         return row
 
+    def _lost_digits(self, row: Row, name: str, text: str, raw) -> bool:
+        try:
+            check_digits_kept(text, raw)
+        except ValidationError as error:
+            row.warnings.append(_left_out(name, text, error))
+            return True
+        return False
+
     def _keep_others(self, row: Row, target: str, others: list[str]) -> None:
         """The second value of a cell that holds several goes to the extra
         field "<column> (2)", any more together to "<column> (3)"."""
@@ -264,9 +282,10 @@ class RowCleaner:
                 try:
                     value = column.clean(text, cell[1], context)
                 except ValidationError as error:
+                    name = self._column_names[column.field]
                     if not column.is_optional(values):
-                        raise ValidationError(self._about_cell(_("%(column)s “%(value)s”: %(reason)s"), column.field, text, error)) from None
-                    row.warnings.append(self._about_cell(_("%(column)s “%(value)s” was left out. %(reason)s"), column.field, text, error))
+                        raise ValidationError(_refused(name, text, error)) from None
+                    row.warnings.append(_left_out(name, text, error))
                     continue
                 if value is not None:
                     values[column.field] = value
@@ -279,9 +298,21 @@ class RowCleaner:
             full = " ".join(filter(None, (values.get("first_name"), *middle, values.get("last_name"))))
             row.default_name = full or values.get("company", "")
 
-    def _about_cell(self, message: str, field: str, text: str, error: ValidationError) -> str:
-        shown = text if len(text) <= 60 else text[:60] + "…"
-        return message % {"column": self._column_names[field], "value": shown, "reason": " ".join(error.messages)}
+
+
+def _refused(column: str, text: str, error: ValidationError) -> str:
+    """Why a cell costs its row, naming its column (as the file does) and
+    quoting it (its start, when long)."""
+    return _("%(column)s “%(value)s”: %(reason)s") % _about_cell(column, text, error)
+
+
+def _left_out(column: str, text: str, error: ValidationError) -> str:
+    """Why a cell was left out of a row imported without it."""
+    return _("%(column)s “%(value)s” was left out. %(reason)s") % _about_cell(column, text, error)
+
+
+def _about_cell(column: str, text: str, error: ValidationError) -> dict:
+    return {"column": column, "value": text if len(text) <= 60 else text[:60] + "…", "reason": " ".join(error.messages)}
 
 
 class Planner:
