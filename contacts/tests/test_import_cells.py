@@ -8,6 +8,8 @@ import io
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from django.core.management import call_command
 from django.urls import reverse
 from python_calamine import CalamineWorkbook
@@ -16,7 +18,7 @@ from contacts.models import Contact, Tag
 from contacts.tests.factories import ContactFactory
 from contacts.tests.spreadsheet_files import csv_bytes, xlsx
 from contacts.tests.test_import import import_through_the_panel, run
-from contacts.transfer.columns import guess_mapping
+from contacts.transfer.columns import COLUMN_BY_FIELD, Context, guess_mapping
 
 pytestmark = pytest.mark.django_db
 
@@ -146,6 +148,7 @@ def test_a_google_contacts_export_imports_through_the_panel_with_the_guessed_col
     preview, job = import_through_the_panel(admin_client, content, name="contacts.csv", execute=django_capture_on_commit_callbacks)
     assert (preview.result["created"], preview.result["rejected"], preview.result["warned"]) == (2, 0, 1), preview.result
     assert (job.result["created"], job.result["rejected"], job.result["warned"]) == (2, 0, 1), job.result
+    assert "1 linha será importada com aviso" in admin_client.get(preview.get_absolute_url()).content.decode()
 
     maria = Contact.objects.get(number="5511987654321")
     assert (maria.name, maria.first_name, maria.last_name, maria.company, maria.email, maria.birth_date) == (
@@ -360,6 +363,8 @@ def two_digit_year_after_this_one() -> str:
         ("9/3/01", date(2001, 3, 9)),
         (f"01/01/{two_digit_year_after_this_one()}", date(date.today().year + 1 - 100, 1, 1)),
         ("1990-03-09", date(1990, 3, 9)),
+        ("1990/03/09", date(1990, 3, 9)),
+        ("1990-03-09 00:00:00", date(1990, 3, 9)),
         ("09.03.1990", date(1990, 3, 9)),
         ("09-03-1990", date(1990, 3, 9)),
         # Excel's serial numbers, kept as numbers in a CSV: 1 is 01/01/1900,
@@ -416,3 +421,24 @@ def test_a_landline_excel_cut_into_scientific_notation_is_left_out_of_the_extra_
     assert result.counts()["created"] == 1 and result.warned == 1
     assert Contact.objects.get().custom_fields.count() == 0
     assert result.warnings[0][2][0].startswith("Telefone “1,13333E+9” ficou de fora.") and "perdeu dígitos" in result.warnings[0][2][0]
+
+
+TODAY = date(2026, 12, 5)
+BIRTH_DATES = st.dates(min_value=date(1900, 1, 1), max_value=TODAY)
+
+
+def read_birth_date(text: str, raw=None):
+    return COLUMN_BY_FIELD["birth_date"].clean(text, text if raw is None else raw, Context(today=TODAY, wallets={}, group_numbers=set()))
+
+
+@given(BIRTH_DATES)
+def test_any_birth_date_since_1900_written_in_full_as_iso_or_as_excels_serial_reads_back_the_same(day):
+    assert read_birth_date(day.strftime("%d/%m/%Y")) == day
+    assert read_birth_date(day.isoformat()) == day
+    serial = (day - date(1899, 12, 30)).days if day >= date(1900, 3, 1) else (day - date(1899, 12, 31)).days
+    assert read_birth_date(str(serial), float(serial)) == day
+
+
+@given(st.dates(min_value=date(TODAY.year - 99, 1, 1), max_value=TODAY))
+def test_a_birth_date_of_the_last_hundred_years_written_with_two_digits_reads_back_the_same(day):
+    assert read_birth_date(day.strftime("%d/%m/%y")) == day

@@ -350,8 +350,9 @@ EXCEL_FAKE_LEAP_DAY = 60
 EXCEL_LAST_SERIAL = 2958465  # 31/12/9999
 # 09/03/1990, 9-3-90, 09.03.1990: day, month, year (two or four digits).
 DAY_MONTH_YEAR = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})")
-# 1990-03-09, as ISO and Google Contacts write it (maybe with a time).
-YEAR_MONTH_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+# 1990-03-09, as ISO and Google Contacts write it (maybe with a time),
+# or 1990/03/09.
+YEAR_MONTH_DAY = re.compile(r"(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 # A birthday without its year: Google Contacts' "--03-09", or "09/03".
 WITHOUT_YEAR = re.compile(r"--\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}")
 EARLIEST_YEAR = 1900
@@ -373,7 +374,7 @@ def _cell_date(text: str, raw, *, today: date) -> date | None:
         if len(match[4]) == 2:
             year = _past_year(year, month, day, today)
     elif match := YEAR_MONTH_DAY.fullmatch(text):
-        year, month, day = map(int, match.groups())
+        year, month, day = int(match[1]), int(match[3]), int(match[4])
     elif WITHOUT_YEAR.fullmatch(text):
         raise ValidationError(
             _("A birth date without the year cannot be kept: the field needs the day, the month and the year."), code="no_year"
