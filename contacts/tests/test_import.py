@@ -226,7 +226,7 @@ def test_rejected_rows_go_to_an_error_report_that_can_be_fixed_and_imported_agai
     assert sheet[1][:2] == ["Ruim", "123"] and "telefone válido" in sheet[1][2]
     fixed = xlsx([sheet[0], ["Ruim", "11912345678", ""]])
     result = run(fixed)
-    assert result.counts()["created"] == 1  # the "Erro" column became a harmless extra field, left empty
+    assert result.counts()["created"] == 1  # the "Erro" column is left out
 
 
 def test_a_job_that_fails_half_way_writes_nothing_and_can_run_again(admin_client, django_capture_on_commit_callbacks, monkeypatch):
