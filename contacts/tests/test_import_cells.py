@@ -8,7 +8,8 @@ import io
 from datetime import date
 
 import pytest
-from hypothesis import given
+from django.core.exceptions import ValidationError
+from hypothesis import example, given
 from hypothesis import strategies as st
 from django.core.management import call_command
 from django.urls import reverse
@@ -18,7 +19,7 @@ from contacts.models import Contact, Tag
 from contacts.tests.factories import ContactFactory
 from contacts.tests.spreadsheet_files import csv_bytes, xlsx
 from contacts.tests.test_import import import_through_the_panel, run
-from contacts.transfer.columns import COLUMN_BY_FIELD, Context, guess_mapping
+from contacts.transfer.columns import COLUMN_BY_FIELD, EARLIEST_YEAR, Context, guess_mapping
 
 pytestmark = pytest.mark.django_db
 
@@ -432,11 +433,20 @@ def read_birth_date(text: str, raw=None):
 
 
 @given(BIRTH_DATES)
+@example(date(1905, 4, 1))
+@example(date(1900, 2, 28))
+@example(date(1900, 3, 1))
 def test_any_birth_date_since_1900_written_in_full_as_iso_or_as_excels_serial_reads_back_the_same(day):
     assert read_birth_date(day.strftime("%d/%m/%Y")) == day
     assert read_birth_date(day.isoformat()) == day
     serial = (day - date(1899, 12, 30)).days if day >= date(1900, 3, 1) else (day - date(1899, 12, 31)).days
-    assert read_birth_date(str(serial), float(serial)) == day
+    if EARLIEST_YEAR <= serial <= TODAY.year:
+        # A number that reads as a year (the serials of 1905's spring) is
+        # taken for one: a year alone is not a birth date.
+        with pytest.raises(ValidationError, match="01/01/1990"):
+            read_birth_date(str(serial), float(serial))
+    else:
+        assert read_birth_date(str(serial), float(serial)) == day
 
 
 @given(st.dates(min_value=date(TODAY.year - 99, 1, 1), max_value=TODAY))
