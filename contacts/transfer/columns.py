@@ -322,7 +322,7 @@ EXCEL_DIGITS = 10**15
 def check_digits_kept(text: str, raw) -> None:
     """Raise ValidationError for a cell of digits that Excel turned into
     a number and cut."""
-    if (isinstance(raw, float) and abs(raw) >= EXCEL_DIGITS) or SCIENTIFIC.fullmatch(text.replace(" ", "")):
+    if (isinstance(raw, float) and abs(raw) >= EXCEL_DIGITS) or (("E" in text or "e" in text) and SCIENTIFIC.fullmatch(text.replace(" ", ""))):
         raise ValidationError(
             _(
                 "The column was formatted as a number in the spreadsheet, which lost digits. "
@@ -379,9 +379,7 @@ def _cell_date(text: str, raw, *, today: date) -> date | None:
         raise ValidationError(
             _("A birth date without the year cannot be kept: the field needs the day, the month and the year."), code="no_year"
         )
-    elif re.fullmatch(r"\d{1,7}(\.0+)?", text) and 1 <= (serial := int(float(text))) <= EXCEL_LAST_SERIAL and not (
-        EARLIEST_YEAR <= serial <= today.year
-    ):  # a number alone that is not a year: Excel's serial of a date
+    elif (serial := _excel_serial(text, today)) is not None:
         if serial == EXCEL_FAKE_LEAP_DAY:
             raise ValidationError(_("There is no such date: use dd/mm/yyyy, like 01/01/1990."), code="invalid_date")
         return EXCEL_EPOCH + timedelta(days=serial if serial > EXCEL_FAKE_LEAP_DAY else serial + 1)
@@ -393,6 +391,17 @@ def _cell_date(text: str, raw, *, today: date) -> date | None:
         return date(year, month, day)
     except ValueError:
         raise ValidationError(_("There is no such date: use dd/mm/yyyy, like 01/01/1990."), code="invalid_date") from None
+
+
+def _excel_serial(text: str, today: date) -> int | None:
+    """A number alone, as Excel's serial number of a day; not one that
+    reads as a year (a year alone is not a birth date)."""
+    if not re.fullmatch(r"\d{1,7}(\.0+)?", text):
+        return None
+    serial = int(float(text))
+    if 1 <= serial <= EXCEL_LAST_SERIAL and not EARLIEST_YEAR <= serial <= today.year:
+        return serial
+    return None
 
 
 def _past_year(year: int, month: int, day: int, today: date) -> int:
