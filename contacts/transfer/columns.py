@@ -129,15 +129,19 @@ MAX_TAGS_PER_CELL = 20
 
 
 # Google Contacts separates labels with " ::: " and lists its own system
-# groups ("* myContacts", "* starred") among them: those are not tags.
+# groups ("* myContacts", "* starred"; "myContacts" in its Outlook CSV)
+# among them: those are not tags.
 TAG_SEPARATORS = re.compile(r"[,;]|\s:::\s")
+
+
+def _is_system_label(name: str) -> bool:
+    return name.startswith("*") or name.casefold() == "mycontacts"
 
 
 class TagsColumn(Column):
     def clean(self, text, raw, context):
-        names = list(
-            dict.fromkeys(" ".join(t.split())[:50] for t in TAG_SEPARATORS.split(text) if t.strip() and not t.strip().startswith("*"))
-        )
+        names = [" ".join(t.split())[:50] for t in TAG_SEPARATORS.split(text)]
+        names = list(dict.fromkeys(name for name in names if name and not _is_system_label(name)))
         if len(names) > MAX_TAGS_PER_CELL:
             raise ValidationError(
                 _("The tags cell names %(count)d tags (“%(start)s…”); a contact takes at most %(limit)d in an import.")
