@@ -452,3 +452,29 @@ def test_any_birth_date_since_1900_written_in_full_as_iso_or_as_excels_serial_re
 @given(st.dates(min_value=date(TODAY.year - 99, 1, 1), max_value=TODAY))
 def test_a_birth_date_of_the_last_hundred_years_written_with_two_digits_reads_back_the_same(day):
     assert read_birth_date(day.strftime("%d/%m/%y")) == day
+
+
+def test_a_row_without_a_mobile_takes_its_landline_as_the_number_and_loses_nothing():
+    content = csv_bytes(
+        [
+            ["Nome", "Telefone", "Celular", "E-mail"],
+            ["Maria", "(11) 3333-4444", "(11) 98765-4321", ""],
+            ["Padaria", "(11) 2222-1111", "", ""],  # a landline only: it is the number
+            ["Ramal", "ramal 23", "", "ramal@exemplo.com"],  # not a phone: stays an extra field
+        ]
+    )
+    result = run(content)
+    assert result.counts() == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0, "rejected": 0}, result.errors
+    assert extras(Contact.objects.get(number="5511987654321")) == {"Telefone": "(11) 3333-4444"}
+    padaria = Contact.objects.get(name="Padaria")
+    assert (padaria.number, extras(padaria)) == ("551122221111", {})
+    ramal = Contact.objects.get(name="Ramal")
+    assert (ramal.number, ramal.email, extras(ramal)) == ("", "ramal@exemplo.com", {"Telefone": "ramal 23"})
+
+
+def test_an_outlook_contact_without_a_mobile_takes_its_first_other_phone_as_the_number():
+    content = csv_of(OUTLOOK_HEADER, row_of(OUTLOOK_HEADER, **{"First Name": "Rui", "Business Phone": "(31) 3222-1111", "Home Phone": "(31) 3333-2222"}))
+    result = run(content)
+    assert result.counts()["created"] == 1, result.errors
+    rui = Contact.objects.get()
+    assert (rui.name, rui.number, extras(rui)) == ("Rui", "553133332222", {"Business Phone": "(31) 3222-1111"})

@@ -165,6 +165,11 @@ PHONE_ALIASES = (
     "phone 1 value",  # Google Contacts: the first phone
     "primary phone",  # Outlook
 )  # fmt: skip
+# Other phones: never guessed as the number, but where a row whose number
+# cell is empty finds it (see other_phone_columns).
+OTHER_PHONE = re.compile(
+    r"telefone (fixo|residencial|comercial|\d+)|fixo|(home|business|other|company main) phone( \d+)?|phone \d+ value|telefone \d+"
+)
 
 _DECLARED = {
     column.field: column
@@ -265,6 +270,23 @@ def extra_name(header: str) -> str:
 
 def is_middle_name(header: str) -> bool:
     return header_key(header) in MIDDLE_NAME_ALIASES
+
+
+def other_phone_columns(headers: list[str], mapping: list[str]) -> list[int]:
+    """The phone columns that are extra fields, in the order a row whose
+    number cell is empty takes its number from them (a mobile, a phone,
+    then a landline): a sheet of mobiles and landlines loses no row that
+    has only a landline. None when no column is the number."""
+    if "number" not in mapping:
+        return []
+    keys = [header_key(header) for header in headers]
+    extras = [i for i, target in enumerate(mapping) if target.startswith(EXTRA) and i < len(keys)]
+    tiers = (
+        lambda key: key in NUMBER_ALIASES or key in MOBILE_ALIASES,
+        lambda key: key in PHONE_ALIASES,
+        lambda key: OTHER_PHONE.fullmatch(key) is not None,
+    )
+    return [i for tier in tiers for i in extras if tier(keys[i])]
 
 
 def guess_mapping(headers: list[str]) -> list[str]:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from contacts_portal import database
 
-from .. import normalizers
+from .. import normalizers, rules
 from ..models import Contact, ContactIdentity, CustomField, Tag, Wallet
 from .columns import (
     CLEANING_ORDER,
@@ -36,6 +36,7 @@ from .columns import (
     guess_mapping,
     is_middle_name,
     label,
+    other_phone_columns,
 )
 from .columns import extra_name as column_extra_name
 from .reading import Table, cell_text, unescape_csv_text
@@ -204,6 +205,8 @@ class RowCleaner:
         # columns.MULTIPLE) go to extra fields named after its column.
         self._overflow = {target: column_extra_name(self._column_names[target]) for target in ("number", "email") if target in self._column_names}
         self._middle_names = [name for index, name in self.extras if index < len(headers) and is_middle_name(headers[index])]
+        extra_of = dict(self.extras)
+        self._other_phones = [(index, extra_of[index]) for index in other_phone_columns(headers, mapping)]
         #: Every extra field a row may fill.
         self.extra_names = [name for _index, name in self.extras] + [f"{name} ({n})" for name in self._overflow.values() for n in (2, 3)]
         mapped = {target for _index, target in self._fields}
@@ -243,6 +246,8 @@ class RowCleaner:
                     text, *others = text.split(MULTIPLE)
                     self._keep_others(row, target, others)
                 raw_values[target] = (text, raw)
+        if self._other_phones and not raw_values.get("number", ("",))[0].strip():
+            self._number_from_other_phone(row, cells, raw_values)
         try:
             self._clean_values(row, raw_values)
         except ValidationError as error:
@@ -259,6 +264,30 @@ class RowCleaner:
             row.warnings.append(_left_out(name, text, error))
             return True
         return False
+
+    def _number_from_other_phone(self, row: Row, cells: list, raw_values: dict) -> None:
+        """A row without a number takes the first valid one of its other
+        phones (as extra fields), which is then not kept as an extra field
+        too."""
+        for index, name in self._other_phones:
+            if index >= len(cells) or not row.extras or name not in row.extras:
+                continue
+            raw = cells[index]
+            text = cell_text(raw)
+            if self._is_csv:
+                text = unescape_csv_text(text)
+            text, *others = (part.strip() for part in text.split(MULTIPLE))
+            try:
+                check_digits_kept(text, raw)
+                rules.number(text)
+            except ValidationError:
+                continue  # not a phone: it stays an extra field
+            raw_values["number"] = (text, raw)
+            if others:
+                row.extras[name] = ", ".join(filter(None, others))[:500]
+            else:
+                del row.extras[name]
+            return
 
     def _keep_others(self, row: Row, target: str, others: list[str]) -> None:
         """The second value of a cell that holds several goes to the extra
