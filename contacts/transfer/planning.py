@@ -190,8 +190,11 @@ def new_contact_rows(new: list[Planned], now: datetime) -> Iterator[tuple]:
 
 
 class RowCleaner:
-    """A row of the file as a Row: each mapped cell cleaned by its column,
-    the extra fields' cells kept as text."""
+    """A row of the file as a Row: each mapped cell cleaned by its column
+    (a wrong optional one left out, with a warning), the extra fields'
+    cells kept as text. A cell with several values (Google Contacts'
+    "a ::: b") gives the field its first; a row without a number takes it
+    from another phone column."""
 
     def __init__(self, table: Table, mapping: list[str]):
         self._is_csv = table.kind == "csv"
@@ -258,6 +261,8 @@ class RowCleaner:
         return row
 
     def _lost_digits(self, row: Row, name: str, text: str, raw) -> bool:
+        """An extra field's cell of digits that Excel cut is left out, with
+        a warning."""
         try:
             check_digits_kept(text, raw)
         except ValidationError as error:
