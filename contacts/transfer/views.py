@@ -189,6 +189,7 @@ class ExportView(PermissionRequiredMixin, FormView):
             "wallet": data.get("wallet", ""),
             "tag": [int(pk) for pk in data.getlist("tag")],
             "type": data.get("type", ""),
+            "sort": data.get("sort", ""),
             "format": form.cleaned_data["format"],
             "from_panel": True,
             "language": self.request.LANGUAGE_CODE,
