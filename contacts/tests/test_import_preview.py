@@ -99,8 +99,8 @@ def test_a_rejected_row_says_why_quoting_the_cell(admin_client, django_capture_o
         admin_client, [["Nome", "Telefone"], ["Ana", "11987654321"], ["Bia", "12-3"]], django_capture_on_commit_callbacks
     )
     html = page_of(admin_client, preview, show="rejected")
-    assert "Número “12-3”: Informe um telefone válido" in html
-    assert preview.result["errors"] == [[3, "Número “12-3”: Informe um telefone válido: DDI + DDD + número, como +55 11 98765-4321."]]
+    assert "Telefone “12-3”: Informe um telefone válido" in html
+    assert preview.result["errors"] == [[3, "Telefone “12-3”: Informe um telefone válido: DDI + DDD + número, como +55 11 98765-4321."]]
 
 
 def test_a_row_found_by_email_that_would_change_the_contacts_number_is_a_conflict_left_out_by_default(
@@ -286,4 +286,4 @@ def test_a_preview_whose_rows_file_is_gone_still_shows_its_counts(admin_client, 
     preview = preview_through_the_panel(admin_client, [["Nome", "Telefone"], ["Ana", "11987654321"], ["Bia", "1"]], django_capture_on_commit_callbacks)
     preview.result_file.storage.delete(preview.result_file.name)
     html = page_of(admin_client, preview)
-    assert "A criar" in html and "Número “1”" in html  # the first rejected rows kept in the job
+    assert "A criar" in html and "Telefone “1”" in html  # the first rejected rows kept in the job

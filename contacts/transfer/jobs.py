@@ -57,11 +57,15 @@ def _importer_options(job) -> dict:
     }
 
 
-def _shown(result) -> dict:
-    """What a job keeps of a result besides its counts: the first rejected
-    rows and conflicts, and how many rows repeat a number."""
+def _result(result) -> dict:
+    """What the page shows: the counts, the first rejected rows, the rows
+    imported without a cell they could do without (how many, and the first
+    ones' warnings), the first conflicts and how many rows repeat a number."""
     return {
+        **result.counts(),
+        "warned": result.warned,
         "errors": [[number, message] for number, _cells, message in result.errors[:PREVIEW_ERRORS]],
+        "warnings": [[number, " ".join(messages)] for number, _cells, messages in result.warnings[:PREVIEW_ERRORS]],
         "conflict_rows": [list(conflict) for conflict in result.conflict_rows[:PREVIEW_ERRORS]],
         "conflicts_found": len(result.conflict_rows),
         "repeated_numbers": result.repeated_numbers,
@@ -82,7 +86,7 @@ def preview(job) -> dict:
         result_file=job.result_file.name,
         total=result.rows,
         done=result.rows,
-        result={**result.counts(), **_shown(result), "kinds": outcomes.counts},
+        result={**_result(result), "kinds": outcomes.counts},
     )
 
 
@@ -98,13 +102,13 @@ def run_import(job) -> None:
         result = import_file(
             read=lambda: _table(job), file_name=job.parameters.get("file_name", ""), progress=job.progress, **_importer_options(job)
         )
-    if result.errors:
+    if result.errors or result.warnings:
         job.report_file.save("erros.xlsx", File(_write_report(rejected_rows(result))), save=False)
     job.finish(
         report_file=job.report_file.name,
         total=result.rows,
         done=result.rows,
-        result={**result.counts(), **_shown(result), "touched": {"batch": str(current_actor().batch), "after": after}},
+        result={**_result(result), "touched": {"batch": str(current_actor().batch), "after": after}},
     )
 
 

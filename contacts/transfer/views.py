@@ -19,7 +19,7 @@ from jobs.views import UserJobMixin
 
 from ..filters import ContactFilter
 from ..models import Wallet
-from .columns import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
+from .columns import COLUMNS, EXTRA, IGNORE, clean_mapping, extra_name, guess_mapping
 from .exporting import XLSX_TEXT_ONLY
 from .planning import OVERWRITE, SKIP
 from .preview import FLAGGED, PreviewRows
@@ -87,7 +87,7 @@ class MappingForm(forms.Form):
         guessed = job.parameters.get("mapping") or guess_mapping(self.headers)
         choices = [(column.field, column.label) for column in COLUMNS]
         for index, header in enumerate(self.headers):
-            extra = EXTRA + (" ".join(header.split())[:100] or f"Coluna {index + 1}")
+            extra = EXTRA + (extra_name(header) or f"Coluna {index + 1}")
             self.fields[f"column_{index}"] = forms.ChoiceField(
                 label=header or _("(no name)"),
                 choices=[*choices, (extra, _("Additional information “%(name)s”") % {"name": extra[len(EXTRA) :]}), (IGNORE, _("Leave out"))],
