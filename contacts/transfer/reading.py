@@ -349,11 +349,8 @@ class _Book:
         """The sheet's rows as (number, cells from column A), as the XML is
         parsed: what is held is a piece of the file and the rows it made."""
         ready: list[tuple[int, list]] = []
-        reader = _SheetReader(self, ready)
         parser = _parser()
-        parser.StartElementHandler = reader.start
-        parser.EndElementHandler = reader.end
-        parser.CharacterDataHandler = reader.text
+        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = _sheet_handlers(self, ready)
         with self.archive.open(self.sheet) as part:
             while True:
                 chunk = part.read(CHUNK)
@@ -423,164 +420,162 @@ def _unescape(text: str) -> str:
     return ESCAPED.sub(lambda match: chr(int(match.group(1), 16)), text) if "_x" in text else text
 
 
-class _SheetReader:
+def _sheet_handlers(book: _Book, ready: list):
     """expat's handlers for a worksheet: each <row> becomes (number, cells),
     a list from column A to the row's last value, put in `ready`. The
-    sheet's extent (from its first cell reference to its last) is checked
-    against IMPORT_MAX_CELLS as it grows, before a row as wide as it says
-    is made."""
+    sheet's extent (its rows from first to last, and its widest row) is
+    checked against IMPORT_MAX_CELLS row by row, so a row as wide as the
+    file says is made only within the budget. Closures over local state,
+    not methods: they run millions of times for a large sheet."""
+    strings, date_styles, date1904, row_errors = book.strings, book.date_styles, book.date1904, book.row_errors
+    max_cells = settings.IMPORT_MAX_CELLS
+    # The names as expat reports them, compared directly, the frequent ones
+    # first (expat interns them); in the namespace the sheet's root uses.
+    C, V, T, IS, ROW = (f"{MAIN[0]}{SEP}{name}" for name in ("c", "v", "t", "is", "row"))
+    others = _names("f", "rPh", "mergeCell")
+    rooted = False
+    columns: dict[str, int] = {}
+    number = 0
+    row = None  # the cells of the row being read
+    column = -1
+    cell_type, style, formula = "n", None, False
+    collecting = None  # where the text being read goes
+    stored = None  # the text of the cell's <v>
+    inline = None  # of its inline string
+    phonetic = 0
+    first_row = last_row = None
+    width = 0
 
-    def __init__(self, book: _Book, ready: list):
-        self.book = book
-        self.ready = ready
-        self.strings = book.strings
-        self.date_styles = book.date_styles
-        self.date1904 = book.date1904
-        self.columns: dict[str, int] = {}
-        self.kinds = _names("row", "c", "v", "is", "t", "f", "rPh", "mergeCell")
-        self.max_cells = settings.IMPORT_MAX_CELLS
-        self.number = 0
-        self.row: list | None = None
-        self.column = -1
-        self.cell_type = "n"
-        self.style = ""
-        self.formula = False
-        self.collecting: list | None = None  # where the text being read goes
-        self.length = 0
-        self.stored: list | None = None  # the text of the cell's <v>
-        self.inline: list | None = None  # of its inline string
-        self.phonetic = 0
-        self.first_row = self.last_row = self.first_column = self.last_column = None
-
-    def start(self, name, attributes):
-        kind = self.kinds.get(name)
-        if kind is None or (self.row is None and kind != "row" and kind != "mergeCell"):
-            return
-        if kind == "c":
+    def start(name, attributes):
+        nonlocal number, row, column, cell_type, style, formula, collecting, stored, inline, phonetic, rooted, C, V, T, IS, ROW
+        if name == C:
             reference = attributes.get("r")
             if reference:
                 letters = reference.rstrip("0123456789")
-                column = self.columns.get(letters)
+                column = columns.get(letters)
                 if column is None:
-                    column = self.columns[letters] = _column_index(letters)
+                    column = columns[letters] = _column_index(letters)
             else:
-                column = self.column + 1  # cells without a reference follow one another
-            self.column = column
-            if self.first_column is None or column < self.first_column:
-                self.first_column = column
-            if self.last_column is None or column > self.last_column:
-                self.last_column = column
-            self.cell_type = attributes.get("t", "n")
-            self.style = attributes.get("s", "")
-            self.formula = False
-            self.stored = self.inline = None
-        elif kind == "v":
-            self.collecting = self.stored = []
-            self.length = 0
-        elif kind == "row":
+                column += 1  # cells without a reference follow one another
+            cell_type = attributes.get("t", "n")
+            style = attributes.get("s")
+            formula = False
+            stored = inline = None
+        elif name == V:
+            collecting = stored = []
+        elif name == T:
+            if inline is not None and not phonetic:
+                collecting = inline
+        elif name == IS:
+            inline = []
+        elif name == ROW:
             reference = attributes.get("r")
-            self.number = int(reference) if reference and reference.isdigit() else self.number + 1
-            self.row = []
-            self.column = -1
-        elif kind == "is":
-            self.inline = []
-            self.length = 0
-        elif kind == "t":
-            if self.inline is not None and not self.phonetic:
-                self.collecting = self.inline
-        elif kind == "f":
-            self.formula = True
-        elif kind == "rPh":
-            self.phonetic += 1
-        else:  # mergeCell: after the rows, which were read already
-            first = attributes.get("ref", "").split(":")[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-            raise SpreadsheetError(
-                _("The spreadsheet has merged cells (row %(row)d). Unmerge them, keep one value per cell and send it again.")
-                % {"row": int(first) if first.isdigit() else 1}
-            )
-
-    def text(self, data):
-        collecting = self.collecting
-        if collecting is not None and self.length < CELL_TEXT_LIMIT:
-            collecting.append(data[: CELL_TEXT_LIMIT - self.length])
-            self.length += len(data)
-
-    def end(self, name):
-        kind = self.kinds.get(name)
-        if kind is None:
-            return
-        if kind == "v" or kind == "t":
-            self.collecting = None
-        elif kind == "c":
-            if self.row is not None:
-                self._cell()
-        elif kind == "row":
-            if self.row is not None:
-                self._row()
-        elif kind == "rPh":
-            self.phonetic -= 1
-
-    def _cell(self):
-        if self.inline is not None:
-            value = _unescape("".join(self.inline))
+            number = int(reference) if reference and reference.isdigit() else number + 1
+            row = []
+            column = -1
         else:
-            text = "".join(self.stored) if self.stored else ""
-            if not text:
-                if self.formula:
-                    self.book.row_errors[self.number] = _(
-                        "A cell has a formula without a calculated value; open the file in Excel, save it and send it again."
-                    )
-                return
-            value = self._value(self.cell_type, text)
-        if value is not None and value != "":
-            row = self.row
-            column = self.column
-            if column >= len(row):
-                row.extend([None] * (column - len(row) + 1))
-            row[column] = value
-
-    def _value(self, cell_type: str, text: str):
-        if cell_type == "n":
-            number = float(text)
-            if self.style and self.date_styles and int(self.style) in self.date_styles:
-                return _excel_date(number, self.date1904)
-            return number
-        if cell_type == "s":
-            index = int(text)
-            if not 0 <= index < len(self.strings):
-                raise ValueError("no such shared string")
-            return self.strings[index]
-        if cell_type == "b":
-            return text.strip() in ("1", "true")
-        if cell_type == "str":
-            return _unescape(text)
-        if cell_type == "d":
-            try:
-                return datetime.fromisoformat(text.strip())
-            except ValueError:
-                return text
-        return text  # a formula's text ("str"), or an error ("#N/A") as the sheet shows it
-
-    def _row(self):
-        number, row = self.number, self.row
-        self.row = None
-        if self.first_row is None or number < self.first_row:
-            self.first_row = number
-        if self.last_row is None or number > self.last_row:
-            self.last_row = number
-        if self.first_column is not None:
-            width = self.last_column - self.first_column + 1
-            height = self.last_row - self.first_row + 1
-            if width * height > self.max_cells:
+            kind = others.get(name)
+            if not rooted:
+                rooted = True
+                namespace = name.split(SEP)[0]
+                if namespace in MAIN:
+                    C, V, T, IS, ROW = (f"{namespace}{SEP}{name}" for name in ("c", "v", "t", "is", "row"))
+            if kind == "f":
+                formula = True
+            elif kind == "rPh":
+                phonetic += 1
+            elif kind == "mergeCell":  # after the rows, which were read already
+                first = attributes.get("ref", "").split(":")[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
                 raise SpreadsheetError(
-                    _(
-                        "The sheet spreads over %(rows)s rows and %(columns)s columns, more than can be read. "
-                        "Delete the cells far from the data (press Ctrl+End in Excel to find the last one), "
-                        "or split the file, and send it again."
-                    )
-                    % {"rows": _thousands(height), "columns": _thousands(width)}
+                    _("The spreadsheet has merged cells (row %(row)d). Unmerge them, keep one value per cell and send it again.")
+                    % {"row": int(first) if first.isdigit() else 1}
                 )
-        self.ready.append((number, row))
+
+    def text(data):
+        # Pieces of at most expat's buffer each; a text longer than a cell
+        # can be stops being kept.
+        if collecting is not None and len(collecting) < 64:
+            collecting.append(data)
+
+    def end(name):
+        nonlocal row, collecting, phonetic, inline, first_row, last_row, width
+        if name == C:
+            if row is None:
+                return
+            if inline is not None:
+                value = _cell_string("".join(inline))
+                inline = None
+            elif stored:
+                value = "".join(stored)
+                if cell_type == "n":
+                    value = float(value)
+                    if style is not None and date_styles and int(style) in date_styles:
+                        value = _excel_date(value, date1904)
+                elif cell_type == "s":
+                    value = strings[int(value)]
+                else:
+                    value = _typed_value(cell_type, value)
+            else:
+                # No stored value (none, or <v/>): a formula's result was never calculated.
+                if formula:
+                    row_errors[number] = _("A cell has a formula without a calculated value; open the file in Excel, save it and send it again.")
+                return
+            if value != "":
+                if column >= len(row):
+                    if column == len(row):
+                        row.append(value)
+                        return
+                    row.extend([None] * (column - len(row) + 1))
+                row[column] = value
+        elif name == V or name == T:
+            collecting = None
+        elif name == ROW:
+            if row is None:
+                return
+            if first_row is None or number < first_row:
+                first_row = number
+            if last_row is None or number > last_row:
+                last_row = number
+            if len(row) > width:
+                width = len(row)
+            if width * (last_row - first_row + 1) > max_cells:
+                _refuse_extent(last_row - first_row + 1, width)
+            ready.append((number, row))
+            row = None
+        elif others.get(name) == "rPh":
+            phonetic -= 1
+
+    return start, end, text
+
+
+def _cell_string(text: str) -> str:
+    if len(text) > CELL_TEXT_LIMIT:
+        text = text[:CELL_TEXT_LIMIT]
+    return _unescape(text) if "_x" in text else text
+
+
+def _typed_value(cell_type: str, text: str):
+    if cell_type == "b":
+        return text.strip() in ("1", "true")
+    if cell_type == "str":
+        return _cell_string(text)
+    if cell_type == "d":
+        try:
+            return datetime.fromisoformat(text.strip())
+        except ValueError:
+            return text
+    return text  # an error ("#N/A") as the sheet shows it
+
+
+def _refuse_extent(height: int, width: int):
+    raise SpreadsheetError(
+        _(
+            "The sheet spreads over %(rows)s rows and %(columns)s columns, more than can be read. "
+            "Delete the cells far from the data (press Ctrl+End in Excel to find the last one), "
+            "or split the file, and send it again."
+        )
+        % {"rows": _thousands(height), "columns": _thousands(width)}
+    )
 
 
 def _column_index(letters: str) -> int:
