@@ -185,14 +185,14 @@ def lying_dimension_files() -> dict[str, bytes]:
 # memory, generated as raw XML written into the archive (fast, at any size).
 
 
-def raw_xlsx(rows: Iterable[str] | bytes, *, shared_strings: Iterable[str] | bytes | None = None, dimension="A1") -> bytes:
+def raw_xlsx(rows: Iterable[str] | bytes, *, shared_strings: Iterable[str] | bytes | None = None, dimension="A1", level: int = 1) -> bytes:
     """An .xlsx whose first sheet's <sheetData> is `rows` (XML text, written
     piece by piece) and whose shared strings are `shared_strings`."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
         for name, data in minimal_parts().items():
             archive.writestr(name, data)
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=False) as part:
             part.write(
                 b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
                 + f'<dimension ref="{dimension}"/><sheetData>'.encode()
@@ -200,7 +200,7 @@ def raw_xlsx(rows: Iterable[str] | bytes, *, shared_strings: Iterable[str] | byt
             _write_pieces(part, rows)
             part.write(b"</sheetData></worksheet>")
         if shared_strings is not None:
-            with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+            with archive.open("xl/sharedStrings.xml", "w", force_zip64=False) as part:
                 part.write(b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
                 _write_pieces(part, shared_strings)
                 part.write(b"</sst>")
@@ -288,3 +288,40 @@ def column_letters(index: int) -> str:
         index, remainder = divmod(index - 1, 26)
         letters = chr(65 + remainder) + letters
     return letters
+
+
+def lying_headers_file(lie: str, *, real_size: int = 30 * 1024 * 1024) -> bytes:
+    """An .xlsx whose sheet unpacks to `real_size` while its zip headers say
+    less: "both" headers understate the unpacked size, "compressed" they
+    understate the compressed size too, "central" only the central
+    directory does (the local header tells the truth); "none" is the file
+    as written."""
+    padding = " " * 1000
+    rows = [inline_row(1, "Nome", "Telefone")] + [padding] * (real_size // 1000)
+    content = bytearray(raw_xlsx(rows))
+    if lie == "none":
+        return bytes(content)
+    with zipfile.ZipFile(io.BytesIO(bytes(content))) as archive:
+        member = archive.getinfo("xl/worksheets/sheet1.xml")
+    central = _central_entry(content, b"xl/worksheets/sheet1.xml")
+    local = member.header_offset
+    if lie in ("both", "compressed"):
+        content[local + 22 : local + 26] = (1000).to_bytes(4, "little")
+    content[central + 24 : central + 28] = (1000).to_bytes(4, "little")
+    if lie == "compressed":
+        content[local + 18 : local + 22] = (500).to_bytes(4, "little")
+        content[central + 20 : central + 24] = (500).to_bytes(4, "little")
+    return bytes(content)
+
+
+def _central_entry(content: bytearray, name: bytes) -> int:
+    position = content.index(b"PK\x05\x06")
+    start = int.from_bytes(content[position + 16 : position + 20], "little")
+    while content[start : start + 4] == b"PK\x01\x02":
+        length = int.from_bytes(content[start + 28 : start + 30], "little")
+        extra = int.from_bytes(content[start + 30 : start + 32], "little")
+        comment = int.from_bytes(content[start + 32 : start + 34], "little")
+        if content[start + 46 : start + 46 + length] == name:
+            return start
+        start += 46 + length + extra + comment
+    raise LookupError(name)

@@ -13,6 +13,7 @@ with a message for the user.
 
 import codecs
 import csv
+import html
 import io
 import posixpath
 import re
@@ -20,9 +21,11 @@ import struct
 import zipfile
 import zlib
 from array import array
-from collections.abc import Iterator
+from itertools import accumulate, islice
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from xml.parsers import expat
 
 from django.conf import settings
@@ -54,6 +57,8 @@ class Table:
     # that rejects each (a formula without a stored result, a stray quote).
     # Filled as the rows are read, before each such row is handed out.
     row_errors: dict[int, str] = field(default_factory=dict)
+    # The rows and columns with content, counted cheaply (see survey).
+    outline: Callable[[], "Outline | None"] | None = None
 
 
 def read_table(file) -> Table:
@@ -95,13 +100,23 @@ class Survey:
 def survey(table: Table, *, sample_rows: int = 3) -> Survey:
     used = {index for index, header in enumerate(table.headers) if header}
     sample, count = [], 0
-    for _number, row in table.rows:
-        count += 1
-        if count <= sample_rows:
-            sample.append(row)
-        for index, value in enumerate(row):
-            if index not in used and not _blank(value):
-                used.add(index)
+    outline = table.outline() if table.outline else None
+    if outline is not None:
+        # The rows and columns counted from the sheet's cell references,
+        # without parsing each cell; the first rows for the samples.
+        if outline.rows - 1 > settings.IMPORT_MAX_ROWS:
+            raise _too_many_rows()
+        used |= outline.columns
+        sample = [row for _, (_number, row) in zip(range(sample_rows), table.rows, strict=False)]
+        count = outline.rows - 1
+    else:
+        for _number, row in table.rows:
+            count += 1
+            if count <= sample_rows:
+                sample.append(row)
+            for index, value in enumerate(row):
+                if index not in used and not _blank(value):
+                    used.add(index)
     limit = settings.IMPORT_MAX_COLUMNS
     if len(used) > limit:
         raise SpreadsheetError(
@@ -115,6 +130,70 @@ def survey(table: Table, *, sample_rows: int = 3) -> Survey:
     headers = [table.headers[index] if index < len(table.headers) else "" for index in columns]
     texts = [[cell_text(row[index]) if index < len(row) else "" for index in columns] for row in sample]
     return Survey(columns, headers, texts, count)
+
+
+@dataclass
+class Outline:
+    columns: set[int]  # that have a cell with something in it
+    rows: int  # that have such a cell
+
+
+# A cell with content (not <c .../>), by its reference, whatever attribute
+# comes first; and any cell with content, to know that all had one.
+CONTENT_CELL = re.compile(rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr\s*=\s*["']([A-Z]{1,3})([0-9]{1,7})["'][^>]*(?<!/)>""")
+ANY_CONTENT_CELL = re.compile(rb"<(?:[\w.-]+:)?c\b[^>]*(?<!/)>")
+
+
+def _outline(archive: zipfile.ZipFile, sheet: str) -> Outline | None:
+    """The sheet's rows and columns with content, from its cells' references
+    in the XML as it is unpacked (no cell is parsed, nothing kept but the
+    counts): a million rows are refused in seconds, a sheet as wide as
+    Excel's grid costs a set of its columns, and its extent is checked
+    against IMPORT_MAX_CELLS whatever row the far cell is in. None when some
+    cell has no reference (its place is then known only by parsing)."""
+    letters: set[bytes] = set()
+    rows = 0
+    first_row = last_row = None
+    previous: set[int] = set()
+    carry = b""
+    row_limit = settings.IMPORT_MAX_ROWS + 1  # and the header
+    with archive.open(sheet) as part:
+        while True:
+            chunk = part.read(1024 * 1024)
+            data = carry + chunk
+            end = data.rfind(b">") + 1 if chunk else len(data)
+            data, carry = data[:end], data[end:]
+            found = CONTENT_CELL.findall(data)
+            if len(found) != len(ANY_CONTENT_CELL.findall(data)):
+                return None
+            if found:
+                letters.update(map(itemgetter(0), found))
+                numbers = {int(number) for number in set(map(itemgetter(1), found))}
+                rows += len(numbers - previous)
+                previous = numbers
+                low, high = min(numbers), max(numbers)
+                first_row = low if first_row is None else min(first_row, low)
+                last_row = high if last_row is None else max(last_row, high)
+                if rows > row_limit:
+                    raise _too_many_rows()
+            if not chunk:
+                break
+    columns = {_column_index(text.decode()) for text in letters}
+    if columns and (max(columns) + 1) * (last_row - first_row + 1) > settings.IMPORT_MAX_CELLS:
+        _refuse_extent(last_row - first_row + 1, max(columns) + 1)
+    return Outline(columns, rows)
+
+
+def _too_many_rows() -> SpreadsheetError:
+    limit = settings.IMPORT_MAX_ROWS
+    return SpreadsheetError(
+        ngettext(
+            "The file has more than %(limit)d row of data; split it into smaller files.",
+            "The file has more than %(limit)d rows of data; split it into smaller files.",
+            limit,
+        )
+        % {"limit": limit}
+    )
 
 
 def _thousands(number: int) -> str:
@@ -150,7 +229,14 @@ def _read_xlsx(file) -> Table:
         headers = _header(rows)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, expat.ExpatError, zlib.error, KeyError):
         raise _damaged() from None
-    return Table(headers, _bounded(_read_errors(rows)), "xlsx", book.row_errors)
+    return Table(headers, _bounded(_read_errors(rows)), "xlsx", book.row_errors, outline=lambda: _outline_or_damaged(archive, book.sheet))
+
+
+def _outline_or_damaged(archive, sheet):
+    try:
+        return _outline(archive, sheet)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, zlib.error):
+        raise _damaged() from None
 
 
 def _read_errors(rows):
@@ -372,6 +458,41 @@ class _SharedStrings:
         self._offsets = array("I", [0])
         if archive is None:
             return
+        if not self._read_plain(archive, name):
+            self._text = bytearray()
+            self._offsets = array("I", [0])
+            self._read_any(archive, name)
+
+    def _read_plain(self, archive: zipfile.ZipFile, name: str) -> bool:
+        """The table as most programs write it, one <si><t>text</t></si>
+        after another, taken a piece at a time by a pattern (a parser's call
+        per element made four million strings cost half a minute), while
+        a parser without handlers checks that the part is well-formed XML.
+        False, having kept nothing, at the first string written otherwise
+        (rich text, a prefix, a comment): then every string is parsed."""
+        validator = _parser()
+        carry = b""
+        with archive.open(name) as part:
+            while True:
+                chunk = part.read(1024 * 1024)
+                validator.Parse(chunk, not chunk)
+                data = carry + chunk
+                end = data.rfind(b"</si>") + 5 if chunk else len(data)
+                if end < 5:
+                    end = 0
+                piece, carry = data[:end], data[end:]
+                if piece:
+                    items = PLAIN_STRING.findall(piece)
+                    if len(items) != piece.count(b"<si") or b":si" in piece:
+                        return False
+                    if b"&" in piece or b"_x" in piece or (items and max(map(len, items)) > CELL_TEXT_LIMIT):
+                        items = [_plain_text(item) for item in items]
+                    self._offsets.extend(islice(accumulate(map(len, items), initial=len(self._text)), 1, None))
+                    self._text += b"".join(items)
+                if not chunk:
+                    return True
+
+    def _read_any(self, archive: zipfile.ZipFile, name: str) -> None:
         pieces: list[str] = []
         state = {"in": 0, "phonetic": 0, "length": 0}
         item, text, phonetic = _names("si"), _names("t"), _names("rPh")
@@ -412,6 +533,16 @@ class _SharedStrings:
 
 
 COLUMN_LETTERS = re.compile(r"([A-Z]{1,3})")
+PLAIN_STRING = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>')
+
+
+def _plain_text(item: bytes) -> bytes:
+    """A string of the table as its XML has it: its references (&amp;,
+    &#10;) and OOXML's escapes resolved, cut at a cell's limit."""
+    text = item.decode()
+    if "&" in text:
+        text = html.unescape(text)
+    return _cell_string(text.replace("\r\n", "\n")).encode()
 # How OOXML writes a character XML cannot hold ("_x0007_"; "_x005F_" is "_").
 ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
@@ -781,14 +912,7 @@ def _bounded(rows) -> Iterator[tuple[int, list]]:
             continue
         count += 1
         if count > limit:
-            raise SpreadsheetError(
-                ngettext(
-                    "The file has more than %(limit)d row of data; split it into smaller files.",
-                    "The file has more than %(limit)d rows of data; split it into smaller files.",
-                    limit,
-                )
-                % {"limit": limit}
-            )
+            raise _too_many_rows()
         yield number, row
 
 
