@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -306,3 +305,20 @@ def test_new_tags_up_to_the_cap_and_existing_ones_beyond_it_are_imported():
     content = csv_bytes([["Nome", "Telefone", "Etiquetas"], ["A", "11987654321", "a, b, c, d, Um, Dois, Três"]])
     assert run(content).counts()["created"] == 1
     assert Tag.objects.count() == 7
+
+
+def test_a_sheet_written_with_a_namespace_prefix_is_read():
+    sheet = (
+        b'<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+        b'<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Nome</x:t></x:is></x:c><x:c r="B1" t="inlineStr"><x:is><x:t>Telefone</x:t></x:is></x:c></x:row>'
+        b'<x:row r="2"><x:c r="A2" t="inlineStr"><x:is><x:t>Ana</x:t></x:is></x:c><x:c r="B2"><x:v>11987654321</x:v></x:c></x:row>'
+        b"</x:sheetData></x:worksheet>"
+    )
+    assert run(minimal_xlsx(sheet)).counts()["created"] == 1
+    assert Contact.objects.get().name == "Ana"
+
+
+def test_a_sheet_in_another_namespace_is_not_read_as_one():
+    sheet = b'<?xml version="1.0"?><worksheet xmlns="urn:other"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Nome</t></is></c></row></sheetData></worksheet>'
+    with pytest.raises(SpreadsheetError, match="danificado"):
+        read_table(io.BytesIO(minimal_xlsx(sheet)))

@@ -254,9 +254,10 @@ LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 def _check_archive(file, members: list[zipfile.ZipInfo]) -> None:
     """Refuse an archive that unpacks to more than IMPORT_MAX_UNPACKED_BYTES,
     counting what each part really unpacks to (its headers may understate
-    it, and a reader other than Python's believes its data, not its
-    headers), or whose local and central headers disagree, or with a part
-    that has a DOCTYPE; before any XML is parsed."""
+    it: a reader that follows the data, not the headers, would get the
+    rest), or whose local and central headers disagree, or with a part
+    that starts with a DOCTYPE (the parser refuses one anywhere); before
+    any XML is parsed."""
     limit = settings.IMPORT_MAX_UNPACKED_BYTES
     if len(members) > 5000 or sum(member.file_size for member in members) > limit:
         raise _too_large()
@@ -325,8 +326,8 @@ def _names(*local: str) -> dict[str, str]:
     return {f"{namespace}{SEP}{name}": name for namespace in MAIN for name in local}
 
 
-def _parser() -> expat.XMLParserType:
-    parser = expat.ParserCreate(namespace_separator=SEP)
+def _parser(*, namespaces: bool = True) -> expat.XMLParserType:
+    parser = expat.ParserCreate(namespace_separator=SEP) if namespaces else expat.ParserCreate()
     parser.buffer_text = True
     parser.StartDoctypeDeclHandler = _refuse_doctype
     parser.EntityDeclHandler = _refuse_doctype
@@ -435,7 +436,7 @@ class _Book:
         """The sheet's rows as (number, cells from column A), as the XML is
         parsed: what is held is a piece of the file and the rows it made."""
         ready: list[tuple[int, list]] = []
-        parser = _parser()
+        parser = _parser(namespaces=False)
         parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = _sheet_handlers(self, ready)
         with self.archive.open(self.sheet) as part:
             while True:
@@ -562,9 +563,11 @@ def _sheet_handlers(book: _Book, ready: list):
     max_cells = settings.IMPORT_MAX_CELLS
     # The names as expat reports them, compared directly, the frequent ones
     # first (expat interns them); in the namespace the sheet's root uses.
-    C, V, T, IS, ROW = (f"{MAIN[0]}{SEP}{name}" for name in ("c", "v", "t", "is", "row"))
-    others = _names("f", "rPh", "mergeCell")
-    rooted = False
+    # The names as the sheet writes them (the parser leaves namespaces to
+    # us here: a tenth of its time), with the prefix its root gives
+    # SpreadsheetML's namespace ("" or "x:"), found at the root.
+    C = V = T = IS = ROW = None
+    others: dict[str, str] = {}
     columns: dict[str, int] = {}
     number = 0
     row = None  # the cells of the row being read
@@ -578,7 +581,7 @@ def _sheet_handlers(book: _Book, ready: list):
     width = 0
 
     def start(name, attributes):
-        nonlocal number, row, column, cell_type, style, formula, collecting, stored, inline, phonetic, rooted, C, V, T, IS, ROW
+        nonlocal number, row, column, cell_type, style, formula, collecting, stored, inline, phonetic, others, C, V, T, IS, ROW
         if name == C:
             reference = attributes.get("r")
             if reference:
@@ -606,12 +609,13 @@ def _sheet_handlers(book: _Book, ready: list):
             column = -1
         else:
             kind = others.get(name)
-            if not rooted:
-                rooted = True
-                namespace = name.split(SEP)[0]
-                if namespace in MAIN:
-                    C, V, T, IS, ROW = (f"{namespace}{SEP}{name}" for name in ("c", "v", "t", "is", "row"))
-            if kind == "f":
+            if C is None:  # the root
+                prefix = name[: -len("worksheet")] if name.endswith("worksheet") else None
+                if prefix is None or attributes.get("xmlns:" + prefix[:-1] if prefix else "xmlns") not in MAIN:
+                    raise ValueError("not a worksheet")
+                C, V, T, IS, ROW = (prefix + local for local in ("c", "v", "t", "is", "row"))
+                others = {prefix + local: local for local in ("f", "rPh", "mergeCell")}
+            elif kind == "f":
                 formula = True
             elif kind == "rPh":
                 phonetic += 1
@@ -634,7 +638,9 @@ def _sheet_handlers(book: _Book, ready: list):
             if row is None:
                 return
             if inline is not None:
-                value = _cell_string("".join(inline))
+                value = "".join(inline)
+                if "_x" in value or len(value) > CELL_TEXT_LIMIT:
+                    value = _cell_string(value)
                 inline = None
             elif stored:
                 value = "".join(stored)
