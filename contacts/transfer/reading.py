@@ -561,11 +561,10 @@ def _sheet_handlers(book: _Book, ready: list):
     not methods: they run millions of times for a large sheet."""
     strings, date_styles, date1904, row_errors = book.strings, book.date_styles, book.date1904, book.row_errors
     max_cells = settings.IMPORT_MAX_CELLS
-    # The names as expat reports them, compared directly, the frequent ones
-    # first (expat interns them); in the namespace the sheet's root uses.
-    # The names as the sheet writes them (the parser leaves namespaces to
-    # us here: a tenth of its time), with the prefix its root gives
-    # SpreadsheetML's namespace ("" or "x:"), found at the root.
+    # The names as the sheet writes them, compared directly, the frequent
+    # ones first (expat interns them); the parser leaves namespaces to us
+    # here (a tenth of its time): the prefix the root gives SpreadsheetML's
+    # namespace ("" or "x:") is found at the root.
     C = V = T = IS = ROW = None
     others: dict[str, str] = {}
     columns: dict[str, int] = {}
@@ -573,7 +572,7 @@ def _sheet_handlers(book: _Book, ready: list):
     row = None  # the cells of the row being read
     column = -1
     cell_type, style, formula = "n", None, False
-    collecting = None  # where the text being read goes
+    reading = 0  # the text being read: 1 the cell's <v>, 2 its inline string's <t>
     stored = None  # the text of the cell's <v>
     inline = None  # of its inline string
     phonetic = 0
@@ -581,7 +580,7 @@ def _sheet_handlers(book: _Book, ready: list):
     width = 0
 
     def start(name, attributes):
-        nonlocal number, row, column, cell_type, style, formula, collecting, stored, inline, phonetic, others, C, V, T, IS, ROW
+        nonlocal number, row, column, cell_type, style, formula, reading, stored, inline, phonetic, others, C, V, T, IS, ROW
         if name == C:
             reference = attributes.get("r")
             if reference:
@@ -596,12 +595,12 @@ def _sheet_handlers(book: _Book, ready: list):
             formula = False
             stored = inline = None
         elif name == V:
-            collecting = stored = []
+            reading, stored = 1, ""
         elif name == T:
             if inline is not None and not phonetic:
-                collecting = inline
+                reading = 2
         elif name == IS:
-            inline = []
+            inline = ""
         elif name == ROW:
             reference = attributes.get("r")
             number = int(reference) if reference and reference.isdigit() else number + 1
@@ -627,23 +626,32 @@ def _sheet_handlers(book: _Book, ready: list):
                 )
 
     def text(data):
-        # Pieces of at most expat's buffer each; a text longer than a cell
-        # can be stops being kept.
-        if collecting is not None and len(collecting) < 64:
-            collecting.append(data)
+        # A text comes in pieces of at most expat's buffer; one longer than
+        # a cell can be stops growing.
+        nonlocal stored, inline
+        if reading == 1:
+            if not stored:
+                stored = data
+            elif len(stored) < CELL_TEXT_LIMIT:
+                stored += data
+        elif reading == 2:
+            if not inline:
+                inline = data
+            elif len(inline) < CELL_TEXT_LIMIT:
+                inline += data
 
     def end(name):
-        nonlocal row, collecting, phonetic, inline, first_row, last_row, width
+        nonlocal row, reading, phonetic, inline, first_row, last_row, width
         if name == C:
             if row is None:
                 return
             if inline is not None:
-                value = "".join(inline)
+                value = inline
                 if "_x" in value or len(value) > CELL_TEXT_LIMIT:
                     value = _cell_string(value)
                 inline = None
             elif stored:
-                value = "".join(stored)
+                value = stored
                 if cell_type == "n":
                     value = float(value)
                     if style is not None and date_styles and int(style) in date_styles:
@@ -665,7 +673,9 @@ def _sheet_handlers(book: _Book, ready: list):
                     row.extend([None] * (column - len(row) + 1))
                 row[column] = value
         elif name == V or name == T:
-            collecting = None
+            reading = 0
+        elif name == IS:
+            pass
         elif name == ROW:
             if row is None:
                 return
