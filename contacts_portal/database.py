@@ -6,7 +6,8 @@ it runs on.
 - ids taken up front (allocate_ids: a sequence, or past the largest id), so
   rows that refer to a new row (its tags, its history) go in the same pass;
 - inserting many rows (insert, Inserter: COPY, or executemany): the ORM's
-  bulk_create compiles every value of every row in Python;
+  bulk_create compiles every value of every row in Python; one row on a
+  hot path (insert_one), with a statement composed once per model;
 - updating many rows each to its own values (update_rows, remap:
   UPDATE … FROM unnest, or CASE/executemany): the ORM's bulk_update writes
   a CASE per field and row;
@@ -18,6 +19,7 @@ Why each trick pays is measured in benchmarks/ and told in its README.
 """
 
 import time
+from functools import cache
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from itertools import batched, chain, islice
@@ -78,6 +80,39 @@ def insert(model: type[models.Model], columns: list[str], rows: Iterable[tuple])
         for batch in chain([first], batches):
             inserter.write(batch)
     return inserter.count
+
+
+def insert_one(obj: models.Model, *, conflict: str = "") -> int | None:
+    """INSERT `obj` (a new instance) as save(force_insert=True) would, with
+    no signals, and set its primary key: the new row's id, or None when
+    `conflict` (an ON CONFLICT target, "(columns) [WHERE ...]") found the
+    row there already and nothing was written. Both databases speak this
+    SQL; the statement is composed once per model and target, which is
+    most of what the ORM's save() costs a one-row write."""
+    fields, sql = _insert_one_sql(type(obj), conflict)
+    values = [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj.pk
+
+
+@cache
+def _insert_one_sql(model: type[models.Model], conflict: str) -> tuple[list, str]:
+    opts = model._meta
+    fields = [field for field in opts.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    on_conflict = f" ON CONFLICT {conflict} DO NOTHING" if conflict else ""
+    sql = (
+        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}){on_conflict} RETURNING {quote(opts.pk.column)}"
+    )
+    return fields, sql
 
 
 class Inserter:

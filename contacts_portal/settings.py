@@ -56,12 +56,14 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_filters",
+    # Before django_tasks_db: its `db_worker` command is this project's
+    # (jobs/management/commands/db_worker.py, with a heartbeat).
+    "jobs",
     "django_tasks_db",
     "simple_history",
     "accounts",
     "accounts.apps.AxesConfig",  # django-axes, named in pt-BR in admin
     "audit",
-    "jobs",
     "contacts",
     "tickets",
     "dedup",

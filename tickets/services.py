@@ -37,37 +37,13 @@ def active_ticket(*, contact: Contact, channel: Channel, user=None) -> tuple[Tic
     return Ticket.objects.select_related("contact", "channel", "user").get(pk=ticket_id), opened
 
 
-@cache
-def _insert_sql() -> tuple[list, str]:
-    opts = Message._meta
-    fields = [field for field in opts.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote('channel_id')}, {quote('external_id')}) DO NOTHING "
-        f"RETURNING {quote(opts.pk.column)}"
-    )
-    return fields, sql
-
-
 def insert_once(message: Message) -> bool:
     """Insert `message` unless its (channel, external_id) is stored already:
     True when it was inserted (and `message.pk` set). One statement,
     INSERT … ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; a
     concurrent insert of the same message waits for the first and then
     does nothing."""
-    fields, sql = _insert_sql()
-    values = [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    message.pk = row[0]
-    message._state.adding = False
-    message._state.db = connection.alias
-    return True
+    return database.insert_one(message, conflict='("channel_id", "external_id")') is not None
 
 
 # A ticket's last activity is moved forward at most this often by a busy
@@ -77,25 +53,35 @@ ACTIVITY_RESOLUTION = timedelta(seconds=10)
 
 
 @cache
-def _conversation_sql(field: str) -> str:
+def _conversation_sql(field: str, with_lid: bool = False) -> str:
     quote = connection.ops.quote_name
     contact, wallet, ticket, identity = (
-        model._meta.db_table for model in (Contact, Contact.wallet.field.related_model, Ticket, ContactIdentity)
+        quote(model._meta.db_table) for model in (Contact, Contact.wallet.field.related_model, Ticket, ContactIdentity)
     )
     # The contact with the address, else the one a merge of duplicates left
-    # it to (an identity of the same kind): one statement either way.
+    # it to (an identity of the same kind): one statement either way. The
+    # "NOT (... = '')" is the unique index's condition as Django wrote it:
+    # SQLite uses a partial index only for a query that repeats it word for
+    # word, and scanned every contact without it.
     which = (
         "c.id = %s"
         if field == "id"
-        else f"c.id = COALESCE((SELECT id FROM {quote(contact)} WHERE {quote(field)} = %s), "
-        f"(SELECT contact_id FROM {quote(identity)} WHERE kind = %s AND value = %s))"
+        else f"c.id = COALESCE((SELECT id FROM {contact} WHERE {quote(field)} = %s AND NOT ({quote(field)} = '')), "
+        f"(SELECT contact_id FROM {identity} WHERE kind = %s AND value = %s))"
     )
     # "NOT (status = 'closed')" is the active-ticket index's own condition.
+    conversation = (
+        f"LEFT JOIN {wallet} w ON w.id = c.wallet_id "
+        f"LEFT JOIN {ticket} t ON t.contact_id = c.id AND t.channel_id = %s AND NOT (t.status = 'closed') "
+    )
+    if not with_lid:
+        return f"SELECT c.id, w.user_id, t.id, t.last_message_at < %s FROM {contact} c {conversation}WHERE {which}"
+    # The LID's row beside the number's conversation: a row whether either
+    # is there or not (see identities.lid_known).
     return (
-        f"SELECT c.id, w.user_id, t.id, t.last_message_at < %s FROM {quote(contact)} c "
-        f"LEFT JOIN {quote(wallet)} w ON w.id = c.wallet_id "
-        f"LEFT JOIN {quote(ticket)} t ON t.contact_id = c.id AND t.channel_id = %s AND NOT (t.status = 'closed') "
-        f"WHERE {which}"
+        f"SELECT c.id, w.user_id, t.id, t.last_message_at < %s, k.id, k.contact_id, k.number "
+        f"FROM (SELECT 1 AS one) q LEFT JOIN {identity} k ON k.kind = %s AND k.value = %s "
+        f"LEFT JOIN {contact} c ON {which} {conversation}"
     )
 
 
@@ -123,10 +109,26 @@ def _conversation_by(*, channel: Channel, identity, now, field: str | None = Non
         return cursor.fetchone()
 
 
+def _conversation_and_lid(*, channel: Channel, identity: str, lid: str, now) -> tuple[tuple | None, tuple | None]:
+    """The number's conversation (see _conversation_by) and what the LID
+    is known as (identities.lid_known), in one statement: a message
+    addressed by LID and number, most of WhatsApp's traffic, asks both."""
+    field = channel.provider.contact_field
+    cutoff = connection.ops.adapt_datetimefield_value(now - ACTIVITY_RESOLUTION)
+    params = [cutoff, ContactIdentity.Kind.LID, lid, identity, field, identity, channel.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(_conversation_sql(field, with_lid=True), params)
+        row = cursor.fetchone()
+    found = row[:4] if row[0] is not None else None
+    known = row[5:] if row[4] is not None else None
+    return found, known
+
+
 def _open_ticket(*, contact_id: int, channel: Channel, agent_id: int | None, now) -> tuple[int, bool]:
     """Open a ticket for the contact, or take the one another writer opened
     a moment ago (the database keeps one active ticket per contact and
-    channel): (its id, whether it was opened here)."""
+    channel): (its id, whether it was opened here). One statement when it
+    opens one: no savepoint, so it can share its caller's transaction."""
     ticket = Ticket(
         contact_id=contact_id,
         channel=channel,
@@ -134,13 +136,13 @@ def _open_ticket(*, contact_id: int, channel: Channel, agent_id: int | None, now
         status=Ticket.Status.OPEN if agent_id else Ticket.Status.PENDING,
         created_at=now,
         updated_at=now,
+        last_message_at=now,
     )
-    try:
-        with transaction.atomic():
-            ticket.save(force_insert=True)
-    except IntegrityError:
-        return Ticket.objects.active().filter(contact_id=contact_id, channel=channel).values_list("pk", flat=True).get(), False
-    return ticket.pk, True
+    # The target is the one-active-ticket constraint (a partial unique
+    # index): both databases infer it from its columns and condition.
+    if database.insert_one(ticket, conflict='("contact_id", "channel_id") WHERE NOT ("status" = \'closed\')') is not None:
+        return ticket.pk, True
+    return Ticket.objects.active().filter(contact_id=contact_id, channel=channel).values_list("pk", flat=True).get(), False
 
 
 def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
@@ -186,12 +188,14 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     contact_id, agent_id, ticket_id, stale = conversation
     message = _message(channel=channel, inbound=inbound, identity=identity, now=now, contact_id=contact_id, ticket_id=ticket_id)
     if contact_id is not None and ticket_id is None and _opens_ticket(channel=channel, inbound=inbound):
+        # The ticket first, so the message goes in once, with it; a repeated
+        # delivery undoes the ticket it opened.
         with transaction.atomic():
-            if not insert_once(message):
-                return _already_stored(channel=channel, inbound=inbound, now=now)
             message.ticket_id, _opened = _open_ticket(contact_id=contact_id, channel=channel, agent_id=agent_id, now=now)
-            Message.objects.filter(pk=message.pk).update(ticket_id=message.ticket_id)
-        return message
+            if insert_once(message):
+                return message
+            transaction.set_rollback(True)
+        return _already_stored(channel=channel, inbound=inbound, now=now)
     if not insert_once(message):
         return _already_stored(channel=channel, inbound=inbound, now=now)
     if ticket_id is not None and stale:
@@ -206,10 +210,13 @@ def _find(*, channel: Channel, inbound: Inbound, now) -> tuple[tuple | None, str
     a number and LID that name different contacts (or none yet) are put
     together first (identities.pair_reveal)."""
     identity, lid = inbound.chat_identity, inbound.chat_lid
-    known = identities.lid_known(lid) if lid else None
-    if known is not None and not identity:
-        identity = known[1]
-    found = _conversation(channel=channel, identity=identity, now=now) if identity else None
+    if lid and identity:
+        found, known = _conversation_and_lid(channel=channel, identity=identity, lid=lid, now=now)
+    else:
+        known = identities.lid_known(lid) if lid else None
+        if known is not None and not identity:
+            identity = known[1]
+        found = _conversation(channel=channel, identity=identity, now=now) if identity else None
     if lid and identity and known != ((found[0] if found else None), identity) and (known or found):
         seen = ContactIdentity.Seen.MESSAGE
         # A contact's LID seen for the first time is one statement; any
@@ -276,23 +283,38 @@ def _first_message(*, channel: Channel, inbound: Inbound, identity: str, now) ->
         contact = Contact(name=_first_name(channel=channel, inbound=inbound, identity=identity), is_group=inbound.is_group)
         setattr(contact, channel.provider.contact_field, identity)
         contact.refresh_search_fields()
-        Contact.objects.bulk_create([contact])
+        database.insert_one(contact)
         history_bulk_write(model=Contact, objects=[contact], history_type="+")
         if inbound.chat_lid:
             identities.lid_attach(
                 contact_id=contact.pk, lid=inbound.chat_lid, phone=identity, seen=ContactIdentity.Seen.MESSAGE, place=channel.name
             )
-        # Nobody can have opened a ticket for a contact this new.
-        ticket = Ticket(
-            contact=contact, channel=channel, status=Ticket.Status.PENDING, created_at=now, updated_at=now, last_message_at=now
-        )
-        ticket.save(force_insert=True)
-        message.contact_id, message.ticket_id = contact.pk, ticket.pk
-        earlier = Message.objects.filter(contact__isnull=True, chat_identity=identity, channel=channel)
-        if not identity:
-            earlier = earlier.filter(chat_id=inbound.chat_id)
-        earlier.update(contact_id=contact.pk, ticket_id=message.ticket_id)
+        # Nobody can have opened a ticket for a contact this new: pending.
+        ticket_id, _opened = _open_ticket(contact_id=contact.pk, channel=channel, agent_id=None, now=now)
+        message.contact_id, message.ticket_id = contact.pk, ticket_id
+        _link_earlier(channel=channel, identity=identity, chat_id=inbound.chat_id, contact_id=contact.pk, ticket_id=ticket_id)
     return message
+
+
+@cache
+def _link_earlier_sql(by_chat: bool) -> str:
+    quote = connection.ops.quote_name
+    chat = f" AND {quote('chat_id')} = %s" if by_chat else ""
+    # "contact_id IS NULL" first: the unlinked-messages index's condition.
+    return (
+        f"UPDATE {quote(Message._meta.db_table)} SET {quote('contact_id')} = %s, {quote('ticket_id')} = %s "
+        f"WHERE {quote('contact_id')} IS NULL AND {quote('chat_identity')} = %s AND {quote('channel_id')} = %s{chat}"
+    )
+
+
+def _link_earlier(*, channel: Channel, identity: str, chat_id: str, contact_id: int, ticket_id: int) -> None:
+    """A new contact's chat's messages stored before it existed (before
+    new senders became contacts, or while the channel left groups alone)
+    join its ticket. Written out: every first message asks it, and the
+    ORM's update costs more to compose than to run."""
+    params = [contact_id, ticket_id, identity, channel.pk] + ([] if identity else [chat_id])
+    with connection.cursor() as cursor:
+        cursor.execute(_link_earlier_sql(not identity), params)
 
 
 def _first_name(*, channel: Channel, inbound: Inbound, identity: str) -> str:

@@ -80,7 +80,8 @@ def test_headers_in_pt_br_or_english_any_case_and_accents_and_unknown_ones_becom
     assert guess_mapping(headers) == [
         "name", "number", "email", "cpf_cnpj", "birth_date", "first_name", "last_name", "company", "wallet", "tags", "telegram_id", "extra:Cidade", "",
     ]
-    assert guess_mapping(["Name", "Phone", "Email", "Birth date", "Celular"]) == ["name", "number", "email", "birth_date", "extra:Celular"]
+    # Of two phone columns, the mobile is the number; the landline an extra field.
+    assert guess_mapping(["Name", "Phone", "Email", "Birth date", "Celular"]) == ["name", "extra:Phone", "email", "birth_date", "number"]
 
 
 def test_rows_match_by_number_then_telegram_then_document_then_email_and_update_what_is_filled():
@@ -225,7 +226,7 @@ def test_rejected_rows_go_to_an_error_report_that_can_be_fixed_and_imported_agai
     assert sheet[1][:2] == ["Ruim", "123"] and "telefone válido" in sheet[1][2]
     fixed = xlsx([sheet[0], ["Ruim", "11912345678", ""]])
     result = run(fixed)
-    assert result.counts()["created"] == 1  # the "Erro" column became a harmless extra field, left empty
+    assert result.counts()["created"] == 1  # the "Erro" column is left out
 
 
 def test_a_job_that_fails_half_way_writes_nothing_and_can_run_again(admin_client, django_capture_on_commit_callbacks, monkeypatch):
@@ -238,7 +239,8 @@ def test_a_job_that_fails_half_way_writes_nothing_and_can_run_again(admin_client
 
     monkeypatch.setattr(writing, "history_bulk_record", crash)
     preview, job = import_through_the_panel(admin_client, content, name="x.csv", execute=django_capture_on_commit_callbacks)
-    assert job.status == Job.Status.FAILED and "RuntimeError" in job.error
+    assert job.status == Job.Status.FAILED and "RuntimeError" not in job.error  # the user reads words, admin the details
+    assert "RuntimeError: the disk is full" in job.error_detail
     assert not Contact.objects.exists()
     assert "Nada foi gravado" in admin_client.get(job.get_absolute_url()).content.decode()
     monkeypatch.undo()

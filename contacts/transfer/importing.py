@@ -33,6 +33,10 @@ class ImportResult:
     unchanged: int = 0
     rejected: int = 0
     errors: list = field(default_factory=list)  # (row number, cells, message)
+    # Rows imported without a cell they could do without (counted also as
+    # created, updated or unchanged).
+    warned: int = 0
+    warnings: list = field(default_factory=list)  # (row number, cells, [message, ...])
     headers: list = field(default_factory=list)
 
     def counts(self) -> dict:
@@ -101,7 +105,26 @@ def _without_full_collections():
 
 
 def rejected_rows(result: ImportResult) -> Iterable[list]:
-    """The error report's rows: the original cells plus "Erro"."""
-    yield [*result.headers, _("Error")]
-    for _number, cells, message in result.errors:
-        yield [*(cell_text(cell) for cell in cells), message]
+    """The error report's rows, in the file's order: the original cells
+    plus "Erro" for a rejected row; and when rows were imported without a
+    cell, an "Aviso" column saying which (fixed and sent again, such a row
+    updates its contact with the value; the import leaves both columns
+    out)."""
+    width = len(result.headers)
+    if not result.warnings:
+        yield [*result.headers, _("Error")]
+        for _number, cells, message in result.errors:
+            yield [*_report_cells(cells, width), message]
+        return
+    yield [*result.headers, _("Error"), _("Warning")]
+    rows = [(number, cells, message, "") for number, cells, message in result.errors]
+    rows += [(number, cells, "", " ".join(messages)) for number, cells, messages in result.warnings]
+    for _number, cells, error, warning in sorted(rows, key=lambda row: row[0]):
+        yield [*_report_cells(cells, width), error, warning]
+
+
+def _report_cells(cells: list, width: int) -> list[str]:
+    """A row's cells as text, as wide as the header: the messages stay
+    under their own headers."""
+    texts = [cell_text(cell) for cell in cells or ()]
+    return texts + [""] * (width - len(texts))

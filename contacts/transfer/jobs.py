@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 from django.core.files import File
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -15,7 +16,7 @@ from audit.services import audit_record
 from jobs.registry import JobKind, register
 from jobs.tasks import JobError
 
-from ..models import Contact, Tag, Wallet
+from ..models import Contact, Wallet
 
 PREVIEW_ERRORS = 20  # rejected rows shown before confirming
 
@@ -55,12 +56,20 @@ def _shown_errors(result) -> list:
     return [[number, message] for number, _cells, message in result.errors[:PREVIEW_ERRORS]]
 
 
+def _result(result) -> dict:
+    """What the page shows: the counts, the first rejected rows, and the
+    rows imported without a cell they could do without (how many, and the
+    first ones' warnings)."""
+    warnings = [[number, " ".join(messages)] for number, _cells, messages in result.warnings[:PREVIEW_ERRORS]]
+    return {**result.counts(), "warned": result.warned, "errors": _shown_errors(result), "warnings": warnings}
+
+
 def preview(job) -> dict:
     from .importing import import_contacts
 
     with _spreadsheet_errors():
         result = import_contacts(table=_table(job), dry_run=True, progress=job.progress, **_importer_options(job))
-    job.finish(total=result.rows, done=result.rows, result={**result.counts(), "errors": _shown_errors(result)})
+    job.finish(total=result.rows, done=result.rows, result=_result(result))
 
 
 def run_import(job) -> None:
@@ -70,13 +79,13 @@ def run_import(job) -> None:
         result = import_file(
             read=lambda: _table(job), file_name=job.parameters.get("file_name", ""), progress=job.progress, **_importer_options(job)
         )
-    if result.errors:
+    if result.errors or result.warnings:
         job.report_file.save("erros.xlsx", File(_write_report(rejected_rows(result))), save=False)
     job.finish(
         report_file=job.report_file.name,
         total=result.rows,
         done=result.rows,
-        result={**result.counts(), "errors": _shown_errors(result)},
+        result=_result(result),
     )
 
 
@@ -97,33 +106,37 @@ def _write_report(rows):
     return output
 
 
-def export_queryset(parameters: dict, user) -> QuerySet:
-    """The contacts an export covers: what the panel showed (search and
-    filters) among what the user may see."""
-    queryset = Contact.objects.visible_to(user)
-    if parameters.get("q"):
-        queryset = queryset.search(parameters["q"])
-    wallet = parameters.get("wallet")
-    if wallet == "none":
-        queryset = queryset.filter(wallet__isnull=True)
-    elif wallet:
-        queryset = queryset.filter(wallet_id=wallet)
-    if parameters.get("tag"):
-        queryset = queryset.with_any_tag(Tag.objects.filter(pk__in=parameters["tag"]))
-    if parameters.get("type") in ("people", "groups"):
-        queryset = queryset.filter(is_group=parameters["type"] == "groups")
-    return queryset
+def export_parts(parameters: dict, user) -> tuple[QuerySet, list[QuerySet]]:
+    """The contacts an export covers, as the panel's list shows them: the
+    same filter (search, wallet, tags, type, sort) among what the user may
+    see, in the same order. Returns the queryset and its parts in list
+    order (a name search lists the names starting with its first word
+    first, then the other matches)."""
+    from ..filters import ContactFilter
+    from ..pagination import name_search_parts
+
+    data = QueryDict(mutable=True)
+    for key in ("q", "wallet", "type", "sort"):
+        if parameters.get(key):
+            data[key] = str(parameters[key])
+    data.setlist("tag", [str(pk) for pk in parameters.get("tag") or []])
+    filterset = ContactFilter(data, queryset=Contact.objects.visible_to(user))
+    queryset = filterset.qs
+    parts = []
+    if filterset.unsearched_qs is not None and filterset.sorted_by_name:
+        parts = [part.order_by("name_key", "id") for part, _in_order in name_search_parts(filterset.unsearched_qs, queryset, filterset.search_query)]
+    return queryset, parts or [queryset]
 
 
 def export(job) -> None:
     from .exporting import write_csv, write_xlsx
 
-    queryset = export_queryset(job.parameters, job.user)
+    queryset, parts = export_parts(job.parameters, job.user)
     total = queryset.count()
     job.progress(0, total, force=True)
     fmt = job.parameters.get("format", "xlsx")
     writer = write_csv if fmt == "csv" else write_xlsx
-    output, count = writer(queryset, progress=lambda done: job.progress(done, total))
+    output, count = writer(queryset, parts=parts, progress=lambda done: job.progress(done, total))
     name = f"contatos-{timezone.localtime():%Y-%m-%d-%H%M}.{fmt}"
     job.result_file.save(name, File(output), save=False)
     job.finish(result_file=job.result_file.name, total=count, done=count, result={"rows": count, "format": fmt})
@@ -131,7 +144,7 @@ def export(job) -> None:
         action=AuditEvent.Action.EXPORT,
         user=job.user,
         source=Source.PANEL if job.parameters.get("from_panel") else Source.COMMAND,
-        parameters={key: job.parameters.get(key) for key in ("q", "wallet", "tag", "type", "format") if job.parameters.get(key)}
+        parameters={key: job.parameters.get(key) for key in ("q", "wallet", "tag", "type", "sort", "format") if job.parameters.get(key)}
         | {"file": name},
         counts={"rows": count},
     )
@@ -143,8 +156,10 @@ def register_kinds() -> None:
     common = {
         "page_template": "contacts/job.html",
         "failure_note": _("Nothing was written."),
-        "again_template": "contacts/_job_again.html",
+        "rerun": True,
+        "listed": True,
     }
+    importing = {"permission": "contacts.import_contacts", "start_url": "contacts:import"}
     register(
         "import_preview",
         JobKind(
@@ -154,14 +169,22 @@ def register_kinds() -> None:
             running=_("Reading and checking every row; nothing is written yet…"),
             context=import_page_context,
             post=import_page_post,
+            **importing,
             **common,
         ),
     )
     register(
         "import",
-        JobKind(run=run_import, source=Source.IMPORT, result_template="contacts/_import_result.html", running=_("Importing…"), **common),
+        JobKind(run=run_import, source=Source.IMPORT, result_template="contacts/_import_result.html", running=_("Importing…"), **importing, **common),
     )
     register(
         "export",
-        JobKind(run=export, source=Source.COMMAND, result_template="contacts/_export_result.html", running=_("Writing the file…"), **common),
+        JobKind(
+            run=export,
+            source=Source.COMMAND,
+            result_template="contacts/_export_result.html",
+            running=_("Writing the file…"),
+            permission="contacts.export_contacts",
+            **common,
+        ),
     )

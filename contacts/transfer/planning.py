@@ -24,9 +24,23 @@ from django.utils.translation import ngettext
 
 from contacts_portal import database
 
-from .. import normalizers
+from .. import normalizers, rules
 from ..models import Contact, ContactIdentity, CustomField, Tag, Wallet
-from .columns import CLEANING_ORDER, COLUMN_BY_FIELD, EXTRA, FIELDS, Context, guess_mapping, label
+from .columns import (
+    CLEANING_ORDER,
+    COLUMN_BY_FIELD,
+    EXTRA,
+    FIELDS,
+    MULTIPLE,
+    PLACEHOLDERS,
+    Context,
+    check_digits_kept,
+    guess_mapping,
+    is_middle_name,
+    label,
+    other_phone_columns,
+)
+from .columns import extra_name as column_extra_name
 from .reading import SpreadsheetError, Table, cell_text, unescape_csv_text
 
 CHUNK = 5000  # rows cleaned, matched and planned together
@@ -54,6 +68,12 @@ class Row:
     tags: list | None = None  # tag names
     wallet: Wallet | None = None
     error: str = ""
+    # Cells left out of a row imported without them, each naming its
+    # column and quoting the cell (translated, for the user).
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    # The name of a contact the row creates without naming it: the first,
+    # middle and last names, else the company.
+    default_name: str = ""
 
 
 @dataclass(slots=True, eq=False)
@@ -172,14 +192,28 @@ def new_contact_rows(new: list[Planned], now: datetime) -> Iterator[tuple]:
 
 
 class RowCleaner:
-    """A row of the file as a Row: each mapped cell cleaned by its column,
-    the extra fields' cells kept as text."""
+    """A row of the file as a Row: each mapped cell cleaned by its column
+    (a wrong optional one left out, with a warning), the extra fields'
+    cells kept as text. A cell with several values (Google Contacts'
+    "a ::: b") gives the field its first; a row without a number takes it
+    from another phone column."""
 
     def __init__(self, table: Table, mapping: list[str]):
         self._is_csv = table.kind == "csv"
         self._row_errors = table.row_errors
         self._fields = [(index, target) for index, target in enumerate(mapping) if target and not target.startswith(EXTRA)]
         self.extras = [(index, target[len(EXTRA) :]) for index, target in enumerate(mapping) if target.startswith(EXTRA)]
+        headers = table.headers
+        # How a warning or an error names a column: as the file does.
+        self._column_names = {target: (headers[i] if i < len(headers) and headers[i] else label(target)) for i, target in self._fields}
+        # The second and later values of a cell that holds several (see
+        # columns.MULTIPLE) go to extra fields named after its column.
+        self._overflow = {target: column_extra_name(self._column_names[target]) for target in ("number", "email") if target in self._column_names}
+        self._middle_names = [name for index, name in self.extras if index < len(headers) and is_middle_name(headers[index])]
+        extra_of = dict(self.extras)
+        self._other_phones = [(index, extra_of[index]) for index in other_phone_columns(headers, mapping)]
+        #: Every extra field a row may fill.
+        self.extra_names = [name for _index, name in self.extras] + [f"{name} ({n})" for name in self._overflow.values() for n in (2, 3)]
         mapped = {target for _index, target in self._fields}
         self._columns = [COLUMN_BY_FIELD[name] for name in CLEANING_ORDER if name in mapped]
         self._context = Context(
@@ -197,10 +231,12 @@ class RowCleaner:
                 text = cell_text(cells[index])
                 if is_csv:
                     text = unescape_csv_text(text)
-                if text:
+                if text and text not in PLACEHOLDERS:
+                    if ("E+" in text or "e+" in text) and self._lost_digits(row, name, text, cells[index]):
+                        continue  # a landline's digits that Excel cut: not kept as if they were right
                     if row.extras is None:
                         row.extras = {}
-                    row.extras[name] = text[:500]
+                    row.extras[name] = text.replace(MULTIPLE, ", ")[:500]
         if number in self._row_errors:
             row.error = self._row_errors.pop(number)  # what the reader could not take as it is
             return row
@@ -211,14 +247,67 @@ class RowCleaner:
                 text = cell_text(raw)
                 if is_csv:
                     text = unescape_csv_text(text)
+                if MULTIPLE in text and target in self._overflow:
+                    text, *others = text.split(MULTIPLE)
+                    self._keep_others(row, target, others)
                 raw_values[target] = (text, raw)
+        if self._other_phones and not raw_values.get("number", ("",))[0].strip():
+            self._number_from_other_phone(row, cells, raw_values)
         try:
             self._clean_values(row, raw_values)
         except ValidationError as error:
             row.error = " ".join(error.messages)
         else:
-            row.cells = None  # only the error report needs the cells
+            if not row.warnings:
+                row.cells = None  # only the error report needs the cells
         return row
+
+    def _lost_digits(self, row: Row, name: str, text: str, raw) -> bool:
+        """An extra field's cell of digits that Excel cut is left out, with
+        a warning."""
+        try:
+            check_digits_kept(text, raw)
+        except ValidationError as error:
+            row.warnings.append(_left_out(name, text, error))
+            return True
+        return False
+
+    def _number_from_other_phone(self, row: Row, cells: list, raw_values: dict) -> None:
+        """A row without a number takes the first valid one of its other
+        phones (as extra fields), which is then not kept as an extra field
+        too."""
+        for index, name in self._other_phones:
+            if index >= len(cells) or not row.extras or name not in row.extras:
+                continue
+            raw = cells[index]
+            text = cell_text(raw)
+            if self._is_csv:
+                text = unescape_csv_text(text)
+            text, *others = (part.strip() for part in text.split(MULTIPLE))
+            try:
+                check_digits_kept(text, raw)
+                rules.number(text)
+            except ValidationError:
+                continue  # not a phone: it stays an extra field
+            raw_values["number"] = (text, raw)
+            if others:
+                row.extras[name] = ", ".join(filter(None, others))[:500]
+            else:
+                del row.extras[name]
+            return
+
+    def _keep_others(self, row: Row, target: str, others: list[str]) -> None:
+        """The second value of a cell that holds several goes to the extra
+        field "<column> (2)", any more together to "<column> (3)"."""
+        others = [value.strip() for value in others if value.strip()]
+        if not others:
+            return
+        if row.extras is None:
+            row.extras = {}
+        name = self._overflow[target]
+        row.extras[f"{name} (2)"] = others[0][:500]
+        if len(others) > 1:
+            row.extras[f"{name} (3)"] = ", ".join(others[1:])[:500]
 
     def _clean_values(self, row: Row, raw: dict) -> None:
         values = row.values = {}
@@ -226,13 +315,40 @@ class RowCleaner:
         for column in self._columns:
             cell = raw.get(column.field)
             if cell is not None and (text := normalizers.clean_text(cell[0]).strip()):
-                value = column.clean(text, cell[1], context)
+                try:
+                    value = column.clean(text, cell[1], context)
+                except ValidationError as error:
+                    name = self._column_names[column.field]
+                    if not column.is_optional(values):
+                        raise ValidationError(_refused(name, text, error)) from None
+                    row.warnings.append(_left_out(name, text, error))
+                    continue
                 if value is not None:
                     values[column.field] = value
         row.wallet = values.pop("wallet", None)
         row.tags = values.pop("tags", None)
         if not any(values.get(key) for key in IDENTITY_ORDER):
             raise ValidationError(_("The row has no number, Telegram id, CPF/CNPJ nor e-mail to identify the contact."))
+        if "name" not in values:
+            middle = [row.extras[name] for name in self._middle_names if row.extras and name in row.extras]
+            full = " ".join(filter(None, (values.get("first_name"), *middle, values.get("last_name"))))
+            row.default_name = full or values.get("company", "")
+
+
+
+def _refused(column: str, text: str, error: ValidationError) -> str:
+    """Why a cell costs its row, naming its column (as the file does) and
+    quoting it (its start, when long)."""
+    return _("%(column)s “%(value)s”: %(reason)s") % _about_cell(column, text, error)
+
+
+def _left_out(column: str, text: str, error: ValidationError) -> str:
+    """Why a cell was left out of a row imported without it."""
+    return _("%(column)s “%(value)s” was left out. %(reason)s") % _about_cell(column, text, error)
+
+
+def _about_cell(column: str, text: str, error: ValidationError) -> dict:
+    return {"column": column, "value": text if len(text) <= 60 else text[:60] + "…", "reason": " ".join(error.messages)}
 
 
 class Planner:
@@ -250,7 +366,7 @@ class Planner:
         self.planned: list[Planned] = []
         self.now = timezone.now()
         self._cleaner = RowCleaner(table, self.mapping)
-        self._extra_keys = {name: normalizers.fold(name) for _index, name in self._cleaner.extras}
+        self._extra_keys = {name: normalizers.fold(name) for name in self._cleaner.extra_names}
         self._tags = {tag.name.casefold(): tag for tag in Tag.objects.all()}
         self._tag_keys: dict[str, int | tuple] = {}
         self._new_tags = 0
@@ -290,6 +406,9 @@ class Planner:
             if row.error:
                 result.rejected += 1
                 result.errors.append((row.number, row.cells, row.error))
+            elif row.warnings:
+                result.warned += 1
+                result.warnings.append((row.number, row.cells, row.warnings))
         result.rows += len(rows)
         if self._unsent:
             self._send_new()
@@ -363,10 +482,12 @@ class Planner:
             if getattr(contact, name) != value:  # an equal value stays the same object, shared with `original`
                 setattr(contact, name, value)
         if not contact.name:
-            # A new contact without a name is named as the desk names one
-            # that has talked to it: by its number (or other identity).
-            full = " ".join(filter(None, (contact.first_name, contact.last_name)))
-            contact.name = full or normalizers.format_phone(contact.number) or contact.email or contact.telegram_id or contact.cpf_cnpj
+            # A new contact without a name is named by its names or company,
+            # else as the desk names one that has talked to it: by its
+            # number (or other identity).
+            contact.name = (
+                row.default_name or normalizers.format_phone(contact.number) or contact.email or contact.telegram_id or contact.cpf_cnpj
+            )
         # The operator's wallet applies to every row; else the row's own.
         if self.wallet is not None:
             contact.wallet_id = self.wallet.pk

@@ -968,7 +968,16 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def unescape_csv_text(text: str) -> str:
-    """A CSV cell as it was before the export escaped it (exporting.csv_text)."""
-    if text.startswith("'") and text[1:2] and text[1:].startswith(FORMULA_START):
+    """A CSV cell as it was before the export escaped it (exporting.csv_text,
+    whose exact inverse this is): ="text" with its quotes doubled, or a
+    leading apostrophe before a formula's start or another apostrophe.
+    ="0012", the way people keep a CSV's leading zeros, reads as 0012 too."""
+    if text[:1] not in ("=", "'"):
+        return text  # nearly every cell
+    if text.startswith('="') and text.endswith('"') and len(text) > 2:
+        inner = text[2:-1]
+        if '"' not in inner.replace('""', ""):  # one constant, nothing after it
+            return inner.replace('""', '"')
+    elif text.startswith("'") and text[1:].startswith((*FORMULA_START, "'")):
         return text[1:]
     return text

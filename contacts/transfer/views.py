@@ -17,7 +17,7 @@ from jobs.views import UserJobMixin
 
 from ..filters import ContactFilter
 from ..models import Wallet
-from .columns import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
+from .columns import COLUMNS, EXTRA, IGNORE, clean_mapping, extra_name, guess_mapping
 from .exporting import XLSX_TEXT_ONLY
 from .reading import SpreadsheetError, read_table, survey
 
@@ -88,7 +88,7 @@ class MappingForm(forms.Form):
         guessed = [saved[p] if p < len(saved) else IGNORE for p in self.positions] if saved else guess_mapping(self.headers)
         choices = [(column.field, column.label) for column in COLUMNS]
         for index, header in enumerate(self.headers):
-            extra = EXTRA + (" ".join(header.split())[:100] or f"Coluna {self.positions[index] + 1}")
+            extra = EXTRA + (extra_name(header) or f"Coluna {self.positions[index] + 1}")
             self.fields[f"column_{index}"] = forms.ChoiceField(
                 label=header or _("(no name)"),
                 choices=[*choices, (extra, _("Additional information “%(name)s”") % {"name": extra[len(EXTRA) :]}), (IGNORE, _("Leave out"))],
@@ -199,6 +199,7 @@ class ExportView(PermissionRequiredMixin, FormView):
             "wallet": data.get("wallet", ""),
             "tag": [int(pk) for pk in data.getlist("tag")],
             "type": data.get("type", ""),
+            "sort": data.get("sort", ""),
             "format": form.cleaned_data["format"],
             "from_panel": True,
             "language": self.request.LANGUAGE_CODE,

@@ -47,13 +47,9 @@ def meet_before_writing(monkeypatch, barrier):
 
     monkeypatch.setattr(webhooks, "pairs_reveal", pairs_reveal)
     if connection.vendor == "postgresql":
-        real = services.insert_once
-
-        def insert_once(message):
-            meet()
-            return real(message)
-
-        monkeypatch.setattr(services, "insert_once", insert_once)
+        # A message's first write: its ticket, when it opens one, else itself.
+        for name in ("insert_once", "_open_ticket"):
+            monkeypatch.setattr(services, name, _meeting_first(meet, getattr(services, name)))
     else:
         real = webhooks.message_receive
 
@@ -62,6 +58,14 @@ def meet_before_writing(monkeypatch, barrier):
             return real(**kwargs)
 
         monkeypatch.setattr(webhooks, "message_receive", message_receive)
+
+
+def _meeting_first(meet, write):
+    def meeting(*args, **kwargs):
+        meet()
+        return write(*args, **kwargs)
+
+    return meeting
 
 
 def post_at_once(channel, bodies):
@@ -159,6 +163,19 @@ def test_messages_from_a_known_contact_at_once_open_one_ticket(whatsapp, monkeyp
     ticket = Ticket.objects.get()
     assert ticket.contact == contact
     assert ticket.messages.count() == THREADS
+
+
+def test_a_known_contacts_first_message_delivered_at_once_opens_one_ticket_and_stores_it_once(whatsapp, monkeypatch):
+    contact = Contact.objects.create(name="Maria", number="5511987654321")
+    meet_before_writing(monkeypatch, threading.Barrier(THREADS, timeout=20))
+    body = payloads.upsert(WHATSAPP_SECRET, message_id="3EB0ONCE0000000001", text="oi")
+
+    responses = post_at_once(whatsapp, [body] * THREADS)
+
+    assert sorted(r.json()["stored"] for r in responses) == [0] * (THREADS - 1) + [1]
+    ticket = Ticket.objects.get()
+    assert (ticket.contact, ticket.status) == (contact, Ticket.Status.PENDING)
+    assert list(ticket.messages.values_list("body", flat=True)) == ["oi"]
 
 
 def test_a_repeated_message_racing_a_sync_is_stored_once_and_linked(whatsapp, monkeypatch):

@@ -77,6 +77,17 @@ def test_a_repeated_delivery_is_stored_once(client, whatsapp):
     assert Ticket.objects.count() == 1
 
 
+def test_a_repeated_delivery_after_its_ticket_was_closed_opens_no_ticket(client, whatsapp):
+    ContactFactory(number="5511987654321")
+    payload = payloads.upsert(WHATSAPP_SECRET, message_id="3EB0AAAA0000000003")
+    post(client, whatsapp, payload)
+    Ticket.objects.update(status=Ticket.Status.CLOSED)
+
+    assert post(client, whatsapp, payload).json() == {"stored": 0}
+    assert Message.objects.count() == 1
+    assert list(Ticket.objects.values_list("status", flat=True)) == [Ticket.Status.CLOSED]
+
+
 def test_the_same_id_on_another_channel_is_another_message(client, whatsapp):
     other = type(whatsapp).objects.create(kind="whatsapp", name="Outro", webhook_secret="outro-segredo-123")
     payload = payloads.whatsapp_message(message_id="3EB0AAAA0000000002")

@@ -41,11 +41,14 @@ class Command(BaseCommand):
             self.stderr.write("")
         for number, _cells, message in result.errors[:20]:
             self.stderr.write(f"row {number}: {message}")
+        for number, _cells, messages in result.warnings[:20]:
+            self.stderr.write(f"row {number}, imported with a warning: {' '.join(messages)}")
         counts = result.counts()
         prefix = "Would import" if dry_run else "Imported"
+        warned = f" {result.warned} imported with warnings." if result.warned else ""
         self.stdout.write(
             f"{prefix} {counts['rows']} rows: {counts['created']} created, {counts['updated']} updated, "
-            f"{counts['unchanged']} unchanged, {counts['rejected']} rejected."
+            f"{counts['unchanged']} unchanged, {counts['rejected']} rejected.{warned}"
         )
 
     def progress(self, done: int) -> None:
