@@ -32,6 +32,7 @@ from contacts.tests.spreadsheet_files import (
     upload,
     wide_empty_file,
     wide_file,
+    xlsx,
     zip_with,
 )
 from contacts.transfer.importing import import_contacts
@@ -322,3 +323,11 @@ def test_a_sheet_in_another_namespace_is_not_read_as_one():
     sheet = b'<?xml version="1.0"?><worksheet xmlns="urn:other"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Nome</t></is></c></row></sheetData></worksheet>'
     with pytest.raises(SpreadsheetError, match="danificado"):
         read_table(io.BytesIO(minimal_xlsx(sheet)))
+
+
+def test_merged_cells_listed_after_the_rows_are_refused_at_the_upload(admin_client):
+    content = xlsx([["Nome", "Telefone"], ["Maria", "11987654321"], ["João", "21987654321"]], merge=(2, 0, 3, 1))
+    response = admin_client.post(reverse("contacts:import"), {"file": upload(content)})
+    assert response.status_code == 200
+    assert "mescladas (linha 3)" in response.content.decode()
+    assert not Job.objects.exists()

@@ -142,15 +142,17 @@ class Outline:
 # comes first; and any cell with content, to know that all had one.
 CONTENT_CELL = re.compile(rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr\s*=\s*["']([A-Z]{1,3})([0-9]{1,7})["'][^>]*(?<!/)>""")
 ANY_CONTENT_CELL = re.compile(rb"<(?:[\w.-]+:)?c\b[^>]*(?<!/)>")
+MERGED_CELL = re.compile(rb"""<(?:[\w.-]+:)?mergeCell\b[^>]*?\sref\s*=\s*["'][A-Z]{1,3}([0-9]{1,7})""")
 
 
 def _outline(archive: zipfile.ZipFile, sheet: str) -> Outline | None:
     """The sheet's rows and columns with content, from its cells' references
     in the XML as it is unpacked (no cell is parsed, nothing kept but the
     counts): a million rows are refused in seconds, a sheet as wide as
-    Excel's grid costs a set of its columns, and its extent is checked
-    against IMPORT_MAX_CELLS whatever row the far cell is in. None when some
-    cell has no reference (its place is then known only by parsing)."""
+    Excel's grid costs a set of its columns, its extent is checked against
+    IMPORT_MAX_CELLS whatever row the far cell is in, and merged cells
+    (listed after the rows) are found. None when some cell has no
+    reference (its place is then known only by parsing)."""
     letters: set[bytes] = set()
     rows = 0
     first_row = last_row = None
@@ -163,6 +165,8 @@ def _outline(archive: zipfile.ZipFile, sheet: str) -> Outline | None:
             data = carry + chunk
             end = data.rfind(b">") + 1 if chunk else len(data)
             data, carry = data[:end], data[end:]
+            if b"mergeCell" in data and (merged := MERGED_CELL.search(data)):
+                raise _merged(merged.group(1).decode())
             found = CONTENT_CELL.findall(data)
             if len(found) != len(ANY_CONTENT_CELL.findall(data)):
                 return None
@@ -182,6 +186,13 @@ def _outline(archive: zipfile.ZipFile, sheet: str) -> Outline | None:
     if columns and (max(columns) + 1) * (last_row - first_row + 1) > settings.IMPORT_MAX_CELLS:
         _refuse_extent(last_row - first_row + 1, max(columns) + 1)
     return Outline(columns, rows)
+
+
+def _merged(row: str) -> SpreadsheetError:
+    return SpreadsheetError(
+        _("The spreadsheet has merged cells (row %(row)d). Unmerge them, keep one value per cell and send it again.")
+        % {"row": int(row) if row.isdigit() else 1}
+    )
 
 
 def _too_many_rows() -> SpreadsheetError:
@@ -619,11 +630,7 @@ def _sheet_handlers(book: _Book, ready: list):
             elif kind == "rPh":
                 phonetic += 1
             elif kind == "mergeCell":  # after the rows, which were read already
-                first = attributes.get("ref", "").split(":")[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-                raise SpreadsheetError(
-                    _("The spreadsheet has merged cells (row %(row)d). Unmerge them, keep one value per cell and send it again.")
-                    % {"row": int(first) if first.isdigit() else 1}
-                )
+                raise _merged(attributes.get("ref", "").split(":")[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
 
     def text(data):
         # A text comes in pieces of at most expat's buffer; one longer than
