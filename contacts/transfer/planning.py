@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from operator import attrgetter
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from contacts_portal import database
 
@@ -39,7 +41,7 @@ from .columns import (
     other_phone_columns,
 )
 from .columns import extra_name as column_extra_name
-from .reading import Table, cell_text, unescape_csv_text
+from .reading import SpreadsheetError, Table, cell_text, unescape_csv_text
 
 CHUNK = 5000  # rows cleaned, matched and planned together
 NOTHING = frozenset()
@@ -202,7 +204,7 @@ class RowCleaner:
 
     def __init__(self, table: Table, mapping: list[str]):
         self._is_csv = table.kind == "csv"
-        self._formula_rows = table.formula_rows
+        self._row_errors = table.row_errors
         self._fields = [(index, target) for index, target in enumerate(mapping) if target and not target.startswith(EXTRA)]
         self.extras = [(index, target[len(EXTRA) :]) for index, target in enumerate(mapping) if target.startswith(EXTRA)]
         headers = table.headers
@@ -239,8 +241,8 @@ class RowCleaner:
                     if row.extras is None:
                         row.extras = {}
                     row.extras[name] = text.replace(MULTIPLE, ", ")[:500]
-        if number in self._formula_rows:
-            row.error = _("A cell has a formula without a calculated value; open the file in Excel, save it and send it again.")
+        if number in self._row_errors:
+            row.error = self._row_errors.pop(number)  # what the reader could not take as it is
             return row
         raw_values = {}
         for index, target in self._fields:
@@ -382,6 +384,7 @@ class Planner:
         self._extra_keys = {name: normalizers.fold(name) for name in self._cleaner.extra_names}
         self._tags = {tag.name.casefold(): tag for tag in Tag.objects.all()}
         self._tag_keys: dict[str, int | tuple] = {}
+        self._new_tags = 0
         # Per identity field, value -> the planned contact it names.
         self._by_key: dict[str, dict[str, Planned]] = {key: {} for key in IDENTITY_ORDER}
         self._matcher = Matcher(self._by_key)
@@ -638,6 +641,19 @@ class Planner:
         key = self._tag_keys.get(folded)
         if key is None:
             tag = self._tags.get(folded)
+            if tag is None:
+                self._new_tags += 1
+                if self._new_tags > settings.IMPORT_MAX_NEW_TAGS:
+                    raise SpreadsheetError(
+                        ngettext(
+                            "The file would create more than %(limit)s new tag; an import creates at most %(limit)s. "
+                            "Check the tags column (is it the right one?) or create the tags first, and import again.",
+                            "The file would create more than %(limit)s new tags; an import creates at most %(limit)s. "
+                            "Check the tags column (is it the right one?) or create the tags first, and import again.",
+                            settings.IMPORT_MAX_NEW_TAGS,
+                        )
+                        % {"limit": settings.IMPORT_MAX_NEW_TAGS}
+                    )
             key = self._tag_keys[folded] = tag.pk if tag is not None else ("new", folded, name)
         return key
 

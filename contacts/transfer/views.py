@@ -23,7 +23,7 @@ from .columns import COLUMNS, EXTRA, IGNORE, clean_mapping, extra_name, guess_ma
 from .exporting import XLSX_TEXT_ONLY
 from .planning import OVERWRITE, SKIP
 from .preview import FLAGGED, PreviewRows
-from .reading import SpreadsheetError, cell_text, read_table
+from .reading import SpreadsheetError, read_table, survey
 
 SAMPLE_ROWS = 3
 
@@ -42,11 +42,11 @@ class ImportUploadForm(forms.Form):
                 _("The file is too large: send one of up to %(size)d MB.") % {"size": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)}
             )
         try:
-            table = read_table(upload)
-            self.sample = [row for _, (_n, row) in zip(range(SAMPLE_ROWS), table.rows, strict=False)]
+            # Read through to the end: a file over a cap is refused here, and
+            # the mapping learns which columns hold data.
+            self.survey = survey(read_table(upload), sample_rows=SAMPLE_ROWS)
         except SpreadsheetError as error:
             raise ValidationError(str(error)) from None
-        self.headers = table.headers
         upload.seek(0)
         return upload
 
@@ -66,7 +66,7 @@ class ImportView(PermissionRequiredMixin, FormView):
             user=self.request.user,
             status=Job.Status.DRAFT,
             file_name=upload.name[:255],
-            parameters={"headers": form.headers, "sample": [[cell_text(c) for c in row] for row in form.sample]},
+            parameters={"headers": form.survey.headers, "columns": form.survey.columns, "sample": form.survey.sample},
         )
         job.source_file.save("planilha", upload, save=False)
         job.save()
@@ -83,11 +83,16 @@ class MappingForm(forms.Form):
     def __init__(self, *args, job, **kwargs):
         super().__init__(*args, **kwargs)
         self.job = job
+        # Only the columns that hold data, each field named by its place
+        # among them: a sheet thousands of columns wide, most of them
+        # empty, is a short form (and a POST under Django's field limit).
         self.headers = job.parameters["headers"]
-        guessed = job.parameters.get("mapping") or guess_mapping(self.headers)
+        self.positions = job.parameters.get("columns") or list(range(len(self.headers)))
+        saved = job.parameters.get("mapping")
+        guessed = [saved[p] if p < len(saved) else IGNORE for p in self.positions] if saved else guess_mapping(self.headers)
         choices = [(column.field, column.label) for column in COLUMNS]
         for index, header in enumerate(self.headers):
-            extra = EXTRA + (extra_name(header) or f"Coluna {index + 1}")
+            extra = EXTRA + (extra_name(header) or f"Coluna {self.positions[index] + 1}")
             self.fields[f"column_{index}"] = forms.ChoiceField(
                 label=header or _("(no name)"),
                 choices=[*choices, (extra, _("Additional information “%(name)s”") % {"name": extra[len(EXTRA) :]}), (IGNORE, _("Leave out"))],
@@ -107,9 +112,14 @@ class MappingForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         try:
-            cleaned["mapping"] = clean_mapping(self.headers, [cleaned.get(f"column_{i}", IGNORE) or IGNORE for i in range(len(self.headers))])
+            chosen = clean_mapping(self.headers, [cleaned.get(f"column_{i}", IGNORE) or IGNORE for i in range(len(self.headers))])
         except ValidationError as error:
             raise ValidationError(error.messages) from None
+        # The importer's mapping goes by the file's columns: the empty ones are left out.
+        mapping = [IGNORE] * (max(self.positions, default=-1) + 1)
+        for position, choice in zip(self.positions, chosen, strict=True):
+            mapping[position] = choice
+        cleaned["mapping"] = mapping
         cleaned["tag"] = " ".join((cleaned.get("tag") or "").split())
         return cleaned
 
