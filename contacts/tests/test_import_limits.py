@@ -208,7 +208,7 @@ def test_excels_unicode_text_a_utf_16_csv_with_tabs_is_read():
 def test_a_stray_quote_costs_its_own_row_not_the_rows_after_it():
     rows = [["Nome", "Telefone"], ['"Maria', "11900000000"]] + [[f"Pessoa {n}", f"119{n:08d}"] for n in range(1, 1001)]
     result = run(csv_bytes(rows))
-    assert result.counts() == {"rows": 1001, "created": 1000, "updated": 0, "unchanged": 0, "rejected": 1}, result.errors[:3]
+    assert result.counts() == {"rows": 1001, "created": 1000, "updated": 0, "unchanged": 0, "rejected": 1, "conflicts": 0}, result.errors[:3]
     number, _cells, message = result.errors[0]
     assert number == 2
     assert "abre aspas (\") que não fecham" in message and "“\"Maria;11900000000”" in message
