@@ -14,6 +14,7 @@ The audit trail (services.audit_record) reads the same context.
 
 import uuid
 from contextlib import contextmanager
+from functools import cache
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -73,6 +74,15 @@ def history_user(instance=None, request=None, **kwargs):
     return current_user()
 
 
+@cache
+def _admin_path() -> str:
+    """Where the admin lives, without the script prefix (request.path_info
+    has none): reversed once, not for every request."""
+    from django.urls import get_script_prefix, reverse
+
+    return "/" + reverse("admin:index").removeprefix(get_script_prefix())
+
+
 class RecordingMiddleware:
     """Changes made by a request are the request user's, through the admin
     under /admin/ and through the panel everywhere else."""
@@ -81,8 +91,6 @@ class RecordingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.urls import reverse
-
-        source = Source.ADMIN if request.path.startswith(reverse("admin:index")) else Source.PANEL
+        source = Source.ADMIN if request.path_info.startswith(_admin_path()) else Source.PANEL
         with recording(source=source, user=getattr(request, "user", None)):
             return self.get_response(request)

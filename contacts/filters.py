@@ -7,6 +7,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from jobs.models import Job
+
 from .models import Contact, Tag, Wallet
 
 NO_WALLET = "none"
@@ -39,6 +41,8 @@ class ContactFilter(django_filters.FilterSet):
         empty_label=_("People and groups"),
         label=_("Type"),
     )
+    # "Ver os contatos" after an import: the contacts it created and updated.
+    imported = django_filters.UUIDFilter(method="filter_imported", label=pgettext_lazy("filter", "Import"))
     sort = django_filters.ChoiceFilter(
         choices=[("name", _("Name (A–Z)")), ("newest", _("Newest first"))],
         method="sort_by",
@@ -116,6 +120,10 @@ class ContactFilter(django_filters.FilterSet):
             chips.append(Chip(_("Tag"), tag.name, self._without("tag", str(tag.pk))))
         if data.get("type"):
             chips.append(Chip(_("Type"), dict(self.filters["type"].extra["choices"])[data["type"]], self._without("type")))
+        if data.get("imported"):
+            job = imported_job(getattr(self.request, "user", None), data["imported"])
+            name = (job.file_name if job else "") or _("created or updated")
+            chips.append(Chip(pgettext_lazy("filter", "Import"), name, self._without("imported")))
         return chips
 
     def _without(self, key: str, value: str | None = None) -> str:
@@ -146,6 +154,9 @@ class ContactFilter(django_filters.FilterSet):
     def filter_tags(self, queryset, name, value):
         return queryset.with_any_tag(value) if value else queryset
 
+    def filter_imported(self, queryset, name, value):
+        return touched_by_import(queryset, imported_job(getattr(self.request, "user", None), value))
+
     def filter_type(self, queryset, name, value):
         return queryset.filter(is_group=(value == "groups"))
 
@@ -161,7 +172,7 @@ class ContactFilter(django_filters.FilterSet):
     @property
     def is_filtering(self) -> bool:
         """Anything narrowing the list, so an empty list means no match."""
-        return self.is_bound and any(key in self.data for key in ("q", "wallet", "tag", "type"))
+        return self.is_bound and any(key in self.data for key in ("q", "wallet", "tag", "type", "imported"))
 
     @property
     def page_size(self) -> int:
@@ -176,6 +187,22 @@ class Chip:
     label: str
     value: str
     remove_url: str
+
+
+def imported_job(user, token) -> Job | None:
+    """The user's own import job of that token (a job is its owner's alone)."""
+    if user is None:
+        return None
+    return Job.objects.visible_to(user).filter(token=token, kind=Job.Kind.IMPORT, status=Job.Status.DONE).first()
+
+
+def touched_by_import(queryset, job: Job | None):
+    """The contacts of `queryset` the import `job` created or updated;
+    none for a job that is not the user's, or that wrote nothing."""
+    touched = job.result.get("touched") if job is not None else None
+    if not touched:
+        return queryset.none()
+    return queryset.touched_in_batch(batch=touched["batch"], after=touched["after"])
 
 
 def _ids(values: list[str]) -> list[int]:

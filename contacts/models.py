@@ -143,6 +143,14 @@ class ContactQuerySet(models.QuerySet):
             own |= Q(wallet__isnull=True)
         return self.filter(own)
 
+    def touched_in_batch(self, *, batch: str, after: int):
+        """The contacts a batch of changes (an import job) created or
+        changed: those with a history record of the batch. `after` is the
+        last record before the batch began: the search stays on the
+        records' primary key, however long the history."""
+        records = self.model.history.filter(history_id__gt=after, history_batch=batch).values("id")
+        return self.filter(pk__in=records)
+
     def search(self, query: str):
         """Find contacts by name, company, e-mail, phone, CPF/CNPJ, Telegram
         id or the values of their extra fields.

@@ -56,12 +56,14 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_filters",
+    # Before django_tasks_db: its `db_worker` command is this project's
+    # (jobs/management/commands/db_worker.py, with a heartbeat).
+    "jobs",
     "contacts_portal.apps.TasksDatabaseConfig",  # django-tasks-db, named in pt-BR in admin
     "simple_history",
     "accounts",
     "accounts.apps.AxesConfig",  # django-axes, named in pt-BR in admin
     "audit",
-    "jobs",
     "contacts",
     "tickets",
     "dedup",
@@ -280,5 +282,10 @@ IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 200_000))
 # rows × columns of that grid, checked before it is built (a lone cell at
 # XFD1048576 would ask for 17 billion cells).
 IMPORT_MAX_CELLS = int(os.environ.get("IMPORT_MAX_CELLS", 10_000_000))
+# Columns that hold data (a header or a value), each a choice on the
+# mapping step: beyond this the sheet is refused with a message.
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", 300))
+# Tags an import may create: more is a wrong column, not a tag list.
+IMPORT_MAX_NEW_TAGS = int(os.environ.get("IMPORT_MAX_NEW_TAGS", 500))
 # Uploaded and generated files of jobs are removed after this many days.
 JOB_FILE_RETENTION_DAYS = int(os.environ.get("JOB_FILE_RETENTION_DAYS", 7))

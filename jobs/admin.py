@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from contacts_portal.admin import ReadOnlyAdmin
 
-from .models import Job
+from .models import Job, Worker
 
 
 @admin.register(Job)
@@ -14,4 +14,12 @@ class JobAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "status", ("user", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
-    fields = ["kind", "user", "status", "file_name", "created_at", "started_at", "finished_at", "step", "total", "done", "parameters", "result", "error"]
+    fields = ["kind", "user", "status", "file_name", "created_at", "started_at", "finished_at", "step", "total", "done", "parameters", "result", "error", "error_detail"]
+
+
+@admin.register(Worker)
+class WorkerAdmin(ReadOnlyAdmin):
+    """The task workers that are on (`manage.py db_worker`), and when each
+    was last seen."""
+
+    list_display = ["host", "pid", "worker_id", "started_at", "seen_at"]

@@ -5,12 +5,14 @@ far it got, how it ended, and its files."""
 
 import time
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import registry
 
@@ -29,6 +31,14 @@ class JobQuerySet(models.QuerySet):
         if not user.is_authenticated:
             return self.none()
         return self.filter(user=user)
+
+    def listed_for(self, user, *, everyone: bool = False):
+        """The imports and exports on the user's list of jobs, newest
+        first: their own, or everyone's for an administrator who asks
+        (who started what, how it ended; the pages and files stay their
+        owners')."""
+        jobs = self.all() if everyone and user.has_perm("jobs.view_job") else self.visible_to(user)
+        return jobs.filter(kind__in=registry.listed_kinds()).select_related("user")
 
 
 class Job(models.Model):
@@ -70,6 +80,9 @@ class Job(models.Model):
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)
     result = models.JSONField(_("result"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # What an unforeseen failure was (its traceback), for administrators:
+    # the user reads `error`, a message in their words.
+    error_detail = models.TextField(_("error details"), blank=True)
     source_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
     result_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
     report_file = models.FileField(upload_to=job_file_path, blank=True, max_length=200)
@@ -136,9 +149,10 @@ class Job(models.Model):
         for name, value in fields.items():
             setattr(self, name, value)
 
-    def fail(self, error: str) -> None:
-        """The work stopped; `error` says why, in the user's words."""
-        fields = {"status": self.Status.FAILED, "error": error, "finished_at": timezone.now()}
+    def fail(self, error: str, *, detail: str = "") -> None:
+        """The work stopped; `error` says why, in the user's words, and
+        `detail` what it was, for administrators."""
+        fields = {"status": self.Status.FAILED, "error": error, "error_detail": detail, "finished_at": timezone.now()}
         Job.objects.filter(pk=self.pk).update(**fields)
         for name, value in fields.items():
             setattr(self, name, value)
@@ -146,10 +160,47 @@ class Job(models.Model):
     # What its page shows.
 
     @property
+    def files_expire_at(self):
+        return self.created_at + timedelta(days=settings.JOB_FILE_RETENTION_DAYS)
+
+    @property
+    def files_expired(self) -> bool:
+        """Its files are past JOB_FILE_RETENTION_DAYS: gone, or about to be
+        removed by the next purge, and no longer handed out."""
+        return timezone.now() >= self.files_expire_at
+
+    @property
+    def downloads(self) -> list[str]:
+        """Which of its files can be downloaded now ("result", "report")."""
+        if self.files_expired:
+            return []
+        return [which for which, field in (("result", self.result_file), ("report", self.report_file)) if field]
+
+    @property
     def is_stalled(self) -> bool:
         if self.status != self.Status.RUNNING or self.heartbeat_at is None:
             return False
         return (timezone.now() - self.heartbeat_at).total_seconds() > registry.stall_after(self)
+
+    @property
+    def rerun_blocker(self) -> str:
+        """Why this job cannot be run again as it was ("" when it can): it
+        did not fail, or the file it worked on was removed since."""
+        if not (self.status == self.Status.FAILED or self.is_stalled):
+            return _("Only a job that failed or stopped can be run again.")
+        if self.file_name and not (self.source_file and self.source_file.storage.exists(self.source_file.name)):
+            days = settings.JOB_FILE_RETENTION_DAYS
+            return ngettext(
+                "The file you sent is no longer on the server (files are kept %(days)s day), so this cannot run again: send the file again.",
+                "The file you sent is no longer on the server (files are kept %(days)s days), so this cannot run again: send the file again.",
+                days,
+            ) % {"days": days}
+        return ""
+
+    @property
+    def waits_without_worker(self) -> bool:
+        """Queued while no worker is on: nothing runs it until one starts."""
+        return self.status == self.Status.QUEUED and not Worker.objects.any_on()
 
     @property
     def is_finished(self) -> bool:
@@ -175,3 +226,48 @@ class Job(models.Model):
         if self.is_finished:
             return 100
         return min(99, self.done * 100 // self.total) if self.total else 0
+
+
+class WorkerQuerySet(models.QuerySet):
+    def last_heartbeat(self):
+        """When a worker was last seen alive: its own heartbeat, or the
+        progress report of a job it runs (a long step may outlast a beat).
+        None when no worker was ever seen."""
+        beats = [
+            self.aggregate(last=models.Max("seen_at"))["last"],
+            Job.objects.filter(status=Job.Status.RUNNING).aggregate(last=models.Max("heartbeat_at"))["last"],
+        ]
+        return max((beat for beat in beats if beat is not None), default=None)
+
+    def any_on(self) -> bool:
+        """Some worker was seen within Worker.GONE_AFTER seconds."""
+        last = self.last_heartbeat()
+        return last is not None and (timezone.now() - last).total_seconds() <= Worker.GONE_AFTER
+
+
+class Worker(models.Model):
+    """A task worker (`manage.py db_worker`) as it was last seen: it says
+    so at least every HEARTBEAT_EVERY seconds, idle or busy, and leaves
+    when it stops (workers.py). django-tasks-db keeps no such record."""
+
+    #: Seconds between two heartbeats of one worker.
+    HEARTBEAT_EVERY = 15
+    #: Seconds without any heartbeat after which no worker is taken to be
+    #: on: a few missed beats, so that a worker between two beats is not gone.
+    GONE_AFTER = 4 * HEARTBEAT_EVERY
+
+    worker_id = models.CharField(_("worker id"), max_length=64, unique=True)
+    host = models.CharField(_("host"), max_length=255)
+    pid = models.PositiveIntegerField(_("process id"))
+    started_at = models.DateTimeField(_("started at"))
+    seen_at = models.DateTimeField(_("last seen at"), db_index=True)
+
+    objects = WorkerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("task worker")
+        verbose_name_plural = _("task workers")
+        ordering = ["-seen_at"]
+
+    def __str__(self):
+        return f"{self.host}:{self.pid}"

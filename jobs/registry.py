@@ -23,8 +23,19 @@ class JobKind:
     running: str | Promise = ""
     #: Said under a failure: what the failure left behind.
     failure_note: str | Promise = ""
-    #: The way to run it again after a failure ("" for none).
+    #: The way to run it again after a failure ("" for none), for a kind
+    #: that does it its own way; see `rerun` for the common way.
     again_template: str = ""
+    #: A failed job can be run again as it was ("Run again"): a new job of
+    #: the same kind, parameters and uploaded file, for whoever may still
+    #: start such a job (`permission`).
+    rerun: bool = False
+    permission: str = ""
+    #: Where a job of this kind is started anew (a URL name), when running
+    #: it again cannot be.
+    start_url: str = ""
+    #: Listed on "My imports and exports", with its files.
+    listed: bool = False
     #: What the progress counts ("rows", "groups", "steps").
     unit: str = "rows"
     #: Seconds without a report after which a running job is taken for
@@ -64,3 +75,7 @@ def stall_after(job) -> int:
 
 def kinds() -> list[JobKind]:
     return list(_kinds.values())
+
+
+def listed_kinds() -> list[str]:
+    return [name for name, kind in _kinds.items() if kind.listed]

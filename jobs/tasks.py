@@ -9,14 +9,15 @@ again. Running a job twice is safe: the second run finds it started.
 """
 
 import logging
+import traceback
 
 from django.db import transaction
 from django.tasks import task
-from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from audit.recording import recording
 
+from .failures import failure_message
 from .files import purge_expired_job_files
 from .models import Job
 from .registry import kind_of
@@ -47,9 +48,9 @@ def run_job(job_id: int) -> None:
         except JobError as error:
             job.fail(str(error))
             return
-        except Exception as error:  # the job says what went wrong
+        except Exception as error:  # the job says what went wrong, in the user's words
             logger.exception("Job %s failed", job.pk)
-            job.fail(_("The job failed: %(error)s") % {"error": error.__class__.__name__})
+            job.fail(failure_message(error), detail=traceback.format_exc())
             return
     if job.status == Job.Status.RUNNING:
         job.finish(result=result)

@@ -53,25 +53,35 @@ ACTIVITY_RESOLUTION = timedelta(seconds=10)
 
 
 @cache
-def _conversation_sql(field: str) -> str:
+def _conversation_sql(field: str, with_lid: bool = False) -> str:
     quote = connection.ops.quote_name
     contact, wallet, ticket, identity = (
-        model._meta.db_table for model in (Contact, Contact.wallet.field.related_model, Ticket, ContactIdentity)
+        quote(model._meta.db_table) for model in (Contact, Contact.wallet.field.related_model, Ticket, ContactIdentity)
     )
     # The contact with the address, else the one a merge of duplicates left
-    # it to (an identity of the same kind): one statement either way.
+    # it to (an identity of the same kind): one statement either way. The
+    # "NOT (... = '')" is the unique index's condition as Django wrote it:
+    # SQLite uses a partial index only for a query that repeats it word for
+    # word, and scanned every contact without it.
     which = (
         "c.id = %s"
         if field == "id"
-        else f"c.id = COALESCE((SELECT id FROM {quote(contact)} WHERE {quote(field)} = %s), "
-        f"(SELECT contact_id FROM {quote(identity)} WHERE kind = %s AND value = %s))"
+        else f"c.id = COALESCE((SELECT id FROM {contact} WHERE {quote(field)} = %s AND NOT ({quote(field)} = '')), "
+        f"(SELECT contact_id FROM {identity} WHERE kind = %s AND value = %s))"
     )
     # "NOT (status = 'closed')" is the active-ticket index's own condition.
+    conversation = (
+        f"LEFT JOIN {wallet} w ON w.id = c.wallet_id "
+        f"LEFT JOIN {ticket} t ON t.contact_id = c.id AND t.channel_id = %s AND NOT (t.status = 'closed') "
+    )
+    if not with_lid:
+        return f"SELECT c.id, w.user_id, t.id, t.last_message_at < %s FROM {contact} c {conversation}WHERE {which}"
+    # The LID's row beside the number's conversation: a row whether either
+    # is there or not (see identities.lid_known).
     return (
-        f"SELECT c.id, w.user_id, t.id, t.last_message_at < %s FROM {quote(contact)} c "
-        f"LEFT JOIN {quote(wallet)} w ON w.id = c.wallet_id "
-        f"LEFT JOIN {quote(ticket)} t ON t.contact_id = c.id AND t.channel_id = %s AND NOT (t.status = 'closed') "
-        f"WHERE {which}"
+        f"SELECT c.id, w.user_id, t.id, t.last_message_at < %s, k.id, k.contact_id, k.number "
+        f"FROM (SELECT 1 AS one) q LEFT JOIN {identity} k ON k.kind = %s AND k.value = %s "
+        f"LEFT JOIN {contact} c ON {which} {conversation}"
     )
 
 
@@ -97,6 +107,21 @@ def _conversation_by(*, channel: Channel, identity, now, field: str | None = Non
     with connection.cursor() as cursor:
         cursor.execute(_conversation_sql(field), params)
         return cursor.fetchone()
+
+
+def _conversation_and_lid(*, channel: Channel, identity: str, lid: str, now) -> tuple[tuple | None, tuple | None]:
+    """The number's conversation (see _conversation_by) and what the LID
+    is known as (identities.lid_known), in one statement: a message
+    addressed by LID and number, most of WhatsApp's traffic, asks both."""
+    field = channel.provider.contact_field
+    cutoff = connection.ops.adapt_datetimefield_value(now - ACTIVITY_RESOLUTION)
+    params = [cutoff, ContactIdentity.Kind.LID, lid, identity, field, identity, channel.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(_conversation_sql(field, with_lid=True), params)
+        row = cursor.fetchone()
+    found = row[:4] if row[0] is not None else None
+    known = row[5:] if row[4] is not None else None
+    return found, known
 
 
 def _open_ticket(*, contact_id: int, channel: Channel, agent_id: int | None, now) -> tuple[int, bool]:
@@ -185,10 +210,13 @@ def _find(*, channel: Channel, inbound: Inbound, now) -> tuple[tuple | None, str
     a number and LID that name different contacts (or none yet) are put
     together first (identities.pair_reveal)."""
     identity, lid = inbound.chat_identity, inbound.chat_lid
-    known = identities.lid_known(lid) if lid else None
-    if known is not None and not identity:
-        identity = known[1]
-    found = _conversation(channel=channel, identity=identity, now=now) if identity else None
+    if lid and identity:
+        found, known = _conversation_and_lid(channel=channel, identity=identity, lid=lid, now=now)
+    else:
+        known = identities.lid_known(lid) if lid else None
+        if known is not None and not identity:
+            identity = known[1]
+        found = _conversation(channel=channel, identity=identity, now=now) if identity else None
     if lid and identity and known != ((found[0] if found else None), identity) and (known or found):
         seen = ContactIdentity.Seen.MESSAGE
         # A contact's LID seen for the first time is one statement; any

@@ -2,8 +2,10 @@
 contract's header row; never a formula; and export -> import changes
 nothing."""
 
+import csv
 import io
-from datetime import date
+import re
+from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -67,9 +69,13 @@ def test_no_cell_is_ever_a_formula_and_phone_numbers_stay_intact():
     rows = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
     assert rows[1][0] == '=HYPERLINK("http://x")'
     csv_output, _ = write_csv(Contact.objects.order_by("pk"))
-    text = csv_output.read().decode("utf-8-sig")
-    assert "'=HYPERLINK" in text and "'+1+1" in text and "'-2" in text and "'@SUM" in text
-    assert "'+5521987654321" in text  # as text, and the importer reads it back whole
+    lines = csv_output.read().decode("utf-8-sig").split("\r\n")
+    # Each formula-like cell is one quoted text constant: shown as it is, it
+    # computes nothing; a phone is text too, with no apostrophe to see.
+    assert lines[1].startswith('"=""=HYPERLINK(""""http://x"""")""";')
+    assert ';"=""-2""";"=""@SUM(A1)""";"=""+1+1""";' in lines[1]
+    assert lines[2].split(";")[:2] == ['"=""\tTab"""', '"=""+5521987654321"""']
+    assert "'\rCR" in lines[2]  # a line break cannot live in a constant: OWASP's apostrophe
 
 
 def test_characters_excel_refuses_are_removed():
@@ -100,7 +106,7 @@ def test_an_export_imported_again_creates_nothing_and_changes_nothing():
         output, _ = writer(Contact.objects.all())
         with recording(source=Source.IMPORT):
             result = import_contacts(table=read_table(output))
-        assert result.counts() == {"rows": 6, "created": 0, "updated": 0, "unchanged": 6, "rejected": 0}, (writer, result.errors)
+        assert result.counts() == {"rows": 6, "created": 0, "updated": 0, "unchanged": 6, "rejected": 0, "conflicts": 0}, (writer, result.errors)
 
 
 names = st.text(
@@ -206,3 +212,77 @@ def test_old_job_files_are_removed_after_the_retention_period(settings):
 def test_the_purge_command_says_what_it_removed(capsys):
     call_command("purge_job_files")
     assert "Removed the files of 0 jobs older than" in capsys.readouterr().out
+
+
+def run_export_through_the_panel(client, query: str, fmt: str, capture) -> bytes:
+    """Exportar as a user does it: the form with the list's filters, the
+    job a worker runs, the download on the job's page."""
+    with capture(execute=True):
+        response = client.post(reverse("contacts:export") + f"?{query}", {"format": fmt})
+    job = Job.objects.get(pk=Job.objects.latest("pk").pk)
+    assert response.url == job.get_absolute_url() and job.status == Job.Status.DONE, job.error
+    return b"".join(client.get(reverse("jobs:file", args=[job.token, "result"])).streaming_content)
+
+
+def listed_names(client, query: str) -> list[str]:
+    page = client.get(reverse("contacts:list") + f"?{query}&per_page=100").content.decode()
+    return re.findall(r'<div class="app-name" title="([^"]*)"', page)
+
+
+@pytest.mark.parametrize("query", ["sort=name", "sort=newest", "q=maria&sort=name", "q=maria&sort=newest"])
+def test_the_export_lists_contacts_in_the_order_the_list_shows_for_the_same_search_and_sort(
+    admin_client, query, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    # Pages of two rows: the order must hold across pages, ties included.
+    monkeypatch.setattr("contacts.transfer.exporting.CHUNK", 2)
+    names = ["Ana Maria Souza", "Maria Clara", "Bruno Maria", "Maria Clara", "Zélia", "maria Abreu", "Carlos", "Maria Clara"]
+    now = timezone.now()
+    for age, name in enumerate(names):
+        contact = ContactFactory(name=name)
+        Contact.objects.filter(pk=contact.pk).update(created_at=now - timedelta(minutes=[3, 7, 1, 5, 2, 8, 4, 6][age]))
+    listed = listed_names(admin_client, query)
+    assert len(listed) == (6 if "q=" in query else 8)
+    content = run_export_through_the_panel(admin_client, query, "csv", django_capture_on_commit_callbacks)
+    exported = [line.split(";")[0] for line in content.decode("utf-8-sig").split("\r\n")[1:] if line]
+    assert exported == listed
+    if query == "q=maria&sort=name":  # the names that start with the word first, then the others
+        assert exported == ["maria Abreu", "Maria Clara", "Maria Clara", "Maria Clara", "Ana Maria Souza", "Bruno Maria"]
+
+
+def test_a_csv_export_opens_with_numbers_as_text_and_no_cell_that_can_run(admin_client, django_capture_on_commit_callbacks):
+    ContactFactory(
+        name="'Joana D'Arc", number="5511987654321", cpf_cnpj="012.345.678-90", telegram_id="123456789012",
+        company='=HYPERLINK("http://x","clique")', first_name="@SUM(A1)", last_name="-1+2", email="",
+    )
+    content = run_export_through_the_panel(admin_client, "", "csv", django_capture_on_commit_callbacks).decode("utf-8-sig")
+    row = content.split("\r\n")[1]
+    assert row == (
+        '"=""\'Joana D\'Arc""";"=""+5511987654321""";;"=""012.345.678-90""";;'
+        '"=""@SUM(A1)""";"=""-1+2""";"=""=HYPERLINK(""""http://x"""",""""clique"""")""";;;"=""123456789012"""'
+    )
+    # Every cell that starts with "=" is one text constant: ="…" with its
+    # quotes doubled and nothing after the closing quote.
+    for cell in next(csv.reader([row], delimiter=";")):
+        if cell.startswith("="):
+            assert re.fullmatch(r'="(?:[^"]|"")*"', cell), cell
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_names_with_an_apostrophe_and_formula_like_cells_come_back_unchanged_through_export_then_import(
+    admin_client, fmt, django_capture_on_commit_callbacks
+):
+    tricky = ["'Joana", "'=1+1", "''Duas", "=1+1", "+55 loja", "-", "@empresa", '="12"', "'" + "=" * 199]
+    for n, name in enumerate(tricky):
+        contact = ContactFactory(name=name, company=name, number=f"55119876543{n:02d}", telegram_id=str(10**11 + n))
+        CustomField.objects.create(contact=contact, name="Código", value=f"00{n}")
+    # Longer than a formula's text may be: OWASP's apostrophe, removed on import.
+    CustomField.objects.create(contact=contact, name="Nota", value="'" + "=" * 300)
+    before = list(Contact.objects.order_by("pk").values_list("name", "company", "number", "telegram_id"))
+    content = run_export_through_the_panel(admin_client, "", fmt, django_capture_on_commit_callbacks)
+    with recording(source=Source.IMPORT):
+        result = import_contacts(table=read_table(io.BytesIO(content)))
+    assert result.counts() == {"rows": len(tricky), "created": 0, "updated": 0, "unchanged": len(tricky), "rejected": 0, "conflicts": 0}, result.errors
+    assert list(Contact.objects.order_by("pk").values_list("name", "company", "number", "telegram_id")) == before
+    assert sorted(CustomField.objects.values_list("value", flat=True)) == ["'" + "=" * 300] + [f"00{n}" for n in range(len(tricky))]

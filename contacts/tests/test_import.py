@@ -63,7 +63,7 @@ def test_excel_cells_as_excel_stores_them_are_read_right():
         ]
     )
     result = run(content)
-    assert result.counts() == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0, "rejected": 0}, result.errors
+    assert result.counts() == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0, "rejected": 0, "conflicts": 0}, result.errors
     maria = Contact.objects.get(number="5511987654321")
     assert (maria.name, maria.email, maria.cpf_cnpj, maria.birth_date) == (
         "Maria da Silva", "maria@exemplo.com", "012.345.678-90", date(1990, 1, 1),
@@ -80,7 +80,8 @@ def test_headers_in_pt_br_or_english_any_case_and_accents_and_unknown_ones_becom
     assert guess_mapping(headers) == [
         "name", "number", "email", "cpf_cnpj", "birth_date", "first_name", "last_name", "company", "wallet", "tags", "telegram_id", "extra:Cidade", "",
     ]
-    assert guess_mapping(["Name", "Phone", "Email", "Birth date", "Celular"]) == ["name", "number", "email", "birth_date", "extra:Celular"]
+    # Of two phone columns, the mobile is the number; the landline an extra field.
+    assert guess_mapping(["Name", "Phone", "Email", "Birth date", "Celular"]) == ["name", "extra:Phone", "email", "birth_date", "number"]
 
 
 def test_rows_match_by_number_then_telegram_then_document_then_email_and_update_what_is_filled():
@@ -99,7 +100,7 @@ def test_rows_match_by_number_then_telegram_then_document_then_email_and_update_
         ]
     )
     result = run(content)
-    assert result.counts() == {"rows": 4, "created": 0, "updated": 4, "unchanged": 0, "rejected": 0}, result.errors
+    assert result.counts() == {"rows": 4, "created": 0, "updated": 4, "unchanged": 0, "rejected": 0, "conflicts": 0}, result.errors
     by_number.refresh_from_db()
     assert (by_number.name, by_number.company) == ("Pelo Número", "Nova")  # an empty cell keeps the value
     assert sorted(by_number.tags.values_list("name", flat=True)) == ["Lead", "VIP"]  # added, never removed
@@ -120,7 +121,7 @@ def test_rows_of_one_file_that_are_the_same_person_become_one_contact():
     )
     result = run(content)
     assert Contact.objects.count() == 1
-    assert result.counts() == {"rows": 3, "created": 1, "updated": 2, "unchanged": 0, "rejected": 0}
+    assert result.counts() == {"rows": 3, "created": 1, "updated": 2, "unchanged": 0, "rejected": 0, "conflicts": 0}
     maria = Contact.objects.get()
     assert (maria.name, maria.email) == ("Maria Silva", "maria@x.com")
     assert list(maria.custom_fields.values_list("value", flat=True)) == ["Gerente"]
@@ -132,7 +133,7 @@ def test_importing_the_same_file_twice_creates_and_changes_nothing_the_second_ti
     records = Contact.history.model.objects.count()
     second = run(content)
     assert first.counts()["created"] == 2
-    assert second.counts() == {"rows": 2, "created": 0, "updated": 0, "unchanged": 2, "rejected": 0}
+    assert second.counts() == {"rows": 2, "created": 0, "updated": 0, "unchanged": 2, "rejected": 0, "conflicts": 0}
     assert Contact.history.model.objects.count() == records
 
 
@@ -177,7 +178,7 @@ def test_imported_changes_are_in_each_history_as_made_by_the_import_and_in_the_a
     assert created.verb == "created" and created.source == "import"
     event = AuditEvent.objects.get(action="import")
     assert event.parameters["file"] == "contatos.xlsx"
-    assert event.counts == {"rows": 2, "created": 1, "updated": 1, "unchanged": 0, "rejected": 0}
+    assert event.counts == {"rows": 2, "created": 1, "updated": 1, "unchanged": 0, "rejected": 0, "conflicts": 0}
 
 
 def test_the_preview_writes_nothing_and_says_what_will_happen(admin_client, django_capture_on_commit_callbacks):
@@ -225,7 +226,7 @@ def test_rejected_rows_go_to_an_error_report_that_can_be_fixed_and_imported_agai
     assert sheet[1][:2] == ["Ruim", "123"] and "telefone válido" in sheet[1][2]
     fixed = xlsx([sheet[0], ["Ruim", "11912345678", ""]])
     result = run(fixed)
-    assert result.counts()["created"] == 1  # the "Erro" column became a harmless extra field, left empty
+    assert result.counts()["created"] == 1  # the "Erro" column is left out
 
 
 def test_a_job_that_fails_half_way_writes_nothing_and_can_run_again(admin_client, django_capture_on_commit_callbacks, monkeypatch):
@@ -238,7 +239,8 @@ def test_a_job_that_fails_half_way_writes_nothing_and_can_run_again(admin_client
 
     monkeypatch.setattr(writing, "history_bulk_record", crash)
     preview, job = import_through_the_panel(admin_client, content, name="x.csv", execute=django_capture_on_commit_callbacks)
-    assert job.status == Job.Status.FAILED and "RuntimeError" in job.error
+    assert job.status == Job.Status.FAILED and "RuntimeError" not in job.error  # the user reads words, admin the details
+    assert "RuntimeError: the disk is full" in job.error_detail
     assert not Contact.objects.exists()
     assert "Nada foi gravado" in admin_client.get(job.get_absolute_url()).content.decode()
     monkeypatch.undo()
@@ -326,7 +328,7 @@ def test_the_command_imports_previews_and_applies_wallet_and_tag(tmp_path, capsy
     path = tmp_path / "lista.csv"
     path.write_bytes(csv_bytes([["Nome", "Telefone"], ["A", "11987654321"], ["B", "123"]]))
     call_command("import_contacts", str(path), "--dry-run")
-    assert "Would import 2 rows: 1 created, 0 updated, 0 unchanged, 1 rejected." in capsys.readouterr().out
+    assert "Would import 2 rows: 1 created, 0 updated, 0 unchanged, 1 rejected, 0 conflicts left out." in capsys.readouterr().out
     assert not Contact.objects.exists()
     call_command("import_contacts", str(path), "--wallet", "comercial", "--tag", "Lista")
     contact = Contact.objects.get()

@@ -70,7 +70,7 @@ def test_a_person_whose_rows_fall_in_different_chunks_is_one_contact_as_the_last
         user=admin_user,
     )
     assert len(writers) == 1 and no_writer_left()
-    assert result.counts() == {"rows": 4, "created": 3, "updated": 1, "unchanged": 0, "rejected": 0}
+    assert result.counts() == {"rows": 4, "created": 3, "updated": 1, "unchanged": 0, "rejected": 0, "conflicts": 0}
     ana = Contact.objects.get(email="ana@exemplo.com")
     assert (ana.name, ana.number, ana.company) == ("Ana Souza", "5521987654321", "ACME")
     assert list(ana.tags.values_list("name", flat=True)) == ["VIP"]
@@ -90,7 +90,7 @@ def test_importing_the_same_file_again_through_the_writer_changes_nothing(writer
     rows = [HEADER, *([f"Pessoa {i}", f"1198765{i:04d}", f"p{i}@exemplo.com", "ACME", "VIP", "x"] for i in range(7))]
     assert run(rows).counts()["created"] == 7
     again = run(rows)
-    assert again.counts() == {"rows": 7, "created": 0, "updated": 0, "unchanged": 7, "rejected": 0}
+    assert again.counts() == {"rows": 7, "created": 0, "updated": 0, "unchanged": 7, "rejected": 0, "conflicts": 0}
     assert len(writers) == 2
     assert Contact.objects.count() == 7 and Contact.history.count() == 7
 
@@ -139,7 +139,7 @@ def test_a_contact_saved_elsewhere_while_the_import_runs_is_updated_not_duplicat
     monkeypatch.setattr(planning.Planner, "_send_new", send)
     result = run([HEADER, ["Ana", "11987654321", "", "", "", ""], ["Bia", "11912345678", "", "ACME", "", ""], ["Caio", "11955554444", "", "", "", ""]])
     assert len(writers) == 2 and no_writer_left()
-    assert result.counts() == {"rows": 3, "created": 2, "updated": 1, "unchanged": 0, "rejected": 0}
+    assert result.counts() == {"rows": 3, "created": 2, "updated": 1, "unchanged": 0, "rejected": 0, "conflicts": 0}
     assert Contact.objects.count() == 3
     bia = Contact.objects.get(number="5511912345678")
     assert (bia.name, bia.company) == ("Bia", "ACME")

@@ -17,13 +17,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
 from contacts.models import Contact, CustomField, MergeRecord
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
 from contacts.tests.test_contact_form import png
-from jobs.models import Job
+from jobs.models import Job, Worker
 from tickets.models import Channel, Message, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +74,10 @@ PANEL = {
     # there, keeping the method (307), and the page decides.
     "jobs:detail": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 404, 404, 404, 404)}),
     "jobs:file": ("export job", {"GET": roles(LOGIN, 404, 404, 404, 200), "POST": roles(LOGIN, 405, 405, 405, 405)}),
+    # Everyone's own imports and exports (an empty list for who has none).
+    "jobs:list": (None, {"GET": roles(LOGIN, 200, 200, 200, 200), "POST": roles(LOGIN, 405, 405, 405, 405)}),
+    # The owner's finished export cannot run again: back to its page, which says why.
+    "jobs:again": ("export job", {"GET": roles(LOGIN, 405, 405, 405, 405), "POST": roles(LOGIN, 404, 404, 404, 302)}),
     "contacts:job": ("export job", {"GET": every(307), "POST": every(307)}),
     "contacts:import_confirm": ("preview job", {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
     "contacts:job_file": ("export job", {"GET": every(307), "POST": every(307)}),
@@ -136,6 +141,7 @@ ADMIN_MODELS = {
     # before it looks at permissions.
     "django_tasks_database.dbtaskresult": {**NOTHING, "history": 302},
     "jobs.job": VIEW_ONLY,
+    "jobs.worker": VIEW_ONLY,
     "contacts.mergerecord": VIEW_ONLY,
 }
 ADMIN_SITE = {
@@ -180,6 +186,7 @@ def world(db):
         "contacts.historicalcontact": Contact.history.model.objects.filter(id=contact.pk).first(),
         "auth.user": agent_a,
         "jobs.job": Job.objects.create(kind=Job.Kind.EXPORT, user=agent_a),
+        "jobs.worker": Worker.objects.create(worker_id="w1", host="app-1", pid=1, started_at=timezone.now(), seen_at=timezone.now()),
         "contacts.mergerecord": MergeRecord.objects.create(survivor=contact, survivor_name=contact.name, source="panel"),
         "auth.group": Group.objects.get(name="Agents"),
         "axes.accessattempt": AccessAttempt.objects.create(username="x", ip_address="192.0.2.1", failures_since_start=1),

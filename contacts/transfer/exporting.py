@@ -2,9 +2,12 @@
 size) or .csv (UTF-8 with BOM, ";"), with the header row the importer reads
 back: a contract.
 
-No cell is ever a formula: .xlsx text cells are written as text, and .csv
-cells that a spreadsheet would read as a formula get a leading apostrophe
-(the importer removes it). Characters Excel refuses are dropped.
+No cell is ever a formula: .xlsx text cells are written as text. A .csv
+has no cell types, so a cell that a spreadsheet would read as a number or
+a formula is written as a formula whose whole content is one quoted text
+constant, ="+5511987654321": Excel and LibreOffice show the text as it is,
+with no mark, and nothing in it can be evaluated (see csv_text). The rows
+come in the list's order. Characters Excel refuses are dropped.
 """
 
 import csv
@@ -14,12 +17,16 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .. import normalizers
 from ..models import Contact, CustomField
 from .columns import HEADERS
 from .reading import FORMULA_START
+
+#: A CSV cell starting with one of these is escaped (csv_text): it would be
+#: a formula, or the apostrophe would be taken for the escape.
+ESCAPED_START = (*FORMULA_START, "'")
 
 CHUNK = 5000
 NOTHING: dict = {}
@@ -42,12 +49,39 @@ def excel_text(value: str) -> str:
     return _SURROGATES.sub("", text.translate(_EXCEL_REFUSES))
 
 
+# What Excel and LibreOffice turn into a number or a date when a CSV is
+# opened: a phone loses its "+" and its leading zeros, a long id its last
+# digits ("1,19871E+10"), "(11)" becomes -11 and "10:30" a time.
+_NUMBER_LIKE = re.compile(r"[0-9 ().,/:%+-]*[0-9][0-9 ().,/:%+-]*")
+_NUMBER_FIRST = frozenset("0123456789(.,")
+# Excel refuses a text constant longer than this inside a formula.
+_FORMULA_TEXT_MAX = 255
+
+
 def csv_text(value: str) -> str:
-    """A CSV cell that no spreadsheet turns into a formula: a leading
-    apostrophe, which the import removes again
-    (reading.unescape_csv_text)."""
+    """A CSV cell that a spreadsheet shows as the text it is, never as a
+    number and never as a formula that runs.
+
+    A cell that looks like a number, or starts like a formula (= + - @, a
+    tab, a carriage return) or with an apostrophe, is written ="text", with
+    its quotes doubled: a formula whose only content is a text constant,
+    which Excel and LibreOffice show without any mark and which can compute
+    nothing else (OWASP's leading apostrophe stays visible in LibreOffice
+    and on a phone's "+"). Excel limits such a constant to 255 characters
+    and a line break does not survive it, so a longer or multi-line cell
+    that starts like a formula gets OWASP's leading apostrophe instead.
+    The import undoes both (reading.unescape_csv_text).
+    """
     text = excel_text(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    if not text:
+        return text
+    escape = text.startswith(ESCAPED_START)
+    if not escape and not (text[0] in _NUMBER_FIRST and _NUMBER_LIKE.fullmatch(text)):
+        return text  # most cells: a name, an e-mail
+    quoted = text.replace('"', '""')
+    if len(quoted) <= _FORMULA_TEXT_MAX and "\n" not in text and "\r" not in text:
+        return f'="{quoted}"'
+    return "'" + text if escape else text
 
 
 def extra_field_names(queryset: QuerySet) -> list[str]:
@@ -64,53 +98,86 @@ def extra_field_names(queryset: QuerySet) -> list[str]:
     return list(names.values())
 
 
-def export_rows(queryset: QuerySet, extras: list[str]) -> Iterator[list]:
-    """The data rows, in list order, read a chunk at a time: a page of
-    contacts, then their tags and extra fields in one query each."""
+def _after(order: list[str], values: tuple) -> Q:
+    """The rows that come after `values` in `order` (a keyset: each page
+    starts where the one before ended, however deep). The first key's
+    range comes first, on its own: both databases read it from the list
+    order's index, where the OR alone could make them sort every row."""
+    condition = Q()
+    for index, field in enumerate(order):
+        name = field.lstrip("-")
+        step = Q(**{f"{name}__{'lt' if field.startswith('-') else 'gt'}": values[index]})
+        for earlier, value in zip(order[:index], values, strict=False):
+            step &= Q(**{earlier.lstrip("-"): value})
+        condition |= step
+    first = order[0]
+    return Q(**{f"{first.lstrip('-')}__{'lte' if first.startswith('-') else 'gte'}": values[0]}) & condition
+
+
+def _pages(queryset: QuerySet, fields: list[str]) -> Iterator[tuple[QuerySet, list[tuple]]]:
+    """The queryset CHUNK rows at a time in its own order (the list's:
+    name or newest first), each page as (its rows' queryset, the rows'
+    `fields` values)."""
+    order = [field for field in (queryset.query.order_by or Contact._meta.ordering) if isinstance(field, str)]
+    if not {"id", "-id", "pk", "-pk"} & set(order):
+        order.append("id")  # a unique last key: no row is skipped or repeated
+    keys = [field.lstrip("-") for field in order]
+    ordered = queryset.order_by(*order)
+    last = None
+    while True:
+        page_queryset = (ordered.filter(_after(order, last)) if last else ordered)[:CHUNK]
+        page = list(page_queryset.values_list(*fields, *keys))
+        if not page:
+            return
+        last = page[-1][len(fields) :]
+        yield page_queryset, page
+
+
+def export_rows(parts: list[QuerySet], extras: list[str]) -> Iterator[list]:
+    """The data rows in the list's order, part after part (a name search
+    lists the names that start with its first word first), read a chunk
+    at a time: a page of contacts, then their tags and extra fields in one
+    query each."""
     extra_index = {normalizers.fold(name): i for i, name in enumerate(extras)}
     fold = functools.lru_cache(maxsize=1024)(normalizers.fold)  # a handful of names, a million times
     fields = ["pk", "name", "number", "email", "cpf_cnpj", "birth_date", "first_name", "last_name", "company", "wallet__name", "telegram_id", "is_group"]
-    last = None
-    contacts = queryset.order_by("pk")
-    while True:
-        page = list((contacts.filter(pk__gt=last) if last else contacts).values_list(*fields)[:CHUNK])
-        if not page:
-            return
-        # The page's tags and extra fields by the page's own condition, not
-        # by a list of its ids: two thousand parameters cost more to send
-        # than the query takes to run.
-        span = {"pk__gt": last or 0, "pk__lte": page[-1][0]}
-        of_page = {"contact_id__gt": last or 0, "contact_id__lte": page[-1][0], "contact_id__in": contacts.filter(**span).order_by().values("pk")}
-        last = page[-1][0]
-        tags = {}
-        for contact_id, tag in Contact.tags.through.objects.filter(**of_page).order_by("tag__name").values_list("contact_id", "tag__name"):
-            tags.setdefault(contact_id, []).append(tag)
-        values = {}
-        for contact_id, name, value in CustomField.objects.filter(**of_page).values_list("contact_id", "name", "value"):
-            values.setdefault(contact_id, {})[extra_index[fold(name)]] = value
-        for pk, name, number, email, document, birth, first, last_name, company, wallet, telegram, is_group in page:
-            extra_cells = [""] * len(extras)
-            for index, value in values.get(pk, NOTHING).items():
-                extra_cells[index] = value
-            yield [
-                name,
-                number if is_group or not number else f"+{number}",
-                email,
-                document,
-                birth,
-                first,
-                last_name,
-                company,
-                wallet or "",
-                ", ".join(tags.get(pk, [])),
-                telegram,
-                *extra_cells,
-            ]
+    for part in parts:
+        for page_queryset, page in _pages(part, fields):
+            # The page's tags and extra fields by the page's own query, not
+            # by a list of its ids: thousands of parameters cost more to
+            # send than the query takes to run.
+            of_page = {"contact_id__in": page_queryset.values("pk")}
+            tags = {}
+            for contact_id, tag in Contact.tags.through.objects.filter(**of_page).order_by("tag__name").values_list("contact_id", "tag__name"):
+                tags.setdefault(contact_id, []).append(tag)
+            values = {}
+            for contact_id, name, value in CustomField.objects.filter(**of_page).values_list("contact_id", "name", "value"):
+                values.setdefault(contact_id, {})[extra_index[fold(name)]] = value
+            for pk, name, number, email, document, birth, first, last_name, company, wallet, telegram, is_group, *_keys in page:
+                extra_cells = [""] * len(extras)
+                for index, value in values.get(pk, NOTHING).items():
+                    extra_cells[index] = value
+                yield [
+                    name,
+                    number if is_group or not number else f"+{number}",
+                    email,
+                    document,
+                    birth,
+                    first,
+                    last_name,
+                    company,
+                    wallet or "",
+                    ", ".join(tags.get(pk, [])),
+                    telegram,
+                    *extra_cells,
+                ]
 
 
-def write_xlsx(queryset: QuerySet, *, progress: Callable[[int], None] | None = None):
+def write_xlsx(queryset: QuerySet, *, parts: list[QuerySet] | None = None, progress: Callable[[int], None] | None = None):
     """An .xlsx of the queryset in a temporary file (rewound), written with
-    XlsxWriter's constant-memory mode: one row in memory at a time."""
+    XlsxWriter's constant-memory mode: one row in memory at a time. The
+    rows follow the queryset's order, or come part after part (`parts`,
+    which together are the queryset)."""
     import xlsxwriter
 
     extras = extra_field_names(queryset)
@@ -136,7 +203,7 @@ def write_xlsx(queryset: QuerySet, *, progress: Callable[[int], None] | None = N
     sheet.set_column(3, len(headers) - 1, 16)
     count = 0
     write_string, write_datetime = sheet.write_string, sheet.write_datetime  # a million rows: lookups add up
-    for count, row in enumerate(export_rows(queryset, extras), start=1):
+    for count, row in enumerate(export_rows(parts or [queryset], extras), start=1):
         for column, value in enumerate(row):
             if value:
                 if column == 4:
@@ -151,15 +218,16 @@ def write_xlsx(queryset: QuerySet, *, progress: Callable[[int], None] | None = N
     return output, count
 
 
-def write_csv(queryset: QuerySet, *, progress: Callable[[int], None] | None = None):
-    """A .csv (UTF-8 with BOM, ";") in a temporary file, rewound."""
+def write_csv(queryset: QuerySet, *, parts: list[QuerySet] | None = None, progress: Callable[[int], None] | None = None):
+    """A .csv (UTF-8 with BOM, ";") in a temporary file, rewound; the rows
+    in order as write_xlsx's."""
     extras = extra_field_names(queryset)
     output = tempfile.TemporaryFile()
     text = io.TextIOWrapper(output, encoding="utf-8-sig", newline="")
     writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
     writer.writerow([csv_text(h) for h in HEADERS + extras])
     count = 0
-    for count, row in enumerate(export_rows(queryset, extras), start=1):
+    for count, row in enumerate(export_rows(parts or [queryset], extras), start=1):
         writer.writerow(
             [value.strftime("%d/%m/%Y") if column == 4 and value else csv_text(value or "") for column, value in enumerate(row)]
         )

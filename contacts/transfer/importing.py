@@ -4,7 +4,9 @@ checks every row and decides, for each, create / update / unchanged /
 rejected (planning); phase two writes, in one transaction, with history
 and audit (writing). A preview is phase one alone.
 
-Counts are true: created + updated + unchanged + rejected = data rows.
+Counts are true: created + updated + unchanged + rejected + conflicts (rows
+that would replace a contact's number, Telegram id or CPF/CNPJ, left out
+unless the user chose to overwrite) = data rows.
 Importing the same file twice creates and changes nothing the second time.
 """
 
@@ -20,7 +22,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from contacts_portal import database
 
-from .planning import Planner
+from .planning import SKIP, Planner
 from .reading import Table, cell_text
 from .writing import ContactsChanged, PlanWriter, write_while_planning
 
@@ -32,8 +34,16 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    conflicts: int = 0  # rows left out
     errors: list = field(default_factory=list)  # (row number, cells, message)
+    # Rows imported without a cell they could do without (counted also as
+    # created, updated or unchanged).
+    warned: int = 0
+    warnings: list = field(default_factory=list)  # (row number, cells, [message, ...])
     headers: list = field(default_factory=list)
+    # Every conflict, left out or applied: (row number, message).
+    conflict_rows: list = field(default_factory=list)
+    repeated_numbers: int = 0  # rows whose number an earlier row had (counted by a preview)
 
     def counts(self) -> dict:
         return {
@@ -42,6 +52,7 @@ class ImportResult:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
+            "conflicts": self.conflicts,
         }
 
 
@@ -56,18 +67,31 @@ def import_file(*, read: Callable[[], Table], attempts: int = 3, **options) -> I
     return database.retrying(lambda: import_contacts(table=read(), **options), on=(ContactsChanged, IntegrityError), attempts=attempts)
 
 
-def import_contacts(*, table: Table, mapping=None, wallet=None, tag="", dry_run=False, file_name="", progress=None) -> ImportResult:
+def import_contacts(
+    *, table: Table, mapping=None, wallet=None, tag="", dry_run=False, file_name="", progress=None, conflicts: str = SKIP, outcomes=None
+) -> ImportResult:
     """Import a table: plan it, and unless `dry_run`, write it and record
     the import in the audit trail. The caller sets the recording (who,
-    through what)."""
-    planner = Planner(table, result=ImportResult(headers=table.headers), mapping=mapping, wallet=wallet, tag=tag, progress=progress)
+    through what). `conflicts` says what a row that would replace a
+    contact's number, Telegram id or CPF/CNPJ does ("skip" or "overwrite");
+    `outcomes` (a preview.RowLog) gets each row's account."""
+    planner = Planner(
+        table,
+        result=ImportResult(headers=table.headers),
+        mapping=mapping,
+        wallet=wallet,
+        tag=tag,
+        progress=progress,
+        conflicts=conflicts,
+        outcomes=outcomes,
+    )
 
     def finish():
         PlanWriter(planner).write()
 
         audit_record(
             action=AuditEvent.Action.IMPORT,
-            parameters={"file": file_name, "wallet": wallet.name if wallet else "", "tag": tag, "mapping": planner.mapping},
+            parameters={"file": file_name, "wallet": wallet.name if wallet else "", "tag": tag, "mapping": planner.mapping, "conflicts": conflicts},
             counts=planner.result.counts(),
         )
 
@@ -101,7 +125,26 @@ def _without_full_collections():
 
 
 def rejected_rows(result: ImportResult) -> Iterable[list]:
-    """The error report's rows: the original cells plus "Erro"."""
-    yield [*result.headers, _("Error")]
-    for _number, cells, message in result.errors:
-        yield [*(cell_text(cell) for cell in cells), message]
+    """The error report's rows, in the file's order: the original cells
+    plus "Erro" for a rejected row; and when rows were imported without a
+    cell, an "Aviso" column saying which (fixed and sent again, such a row
+    updates its contact with the value; the import leaves both columns
+    out)."""
+    width = len(result.headers)
+    if not result.warnings:
+        yield [*result.headers, _("Error")]
+        for _number, cells, message in result.errors:
+            yield [*_report_cells(cells, width), message]
+        return
+    yield [*result.headers, _("Error"), _("Warning")]
+    rows = [(number, cells, message, "") for number, cells, message in result.errors]
+    rows += [(number, cells, "", " ".join(messages)) for number, cells, messages in result.warnings]
+    for _number, cells, error, warning in sorted(rows, key=lambda row: row[0]):
+        yield [*_report_cells(cells, width), error, warning]
+
+
+def _report_cells(cells: list, width: int) -> list[str]:
+    """A row's cells as text, as wide as the header: the messages stay
+    under their own headers."""
+    texts = [cell_text(cell) for cell in cells or ()]
+    return texts + [""] * (width - len(texts))

@@ -6,18 +6,19 @@ from contextlib import contextmanager
 
 from django.core.files import File
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
-from audit.recording import Source
+from audit.recording import Source, current_actor
 from audit.services import audit_record
 from jobs.registry import JobKind, register
 from jobs.tasks import JobError
 
-from ..models import Contact, Tag, Wallet
+from ..models import Contact, Wallet
 
-PREVIEW_ERRORS = 20  # rejected rows shown before confirming
+PREVIEW_ERRORS = 20  # rejected rows (and conflicts) kept in a job's result
 
 
 @contextmanager
@@ -48,35 +49,66 @@ def _table(job):
 def _importer_options(job) -> dict:
     parameters = job.parameters
     wallet = Wallet.objects.filter(pk=parameters.get("wallet")).first() if parameters.get("wallet") else None
-    return {"mapping": parameters.get("mapping"), "wallet": wallet, "tag": parameters.get("tag", "")}
+    return {
+        "mapping": parameters.get("mapping"),
+        "wallet": wallet,
+        "tag": parameters.get("tag", ""),
+        "conflicts": parameters.get("conflicts") or "skip",
+    }
 
 
-def _shown_errors(result) -> list:
-    return [[number, message] for number, _cells, message in result.errors[:PREVIEW_ERRORS]]
+def _result(result) -> dict:
+    """What the page shows: the counts, the first rejected rows, the rows
+    imported without a cell they could do without (how many, and the first
+    ones' warnings), the first conflicts and how many rows repeat a number."""
+    return {
+        **result.counts(),
+        "warned": result.warned,
+        "errors": [[number, message] for number, _cells, message in result.errors[:PREVIEW_ERRORS]],
+        "warnings": [[number, " ".join(messages)] for number, _cells, messages in result.warnings[:PREVIEW_ERRORS]],
+        "conflict_rows": [list(conflict) for conflict in result.conflict_rows[:PREVIEW_ERRORS]],
+        "conflicts_found": len(result.conflict_rows),
+        "repeated_numbers": result.repeated_numbers,
+    }
 
 
 def preview(job) -> dict:
     from .importing import import_contacts
+    from .preview import RowLog
 
+    outcomes = RowLog()
     with _spreadsheet_errors():
-        result = import_contacts(table=_table(job), dry_run=True, progress=job.progress, **_importer_options(job))
-    job.finish(total=result.rows, done=result.rows, result={**result.counts(), "errors": _shown_errors(result)})
+        result = import_contacts(table=_table(job), dry_run=True, progress=job.progress, outcomes=outcomes, **_importer_options(job))
+    # Each row's account, read back a page at a time by the preview's page.
+    outcomes.file.seek(0)
+    job.result_file.save("previa.txt", File(outcomes.file), save=False)
+    job.finish(
+        result_file=job.result_file.name,
+        total=result.rows,
+        done=result.rows,
+        result={**_result(result), "kinds": outcomes.counts},
+    )
 
 
 def run_import(job) -> None:
+    from ..models import Contact
     from .importing import import_file, rejected_rows
 
+    # The import's history records are those of this job's batch after the
+    # last record before it: "Ver os contatos" finds the contacts it
+    # created and updated through them, with nothing more to write.
+    after = Contact.history.order_by("-history_id").values_list("history_id", flat=True).first() or 0
     with _spreadsheet_errors():
         result = import_file(
             read=lambda: _table(job), file_name=job.parameters.get("file_name", ""), progress=job.progress, **_importer_options(job)
         )
-    if result.errors:
+    if result.errors or result.warnings:
         job.report_file.save("erros.xlsx", File(_write_report(rejected_rows(result))), save=False)
     job.finish(
         report_file=job.report_file.name,
         total=result.rows,
         done=result.rows,
-        result={**result.counts(), "errors": _shown_errors(result)},
+        result={**_result(result), "touched": {"batch": str(current_actor().batch), "after": after}},
     )
 
 
@@ -97,33 +129,43 @@ def _write_report(rows):
     return output
 
 
-def export_queryset(parameters: dict, user) -> QuerySet:
-    """The contacts an export covers: what the panel showed (search and
-    filters) among what the user may see."""
-    queryset = Contact.objects.visible_to(user)
-    if parameters.get("q"):
-        queryset = queryset.search(parameters["q"])
-    wallet = parameters.get("wallet")
-    if wallet == "none":
-        queryset = queryset.filter(wallet__isnull=True)
-    elif wallet:
-        queryset = queryset.filter(wallet_id=wallet)
-    if parameters.get("tag"):
-        queryset = queryset.with_any_tag(Tag.objects.filter(pk__in=parameters["tag"]))
-    if parameters.get("type") in ("people", "groups"):
-        queryset = queryset.filter(is_group=parameters["type"] == "groups")
-    return queryset
+def export_parts(parameters: dict, user) -> tuple[QuerySet, list[QuerySet]]:
+    """The contacts an export covers, as the panel's list shows them: the
+    same filter (search, wallet, tags, type, sort, the import that touched
+    them) among what the user may see, in the same order. Returns the queryset and its parts in list
+    order (a name search lists the names starting with its first word
+    first, then the other matches)."""
+    from ..filters import ContactFilter
+    from ..pagination import name_search_parts
+
+    data = QueryDict(mutable=True)
+    for key in ("q", "wallet", "type", "sort"):
+        if parameters.get(key):
+            data[key] = str(parameters[key])
+    data.setlist("tag", [str(pk) for pk in parameters.get("tag") or []])
+    contacts = Contact.objects.visible_to(user)
+    if parameters.get("imported"):
+        # "Ver os contatos" of an import, then Exportar: its contacts only.
+        from ..filters import imported_job, touched_by_import
+
+        contacts = touched_by_import(contacts, imported_job(user, parameters["imported"]))
+    filterset = ContactFilter(data, queryset=contacts)
+    queryset = filterset.qs
+    parts = []
+    if filterset.unsearched_qs is not None and filterset.sorted_by_name:
+        parts = [part.order_by("name_key", "id") for part, _in_order in name_search_parts(filterset.unsearched_qs, queryset, filterset.search_query)]
+    return queryset, parts or [queryset]
 
 
 def export(job) -> None:
     from .exporting import write_csv, write_xlsx
 
-    queryset = export_queryset(job.parameters, job.user)
+    queryset, parts = export_parts(job.parameters, job.user)
     total = queryset.count()
     job.progress(0, total, force=True)
     fmt = job.parameters.get("format", "xlsx")
     writer = write_csv if fmt == "csv" else write_xlsx
-    output, count = writer(queryset, progress=lambda done: job.progress(done, total))
+    output, count = writer(queryset, parts=parts, progress=lambda done: job.progress(done, total))
     name = f"contatos-{timezone.localtime():%Y-%m-%d-%H%M}.{fmt}"
     job.result_file.save(name, File(output), save=False)
     job.finish(result_file=job.result_file.name, total=count, done=count, result={"rows": count, "format": fmt})
@@ -131,7 +173,7 @@ def export(job) -> None:
         action=AuditEvent.Action.EXPORT,
         user=job.user,
         source=Source.PANEL if job.parameters.get("from_panel") else Source.COMMAND,
-        parameters={key: job.parameters.get(key) for key in ("q", "wallet", "tag", "type", "format") if job.parameters.get(key)}
+        parameters={key: job.parameters.get(key) for key in ("q", "wallet", "tag", "type", "sort", "imported", "format") if job.parameters.get(key)}
         | {"file": name},
         counts={"rows": count},
     )
@@ -143,8 +185,10 @@ def register_kinds() -> None:
     common = {
         "page_template": "contacts/job.html",
         "failure_note": _("Nothing was written."),
-        "again_template": "contacts/_job_again.html",
+        "rerun": True,
+        "listed": True,
     }
+    importing = {"permission": "contacts.import_contacts", "start_url": "contacts:import"}
     register(
         "import_preview",
         JobKind(
@@ -154,14 +198,22 @@ def register_kinds() -> None:
             running=_("Reading and checking every row; nothing is written yet…"),
             context=import_page_context,
             post=import_page_post,
+            **importing,
             **common,
         ),
     )
     register(
         "import",
-        JobKind(run=run_import, source=Source.IMPORT, result_template="contacts/_import_result.html", running=_("Importing…"), **common),
+        JobKind(run=run_import, source=Source.IMPORT, result_template="contacts/_import_result.html", running=_("Importing…"), **importing, **common),
     )
     register(
         "export",
-        JobKind(run=export, source=Source.COMMAND, result_template="contacts/_export_result.html", running=_("Writing the file…"), **common),
+        JobKind(
+            run=export,
+            source=Source.COMMAND,
+            result_template="contacts/_export_result.html",
+            running=_("Writing the file…"),
+            permission="contacts.export_contacts",
+            **common,
+        ),
     )

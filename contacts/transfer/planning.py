@@ -15,22 +15,42 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from operator import attrgetter
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from contacts_portal import database
 
-from .. import normalizers
+from .. import normalizers, rules
 from ..models import Contact, ContactIdentity, CustomField, Tag, Wallet
-from .columns import CLEANING_ORDER, COLUMN_BY_FIELD, EXTRA, FIELDS, Context, guess_mapping, label
-from .reading import Table, cell_text, unescape_csv_text
+from .columns import (
+    CLEANING_ORDER,
+    COLUMN_BY_FIELD,
+    EXTRA,
+    FIELDS,
+    MULTIPLE,
+    PLACEHOLDERS,
+    Context,
+    check_digits_kept,
+    guess_mapping,
+    is_middle_name,
+    label,
+    other_phone_columns,
+)
+from .columns import extra_name as column_extra_name
+from .reading import SpreadsheetError, Table, cell_text, unescape_csv_text
 
 CHUNK = 5000  # rows cleaned, matched and planned together
 NOTHING = frozenset()
 UNIQUE_FIELDS = ("number", "telegram_id", "cpf_cnpj")
 IDENTITY_ORDER = ("number", "telegram_id", "cpf_cnpj", "email")
+# What a row that would replace a contact's filled number, Telegram id or
+# CPF/CNPJ does (see Planner._conflicting).
+SKIP, OVERWRITE = "skip", "overwrite"
+CONFLICT_CHOICES = (SKIP, OVERWRITE)
 
 CONTACT_COLUMNS = [field.attname for field in Contact._meta.concrete_fields]
 contact_values = attrgetter(*CONTACT_COLUMNS)
@@ -52,6 +72,12 @@ class Row:
     tags: list | None = None  # tag names
     wallet: Wallet | None = None
     error: str = ""
+    # Cells left out of a row imported without them, each naming its
+    # column and quoting the cell (translated, for the user).
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    # The name of a contact the row creates without naming it: the first,
+    # middle and last names, else the company.
+    default_name: str = ""
 
 
 @dataclass(slots=True, eq=False)
@@ -170,14 +196,28 @@ def new_contact_rows(new: list[Planned], now: datetime) -> Iterator[tuple]:
 
 
 class RowCleaner:
-    """A row of the file as a Row: each mapped cell cleaned by its column,
-    the extra fields' cells kept as text."""
+    """A row of the file as a Row: each mapped cell cleaned by its column
+    (a wrong optional one left out, with a warning), the extra fields'
+    cells kept as text. A cell with several values (Google Contacts'
+    "a ::: b") gives the field its first; a row without a number takes it
+    from another phone column."""
 
     def __init__(self, table: Table, mapping: list[str]):
         self._is_csv = table.kind == "csv"
-        self._formula_rows = table.formula_rows
+        self._row_errors = table.row_errors
         self._fields = [(index, target) for index, target in enumerate(mapping) if target and not target.startswith(EXTRA)]
         self.extras = [(index, target[len(EXTRA) :]) for index, target in enumerate(mapping) if target.startswith(EXTRA)]
+        headers = table.headers
+        # How a warning or an error names a column: as the file does.
+        self._column_names = {target: (headers[i] if i < len(headers) and headers[i] else label(target)) for i, target in self._fields}
+        # The second and later values of a cell that holds several (see
+        # columns.MULTIPLE) go to extra fields named after its column.
+        self._overflow = {target: column_extra_name(self._column_names[target]) for target in ("number", "email") if target in self._column_names}
+        self._middle_names = [name for index, name in self.extras if index < len(headers) and is_middle_name(headers[index])]
+        extra_of = dict(self.extras)
+        self._other_phones = [(index, extra_of[index]) for index in other_phone_columns(headers, mapping)]
+        #: Every extra field a row may fill.
+        self.extra_names = [name for _index, name in self.extras] + [f"{name} ({n})" for name in self._overflow.values() for n in (2, 3)]
         mapped = {target for _index, target in self._fields}
         self._columns = [COLUMN_BY_FIELD[name] for name in CLEANING_ORDER if name in mapped]
         self._context = Context(
@@ -195,12 +235,14 @@ class RowCleaner:
                 text = cell_text(cells[index])
                 if is_csv:
                     text = unescape_csv_text(text)
-                if text:
+                if text and text not in PLACEHOLDERS:
+                    if ("E+" in text or "e+" in text) and self._lost_digits(row, name, text, cells[index]):
+                        continue  # a landline's digits that Excel cut: not kept as if they were right
                     if row.extras is None:
                         row.extras = {}
-                    row.extras[name] = text[:500]
-        if number in self._formula_rows:
-            row.error = _("A cell has a formula without a calculated value; open the file in Excel, save it and send it again.")
+                    row.extras[name] = text.replace(MULTIPLE, ", ")[:500]
+        if number in self._row_errors:
+            row.error = self._row_errors.pop(number)  # what the reader could not take as it is
             return row
         raw_values = {}
         for index, target in self._fields:
@@ -209,14 +251,67 @@ class RowCleaner:
                 text = cell_text(raw)
                 if is_csv:
                     text = unescape_csv_text(text)
+                if MULTIPLE in text and target in self._overflow:
+                    text, *others = text.split(MULTIPLE)
+                    self._keep_others(row, target, others)
                 raw_values[target] = (text, raw)
+        if self._other_phones and not raw_values.get("number", ("",))[0].strip():
+            self._number_from_other_phone(row, cells, raw_values)
         try:
             self._clean_values(row, raw_values)
         except ValidationError as error:
             row.error = " ".join(error.messages)
         else:
-            row.cells = None  # only the error report needs the cells
+            if not row.warnings:
+                row.cells = None  # only the error report needs the cells
         return row
+
+    def _lost_digits(self, row: Row, name: str, text: str, raw) -> bool:
+        """An extra field's cell of digits that Excel cut is left out, with
+        a warning."""
+        try:
+            check_digits_kept(text, raw)
+        except ValidationError as error:
+            row.warnings.append(_left_out(name, text, error))
+            return True
+        return False
+
+    def _number_from_other_phone(self, row: Row, cells: list, raw_values: dict) -> None:
+        """A row without a number takes the first valid one of its other
+        phones (as extra fields), which is then not kept as an extra field
+        too."""
+        for index, name in self._other_phones:
+            if index >= len(cells) or not row.extras or name not in row.extras:
+                continue
+            raw = cells[index]
+            text = cell_text(raw)
+            if self._is_csv:
+                text = unescape_csv_text(text)
+            text, *others = (part.strip() for part in text.split(MULTIPLE))
+            try:
+                check_digits_kept(text, raw)
+                rules.number(text)
+            except ValidationError:
+                continue  # not a phone: it stays an extra field
+            raw_values["number"] = (text, raw)
+            if others:
+                row.extras[name] = ", ".join(filter(None, others))[:500]
+            else:
+                del row.extras[name]
+            return
+
+    def _keep_others(self, row: Row, target: str, others: list[str]) -> None:
+        """The second value of a cell that holds several goes to the extra
+        field "<column> (2)", any more together to "<column> (3)"."""
+        others = [value.strip() for value in others if value.strip()]
+        if not others:
+            return
+        if row.extras is None:
+            row.extras = {}
+        name = self._overflow[target]
+        row.extras[f"{name} (2)"] = others[0][:500]
+        if len(others) > 1:
+            row.extras[f"{name} (3)"] = ", ".join(others[1:])[:500]
 
     def _clean_values(self, row: Row, raw: dict) -> None:
         values = row.values = {}
@@ -224,13 +319,40 @@ class RowCleaner:
         for column in self._columns:
             cell = raw.get(column.field)
             if cell is not None and (text := normalizers.clean_text(cell[0]).strip()):
-                value = column.clean(text, cell[1], context)
+                try:
+                    value = column.clean(text, cell[1], context)
+                except ValidationError as error:
+                    name = self._column_names[column.field]
+                    if not column.is_optional(values):
+                        raise ValidationError(_refused(name, text, error)) from None
+                    row.warnings.append(_left_out(name, text, error))
+                    continue
                 if value is not None:
                     values[column.field] = value
         row.wallet = values.pop("wallet", None)
         row.tags = values.pop("tags", None)
         if not any(values.get(key) for key in IDENTITY_ORDER):
             raise ValidationError(_("The row has no number, Telegram id, CPF/CNPJ nor e-mail to identify the contact."))
+        if "name" not in values:
+            middle = [row.extras[name] for name in self._middle_names if row.extras and name in row.extras]
+            full = " ".join(filter(None, (values.get("first_name"), *middle, values.get("last_name"))))
+            row.default_name = full or values.get("company", "")
+
+
+
+def _refused(column: str, text: str, error: ValidationError) -> str:
+    """Why a cell costs its row, naming its column (as the file does) and
+    quoting it (its start, when long)."""
+    return _("%(column)s “%(value)s”: %(reason)s") % _about_cell(column, text, error)
+
+
+def _left_out(column: str, text: str, error: ValidationError) -> str:
+    """Why a cell was left out of a row imported without it."""
+    return _("%(column)s “%(value)s” was left out. %(reason)s") % _about_cell(column, text, error)
+
+
+def _about_cell(column: str, text: str, error: ValidationError) -> dict:
+    return {"column": column, "value": text if len(text) <= 60 else text[:60] + "…", "reason": " ".join(error.messages)}
 
 
 class Planner:
@@ -238,7 +360,18 @@ class Planner:
     every row and leaves in `planned` what each contact becomes, and in
     `result` the counts and the rejected rows."""
 
-    def __init__(self, table: Table, *, result, mapping=None, wallet=None, tag: str = "", progress: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        table: Table,
+        *,
+        result,
+        mapping=None,
+        wallet=None,
+        tag: str = "",
+        progress: Callable[[int], None] | None = None,
+        conflicts: str = SKIP,
+        outcomes=None,
+    ):
         self.table = table
         self.mapping = mapping or guess_mapping(table.headers)
         self.wallet = wallet
@@ -248,9 +381,10 @@ class Planner:
         self.planned: list[Planned] = []
         self.now = timezone.now()
         self._cleaner = RowCleaner(table, self.mapping)
-        self._extra_keys = {name: normalizers.fold(name) for _index, name in self._cleaner.extras}
+        self._extra_keys = {name: normalizers.fold(name) for name in self._cleaner.extra_names}
         self._tags = {tag.name.casefold(): tag for tag in Tag.objects.all()}
         self._tag_keys: dict[str, int | tuple] = {}
+        self._new_tags = 0
         # Per identity field, value -> the planned contact it names.
         self._by_key: dict[str, dict[str, Planned]] = {key: {} for key in IDENTITY_ORDER}
         self._matcher = Matcher(self._by_key)
@@ -261,6 +395,13 @@ class Planner:
         # are sent to it as soon as the chunk is planned.
         self.send: Callable[[list[tuple]], None] | None = None
         self._unsent: list[Planned] = []
+        self.conflicts = conflicts
+        # A preview's account of each row (preview.RowLog), or None.
+        self.outcomes = outcomes
+        # Number -> the first row of the file that has it (for a preview
+        # only: the import itself need not carry it).
+        self._number_rows: dict[str, int] = {}
+        self._tag_names = {tag.pk: tag.name for tag in self._tags.values()} if outcomes is not None else {}
 
     def plan(self):
         """Read and check every row, match it, and decide what it does; a
@@ -287,6 +428,11 @@ class Planner:
             if row.error:
                 result.rejected += 1
                 result.errors.append((row.number, row.cells, row.error))
+                if self.outcomes is not None:
+                    self.outcomes.add("rejected", row.number, "", message=row.error, notes=row.warnings)
+            elif row.warnings:
+                result.warned += 1
+                result.warnings.append((row.number, row.cells, row.warnings))
         result.rows += len(rows)
         if self._unsent:
             self._send_new()
@@ -300,10 +446,16 @@ class Planner:
         did: the row that brings a new contact created it; a later row
         about the same person, or a row about an existing one, updated it
         or left it unchanged."""
-        planned = self._contact_of(row.values)
+        planned, matched_by = self._contact_of(row.values)
         if self._refused(row, planned):
             return
+        notes = self._notes(row) if self.outcomes is not None else ()
         created_here = planned.is_new and not planned.rows
+        if not planned.is_new and (clashes := self._conflicting(row, planned)):
+            self._conflict(row, planned, matched_by, clashes, notes)
+            if self.conflicts != OVERWRITE:
+                return
+        was = self._snapshot(planned) if self.outcomes is not None and not created_here else None
         before = None if created_here else planned.state()
         if created_here:
             self.planned.append(planned)
@@ -315,13 +467,20 @@ class Planner:
         self._fold(row, planned)
         if created_here:
             self.result.created += 1
+            kind = "created"
         elif planned.state() != before:
             self.result.updated += 1
             planned.updated_rows += 1
+            kind = "updated"
         else:
             self.result.unchanged += 1
+            kind = "unchanged"
+        if self.outcomes is not None:
+            changes = self._changes(was or ((None,) * len(PLANNED_FIELDS), (), {}), planned)
+            self.outcomes.add(kind, row.number, planned.contact.name, changes=changes, notes=notes)
 
-    def _contact_of(self, values: dict) -> Planned:
+    def _contact_of(self, values: dict) -> tuple[Planned, str]:
+        """The contact the row is, and the field that found it ("" for a new one)."""
         for key in IDENTITY_ORDER:
             value = values.get(key)
             if not value:
@@ -330,8 +489,80 @@ class Planner:
             if planned is None and value in self._existing[key]:
                 planned = self._plan_existing(self._existing[key][value])
             if planned is not None:
-                return planned
-        return Planned(PlainContact(), is_new=True)
+                return planned, key
+        return Planned(PlainContact(), is_new=True), ""
+
+    # What the preview and the command say about a row, beyond its counts.
+
+    def _notes(self, row: Row) -> list[str]:
+        """The row's warnings, and a number an earlier row of the file
+        already had (the rows then become one contact: worth a look)."""
+        notes = row.warnings
+        number = row.values.get("number")
+        if number:
+            first = self._number_rows.setdefault(number, row.number)
+            if first != row.number:
+                self.result.repeated_numbers += 1
+                notes = [*notes, _("The number %(number)s is also in row %(row)d.") % {"number": normalizers.format_phone(number), "row": first}]
+        return notes
+
+    def _conflicting(self, row: Row, planned: Planned) -> list[tuple[str, str, str]]:
+        """(field, old, new) of a stored contact's filled number, Telegram
+        id or CPF/CNPJ the row would replace: a row found by another of its
+        values that would turn the contact into someone else. (Rows of the
+        file about a contact it creates are one person's, the last row's
+        values winning: the preview shows each change.)"""
+        contact = planned.contact
+        clashes = []
+        for key in UNIQUE_FIELDS:
+            value = row.values.get(key)
+            old = getattr(contact, key)
+            if value and old and value != old and (key, value) not in self._aliases:
+                clashes.append((key, old, value))
+        return clashes
+
+    def _conflict(self, row: Row, planned: Planned, matched_by: str, clashes: list, notes: list) -> None:
+        value = row.values[matched_by]
+        found = {"name": planned.contact.name, "field": label(matched_by), "value": normalizers.format_phone(value) if matched_by == "number" else value}
+        message = _("Found as %(name)s by the field %(field)s (%(value)s); the file would replace %(changes)s.") % {
+            **found,
+            "changes": ", ".join(
+                _("%(field)s %(old)s with %(new)s")
+                % {
+                    "field": label(key),
+                    "old": normalizers.format_phone(old) if key == "number" else old,
+                    "new": normalizers.format_phone(new) if key == "number" else new,
+                }
+                for key, old, new in clashes
+            ),
+        }
+        self.result.conflict_rows.append((row.number, message))
+        if self.conflicts == OVERWRITE:
+            return  # applied: the row is counted, and listed, as the update it is
+        self.result.conflicts += 1
+        if self.outcomes is not None:
+            # The preview lists the replaced values below the sentence.
+            message = _("Found as %(name)s by the field %(field)s (%(value)s).") % found
+            self.outcomes.add("conflict", row.number, planned.contact.name, changes=clashes, message=message, notes=notes)
+
+    @staticmethod
+    def _snapshot(planned: Planned) -> tuple:
+        extras = {key: extra.value for key, extra in planned.extras.items()} if planned.extras else {}
+        return field_values(planned.contact), planned.tags, extras
+
+    def _changes(self, was: tuple, planned: Planned) -> list[tuple]:
+        """(field, old, new) for each field the row changed; a new contact's
+        are its values (old None)."""
+        fields, tags, extras = was
+        now = field_values(planned.contact)
+        changes = [(name, old, new) for name, old, new in zip(PLANNED_FIELDS, fields, now, strict=True) if old != new and (old or new)]
+        added = [key for key in planned.tags if key not in tags]
+        if added:
+            changes.append(("tags", None, [key[2] if isinstance(key, tuple) else self._tag_names.get(key, "") for key in added]))
+        for key, extra in (planned.extras or {}).items():
+            if extras.get(key) != extra.value:
+                changes.append((EXTRA + extra.name, extras.get(key), extra.value))
+        return changes
 
     def _refused(self, row: Row, planned: Planned) -> bool:
         """A value that another contact already holds would be a duplicate."""
@@ -360,10 +591,12 @@ class Planner:
             if getattr(contact, name) != value:  # an equal value stays the same object, shared with `original`
                 setattr(contact, name, value)
         if not contact.name:
-            # A new contact without a name is named as the desk names one
-            # that has talked to it: by its number (or other identity).
-            full = " ".join(filter(None, (contact.first_name, contact.last_name)))
-            contact.name = full or normalizers.format_phone(contact.number) or contact.email or contact.telegram_id or contact.cpf_cnpj
+            # A new contact without a name is named by its names or company,
+            # else as the desk names one that has talked to it: by its
+            # number (or other identity).
+            contact.name = (
+                row.default_name or normalizers.format_phone(contact.number) or contact.email or contact.telegram_id or contact.cpf_cnpj
+            )
         # The operator's wallet applies to every row; else the row's own.
         if self.wallet is not None:
             contact.wallet_id = self.wallet.pk
@@ -408,6 +641,19 @@ class Planner:
         key = self._tag_keys.get(folded)
         if key is None:
             tag = self._tags.get(folded)
+            if tag is None:
+                self._new_tags += 1
+                if self._new_tags > settings.IMPORT_MAX_NEW_TAGS:
+                    raise SpreadsheetError(
+                        ngettext(
+                            "The file would create more than %(limit)s new tag; an import creates at most %(limit)s. "
+                            "Check the tags column (is it the right one?) or create the tags first, and import again.",
+                            "The file would create more than %(limit)s new tags; an import creates at most %(limit)s. "
+                            "Check the tags column (is it the right one?) or create the tags first, and import again.",
+                            settings.IMPORT_MAX_NEW_TAGS,
+                        )
+                        % {"limit": settings.IMPORT_MAX_NEW_TAGS}
+                    )
             key = self._tag_keys[folded] = tag.pk if tag is not None else ("new", folded, name)
         return key
 

@@ -3,12 +3,14 @@ choices; the jobs they start are shown by the jobs app."""
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.generic import FormView, View
 
 from jobs.models import Job
@@ -17,9 +19,11 @@ from jobs.views import UserJobMixin
 
 from ..filters import ContactFilter
 from ..models import Wallet
-from .columns import COLUMNS, EXTRA, IGNORE, clean_mapping, guess_mapping
+from .columns import COLUMNS, EXTRA, IGNORE, clean_mapping, extra_name, guess_mapping
 from .exporting import XLSX_TEXT_ONLY
-from .reading import SpreadsheetError, cell_text, read_table
+from .planning import OVERWRITE, SKIP
+from .preview import FLAGGED, PreviewRows
+from .reading import SpreadsheetError, read_table, survey
 
 SAMPLE_ROWS = 3
 
@@ -38,11 +42,11 @@ class ImportUploadForm(forms.Form):
                 _("The file is too large: send one of up to %(size)d MB.") % {"size": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)}
             )
         try:
-            table = read_table(upload)
-            self.sample = [row for _, (_n, row) in zip(range(SAMPLE_ROWS), table.rows, strict=False)]
+            # Read through to the end: a file over a cap is refused here, and
+            # the mapping learns which columns hold data.
+            self.survey = survey(read_table(upload), sample_rows=SAMPLE_ROWS)
         except SpreadsheetError as error:
             raise ValidationError(str(error)) from None
-        self.headers = table.headers
         upload.seek(0)
         return upload
 
@@ -62,7 +66,7 @@ class ImportView(PermissionRequiredMixin, FormView):
             user=self.request.user,
             status=Job.Status.DRAFT,
             file_name=upload.name[:255],
-            parameters={"headers": form.headers, "sample": [[cell_text(c) for c in row] for row in form.sample]},
+            parameters={"headers": form.survey.headers, "columns": form.survey.columns, "sample": form.survey.sample},
         )
         job.source_file.save("planilha", upload, save=False)
         job.save()
@@ -79,11 +83,16 @@ class MappingForm(forms.Form):
     def __init__(self, *args, job, **kwargs):
         super().__init__(*args, **kwargs)
         self.job = job
+        # Only the columns that hold data, each field named by its place
+        # among them: a sheet thousands of columns wide, most of them
+        # empty, is a short form (and a POST under Django's field limit).
         self.headers = job.parameters["headers"]
-        guessed = job.parameters.get("mapping") or guess_mapping(self.headers)
+        self.positions = job.parameters.get("columns") or list(range(len(self.headers)))
+        saved = job.parameters.get("mapping")
+        guessed = [saved[p] if p < len(saved) else IGNORE for p in self.positions] if saved else guess_mapping(self.headers)
         choices = [(column.field, column.label) for column in COLUMNS]
         for index, header in enumerate(self.headers):
-            extra = EXTRA + (" ".join(header.split())[:100] or f"Coluna {index + 1}")
+            extra = EXTRA + (extra_name(header) or f"Coluna {self.positions[index] + 1}")
             self.fields[f"column_{index}"] = forms.ChoiceField(
                 label=header or _("(no name)"),
                 choices=[*choices, (extra, _("Additional information “%(name)s”") % {"name": extra[len(EXTRA) :]}), (IGNORE, _("Leave out"))],
@@ -103,18 +112,65 @@ class MappingForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         try:
-            cleaned["mapping"] = clean_mapping(self.headers, [cleaned.get(f"column_{i}", IGNORE) or IGNORE for i in range(len(self.headers))])
+            chosen = clean_mapping(self.headers, [cleaned.get(f"column_{i}", IGNORE) or IGNORE for i in range(len(self.headers))])
         except ValidationError as error:
             raise ValidationError(error.messages) from None
+        # The importer's mapping goes by the file's columns: the empty ones are left out.
+        mapping = [IGNORE] * (max(self.positions, default=-1) + 1)
+        for position, choice in zip(self.positions, chosen, strict=True):
+            mapping[position] = choice
+        cleaned["mapping"] = mapping
         cleaned["tag"] = " ".join((cleaned.get("tag") or "").split())
         return cleaned
 
 
+class ImportConfirmForm(forms.Form):
+    """Step 3: what rows that would replace a contact's number, Telegram id
+    or CPF/CNPJ do."""
+
+    conflicts = forms.ChoiceField(
+        choices=[
+            (SKIP, gettext_lazy("Leave those rows out: the contacts keep their values")),
+            (OVERWRITE, gettext_lazy("Overwrite: the contacts get the file's values")),
+        ],
+        initial=SKIP,
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        label=gettext_lazy("Rows in conflict"),
+    )
+
+
+#: The preview's row lists: the query's `show` -> its tab's words.
+PREVIEW_TABS = {
+    "all": pgettext_lazy("rows", "All"),
+    "conflict": gettext_lazy("Conflicts"),
+    "created": gettext_lazy("To create"),
+    "updated": gettext_lazy("To update"),
+    "unchanged": gettext_lazy("Unchanged"),
+    "rejected": gettext_lazy("Rejected"),
+    FLAGGED: gettext_lazy("With warnings"),
+}
+PREVIEW_PAGE_SIZE = 50
+
+
 def import_page_context(job, request, **kwargs) -> dict:
-    """A preview waiting for its column choices shows them."""
+    """A preview waiting for its column choices shows them; a finished one,
+    its rows a page at a time, and the choice about conflicts."""
     if job.status == Job.Status.DRAFT:
         return {"form": kwargs.get("form") or MappingForm(job=job)}
-    return {}
+    if job.status != Job.Status.DONE or not job.result_file or "kinds" not in job.result:
+        return {}
+    counts = {**job.result["kinds"], "all": job.result.get("rows", 0)}
+    tabs = [(key, words, counts.get(key, 0)) for key, words in PREVIEW_TABS.items() if key == "all" or counts.get(key)]
+    show = request.GET.get("show")
+    if show not in dict((key, 0) for key, _words, _count in tabs):
+        show = "conflict" if counts.get("conflict") else "all"
+    rows = PreviewRows(job.result_file, show=show, count=counts[show])
+    try:
+        page = Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    except FileNotFoundError:
+        return {}  # the rows' file is gone: the counts and the first rejected rows still show
+    return {"preview_tabs": tabs, "preview_show": show, "page_obj": page, "confirm_form": kwargs.get("confirm_form") or ImportConfirmForm()}
 
 
 def import_page_post(view, request, job):
@@ -144,12 +200,21 @@ class ImportConfirmView(UserJobMixin, PermissionRequiredMixin, View):
 
     def post(self, request, token):
         preview = get_object_or_404(self.get_queryset(), token=token, kind=Job.Kind.IMPORT_PREVIEW, status=Job.Status.DONE)
+        form = ImportConfirmForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Choose what to do with the rows in conflict."))
+            return HttpResponseRedirect(preview.get_absolute_url())
         job = Job.objects.create(
             kind=Job.Kind.IMPORT,
             user=request.user,
             file_name=preview.file_name,
             source_file=preview.source_file.name,
-            parameters={**preview.parameters, "file_name": preview.file_name, "preview": str(preview.token)},
+            parameters={
+                **preview.parameters,
+                "file_name": preview.file_name,
+                "preview": str(preview.token),
+                "conflicts": form.cleaned_data["conflicts"] or SKIP,
+            },
             total=preview.total,  # the preview counted the file's rows: the bar and the time left need it
         )
         enqueue(job)
@@ -189,6 +254,8 @@ class ExportView(PermissionRequiredMixin, FormView):
             "wallet": data.get("wallet", ""),
             "tag": [int(pk) for pk in data.getlist("tag")],
             "type": data.get("type", ""),
+            "sort": data.get("sort", ""),
+            "imported": data.get("imported", ""),
             "format": form.cleaned_data["format"],
             "from_panel": True,
             "language": self.request.LANGUAGE_CODE,

@@ -209,7 +209,7 @@
   });
 
   function setFilters(form, params) {
-    form.querySelectorAll("input[type=search], input[type=text]").forEach((input) => {
+    form.querySelectorAll("input[type=search], input[type=text], input[type=hidden]").forEach((input) => {
       input.value = params.get(input.name) || "";
     });
     form.querySelectorAll("select").forEach((select) => {

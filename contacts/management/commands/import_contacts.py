@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from audit.recording import Source, recording
 from contacts.models import Wallet
 from contacts.transfer.importing import import_file
+from contacts.transfer.planning import CONFLICT_CHOICES, SKIP
 from contacts.transfer.reading import SpreadsheetError, read_table
 
 
@@ -16,8 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Only say what would be created, updated, left unchanged and rejected.")
         parser.add_argument("--wallet", default="", help="Put every row in this wallet (by name).")
         parser.add_argument("--tag", default="", help="Add this tag to every row.")
+        parser.add_argument(
+            "--conflicts",
+            choices=CONFLICT_CHOICES,
+            default=SKIP,
+            help="A row found by CPF/CNPJ, Telegram id or e-mail that would replace the contact's number, Telegram id "
+            "or CPF/CNPJ: leave it out (skip, the default) or apply it (overwrite). Each is printed.",
+        )
 
-    def handle(self, *args, path, dry_run, wallet, tag, **options):
+    def handle(self, *args, path, dry_run, wallet, tag, conflicts, **options):
         chosen = None
         if wallet:
             chosen = Wallet.objects.filter(name__iexact=wallet).first()
@@ -30,6 +38,7 @@ class Command(BaseCommand):
                     wallet=chosen,
                     tag=tag,
                     dry_run=dry_run,
+                    conflicts=conflicts,
                     file_name=path.rsplit("/", 1)[-1],
                     progress=self.progress,
                 )
@@ -41,11 +50,18 @@ class Command(BaseCommand):
             self.stderr.write("")
         for number, _cells, message in result.errors[:20]:
             self.stderr.write(f"row {number}: {message}")
+        for number, _cells, messages in result.warnings[:20]:
+            self.stderr.write(f"row {number}, imported with a warning: {' '.join(messages)}")
+        verdict = "overwritten" if conflicts != SKIP else "left out"
+        for number, message in result.conflict_rows:
+            self.stdout.write(f"row {number}: conflict, {verdict}: {message}")
         counts = result.counts()
         prefix = "Would import" if dry_run else "Imported"
+        warned = f" {result.warned} imported with warnings." if result.warned else ""
         self.stdout.write(
             f"{prefix} {counts['rows']} rows: {counts['created']} created, {counts['updated']} updated, "
-            f"{counts['unchanged']} unchanged, {counts['rejected']} rejected."
+            f"{counts['unchanged']} unchanged, {counts['rejected']} rejected, "
+            f"{len(result.conflict_rows)} conflicts {verdict}.{warned}"
         )
 
     def progress(self, done: int) -> None:

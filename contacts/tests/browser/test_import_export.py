@@ -3,6 +3,7 @@ confirm, progress page, error report download, export download, and the
 files opened."""
 
 import io
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -47,7 +48,8 @@ def test_import_then_export_through_the_panel(page, data, screenshot, tmp_path, 
 
     expect(page.locator(".app-counts")).to_be_visible()
     expect(page.locator(".app-counts")).to_contain_text("A criar")
-    expect(page.locator(".app-errors")).to_contain_text("telefone válido")
+    expect(page.locator(".app-preview-rows")).to_contain_text("telefone válido")
+    expect(page.locator(".app-preview-rows")).to_contain_text("joao.novo@x.com")
     assert not Contact.objects.filter(name="Carla Importada").exists()  # nothing written before confirming
     screenshot("32-import-preview")
     page.click("button:has-text('Importar')")
@@ -62,10 +64,12 @@ def test_import_then_export_through_the_panel(page, data, screenshot, tmp_path, 
     assert Contact.objects.get(name="João da Silva").email == "joao.novo@x.com"
 
     page.click("a:has-text('Ver os contatos')")
+    expect(rows(page)).to_have_count(2)  # the import's two contacts, not the whole list
     page.fill("#filter-q", "importada")
     expect(rows(page)).to_have_count(1)
     page.click("a:has-text('Exportar')")
-    expect(page.locator(".app-filter-chip")).to_contain_text("importada")
+    expect(page.locator(".app-filter-chip").first).to_contain_text("importada")
+    expect(page.locator(".app-filter-chip").last).to_contain_text("Importação: clientes.xlsx")
     screenshot("34-export")
     page.click("button:has-text('Exportar')")
     with page.expect_download() as export:
@@ -80,3 +84,64 @@ def test_import_then_export_through_the_panel(page, data, screenshot, tmp_path, 
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     screenshot("35-export-done-phone")
     assert csp_violations == []
+
+
+def test_the_preview_shows_conflicts_apart_each_change_and_reads_on_a_phone(page, data, screenshot, tmp_path, csp_violations):  # noqa: F811
+    sheet = tmp_path / "clientes.csv"
+    lines = [
+        "Nome;Celular;E-mail;Empresa;Cidade",
+        "João da Silva;(21) 99999-0000;joao@exemplo.com.br;;",  # found by e-mail, another number: a conflict
+        "Maria Souza;(21) 91234-0000;;Padaria Pão Quente;Recife",  # updated
+        "Carla Nova;(11) 91111-2222;carla@x.com;;Natal",
+        "Carla N.;11911112222;;ACME;",  # the same number again
+        "Sem Número;123;;;",
+    ]
+    sheet.write_text("\r\n".join(lines), encoding="utf-8")
+    log_in(page)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto("/contacts/import/")
+    page.set_input_files("input[type=file]", str(sheet))
+    page.click("button:has-text('Continuar')")
+    page.click("button:has-text('Ver a prévia')")
+
+    expect(page.locator(".app-preview-tabs .active")).to_contain_text("Conflitos")
+    expect(page.locator(".app-preview-rows")).to_contain_text("+55 21 99999-0000")
+    expect(page.locator(".app-preview-rows .app-preview-row")).to_have_count(1)
+    screenshot("35-import-preview-conflicts")
+    page.click(".app-preview-tabs a:has-text('Todas')")
+    expect(page.locator(".app-preview-rows .app-preview-row")).to_have_count(5)
+    expect(page.locator(".app-preview-rows")).to_contain_text("Padaria Pão Quente")
+    expect(page.locator(".app-preview-rows")).to_contain_text("também está na linha 4")
+    screenshot("36-import-preview-rows")
+    page.screenshot(path=str(tmp_path.parent / "preview-desktop.png"), full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    screenshot("37-import-preview-phone")
+    page.screenshot(path=str(tmp_path.parent / "preview-phone.png"), full_page=True)
+
+    page.check("input[name=conflicts][value=overwrite]")
+    page.click("button:has-text('Importar')")
+    expect(page.locator(".app-counts")).to_contain_text("Conflitos sobrescritos")
+    assert Contact.objects.get(email="joao@exemplo.com.br").number == "5521999990000"
+    page.click("a:has-text('Ver os contatos')")
+    expect(rows(page)).to_have_count(3)  # João, Maria and Carla: not the list's other contacts
+    assert not csp_violations
+
+
+def test_the_previews_pages_are_plain_links_that_keep_the_chosen_list(page, data, tmp_path):  # noqa: F811
+    sheet = tmp_path / "muitos.csv"
+    sheet.write_text("\r\n".join(["Nome;Celular", *(f"Pessoa {n:03d};1191{n:07d}" for n in range(120))]), encoding="utf-8")
+    log_in(page)
+    page.goto("/contacts/import/")
+    page.set_input_files("input[type=file]", str(sheet))
+    page.click("button:has-text('Continuar')")
+    page.click("button:has-text('Ver a prévia')")
+    expect(page.locator(".app-preview-row")).to_have_count(50)
+    page.click(".app-preview-tabs a:has-text('A criar')")
+    page.click(".pagination a:has-text('3')")
+    expect(page).to_have_url(re.compile(r"\?show=created&page=3$"))
+    expect(page.locator(".app-preview-row")).to_have_count(20)
+    expect(page.locator(".app-preview-rows")).to_contain_text("Pessoa 119")
+    expect(page.locator("h1")).to_have_count(1)  # a page of its own, not one pasted into a link

@@ -1,0 +1,333 @@
+"""Files cannot hurt the server: the probe's files (a cell at the far corner,
+zip headers that lie, a sheet as wide as Excel's grid, a million rows, four
+million shared strings, as many cells as the caps accept), each read in a
+child process whose peak memory is measured, as the upload and the mapping
+step read them and as the import's job does; and what a user sees of them
+and of the files people really have (Excel's "Unicode text", a stray quote,
+formulas without a stored result, a tag column gone wrong)."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+from audit.recording import Source, recording
+from contacts.models import Contact, Tag
+from contacts.tests.spreadsheet_files import (
+    csv_bytes,
+    dense_file,
+    far_cell_file,
+    inline_row,
+    lying_headers_file,
+    million_rows_file,
+    minimal_xlsx,
+    shared_strings_file,
+    sheet_xml,
+    upload,
+    wide_empty_file,
+    wide_file,
+    xlsx,
+    zip_with,
+)
+from contacts.transfer.importing import import_contacts
+from contacts.transfer.reading import SpreadsheetError, read_table
+from jobs.models import Job
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+BUDGET_MB = 300
+
+# Run in a fresh interpreter: the upload's form (read, survey) and the
+# mapping step's form rendered; or the job's copy of the file read through.
+CHILD = """
+import json, os, resource, sys
+import django
+django.setup()
+from django.core.files.uploadedfile import UploadedFile
+from contacts.transfer.reading import SpreadsheetError, read_table
+from contacts.transfer.views import ImportUploadForm, MappingForm
+from jobs.models import Job
+
+path, step = sys.argv[1], sys.argv[2]
+outcome = {}
+if step == "upload":
+    with open(path, "rb") as file:
+        form = ImportUploadForm(files={"file": UploadedFile(file, name="planilha.xlsx", size=os.path.getsize(path))})
+        if form.is_valid():
+            job = Job(parameters={"headers": form.survey.headers, "columns": form.survey.columns, "sample": form.survey.sample})
+            mapping = MappingForm(job=job)
+            html = "".join(str(field) for field, _header, _values in mapping.columns())
+            outcome = {"columns": form.survey.columns, "rows": form.survey.rows, "html": len(html)}
+        else:
+            outcome = {"error": " ".join(form.errors["file"])}
+else:
+    from django.conf import settings
+    from contacts.transfer import jobs
+    settings.MEDIA_ROOT = os.path.dirname(path)
+    try:
+        table = jobs._table(Job(source_file=os.path.basename(path)))
+        outcome = {"rows": sum(1 for _ in table.rows)}
+    except SpreadsheetError as error:
+        outcome = {"error": str(error)}
+# The peak of this process's own memory since it started the interpreter:
+# ru_maxrss would also count what the forked test runner held before exec.
+with open("/proc/self/status") as status:
+    outcome["peak_mb"] = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+outcome["ru_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(outcome))
+"""
+
+
+def read_in_a_child(tmp_path, content: bytes, step: str, **settings) -> dict:
+    path = tmp_path / "planilha.xlsx"
+    path.write_bytes(content)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "contacts_portal.test_settings", **{k: str(v) for k, v in settings.items()}}
+    done = subprocess.run([sys.executable, "-c", CHILD, str(path), step], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+UNPACKS_TOO_MUCH = "A planilha descompactada passa do tamanho aceito"
+DAMAGED = "O arquivo está danificado ou incompleto"
+LOW_UNPACKED_CAP = {"IMPORT_MAX_UNPACKED_BYTES": 20 * 1024 * 1024}
+
+PROBES = {
+    # name: (the file, the caps it is read under, what the user is told at
+    # the upload and by the job: None when it is read)
+    "a cell at the far corner": (far_cell_file, {}, ("1.048.576 linhas e 16.384 colunas",) * 2),
+    "zip headers that understate the unpacked size": (lambda: lying_headers_file("both"), LOW_UNPACKED_CAP, (UNPACKS_TOO_MUCH,) * 2),
+    "zip headers that understate the compressed size too": (lambda: lying_headers_file("compressed"), LOW_UNPACKED_CAP, (UNPACKS_TOO_MUCH,) * 2),
+    "a central directory that disagrees with the local header": (lambda: lying_headers_file("central"), LOW_UNPACKED_CAP, (DAMAGED,) * 2),
+    # The job reads the one row (the upload refused the file before).
+    "16,384 named columns": (wide_file, {}, ("16.384 colunas com dados", None)),
+    "a million rows within the unpacked cap": (million_rows_file, {}, ("mais de 200000 linhas",) * 2),
+    "4 million shared strings": (shared_strings_file, {}, (None, None)),
+    # As many cells as the caps accept, at a tenth of the default caps (the
+    # reading holds a row at a time: the default's 10 million cells take
+    # half a minute to parse, in the same memory).
+    "as many cells as the caps accept": (lambda: dense_file(20_000, 50), {"IMPORT_MAX_ROWS": 20_000, "IMPORT_MAX_CELLS": 1_000_000}, (None, None)),
+}
+
+
+@pytest.mark.parametrize("step", ["upload", "job"])
+@pytest.mark.parametrize("name", list(PROBES))
+def test_the_probes_files_cost_less_than_the_memory_budget_and_get_their_message(tmp_path, name, step):
+    make, caps, messages = PROBES[name]
+    outcome = read_in_a_child(tmp_path, make(), step, **caps)
+    assert outcome["peak_mb"] < BUDGET_MB, outcome
+    message = messages[0 if step == "upload" else 1]
+    if message is None:
+        assert "error" not in outcome, outcome
+    else:
+        assert message in outcome.get("error", ""), outcome
+
+
+def test_a_sheet_thousands_of_columns_wide_maps_only_the_columns_with_data(tmp_path):
+    outcome = read_in_a_child(tmp_path, wide_empty_file(), "upload")
+    assert outcome["columns"] == [0, 1, 16_383]
+    assert outcome["peak_mb"] < BUDGET_MB
+
+
+def import_page(client, content, name="planilha.xlsx"):
+    response = client.post(reverse("contacts:import"), {"file": upload(content, name)})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = Job.objects.latest("pk")
+    return job, client.get(job.get_absolute_url())
+
+
+def test_the_mapping_step_shows_and_posts_only_the_columns_that_hold_data(admin_client, django_capture_on_commit_callbacks):
+    job, page = import_page(admin_client, wide_empty_file())
+    form = page.context["form"]
+    assert [header for _field, header, _values in form.columns()] == ["Nome", "Telefone", ""]
+    assert len([name for name in form.fields if name.startswith("column_")]) == 3
+    assert "Coluna 16384" in page.content.decode()  # the column without a name, by its place
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(job.get_absolute_url(), {"column_0": "name", "column_1": "number", "column_2": "extra:Coluna 16384"})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE, job.error
+    assert job.result["created"] == 1
+    assert len(job.parameters["mapping"]) == 16_384 and job.parameters["mapping"][16_383] == "extra:Coluna 16384"
+
+
+def test_empty_columns_of_a_csv_are_left_out_of_the_mapping(admin_client):
+    content = csv_bytes([["Nome", "", "Telefone", "Vazia"], ["Maria", "", "11987654321", ""], ["João", "", "21987654321", ""]])
+    _job, page = import_page(admin_client, content, "lista.csv")
+    assert [header for _field, header, _values in page.context["form"].columns()] == ["Nome", "Telefone", "Vazia"]
+
+
+@override_settings(IMPORT_MAX_COLUMNS=5)
+def test_a_sheet_with_more_columns_of_data_than_the_cap_is_refused_at_the_upload(admin_client):
+    content = csv_bytes([[f"Coluna {n}" for n in range(8)], ["x"] * 8])
+    response = admin_client.post(reverse("contacts:import"), {"file": upload(content, "lista.csv")})
+    assert "A planilha tem 8 colunas com dados; uma importação aceita no máximo 5." in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_a_file_over_the_row_cap_is_refused_at_the_upload(admin_client, settings):
+    settings.IMPORT_MAX_ROWS = 1000
+    response = admin_client.post(reverse("contacts:import"), {"file": upload(million_rows_file(5000))})
+    assert "mais de 1000 linhas de dados" in response.content.decode()
+    assert not Job.objects.exists()
+
+
+@override_settings(IMPORT_MAX_UNPACKED_BYTES=20 * 1024 * 1024)
+@pytest.mark.parametrize("lie, message", [("both", UNPACKS_TOO_MUCH), ("compressed", UNPACKS_TOO_MUCH), ("central", DAMAGED)])
+def test_zip_headers_that_lie_about_a_part_do_not_get_more_past_the_cap(lie, message):
+    with pytest.raises(SpreadsheetError, match=message):
+        read_table(io.BytesIO(lying_headers_file(lie)))
+
+
+def test_a_part_within_the_cap_is_read_as_before():
+    content = lying_headers_file("none", real_size=2000)
+    assert read_table(io.BytesIO(content)).headers == ["Nome", "Telefone"]
+
+
+def run(content: bytes, **options):
+    with recording(source=Source.IMPORT):
+        return import_contacts(table=read_table(io.BytesIO(content)), **options)
+
+
+def test_excels_unicode_text_a_utf_16_csv_with_tabs_is_read():
+    content = "Nome\tTelefone\tCidade\r\nJoão Ação\t11987654321\tSão Paulo\r\n".encode("utf-16")
+    assert content.startswith(b"\xff\xfe")
+    result = run(content)
+    assert result.counts()["created"] == 1, result.errors
+    contact = Contact.objects.get()
+    assert (contact.name, contact.number) == ("João Ação", "5511987654321")
+    assert list(contact.custom_fields.values_list("name", "value")) == [("Cidade", "São Paulo")]
+
+
+def test_a_stray_quote_costs_its_own_row_not_the_rows_after_it():
+    rows = [["Nome", "Telefone"], ['"Maria', "11900000000"]] + [[f"Pessoa {n}", f"119{n:08d}"] for n in range(1, 1001)]
+    result = run(csv_bytes(rows))
+    assert result.counts() == {"rows": 1001, "created": 1000, "updated": 0, "unchanged": 0, "rejected": 1, "conflicts": 0}, result.errors[:3]
+    number, _cells, message = result.errors[0]
+    assert number == 2
+    assert "abre aspas (\") que não fecham" in message and "“\"Maria;11900000000”" in message
+
+
+def test_a_stray_quote_on_the_last_line_rejects_that_line():
+    result = run(csv_bytes([["Nome", "Telefone"], ["Ana", "11912345678"], ['"Maria', "11900000000"]]))
+    assert (result.counts()["created"], result.counts()["rejected"]) == (1, 1)
+
+
+def test_a_quoted_cell_with_line_breaks_and_quotes_is_still_one_cell():
+    content = 'Nome;Telefone;Endereço\r\nMaria;11987654321;"Rua A, 10\r\nApto ""2"""\r\nJoão;21987654321;Rua B\r\n'.encode()
+    result = run(content)
+    assert result.counts()["created"] == 2, result.errors
+    assert Contact.objects.get(name="Maria").custom_fields.get().value == 'Rua A, 10 Apto "2"'
+
+
+FORMULA_MESSAGE = "fórmula sem valor calculado"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '<c r="B2"><f>CONCAT("11","987654321")</f></c>',
+        '<c r="B2"><f>CONCAT("11","987654321")</f><v/></c>',  # as openpyxl writes one
+        '<c r="B2" t="str"><f>A1</f><v></v></c>',
+        '<c t="str" r="B2"><f>A1</f><v></v></c>',  # the reference after the type
+        '<c s="0" t="str" r="B2"><f t="shared" si="0"/></c>',
+    ],
+    ids=["no value", "openpyxl's empty value", "empty value", "attributes in another order", "shared formula"],
+)
+def test_a_formula_without_a_stored_value_rejects_its_row_however_it_is_written(cell):
+    rows = inline_row(1, "Nome", "Telefone") + f'<row r="2"><c r="A2" t="inlineStr"><is><t>Ana</t></is></c>{cell}</row>' + inline_row(3, "Bia", "21987654321")
+    result = run(minimal_xlsx(sheet_xml(rows)))
+    assert (result.counts()["created"], result.counts()["rejected"]) == (1, 1)
+    assert result.errors[0][0] == 2 and FORMULA_MESSAGE in result.errors[0][2]
+
+
+def test_a_formula_with_its_stored_value_is_read_by_that_value():
+    rows = inline_row(1, "Nome", "Telefone") + '<row r="2"><c r="A2" t="inlineStr"><is><t>Ana</t></is></c><c t="str" r="B2"><f>A1</f><v>11987654321</v></c></row>'
+    assert run(minimal_xlsx(sheet_xml(rows))).counts()["created"] == 1
+
+
+def test_the_first_sheet_is_the_workbooks_first_whatever_its_files_name():
+    workbook = (
+        b'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+        b'<sheet name="Contatos" sheetId="2" r:id="rId7"/><sheet name="Rascunho" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    )
+    relationships = (
+        b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+        b'<Relationship Id="rId7" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="/xl/worksheets/contatos.xml"/>'
+        b"</Relationships>"
+    )
+    draft = sheet_xml(inline_row(1, "Rascunho") + inline_row(2, "nada"))
+    contacts = sheet_xml(
+        inline_row(1, "Nome", "Telefone") + '<row r="2"><c r="A2" t="inlineStr"><is><t>Ana</t></is></c><c r="B2"><f>A1</f></c></row>' + inline_row(3, "Bia", "21987654321")
+    )
+    content = zip_with(
+        {"xl/workbook.xml": workbook, "xl/_rels/workbook.xml.rels": relationships, "xl/worksheets/sheet1.xml": draft, "xl/worksheets/contatos.xml": contacts}
+    )
+    table = read_table(io.BytesIO(content))
+    assert table.headers == ["Nome", "Telefone"]
+    result = import_contacts(table=table)
+    assert (result.counts()["created"], result.counts()["rejected"]) == (1, 1)  # the formula found in the right sheet
+
+
+def test_a_doctype_anywhere_in_a_part_is_refused():
+    padded = b'<?xml version="1.0"?>' + b" " * 10_000 + b'<!DOCTYPE x [<!ENTITY a "b">]><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+    with pytest.raises(SpreadsheetError, match="definição de tipo de documento"):
+        read_table(io.BytesIO(minimal_xlsx(padded)))
+
+
+@override_settings(IMPORT_MAX_NEW_TAGS=3)
+def test_an_import_that_would_create_more_new_tags_than_the_cap_is_refused_at_the_preview(admin_client, django_capture_on_commit_callbacks):
+    Tag.objects.create(name="VIP")
+    content = csv_bytes(
+        [["Nome", "Telefone", "Etiquetas"], ["A", "11987654321", "VIP, Um, Dois"], ["B", "11912345678", "Três"], ["C", "11955554444", "Quatro"]]
+    )
+    job, _page = import_page(admin_client, content, "lista.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(job.get_absolute_url(), {"column_0": "name", "column_1": "number", "column_2": "tags"})
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert "criaria mais de 3 etiquetas novas" in job.error
+    assert "criaria mais de 3 etiquetas novas" in admin_client.get(job.get_absolute_url()).content.decode()
+    assert not Contact.objects.exists() and list(Tag.objects.values_list("name", flat=True)) == ["VIP"]
+
+
+@override_settings(IMPORT_MAX_NEW_TAGS=3)
+def test_new_tags_up_to_the_cap_and_existing_ones_beyond_it_are_imported():
+    for name in ("A", "B", "C", "D"):
+        Tag.objects.create(name=name)
+    content = csv_bytes([["Nome", "Telefone", "Etiquetas"], ["A", "11987654321", "a, b, c, d, Um, Dois, Três"]])
+    assert run(content).counts()["created"] == 1
+    assert Tag.objects.count() == 7
+
+
+def test_a_sheet_written_with_a_namespace_prefix_is_read():
+    sheet = (
+        b'<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+        b'<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Nome</x:t></x:is></x:c><x:c r="B1" t="inlineStr"><x:is><x:t>Telefone</x:t></x:is></x:c></x:row>'
+        b'<x:row r="2"><x:c r="A2" t="inlineStr"><x:is><x:t>Ana</x:t></x:is></x:c><x:c r="B2"><x:v>11987654321</x:v></x:c></x:row>'
+        b"</x:sheetData></x:worksheet>"
+    )
+    assert run(minimal_xlsx(sheet)).counts()["created"] == 1
+    assert Contact.objects.get().name == "Ana"
+
+
+def test_a_sheet_in_another_namespace_is_not_read_as_one():
+    sheet = b'<?xml version="1.0"?><worksheet xmlns="urn:other"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Nome</t></is></c></row></sheetData></worksheet>'
+    with pytest.raises(SpreadsheetError, match="danificado"):
+        read_table(io.BytesIO(minimal_xlsx(sheet)))
+
+
+def test_merged_cells_listed_after_the_rows_are_refused_at_the_upload(admin_client):
+    content = xlsx([["Nome", "Telefone"], ["Maria", "11987654321"], ["João", "21987654321"]], merge=(2, 0, 3, 1))
+    response = admin_client.post(reverse("contacts:import"), {"file": upload(content)})
+    assert response.status_code == 200
+    assert "mescladas (linha 3)" in response.content.decode()
+    assert not Job.objects.exists()

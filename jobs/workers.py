@@ -1,0 +1,41 @@
+"""Whether anybody is processing jobs: each task worker records when it
+was last seen (models.Worker, written by this project's `db_worker`), and a
+running job's progress reports say the same of the worker running it.
+
+last_worker_heartbeat() is the one reading of it for whoever asks from
+outside (a health check reports its age); a waiting job's page asks
+Job.waits_without_worker."""
+
+import os
+import socket
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from .models import Worker
+
+#: A worker not seen for this long was killed without saying goodbye: its
+#: record is dropped.
+FORGOTTEN_AFTER = timedelta(days=1)
+
+
+def record_heartbeat(*, worker_id: str, started_at: datetime) -> None:
+    """This worker is alive now (one UPDATE; an INSERT the first time)."""
+    now = timezone.now()
+    if not Worker.objects.filter(worker_id=worker_id).update(seen_at=now):
+        Worker.objects.filter(seen_at__lt=now - FORGOTTEN_AFTER).delete()
+        Worker.objects.update_or_create(
+            worker_id=worker_id,
+            defaults={"seen_at": now},
+            create_defaults={"seen_at": now, "started_at": started_at, "host": socket.gethostname()[:255], "pid": os.getpid()},
+        )
+
+
+def forget_worker(*, worker_id: str) -> None:
+    """The worker stops: it is no longer on."""
+    Worker.objects.filter(worker_id=worker_id).delete()
+
+
+def last_worker_heartbeat() -> datetime | None:
+    """When a worker was last seen alive (None: never)."""
+    return Worker.objects.last_heartbeat()
