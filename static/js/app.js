@@ -207,6 +207,9 @@
     if (typing && now - lastSearchEntry < SEARCH_SETTLED_MS) update.type = "replace";
     lastSearchEntry = typing ? now : 0;
   });
+  // After Back or Forward the next search is a new entry, not a refinement
+  // of the one left behind.
+  window.addEventListener("popstate", () => { lastSearchEntry = 0; });
 
   function setFilters(form, params) {
     form.querySelectorAll("input[type=search], input[type=text], input[type=hidden]").forEach((input) => {
