@@ -8,8 +8,8 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_cool_off, get_lockout_parameters
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.db.models import Sum
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Sum
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -67,8 +67,8 @@ class UsernameFirstHandler(AxesDatabaseHandler):
 
     axes compares one failure count with one limit. get_failures() reports
     how close the nearer of the two limits is, on the username limit's scale
-    (AXES_FAILURE_LIMIT minus the attempts left), so that comparison, the
-    lock-out signal and the admin's "locked out" filter all follow both."""
+    (AXES_FAILURE_LIMIT minus the attempts left), so that comparison and
+    the lock-out it leads to follow both limits."""
 
     def attempts_left(self, request, credentials=None) -> int:
         limits = {"username": settings.AXES_FAILURE_LIMIT, "ip_address": settings.AXES_ADDRESS_FAILURE_LIMIT}
