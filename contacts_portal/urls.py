@@ -26,13 +26,19 @@ def admin_moved(request, old: str, rest: str):
     return HttpResponsePermanentRedirect(f"/admin/{new}/{rest}" + (f"?{query}" if query else ""))
 
 
+def favicon(request):
+    # Resolved per request: the manifest of hashed static names exists only
+    # after collectstatic, not when this module is imported.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
 # Admin's log-in says how many attempts are left, as the panel's does.
 admin.site.login_form = AdminLogInForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="contacts:list", permanent=False)),
     # Pages without the icon's <link> (Django admin) ask for /favicon.ico.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
+    path("favicon.ico", favicon, name="favicon"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LogInForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

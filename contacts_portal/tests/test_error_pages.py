@@ -86,3 +86,10 @@ def test_a_form_sent_without_its_security_token_gets_the_products_403_page():
     assert_product_page(page)
     assert "O formulário expirou" in page
     assert "CSRF verification failed" not in page
+
+
+def test_favicon_ico_leads_to_the_products_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response.url.endswith("favicon.svg")
+    assert b'<link rel="icon" href="/static/favicon.svg"' in client.get("/no-such-page/").content
