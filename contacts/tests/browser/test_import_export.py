@@ -11,6 +11,7 @@ from python_calamine import CalamineWorkbook
 
 from contacts.models import Contact
 from contacts.tests.browser.test_panel import data, log_in, rows  # noqa: F401 (fixture)
+from contacts.tests.browser.test_panel_ux import axe_violations
 from contacts.tests.spreadsheet_files import xlsx
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -44,6 +45,16 @@ def test_import_then_export_through_the_panel(page, data, screenshot, tmp_path, 
     assert page.locator("select[name=column_1]").input_value() == "number"
     assert page.locator("select[name=column_3]").input_value() == "extra:Cidade"
     screenshot("31-import-mapping")
+    # On a phone every column's "Vai para" choice is on the screen, and
+    # nothing scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    for choice in page.locator(".app-mapping select").all():
+        box = choice.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, choice.get_attribute("name")
+    assert axe_violations(page) == []
+    screenshot("31-import-mapping-390")
+    page.set_viewport_size({"width": 1366, "height": 900})
     page.click("button:has-text('Ver a prévia')")
 
     expect(page.locator(".app-counts")).to_be_visible()
