@@ -92,6 +92,9 @@ def scenarios(rng):
         "by wallet": [{"wallet": pk} for pk in wallets] + [{"wallet": "none"}],
         "by tag": [{"tag": pk} for pk in tags],
         "by wallet + tag": [{"wallet": w, "tag": t} for w in wallets for t in tags],
+        "birthday: today": [{"birthday": "today"}],
+        "birthday: next 30 days": [{"birthday": "month"}],
+        "birthday: next 7 days + wallet": [{"birthday": "week", "wallet": pk} for pk in wallets],
         "name: first name": [{"q": first} for first in first_names],
         "name: common surname": [{"q": s} for s in ("silva", "santos", "oliveira", "souza")],
         "name: first + last": [{"q": f"{n.split()[0]} {n.split()[-1]}"} for n in names],
@@ -230,7 +233,7 @@ def main():
     runs = [(f"admin: {name}", admin, params) for name, params in plan.items()]
     runs += [
         (f"agent: {name}", agent, plan[name])
-        for name in ("unfiltered", "name: first name", "phone fragment (5 digits)", "extra field: common value")
+        for name in ("unfiltered", "name: first name", "phone fragment (5 digits)", "extra field: common value", "birthday: next 30 days")
     ]
     for name, client, params_list in runs:
         if not params_list:  # a database seeded before these values existed

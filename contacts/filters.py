@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 import django_filters
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -21,7 +22,8 @@ def visible_wallets(request):
 
 
 class ContactFilter(django_filters.FilterSet):
-    """The list page's query parameters: q, wallet, tag, type, sort, per_page."""
+    """The list page's query parameters: q, wallet, tag, type, birthday,
+    imported, sort, per_page."""
 
     q = django_filters.CharFilter(method="filter_search", label=_("Search"))
     wallet = django_filters.ModelChoiceFilter(
@@ -40,6 +42,13 @@ class ContactFilter(django_filters.FilterSet):
         widget=forms.Select(attrs={"class": "form-select", "id": "filter-type"}),
         empty_label=_("People and groups"),
         label=_("Type"),
+    )
+    birthday = django_filters.ChoiceFilter(
+        choices=[("today", _("Birthday today")), ("week", _("Next 7 days")), ("month", _("Next 30 days"))],
+        method="filter_birthday",
+        widget=forms.Select(attrs={"class": "form-select", "id": "filter-birthday"}),
+        empty_label=_("Birthday"),
+        label=_("Birthday"),
     )
     # "Ver os contatos" after an import: the contacts it created and updated.
     imported = django_filters.UUIDFilter(method="filter_imported", label=pgettext_lazy("filter", "Import"))
@@ -60,6 +69,10 @@ class ContactFilter(django_filters.FilterSet):
     class Meta:
         model = Contact
         fields = []
+
+    # The parameters that take one value (tag takes several), as a job
+    # keeps them to apply the same filter later (the export).
+    SINGLE_VALUED = ("q", "wallet", "type", "birthday", "sort", "imported")
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         if data is not None:
@@ -120,6 +133,8 @@ class ContactFilter(django_filters.FilterSet):
             chips.append(Chip(_("Tag"), tag.name, self._without("tag", str(tag.pk))))
         if data.get("type"):
             chips.append(Chip(_("Type"), dict(self.filters["type"].extra["choices"])[data["type"]], self._without("type")))
+        if data.get("birthday"):
+            chips.append(Chip(_("Birthday"), dict(self.filters["birthday"].extra["choices"])[data["birthday"]], self._without("birthday")))
         if data.get("imported"):
             job = imported_job(getattr(self.request, "user", None), data["imported"])
             name = (job.file_name if job else "") or _("created or updated")
@@ -154,6 +169,9 @@ class ContactFilter(django_filters.FilterSet):
     def filter_tags(self, queryset, name, value):
         return queryset.with_any_tag(value) if value else queryset
 
+    def filter_birthday(self, queryset, name, value):
+        return queryset.with_birthday_within(value, today=timezone.localdate())
+
     def filter_imported(self, queryset, name, value):
         return touched_by_import(queryset, imported_job(getattr(self.request, "user", None), value))
 
@@ -172,7 +190,7 @@ class ContactFilter(django_filters.FilterSet):
     @property
     def is_filtering(self) -> bool:
         """Anything narrowing the list, so an empty list means no match."""
-        return self.is_bound and any(key in self.data for key in ("q", "wallet", "tag", "type", "imported"))
+        return self.is_bound and any(key in self.data for key in ("q", "wallet", "tag", "type", "birthday", "imported"))
 
     @property
     def page_size(self) -> int:

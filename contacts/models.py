@@ -1,5 +1,6 @@
 import functools
 from collections.abc import Iterable
+from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,7 +16,11 @@ from audit.models import historical_records
 from audit.recording import Source
 from jobs.models import job_file_path  # noqa: F401 (named by migration 0008)
 
-from . import normalizers, rules
+from . import birthdays, normalizers, rules
+
+# Columns kept by Contact.refresh_search_fields() from the others: every
+# writer that changes a contact's fields writes these too; not history.
+DERIVED_FIELDS = ["name_key", "search_text", "birthday_key"]
 
 
 class Wallet(models.Model):
@@ -200,6 +205,14 @@ class ContactQuerySet(models.QuerySet):
             return self.filter(words | unique_value("cpf_cnpj", document))
         return self.filter(words)
 
+    def with_birthday_within(self, window: str, *, today: date):
+        """Contacts whose birthday falls within `window` ("today", "week",
+        "month": birthdays.WINDOWS) from `today`."""
+        condition = Q()
+        for first, last in birthdays.ranges(birthdays.keys_within(window, today=today)):
+            condition |= Q(birthday_key__range=(first, last))
+        return self.filter(condition)
+
     def with_any_tag(self, tags):
         through = Contact.tags.through.objects.filter(contact_id=OuterRef("pk"), tag__in=tags)
         return self.filter(Exists(through))
@@ -249,6 +262,8 @@ class Contact(models.Model):
     # word searched, no join.
     name_key = models.CharField(max_length=200, editable=False, default="")
     search_text = models.TextField(editable=False, default="")
+    # The birth date's day of the year, for the birthday filters (birthdays).
+    birthday_key = models.PositiveSmallIntegerField(null=True, editable=False)
 
     objects = ContactQuerySet.as_manager()
     # The derived search columns and the save time are not history. Nothing
@@ -257,7 +272,7 @@ class Contact(models.Model):
     # record written (see benchmarks/README.md).
     history = historical_records(
         m2m_fields=["tags"],
-        excluded_fields=["name_key", "search_text", "updated_at"],
+        excluded_fields=[*DERIVED_FIELDS, "updated_at"],
         no_db_index=["wallet", "contact", "tag"],
         verbose_name=_("contact history record"),
         verbose_name_plural=_("contact history"),
@@ -282,6 +297,7 @@ class Contact(models.Model):
             # Exact e-mail look-ups (duplicates, import matching); the
             # trigram index serves the searches by part.
             models.Index(fields=["email"], condition=~Q(email=""), name="contact_email_idx"),
+            models.Index(fields=["birthday_key"], name="contact_birthday_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -324,6 +340,10 @@ class Contact(models.Model):
         if self.number or self.is_group or self.pk is None:
             return False
         return any(identity.kind == ContactIdentity.Kind.LID for identity in self.identities.all())
+
+    @property
+    def birthday_today(self) -> bool:
+        return self.birthday_key is not None and self.birthday_key in birthdays.keys_within("today", today=timezone.localdate())
 
     @property
     def named_by_number(self) -> bool:
@@ -372,6 +392,7 @@ class Contact(models.Model):
         services.contacts_refresh_search() after writing them."""
         if extra_values is None:
             extra_values = [] if self._state.adding else self.custom_fields.values_list("value", flat=True)
+        self.birthday_key = birthdays.key(self.birth_date)
         folded_name = normalizers.fold(self.name)[:200]
         # Contacts named only by their number sort after the named ones.
         # Fields only, no properties: the import calls this on plain rows.
@@ -394,7 +415,7 @@ class Contact(models.Model):
         self.refresh_search_fields()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "name_key", "search_text"}
+            kwargs["update_fields"] = {*update_fields, *DERIVED_FIELDS}
         if not self._state.adding and not kwargs.get("force_insert"):
             # A contact deleted meanwhile stays deleted: without this, Django
             # falls back to an INSERT that brings it back with the old id.

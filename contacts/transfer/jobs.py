@@ -139,7 +139,9 @@ def export_parts(parameters: dict, user) -> tuple[QuerySet, list[QuerySet]]:
     from ..pagination import name_search_parts
 
     data = QueryDict(mutable=True)
-    for key in ("q", "wallet", "type", "sort"):
+    for key in ContactFilter.SINGLE_VALUED:
+        if key == "imported":
+            continue  # applied below, with the user's own job
         if parameters.get(key):
             data[key] = str(parameters[key])
     data.setlist("tag", [str(pk) for pk in parameters.get("tag") or []])

@@ -103,6 +103,7 @@ class PlainContact:
     updated_at: datetime | None = None
     name_key: str = ""
     search_text: str = ""
+    birthday_key: int | None = None
 
     @property
     def id(self):  # noqa: A003 (as a Contact has it)

@@ -250,12 +250,8 @@ class ExportView(PermissionRequiredMixin, FormView):
         filterset.is_valid()  # drops what cannot apply
         data = filterset.data
         parameters = {
-            "q": data.get("q", ""),
-            "wallet": data.get("wallet", ""),
+            **{key: data.get(key, "") for key in ContactFilter.SINGLE_VALUED},
             "tag": [int(pk) for pk in data.getlist("tag")],
-            "type": data.get("type", ""),
-            "sort": data.get("sort", ""),
-            "imported": data.get("imported", ""),
             "format": form.cleaned_data["format"],
             "from_panel": True,
             "language": self.request.LANGUAGE_CODE,

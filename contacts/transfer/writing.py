@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from contacts_portal import database
 
 from ..history import custom_fields_bulk_record, history_bulk_record
-from ..models import Contact, CustomField, Tag
+from ..models import DERIVED_FIELDS, Contact, CustomField, Tag
 from .planning import CONTACT_COLUMNS, RESENT_FIELDS, Planned, Planner, new_contact_rows
 
 
@@ -86,7 +86,7 @@ class PlanWriter:
             database.insert(Contact, CONTACT_COLUMNS, new_contact_rows(new, self.planner.now))
 
     def _write_changed(self, changed: list[Planned]) -> None:
-        update_fields = sorted({name for p in changed for name in p.changed} | {"name_key", "search_text", "updated_at"})
+        update_fields = sorted({name for p in changed for name in p.changed} | {*DERIVED_FIELDS, "updated_at"})
         for planned in changed:
             planned.contact.refresh_search_fields(planned.extra_values())
             planned.contact.updated_at = self.planner.now

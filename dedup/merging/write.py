@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from contacts_portal.database import update_rows
 from contacts.history import custom_fields_bulk_record, history_bulk_record
-from contacts.models import Contact, ContactIdentity
+from contacts.models import DERIVED_FIELDS, Contact, ContactIdentity
 
 from ..duplicates import CANONICAL, canonical_number, canonical_telegram_id
 from ..finding import BATCH
@@ -61,7 +61,7 @@ def write_survivors(batch: Batch) -> None:
             ContactIdentity.objects.filter(kind=kind, value__in=part).delete()
     ContactIdentity.objects.bulk_create(aliases)
     survivors, record_of = batch.survivors, batch.record_of
-    update_rows(Contact, survivors, [*(FIELD_OF[name].name for name in FILLED_FIELDS), "name_key", "search_text", "updated_at"])
+    update_rows(Contact, survivors, [*(FIELD_OF[name].name for name in FILLED_FIELDS), *DERIVED_FIELDS, "updated_at"])
     history_bulk_record(contacts=survivors, reasons={s.pk: f"merge:{record_of[s.pk].pk}" for s in survivors})
     custom_fields_bulk_record(fields=batch.moved_fields + batch.changed_fields)
 

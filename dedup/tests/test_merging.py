@@ -142,3 +142,13 @@ def test_an_import_row_with_a_merged_number_updates_the_survivor():
     assert Contact.objects.get().pk == survivor.pk
     assert Contact.objects.get().company == "ACME"
     assert Contact.objects.get().number == "5511987654321"  # its own number stays; the other is its alias
+
+
+def test_a_survivor_that_takes_a_duplicates_birth_date_takes_its_birthday_too():
+    from datetime import date
+
+    survivor = stored_contact(5, email="ana@example.com")
+    stored_contact(1, email="ana@example.com", birth_date=date(1990, 12, 25))
+    merge_all()
+    survivor.refresh_from_db()
+    assert (survivor.birth_date, survivor.birthday_key) == (date(1990, 12, 25), 1225)

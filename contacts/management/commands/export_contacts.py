@@ -2,10 +2,12 @@ import shutil
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.recording import Source, recording
 from audit.services import audit_record
+from contacts import birthdays
 from contacts.models import Contact, Tag, Wallet
 from contacts.transfer.exporting import write_csv, write_xlsx
 
@@ -18,8 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--q", default="", help="Only the contacts this search finds (as in the panel).")
         parser.add_argument("--wallet", default="", help="Only this wallet's contacts (by name; 'none' for no wallet).")
         parser.add_argument("--tag", action="append", default=[], help="Only contacts with this tag (by name; repeat for any of several).")
+        parser.add_argument(
+            "--birthday", choices=list(birthdays.WINDOWS), help="Only contacts whose birthday is today, in the next 7 days (week) or 30 days (month)."
+        )
 
-    def handle(self, *args, path, q, wallet, tag, **options):
+    def handle(self, *args, path, q, wallet, tag, birthday, **options):
         queryset = Contact.objects.all()
         if q:
             queryset = queryset.search(q)
@@ -36,6 +41,8 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"No such tag: {', '.join(sorted(missing))}")
             queryset = queryset.with_any_tag(tags)
+        if birthday:
+            queryset = queryset.with_birthday_within(birthday, today=timezone.localdate())
         writer = write_csv if path.lower().endswith(".csv") else write_xlsx
         total = queryset.count()
         output, count = writer(queryset, progress=lambda done: self.progress(done, total))
@@ -47,7 +54,7 @@ class Command(BaseCommand):
         with recording(source=Source.COMMAND):
             audit_record(
                 action=AuditEvent.Action.EXPORT,
-                parameters={"file": path, "q": q, "wallet": wallet, "tag": tag},
+                parameters={"file": path, "q": q, "wallet": wallet, "tag": tag, "birthday": birthday or ""},
                 counts={"rows": count},
             )
         if sys.stderr.isatty():
