@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import normalizers, rules
 from .images import ALLOWED_FORMATS, normalize_photo, open_image
-from .models import Contact, CustomField, Wallet
+from .models import Contact, CustomField, Wallet, unique_value
 from .services import contacts_refresh_search, delete_file_after_commit
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024  # what a phone camera sends; stored much smaller
@@ -174,7 +174,9 @@ class ContactRulesMixin:
             value = self.cleaned_data.get(field)
             if not value or field in self.errors:
                 continue
-            other = Contact.objects.filter(**{field: value}).exclude(pk=self.instance.pk).first()
+            # From the field's unique index: ordered by name (the model's
+            # default), SQLite walked the name index through every contact.
+            other = Contact.objects.filter(unique_value(field, value)).exclude(pk=self.instance.pk).order_by("pk").first()
             if other is None:
                 continue
             found = True

@@ -15,7 +15,7 @@ from functools import cache
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
-from contacts.models import Contact, ContactIdentity
+from contacts.models import Contact, ContactIdentity, unique_value
 from contacts_portal import database
 
 LID = ContactIdentity.Kind.LID
@@ -82,7 +82,7 @@ def _pair(*, lid: str, phone: str, seen: str, place: str) -> list[int] | None:
 
 def number_holder(phone: str) -> int | None:
     """The contact with this number, or that a merge left it to."""
-    holder = Contact.objects.filter(number=phone).values_list("pk", flat=True).first()
+    holder = Contact.objects.filter(unique_value("number", phone)).values_list("pk", flat=True).order_by("pk").first()
     if holder is None:
         holder = (
             ContactIdentity.objects.filter(kind=ContactIdentity.Kind.NUMBER, value=phone)
