@@ -448,7 +448,8 @@ class _Book:
         parsed: what is held is a piece of the file and the rows it made."""
         ready: list[tuple[int, list]] = []
         parser = _parser(namespaces=False)
-        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = _sheet_handlers(self, ready)
+        reader = _SheetReader(self, ready)
+        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = reader.start, reader.end, reader.text
         with self.archive.open(self.sheet) as part:
             while True:
                 chunk = part.read(CHUNK)
@@ -563,143 +564,173 @@ def _unescape(text: str) -> str:
     return ESCAPED.sub(lambda match: chr(int(match.group(1), 16)), text) if "_x" in text else text
 
 
-def _sheet_handlers(book: _Book, ready: list):
-    """expat's handlers for a worksheet: each <row> becomes (number, cells),
-    a list from column A to the row's last value, put in `ready`. The
-    sheet's extent (its rows from first to last, and its widest row) is
-    checked against IMPORT_MAX_CELLS row by row, so a row as wide as the
-    file says is made only within the budget. Closures over local state,
-    not methods: they run millions of times for a large sheet."""
-    strings, date_styles, date1904, row_errors = book.strings, book.date_styles, book.date1904, book.row_errors
-    max_cells = settings.IMPORT_MAX_CELLS
-    # The names as the sheet writes them, compared directly, the frequent
-    # ones first (expat interns them); the parser leaves namespaces to us
-    # here (a tenth of its time): the prefix the root gives SpreadsheetML's
-    # namespace ("" or "x:") is found at the root.
-    C = V = T = IS = ROW = None
-    others: dict[str, str] = {}
-    columns: dict[str, int] = {}
-    number = 0
-    row = None  # the cells of the row being read
-    column = -1
-    cell_type, style, formula = "n", None, False
-    reading = 0  # the text being read: 1 the cell's <v>, 2 its inline string's <t>
-    stored = None  # the text of the cell's <v>
-    inline = None  # of its inline string
-    phonetic = 0
-    first_row = last_row = None
-    width = 0
+class _SheetReader:
+    """expat's handlers for a worksheet (`start`, `text`, `end`): each <row>
+    becomes (number, cells), a list from column A to the row's last value,
+    put in `ready`. The sheet's extent (its rows from first to last, and its
+    widest row) is checked against IMPORT_MAX_CELLS row by row, so a row as
+    wide as the file says is made only within the budget. The handlers run
+    millions of times for a large sheet: a cell's start and end are read in
+    the handler itself, not in a helper, and the frequent names come first."""
 
-    def start(name, attributes):
-        nonlocal number, row, column, cell_type, style, formula, reading, stored, inline, phonetic, others, C, V, T, IS, ROW
-        if name == C:
+    def __init__(self, book: _Book, ready: list):
+        self.strings, self.date_styles, self.date1904, self.row_errors = book.strings, book.date_styles, book.date1904, book.row_errors
+        self.ready = ready
+        self.max_cells = settings.IMPORT_MAX_CELLS
+        # The names as the sheet writes them, compared directly (expat
+        # interns them); the parser leaves namespaces to us here (a tenth of
+        # its time): the prefix the root gives SpreadsheetML's namespace
+        # ("" or "x:") is found at the root.
+        self.cell_tag = self.value_tag = self.text_tag = self.inline_tag = self.row_tag = None
+        self.others: dict[str, str] = {}
+        self.columns: dict[str, int] = {}
+        self.number = 0
+        self.row = None  # the cells of the row being read
+        self.column = -1
+        self.cell_type, self.style, self.formula = "n", None, False
+        self.reading = 0  # the text being read: 1 the cell's <v>, 2 its inline string's <t>
+        self.stored = None  # the text of the cell's <v>
+        self.inline = None  # of its inline string
+        self.phonetic = 0
+        self.first_row = self.last_row = None
+        self.width = 0
+
+    def start(self, name, attributes):
+        if name == self.cell_tag:
             reference = attributes.get("r")
             if reference:
                 letters = reference.rstrip("0123456789")
-                column = columns.get(letters)
+                column = self.columns.get(letters)
                 if column is None:
-                    column = columns[letters] = _column_index(letters)
+                    column = self.columns[letters] = _column_index(letters)
+                self.column = column
             else:
-                column += 1  # cells without a reference follow one another
-            cell_type = attributes.get("t", "n")
-            style = attributes.get("s")
-            formula = False
-            stored = inline = None
-        elif name == V:
-            reading, stored = 1, ""
-        elif name == T:
-            if inline is not None and not phonetic:
-                reading = 2
-        elif name == IS:
-            inline = ""
-        elif name == ROW:
+                self.column += 1  # cells without a reference follow one another
+            self.cell_type = attributes.get("t", "n")
+            self.style = attributes.get("s")
+            self.formula = False
+            self.stored = self.inline = None
+        elif name == self.value_tag:
+            self.reading, self.stored = 1, ""
+        elif name == self.text_tag:
+            if self.inline is not None and not self.phonetic:
+                self.reading = 2
+        elif name == self.inline_tag:
+            self.inline = ""
+        elif name == self.row_tag:
             reference = attributes.get("r")
-            number = int(reference) if reference and reference.isdigit() else number + 1
-            row = []
-            column = -1
+            self.number = int(reference) if reference and reference.isdigit() else self.number + 1
+            self.row = []
+            self.column = -1
+        elif self.cell_tag is None:
+            self._start_root(name, attributes)
         else:
-            kind = others.get(name)
-            if C is None:  # the root
-                prefix = name[: -len("worksheet")] if name.endswith("worksheet") else None
-                if prefix is None or attributes.get("xmlns:" + prefix[:-1] if prefix else "xmlns") not in MAIN:
-                    raise ValueError("not a worksheet")
-                C, V, T, IS, ROW = (prefix + local for local in ("c", "v", "t", "is", "row"))
-                others = {prefix + local: local for local in ("f", "rPh", "mergeCell")}
-            elif kind == "f":
-                formula = True
-            elif kind == "rPh":
-                phonetic += 1
-            elif kind == "mergeCell":  # after the rows, which were read already
-                raise _merged(attributes.get("ref", "").split(":")[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+            self._start_other(name, attributes)
 
-    def text(data):
+    def _start_root(self, name, attributes):
+        prefix = name[: -len("worksheet")] if name.endswith("worksheet") else None
+        if prefix is None or attributes.get("xmlns:" + prefix[:-1] if prefix else "xmlns") not in MAIN:
+            raise ValueError("not a worksheet")
+        self.cell_tag, self.value_tag, self.text_tag, self.inline_tag, self.row_tag = (prefix + local for local in ("c", "v", "t", "is", "row"))
+        self.others = {prefix + local: local for local in ("f", "rPh", "mergeCell")}
+
+    def _start_other(self, name, attributes):
+        kind = self.others.get(name)
+        if kind == "f":
+            self.formula = True
+        elif kind == "rPh":
+            self.phonetic += 1
+        elif kind == "mergeCell":  # after the rows, which were read already
+            raise _merged(attributes.get("ref", "").split(":")[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+
+    def text(self, data):
         # A text comes in pieces of at most expat's buffer; one longer than
         # a cell can be stops growing.
-        nonlocal stored, inline
+        reading = self.reading
         if reading == 1:
+            stored = self.stored
             if not stored:
-                stored = data
+                self.stored = data
             elif len(stored) < CELL_TEXT_LIMIT:
-                stored += data
+                self.stored = stored + data
         elif reading == 2:
+            inline = self.inline
             if not inline:
-                inline = data
+                self.inline = data
             elif len(inline) < CELL_TEXT_LIMIT:
-                inline += data
+                self.inline = inline + data
 
-    def end(name):
-        nonlocal row, reading, phonetic, inline, first_row, last_row, width
-        if name == C:
+    def end(self, name):
+        if name == self.cell_tag:
+            row = self.row
             if row is None:
                 return
-            if inline is not None:
-                value = inline
-                if "_x" in value or len(value) > CELL_TEXT_LIMIT:
-                    value = _cell_string(value)
-                inline = None
-            elif stored:
-                value = stored
-                if cell_type == "n":
-                    value = float(value)
-                    if style is not None and date_styles and int(style) in date_styles:
-                        value = _excel_date(value, date1904)
-                elif cell_type == "s":
-                    value = strings[int(value)]
-                else:
-                    value = _typed_value(cell_type, value)
+            value = self._cell_value()
+            if value is None or value == "":
+                return
+            if self.column == len(row):
+                row.append(value)
             else:
-                # No stored value (none, or <v/>): a formula's result was never calculated.
-                if formula:
-                    row_errors[number] = _("A cell has a formula without a calculated value; open the file in Excel, save it and send it again.")
-                return
-            if value != "":
-                if column >= len(row):
-                    if column == len(row):
-                        row.append(value)
-                        return
-                    row.extend([None] * (column - len(row) + 1))
-                row[column] = value
-        elif name == V or name == T:
-            reading = 0
-        elif name == IS:
+                _put(row, self.column, value)
+        elif name == self.value_tag or name == self.text_tag:
+            self.reading = 0
+        elif name == self.inline_tag:
             pass
-        elif name == ROW:
-            if row is None:
-                return
-            if first_row is None or number < first_row:
-                first_row = number
-            if last_row is None or number > last_row:
-                last_row = number
-            if len(row) > width:
-                width = len(row)
-            if width * (last_row - first_row + 1) > max_cells:
-                _refuse_extent(last_row - first_row + 1, width)
-            ready.append((number, row))
-            row = None
-        elif others.get(name) == "rPh":
-            phonetic -= 1
+        elif name == self.row_tag:
+            if self.row is not None:
+                self._end_row()
+        elif self.others.get(name) == "rPh":
+            self.phonetic -= 1
 
-    return start, end, text
+    def _cell_value(self):
+        """The value of the cell just read; None when it has no stored value
+        (none, or <v/>), which for a formula means its result was never
+        calculated: its row is refused."""
+        inline = self.inline
+        if inline is not None:
+            self.inline = None
+            if "_x" in inline or len(inline) > CELL_TEXT_LIMIT:
+                return _cell_string(inline)
+            return inline
+        stored = self.stored
+        if not stored:
+            if self.formula:
+                self.row_errors[self.number] = _("A cell has a formula without a calculated value; open the file in Excel, save it and send it again.")
+            return None
+        cell_type = self.cell_type
+        if cell_type == "n":
+            value = float(stored)
+            style, date_styles = self.style, self.date_styles
+            if style is not None and date_styles and int(style) in date_styles:
+                return _excel_date(value, self.date1904)
+            return value
+        if cell_type == "s":
+            return self.strings[int(stored)]
+        return _typed_value(cell_type, stored)
+
+    def _end_row(self):
+        number = self.number
+        if self.first_row is None or number < self.first_row:
+            self.first_row = number
+        if self.last_row is None or number > self.last_row:
+            self.last_row = number
+        if len(self.row) > self.width:
+            self.width = len(self.row)
+        height = self.last_row - self.first_row + 1
+        if self.width * height > self.max_cells:
+            _refuse_extent(height, self.width)
+        self.ready.append((number, self.row))
+        self.row = None
+
+
+def _put(row: list, column: int, value) -> None:
+    """A value in its column, the columns before it filled with None when
+    the row is shorter (cells with nothing in them are not written)."""
+    if column > len(row):
+        row.extend([None] * (column - len(row)))
+        row.append(value)
+    else:
+        row[column] = value
 
 
 def _cell_string(text: str) -> str:
