@@ -48,7 +48,7 @@ NOTHING = frozenset()
 UNIQUE_FIELDS = ("number", "telegram_id", "cpf_cnpj")
 IDENTITY_ORDER = ("number", "telegram_id", "cpf_cnpj", "email")
 # What a row that would replace a contact's filled number, Telegram id or
-# CPF/CNPJ does (see Planner._conflicting).
+# CPF/CNPJ does (see RowReport.conflicting).
 SKIP, OVERWRITE = "skip", "overwrite"
 CONFLICT_CHOICES = (SKIP, OVERWRITE)
 
@@ -383,15 +383,8 @@ class Planner:
         self.now = timezone.now()
         self._cleaner = RowCleaner(table, self.mapping)
         self._extra_keys = {name: normalizers.fold(name) for name in self._cleaner.extra_names}
-        self._tags = {tag.name.casefold(): tag for tag in Tag.objects.all()}
-        self._tag_keys: dict[str, int | tuple] = {}
-        self._new_tags = 0
-        # Per identity field, value -> the planned contact it names.
-        self._by_key: dict[str, dict[str, Planned]] = {key: {} for key in IDENTITY_ORDER}
-        self._matcher = Matcher(self._by_key)
-        self._existing = self._matcher.existing
-        self._aliases = self._matcher.aliases
-        self._planned_by_pk: dict[int, Planned] = {}
+        self._tag_keys = TagKeys()
+        self._index = ContactIndex(self.planned)
         # When set (see writing.ConcurrentWriter), each chunk's new contacts
         # are sent to it as soon as the chunk is planned.
         self.send: Callable[[list[tuple]], None] | None = None
@@ -399,10 +392,7 @@ class Planner:
         self.conflicts = conflicts
         # A preview's account of each row (preview.RowLog), or None.
         self.outcomes = outcomes
-        # Number -> the first row of the file that has it (for a preview
-        # only: the import itself need not carry it).
-        self._number_rows: dict[str, int] = {}
-        self._tag_names = {tag.pk: tag.name for tag in self._tags.values()} if outcomes is not None else {}
+        self._report = RowReport(result=result, conflicts=conflicts, outcomes=outcomes, aliases=self._index.aliases, tags=self._tag_keys.tags)
 
     def plan(self):
         """Read and check every row, match it, and decide what it does; a
@@ -421,7 +411,7 @@ class Planner:
         return self.result
 
     def _plan_rows(self, rows: list[Row]) -> None:
-        self._matcher.match(rows)
+        self._index.match(rows)
         result = self.result
         for row in rows:
             if not row.error:
@@ -447,16 +437,17 @@ class Planner:
         did: the row that brings a new contact created it; a later row
         about the same person, or a row about an existing one, updated it
         or left it unchanged."""
-        planned, matched_by = self._contact_of(row.values)
+        planned, matched_by = self._index.contact_of(row.values)
         if self._refused(row, planned):
             return
-        notes = self._notes(row) if self.outcomes is not None else ()
+        report = self._report
+        notes = report.notes(row) if self.outcomes is not None else ()
         created_here = planned.is_new and not planned.rows
-        if not planned.is_new and (clashes := self._conflicting(row, planned)):
-            self._conflict(row, planned, matched_by, clashes, notes)
+        if not planned.is_new and (clashes := report.conflicting(row, planned)):
+            report.conflict(row, planned, matched_by, clashes, notes)
             if self.conflicts != OVERWRITE:
                 return
-        was = self._snapshot(planned) if self.outcomes is not None and not created_here else None
+        was = report.snapshot(planned) if self.outcomes is not None and not created_here else None
         before = None if created_here else planned.state()
         if created_here:
             self.planned.append(planned)
@@ -477,25 +468,181 @@ class Planner:
             self.result.unchanged += 1
             kind = "unchanged"
         if self.outcomes is not None:
-            changes = self._changes(was or ((None,) * len(PLANNED_FIELDS), (), {}), planned)
-            self.outcomes.add(kind, row.number, planned.contact.name, changes=changes, notes=notes)
+            report.outcome(kind, row, planned, was, notes)
 
-    def _contact_of(self, values: dict) -> tuple[Planned, str]:
+    def _refused(self, row: Row, planned: Planned) -> bool:
+        """A value that another contact already holds would be a duplicate."""
+        values = row.values
+        for key in UNIQUE_FIELDS:
+            value = values.get(key)
+            if not value:
+                continue
+            holder = self._index.named(key, value)
+            if holder is not None and holder is not planned:
+                row.error = _("%(field)s %(value)s already belongs to another contact (%(name)s).") % {
+                    "field": label(key),
+                    "value": value,
+                    "name": holder.contact.name,
+                }
+                return True
+        return False
+
+    def _fold(self, row: Row, planned: Planned) -> None:
+        contact = planned.contact
+        aliases = self._index.aliases
+        for name, value in row.values.items():
+            if (name, value) in aliases:
+                continue  # the survivor's earlier address: its own number stays
+            if getattr(contact, name) != value:  # an equal value stays the same object, shared with `original`
+                setattr(contact, name, value)
+        if not contact.name:
+            # A new contact without a name is named by its names or company,
+            # else as the desk names one that has talked to it: by its
+            # number (or other identity).
+            contact.name = (
+                row.default_name or normalizers.format_phone(contact.number) or contact.email or contact.telegram_id or contact.cpf_cnpj
+            )
+        # The operator's wallet applies to every row; else the row's own.
+        if self.wallet is not None:
+            contact.wallet_id = self.wallet.pk
+        elif row.wallet is not None:
+            contact.wallet_id = row.wallet.pk
+        for name in (row.tags or []) + ([self.tag] if self.tag else []):
+            planned.add_tag(self._tag_keys.key(name))
+        for name, value in (row.extras or {}).items():
+            planned.set_extra(self._extra_keys[name], name, value)
+        self._index.add(planned)
+
+    def _send_new(self) -> None:
+        """Send the contacts the chunk just planned creates, as they are
+        now, with their ids (drawn here: the writer's connection is busy
+        with the COPY)."""
+        rows = list(new_contact_rows(self._unsent, self.now))
+        self._unsent = []
+        self.send(rows)
+
+    def _decide(self) -> None:
+        for planned in self.planned:
+            if not planned.is_new:
+                now = field_values(planned.contact)
+                planned.changed = {name for name, was, value in zip(PLANNED_FIELDS, planned.original, now, strict=True) if value != was}
+                planned.changed_extras = {
+                    key for key, value in (planned.original_extras or {}).items() if planned.extras[key].value != value
+                }
+                if planned.updated_rows and not planned.changes():
+                    # Rows that changed it back and forth left it as it was.
+                    self.result.updated -= planned.updated_rows
+                    self.result.unchanged += planned.updated_rows
+
+
+class ContactIndex:
+    """The planned contact each identity value names: one an earlier row
+    planned, or one in the database (found a chunk of rows at a time by the
+    Matcher, and planned when a row first names it)."""
+
+    def __init__(self, planned: list[Planned]):
+        self._planned = planned  # the planner's list: a stored contact joins it when first named
+        # Per identity field, value -> the planned contact it names.
+        self._by_key: dict[str, dict[str, Planned]] = {key: {} for key in IDENTITY_ORDER}
+        self._matcher = Matcher(self._by_key)
+        self._existing = self._matcher.existing
+        self.aliases = self._matcher.aliases
+        self._planned_by_pk: dict[int, Planned] = {}
+
+    def match(self, rows: list[Row]) -> None:
+        self._matcher.match(rows)
+
+    def contact_of(self, values: dict) -> tuple[Planned, str]:
         """The contact the row is, and the field that found it ("" for a new one)."""
         for key in IDENTITY_ORDER:
             value = values.get(key)
             if not value:
                 continue
-            planned = self._by_key[key].get(value)
-            if planned is None and value in self._existing[key]:
-                planned = self._plan_existing(self._existing[key][value])
+            planned = self.named(key, value)
             if planned is not None:
                 return planned, key
         return Planned(PlainContact(), is_new=True), ""
 
-    # What the preview and the command say about a row, beyond its counts.
+    def named(self, key: str, value: str) -> Planned | None:
+        """The planned contact whose field `key` holds `value`, if any."""
+        planned = self._by_key[key].get(value)
+        if planned is None and value in self._existing[key]:
+            planned = self._plan_existing(self._existing[key][value])
+        return planned
 
-    def _notes(self, row: Row) -> list[str]:
+    def add(self, planned: Planned) -> None:
+        """The contact's values, as a row left them, name it for the rows after."""
+        contact = planned.contact
+        for key in IDENTITY_ORDER:
+            value = getattr(contact, key)
+            if value:
+                self._by_key[key][value.lower() if key == "email" else value] = planned
+
+    def _plan_existing(self, contact: PlainContact) -> Planned:
+        planned = self._planned_by_pk.get(contact.pk)
+        if planned is None:
+            # Taken from the matcher's tables, not copied: a hundred
+            # thousand contacts found weigh as little as possible.
+            tags = tuple(self._matcher.tags.pop(contact.pk, ()))
+            extras = self._matcher.extras.pop(contact.pk, None)
+            planned = Planned(contact, is_new=False, original=field_values(contact), tags=tags, original_tags=tags, extras=extras)
+            if extras:
+                planned.original_extras = {key: extra.value for key, extra in extras.items()}
+            self._planned_by_pk[contact.pk] = planned
+            self._planned.append(planned)
+        return planned
+
+
+class TagKeys:
+    """The key a planned contact keeps for a tag the file names: an
+    existing tag's id, or the name of one to create (one key per name in
+    any case, "VIP" and "vip" alike, written as first met and shared by
+    every contact that gets it)."""
+
+    def __init__(self):
+        self.tags = {tag.name.casefold(): tag for tag in Tag.objects.all()}
+        self._keys: dict[str, int | tuple] = {}
+        self._new_tags = 0
+
+    def key(self, name: str):
+        folded = name.casefold()
+        key = self._keys.get(folded)
+        if key is None:
+            tag = self.tags.get(folded)
+            if tag is None:
+                self._new_tags += 1
+                if self._new_tags > settings.IMPORT_MAX_NEW_TAGS:
+                    raise SpreadsheetError(
+                        ngettext(
+                            "The file would create more than %(limit)s new tag; an import creates at most %(limit)s. "
+                            "Check the tags column (is it the right one?) or create the tags first, and import again.",
+                            "The file would create more than %(limit)s new tags; an import creates at most %(limit)s. "
+                            "Check the tags column (is it the right one?) or create the tags first, and import again.",
+                            settings.IMPORT_MAX_NEW_TAGS,
+                        )
+                        % {"limit": settings.IMPORT_MAX_NEW_TAGS}
+                    )
+            key = self._keys[folded] = tag.pk if tag is not None else ("new", folded, name)
+        return key
+
+
+class RowReport:
+    """What the preview and the command say about a row, beyond its counts:
+    its notes (its warnings, a number an earlier row had), the conflicts it
+    raises and, for a preview (`outcomes`, a preview.RowLog), what it did
+    and each change it made."""
+
+    def __init__(self, *, result, conflicts: str, outcomes, aliases: set, tags: dict):
+        self.result = result
+        self.conflicts = conflicts
+        self.outcomes = outcomes
+        self._aliases = aliases
+        # Number -> the first row of the file that has it (for a preview
+        # only: the import itself need not carry it).
+        self._number_rows: dict[str, int] = {}
+        self._tag_names = {tag.pk: tag.name for tag in tags.values()} if outcomes is not None else {}
+
+    def notes(self, row: Row) -> list[str]:
         """The row's warnings, and a number an earlier row of the file
         already had (the rows then become one contact: worth a look)."""
         notes = row.warnings
@@ -507,7 +654,7 @@ class Planner:
                 notes = [*notes, _("The number %(number)s is also in row %(row)d.") % {"number": normalizers.format_phone(number), "row": first}]
         return notes
 
-    def _conflicting(self, row: Row, planned: Planned) -> list[tuple[str, str, str]]:
+    def conflicting(self, row: Row, planned: Planned) -> list[tuple[str, str, str]]:
         """(field, old, new) of a stored contact's filled number, Telegram
         id or CPF/CNPJ the row would replace: a row found by another of its
         values that would turn the contact into someone else. (Rows of the
@@ -522,7 +669,7 @@ class Planner:
                 clashes.append((key, old, value))
         return clashes
 
-    def _conflict(self, row: Row, planned: Planned, matched_by: str, clashes: list, notes: list) -> None:
+    def conflict(self, row: Row, planned: Planned, matched_by: str, clashes: list, notes: list) -> None:
         value = row.values[matched_by]
         found = {"name": planned.contact.name, "field": label(matched_by), "value": normalizers.format_phone(value) if matched_by == "number" else value}
         message = _("Found as %(name)s by the field %(field)s (%(value)s); the file would replace %(changes)s.") % {
@@ -547,9 +694,15 @@ class Planner:
             self.outcomes.add("conflict", row.number, planned.contact.name, changes=clashes, message=message, notes=notes)
 
     @staticmethod
-    def _snapshot(planned: Planned) -> tuple:
+    def snapshot(planned: Planned) -> tuple:
         extras = {key: extra.value for key, extra in planned.extras.items()} if planned.extras else {}
         return field_values(planned.contact), planned.tags, extras
+
+    def outcome(self, kind: str, row: Row, planned: Planned, was: tuple | None, notes) -> None:
+        """What the row did to its contact, for the preview; `was` is the
+        contact's snapshot before the row (None for one the row created)."""
+        changes = self._changes(was or ((None,) * len(PLANNED_FIELDS), (), {}), planned)
+        self.outcomes.add(kind, row.number, planned.contact.name, changes=changes, notes=notes)
 
     def _changes(self, was: tuple, planned: Planned) -> list[tuple]:
         """(field, old, new) for each field the row changed; a new contact's
@@ -564,112 +717,6 @@ class Planner:
             if extras.get(key) != extra.value:
                 changes.append((EXTRA + extra.name, extras.get(key), extra.value))
         return changes
-
-    def _refused(self, row: Row, planned: Planned) -> bool:
-        """A value that another contact already holds would be a duplicate."""
-        values = row.values
-        for key in UNIQUE_FIELDS:
-            value = values.get(key)
-            if not value:
-                continue
-            holder = self._by_key[key].get(value)
-            if holder is None and value in self._existing[key]:
-                holder = self._plan_existing(self._existing[key][value])
-            if holder is not None and holder is not planned:
-                row.error = _("%(field)s %(value)s already belongs to another contact (%(name)s).") % {
-                    "field": label(key),
-                    "value": value,
-                    "name": holder.contact.name,
-                }
-                return True
-        return False
-
-    def _fold(self, row: Row, planned: Planned) -> None:
-        contact = planned.contact
-        for name, value in row.values.items():
-            if (name, value) in self._aliases:
-                continue  # the survivor's earlier address: its own number stays
-            if getattr(contact, name) != value:  # an equal value stays the same object, shared with `original`
-                setattr(contact, name, value)
-        if not contact.name:
-            # A new contact without a name is named by its names or company,
-            # else as the desk names one that has talked to it: by its
-            # number (or other identity).
-            contact.name = (
-                row.default_name or normalizers.format_phone(contact.number) or contact.email or contact.telegram_id or contact.cpf_cnpj
-            )
-        # The operator's wallet applies to every row; else the row's own.
-        if self.wallet is not None:
-            contact.wallet_id = self.wallet.pk
-        elif row.wallet is not None:
-            contact.wallet_id = row.wallet.pk
-        for name in (row.tags or []) + ([self.tag] if self.tag else []):
-            planned.add_tag(self._tag_key(name))
-        for name, value in (row.extras or {}).items():
-            planned.set_extra(self._extra_keys[name], name, value)
-        for key in IDENTITY_ORDER:
-            value = getattr(contact, key)
-            if value:
-                self._by_key[key][value.lower() if key == "email" else value] = planned
-
-    def _plan_existing(self, contact: PlainContact) -> Planned:
-        planned = self._planned_by_pk.get(contact.pk)
-        if planned is None:
-            # Taken from the matcher's tables, not copied: a hundred
-            # thousand contacts found weigh as little as possible.
-            tags = tuple(self._matcher.tags.pop(contact.pk, ()))
-            extras = self._matcher.extras.pop(contact.pk, None)
-            planned = Planned(contact, is_new=False, original=field_values(contact), tags=tags, original_tags=tags, extras=extras)
-            if extras:
-                planned.original_extras = {key: extra.value for key, extra in extras.items()}
-            self._planned_by_pk[contact.pk] = planned
-            self.planned.append(planned)
-        return planned
-
-    def _send_new(self) -> None:
-        """Send the contacts the chunk just planned creates, as they are
-        now, with their ids (drawn here: the writer's connection is busy
-        with the COPY)."""
-        rows = list(new_contact_rows(self._unsent, self.now))
-        self._unsent = []
-        self.send(rows)
-
-    def _tag_key(self, name: str):
-        """An existing tag's id, or the name of one to create (one key per
-        name in any case, "VIP" and "vip" alike, written as first met and
-        shared by every contact that gets it)."""
-        folded = name.casefold()
-        key = self._tag_keys.get(folded)
-        if key is None:
-            tag = self._tags.get(folded)
-            if tag is None:
-                self._new_tags += 1
-                if self._new_tags > settings.IMPORT_MAX_NEW_TAGS:
-                    raise SpreadsheetError(
-                        ngettext(
-                            "The file would create more than %(limit)s new tag; an import creates at most %(limit)s. "
-                            "Check the tags column (is it the right one?) or create the tags first, and import again.",
-                            "The file would create more than %(limit)s new tags; an import creates at most %(limit)s. "
-                            "Check the tags column (is it the right one?) or create the tags first, and import again.",
-                            settings.IMPORT_MAX_NEW_TAGS,
-                        )
-                        % {"limit": settings.IMPORT_MAX_NEW_TAGS}
-                    )
-            key = self._tag_keys[folded] = tag.pk if tag is not None else ("new", folded, name)
-        return key
-
-    def _decide(self) -> None:
-        for planned in self.planned:
-            if not planned.is_new:
-                now = field_values(planned.contact)
-                planned.changed = {name for name, was, value in zip(PLANNED_FIELDS, planned.original, now, strict=True) if value != was}
-                planned.changed_extras = {
-                    key for key, value in (planned.original_extras or {}).items() if planned.extras[key].value != value
-                }
-                if planned.updated_rows and not planned.changes():
-                    # Rows that changed it back and forth left it as it was.
-                    self.result.updated -= planned.updated_rows
-                    self.result.unchanged += planned.updated_rows
 
 
 class Matcher:
