@@ -3,19 +3,12 @@ references without parsing them (see survey)."""
 
 import re
 import zipfile
-from dataclasses import dataclass
 from operator import itemgetter
 
 from django.conf import settings
 
-from .tables import _too_many_rows
+from .tables import Outline, _too_many_rows
 from .xlsx import _column_index, _merged, _refuse_extent
-
-
-@dataclass
-class Outline:
-    columns: set[int]  # that have a cell with something in it
-    rows: int  # that have such a cell
 
 
 # A cell with content (not <c .../>), by its reference, whatever attribute

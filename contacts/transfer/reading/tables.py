@@ -6,14 +6,11 @@ the mapping step shows."""
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-if TYPE_CHECKING:
-    from .outline import Outline
 
 
 # Excel keeps at most this many characters in a cell; a part that holds
@@ -30,6 +27,14 @@ class SpreadsheetError(Exception):
 
 
 @dataclass
+class Outline:
+    """A sheet's rows and columns with content (outline._outline counts them)."""
+
+    columns: set[int]  # that have a cell with something in it
+    rows: int  # that have such a cell
+
+
+@dataclass
 class Table:
     headers: list[str]
     rows: Iterator[tuple[int, list]]  # (row number in the file, cell values)
@@ -39,7 +44,7 @@ class Table:
     # Filled as the rows are read, before each such row is handed out.
     row_errors: dict[int, str] = field(default_factory=dict)
     # The rows and columns with content, counted cheaply (see survey).
-    outline: Callable[[], "Outline | None"] | None = None
+    outline: Callable[[], Outline | None] | None = None
 
 
 @dataclass
