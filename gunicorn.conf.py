@@ -1,0 +1,44 @@
+"""gunicorn's settings for Contacts Portal in production. gunicorn reads
+this file from the folder it starts in:
+
+    .venv/bin/gunicorn contacts_portal.wsgi:application
+
+Sized for a machine of 2 cores (every number can be overridden from the
+environment, as noted):
+
+- 2 worker processes (WEB_CONCURRENCY), one per core: a process runs one
+  thread of Python at a time (the GIL), so processes are what use the
+  cores.
+- 4 threads each (GUNICORN_THREADS), "gthread" workers: a request spends
+  much of its time waiting for PostgreSQL (a search at a million contacts
+  most of it), and a thread lets its process serve another request during
+  that wait. 2 × 4 = 8 requests in progress keep both cores busy; more
+  threads only queue behind the GIL and lengthen the slowest requests,
+  while the task workers and PostgreSQL need the same two cores.
+- Each thread holds one database connection (CONN_MAX_AGE keeps it 60 s):
+  8 per machine, plus one per task worker. PostgreSQL's default of 100
+  connections is enough for several machines.
+
+benchmarks/load.py serves the product with this file; its figures are in
+the README ("Production").
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Keep-alive behind a reverse proxy that reuses its connections.
+keepalive = 5
+# A worker silent this long is restarted (a 50 MB upload on a slow line
+# is read by the proxy, not by us).
+timeout = 60
+graceful_timeout = 30
+# Restart a worker after this many requests (a little jitter, so that both
+# do not restart at once): a slow leak in a library never grows for weeks.
+max_requests = 5000
+max_requests_jitter = 500
+# Requests are logged by the proxy; errors go to stderr.
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
