@@ -32,6 +32,7 @@ def roles(request):
         importlib.import_module("tickets.migrations.0002_roles").grant_tickets(apps, None)
         importlib.import_module("tickets.migrations.0007_message_edits").grant_administrators(apps, None)
         importlib.import_module("contacts.migrations.0009_duplicate_merges").grant_merge(apps, None)
+        importlib.import_module("contacts.migrations.0019_saved_segments").grant_sharing(apps, None)
         importlib.import_module("audit.migrations.0002_auditevent_content_type").grant_administrators(apps, None)
         importlib.import_module("jobs.migrations.0001_initial").grant_administrators(apps, None)
         importlib.import_module("jobs.migrations.0004_failure_details_and_workers").grant_administrators(apps, None)

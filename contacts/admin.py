@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from contacts_portal.admin import ReadOnlyAdmin
 
 from .forms import ContactAdminForm, CustomFieldForm
-from .models import Contact, CustomField, MergedContact, MergeRecord, Tag, Wallet
+from .models import Contact, CustomField, MergedContact, MergeRecord, Segment, Tag, Wallet
 from .services import contacts_delete, contacts_reassign_wallet, contacts_refresh_search, tags_delete
 
 
@@ -251,3 +251,19 @@ class ContactHistoryAdmin(ReadOnlyAdmin):
     def get_fields(self, request, obj=None):
         # The batch only groups records for the timeline.
         return [f.name for f in self.model._meta.fields if f.name not in ("history_change_reason", "history_batch")]
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    """Everyone's saved segments, to rename, unshare or delete; they are
+    saved from the list, with its filters, never typed here."""
+
+    list_display = ["name", "owner", "shared", "updated_at"]
+    list_filter = ["shared"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "owner__username"]
+    fields = ["name", "owner", "shared", "filters", "labels", "created_at", "updated_at"]
+    readonly_fields = ["owner", "filters", "labels", "created_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False

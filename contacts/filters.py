@@ -1,16 +1,19 @@
 from dataclasses import dataclass
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import django_filters
 from django import forms
 from django.conf import settings
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from jobs.models import Job
 
-from .models import Contact, Tag, Wallet
+from . import segments
+from .models import Contact, Segment, Tag, Wallet
 
 NO_WALLET = "none"
 
@@ -23,7 +26,11 @@ def visible_wallets(request):
 
 class ContactFilter(django_filters.FilterSet):
     """The list page's query parameters: q, wallet, tag, type, birthday,
-    imported, sort, per_page."""
+    segment, imported, sort, per_page.
+
+    `segment` applies a saved segment's filters (contacts.segments) beneath
+    the others, which narrow it further; a segment that no longer applies
+    as saved shows no contacts and says why (`segment_problem`)."""
 
     q = django_filters.CharFilter(method="filter_search", label=_("Search"))
     wallet = django_filters.ModelChoiceFilter(
@@ -50,6 +57,8 @@ class ContactFilter(django_filters.FilterSet):
         empty_label=_("Birthday"),
         label=_("Birthday"),
     )
+    # Resolved in __init__ (a segment of the user's), applied beneath the rest.
+    segment = django_filters.CharFilter(method="paginate_only", label=_("Segment"))
     # "Ver os contatos" after an import: the contacts it created and updated.
     imported = django_filters.UUIDFilter(method="filter_imported", label=pgettext_lazy("filter", "Import"))
     sort = django_filters.ChoiceFilter(
@@ -72,7 +81,7 @@ class ContactFilter(django_filters.FilterSet):
 
     # The parameters that take one value (tag takes several), as a job
     # keeps them to apply the same filter later (the export).
-    SINGLE_VALUED = ("q", "wallet", "type", "birthday", "sort", "imported")
+    SINGLE_VALUED = ("q", "wallet", "type", "birthday", "segment", "sort", "imported")
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         if data is not None:
@@ -88,6 +97,42 @@ class ContactFilter(django_filters.FilterSet):
             # In strict mode an agent never sees contacts without a wallet.
             self.filters["wallet"].extra["null_label"] = None
         self.notes = self._drop_what_cannot_apply() if self.is_bound else []
+        self.segment = self.segment_layer = None
+        self.segment_problem = ""
+        if self.is_bound and "segment" in self.data:
+            self._resolve_segment(self.data["segment"].strip())
+
+    @classmethod
+    def for_user(cls, user, data, *, queryset=None) -> "ContactFilter":
+        """The list's filter outside a request (an export job, a command, a
+        bulk action): the same parameters, `segment` included, among the
+        contacts `user` may see (or within `queryset`)."""
+        if not isinstance(data, QueryDict):
+            query = QueryDict(mutable=True)
+            for key, value in data.items():
+                query.setlist(key, [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)])
+            data = query
+        if queryset is None:
+            queryset = Contact.objects.visible_to(user)
+        return cls(data, queryset=queryset, request=SimpleNamespace(user=user))
+
+    def _resolve_segment(self, value: str) -> None:
+        """The saved segment named by `value` among the user's own and the
+        team's, with its filters checked: whatever of them cannot apply
+        (a deleted tag, another agent's wallet) is a problem, never left out."""
+        user = getattr(self.request, "user", None)
+        found = None
+        if user is not None and value.isdigit() and len(value) < 19:
+            found = Segment.objects.visible_to(user).filter(pk=int(value)).first()
+        if found is None:
+            self.segment_problem = segments.unavailable()
+            return
+        self.segment = found
+        layer = type(self)(segments.as_query(found.filters), queryset=self.queryset, request=self.request)
+        if layer.notes or not layer.form.is_valid():
+            self.segment_problem = segments.problem(found, wallets=visible_wallets(self.request))
+            return
+        self.segment_layer = layer
 
     def _drop_what_cannot_apply(self) -> list[str]:
         """A stale or forbidden value (a deleted tag in a bookmark, another
@@ -124,6 +169,10 @@ class ContactFilter(django_filters.FilterSet):
             return []
         data = self.form.cleaned_data
         chips = []
+        if "segment" in self.data:
+            name = self.segment.name if self.segment else _("unavailable")
+            detail = " · ".join(f"{chip.label}: {chip.value}" for chip in self.segment_layer.chips) if self.segment_layer else ""
+            chips.append(Chip(_("Segment"), name, self._without("segment"), detail))
         if data.get("q"):
             chips.append(Chip(pgettext_lazy("filter chip", "Search"), data["q"], self._without("q")))
         if "wallet" in self.data:
@@ -154,8 +203,19 @@ class ContactFilter(django_filters.FilterSet):
         # The search goes last, and the list just before it is kept: the
         # paginator needs both to choose how to fetch a page quickly.
         data = dict(self.form.cleaned_data)
+        data.pop("segment", None)
         data["sort"] = data.get("sort") or "name"  # always an explicit order
         query = data.pop("q", "")
+        if self.segment_problem:
+            queryset = queryset.none()
+        elif self.segment_layer is not None:
+            saved = {key: value for key, value in self.segment_layer.form.cleaned_data.items() if key in segments.KEYS}
+            saved_query = saved.pop("q", "")
+            for name, value in saved.items():
+                queryset = self.filters[name].filter(queryset, value)
+            if saved_query and query:
+                queryset = queryset.search(saved_query)
+            query = query or saved_query
         for name, value in data.items():
             queryset = self.filters[name].filter(queryset, value)
         self.unsearched_qs = queryset if query else None
@@ -190,7 +250,7 @@ class ContactFilter(django_filters.FilterSet):
     @property
     def is_filtering(self) -> bool:
         """Anything narrowing the list, so an empty list means no match."""
-        return self.is_bound and any(key in self.data for key in ("q", "wallet", "tag", "type", "birthday", "imported"))
+        return self.is_bound and any(key in self.data for key in ("q", "wallet", "tag", "type", "birthday", "segment", "imported"))
 
     @property
     def page_size(self) -> int:
@@ -205,6 +265,8 @@ class Chip:
     label: str
     value: str
     remove_url: str
+    # What the chip stands for, when its value does not say it (a segment's filters).
+    detail: str = ""
 
 
 def imported_job(user, token) -> Job | None:

@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from . import normalizers, rules
+from . import normalizers, rules, segments
 from .images import ALLOWED_FORMATS, normalize_photo, open_image
-from .models import Contact, CustomField, Wallet, unique_value
+from .models import Contact, CustomField, Segment, Wallet, unique_value
 from .services import contacts_refresh_search, delete_file_after_commit
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024  # what a phone camera sends; stored much smaller
@@ -359,3 +359,39 @@ class ContactAdminForm(ContactRulesMixin, forms.ModelForm):
         fields = ["is_group", *rules.CONTACT_FIELDS]
         formfield_callback = clean_formfield
         field_classes = {"photo": PhotoField}
+
+
+class SegmentForm(forms.ModelForm):
+    """Save the list's search and filters as a segment (given `filterset`),
+    or rename one. Only who may share (administrators) sees "shared"."""
+
+    class Meta:
+        model = Segment
+        fields = ["name", "shared"]
+        labels = {"name": _("Segment name"), "shared": _("Share with the team")}
+        help_texts = {"shared": _("Everybody sees it above the list, each among the contacts they may see.")}
+
+    def __init__(self, *args, user, filterset=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.filterset = filterset
+        if not user.has_perm("contacts.share_segment"):
+            del self.fields["shared"]
+        self.fields["name"].widget.attrs.update({"autocomplete": "off", "maxlength": 80})
+        style_widgets(self)
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        owner = self.instance.owner if self.instance.pk else self.user
+        if Segment.objects.filter(owner=owner, name__iexact=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("You already have a segment named “%(name)s”."), code="duplicate", params={"name": name})
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.filterset is not None:
+            if self.filterset.segment_problem:
+                raise forms.ValidationError(self.filterset.segment_problem, code="segment")
+            self.instance.filters, self.instance.labels = segments.capture(self.filterset)
+            self.instance.owner = self.user
+        return cleaned

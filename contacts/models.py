@@ -471,6 +471,62 @@ class CustomField(models.Model):
 
 
 
+class SegmentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The segments `user` may use: their own and those shared with the
+        team; none for who may not see contacts."""
+        if not user.is_authenticated or not user.has_perm("contacts.view_contact"):
+            return self.none()
+        return self.filter(Q(owner=user) | Q(shared=True))
+
+    def changeable_by(self, user):
+        """The segments `user` may rename or delete: their own, and the
+        team's for who may share (administrators)."""
+        if user.is_authenticated and user.has_perm("contacts.share_segment"):
+            return self.visible_to(user)
+        return self.visible_to(user).filter(owner=user)
+
+
+class Segment(models.Model):
+    """A saved search: the list's search and filters under a name, for its
+    owner or shared with the team. `filters` holds the list's parameters as
+    the address carries them (tags and wallet by id, so a renamed tag still
+    applies); `labels` the names they had when saved, to say which tag or
+    wallet was deleted since (contacts.segments)."""
+
+    name = models.CharField(_("name"), max_length=80)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="contact_segments"
+    )
+    shared = models.BooleanField(_("shared with the team"), default=False)
+    filters = models.JSONField(_("filters"), default=dict)
+    labels = models.JSONField(_("names of its tags and wallet"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = SegmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name", "id"]
+        permissions = [("share_segment", _("Can share saved segments with the team"))]
+        constraints = [
+            models.UniqueConstraint(
+                "owner",
+                Lower("name"),
+                name="segment_name_unique_per_owner",
+                violation_error_message=_("You already have a segment with this name."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("contacts:list") + f"?segment={self.pk}"
+
+
 class MergeRecord(models.Model):
     """One merge of duplicates: who, when, through what, into which
     contact (the survivor), with a snapshot of every contact merged into

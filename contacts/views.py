@@ -9,16 +9,17 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirec
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import DeleteView, DetailView, UpdateView
+from django.views.generic import DeleteView, DetailView, ListView, UpdateView
 from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from contacts_portal.htmx import HtmxTemplateMixin, is_htmx
 
 from .filters import ContactFilter
-from .forms import ContactForm, ContactGoneError, StaleContactError
+from .forms import ContactForm, ContactGoneError, SegmentForm, StaleContactError
+from . import segments
 from .history import contact_timeline
-from .models import Contact
+from .models import Contact, Segment
 from .pagination import ContactPaginator, name_search_parts
 from .services import contacts_delete
 
@@ -57,6 +58,10 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
 
     def get_queryset(self):
         return super().get_queryset().select_related("wallet__user").prefetch_related("tags", "identities")
+
+    def get_context_data(self, **kwargs):
+        # The saved segments, as chips above the list.
+        return super().get_context_data(segments=list(Segment.objects.visible_to(self.request.user)), **kwargs)
 
     def get_paginate_by(self, queryset):
         return self.filterset.page_size
@@ -191,6 +196,111 @@ class ContactPhotoView(VisibleContactsMixin, DetailView):
             raise Http404 from None
         response["Cache-Control"] = "private, max-age=3600"
         return response
+
+
+class SegmentListView(PermissionRequiredMixin, ListView):
+    """"Segmentos": the user's own and the team's, each with its filters
+    (or why they no longer apply), to open, rename or delete."""
+
+    permission_required = "contacts.view_contact"
+    template_name = "contacts/segment_list.html"
+
+    def get_queryset(self):
+        return Segment.objects.visible_to(self.request.user).select_related("owner")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        changeable = set(Segment.objects.changeable_by(self.request.user).values_list("pk", flat=True))
+        context["rows"] = [
+            (segment, ContactFilter.for_user(self.request.user, {"segment": segment.pk}), segment.pk in changeable)
+            for segment in context["object_list"]
+        ]
+        return context
+
+
+class SegmentFormMixin(HtmxTemplateMixin, PermissionRequiredMixin):
+    permission_required = "contacts.view_contact"
+    model = Segment
+    form_class = SegmentForm
+    partial_template_name = "contacts/_segment_form_modal.html"
+    template_name = "contacts/segment_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        self.object = form.save()
+        messages.success(self.request, self.success_message % {"name": self.object.name})
+        return redirect_out_of_modal(self.request, self.get_success_url())
+
+
+class SegmentCreateView(SegmentFormMixin, CreateView):
+    """"Salvar segmento": the list's search and filters (the address's
+    parameters, as the list takes them) under a name; then the list shows it."""
+
+    success_message = gettext_lazy("Segment “%(name)s” saved.")
+
+    def get_filterset(self):
+        if not hasattr(self, "filterset"):
+            # A segment keeps filters, not the order, the page or one import's contacts.
+            data = self.request.GET.copy()
+            for key in [key for key in data if key not in (*segments.KEYS, "segment")]:
+                del data[key]
+            self.filterset = ContactFilter(data, queryset=Contact.objects.none(), request=self.request)
+        return self.filterset
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "filterset": self.get_filterset()}
+
+    def get_context_data(self, **kwargs):
+        filterset = self.get_filterset()
+        # The form is sent back with the filters, as the list applies them.
+        action = reverse("contacts:segment_create") + (f"?{filterset.query_string}" if filterset.query_string else "")
+        return super().get_context_data(filter=filterset, form_action=action, **kwargs)
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()
+
+
+class SegmentUpdateView(SegmentFormMixin, UpdateView):
+    """Rename a segment (and share it or not, for who may share); its
+    filters stay as saved."""
+
+    success_message = gettext_lazy("Segment “%(name)s” saved.")
+    success_url = reverse_lazy("contacts:segments")
+
+    def get_queryset(self):
+        return Segment.objects.changeable_by(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(form_action=reverse("contacts:segment_update", args=[self.object.pk]), **kwargs)
+
+
+class SegmentDeleteView(HtmxTemplateMixin, PermissionRequiredMixin, DeleteView):
+    permission_required = "contacts.view_contact"
+    partial_template_name = "contacts/_segment_delete_modal.html"
+    template_name = "contacts/segment_confirm_delete.html"
+    success_url = reverse_lazy("contacts:segments")
+
+    def get_queryset(self):
+        return Segment.objects.changeable_by(self.request.user)
+
+    def form_valid(self, form):
+        name = self.object.name
+        self.object.delete()
+        messages.success(self.request, _("Segment “%(name)s” deleted.") % {"name": name})
+        return redirect_out_of_modal(self.request, str(self.success_url))
+
+
+def redirect_out_of_modal(request, url: str) -> HttpResponse:
+    """After a popup's form: htmx loads `url` as a whole page (the list
+    with the new segment, the segments after a rename); a plain form post
+    is redirected there."""
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
 
 
 def discard_unsaved_photo(form):

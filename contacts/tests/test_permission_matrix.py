@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from contacts.models import Contact, CustomField, MergeRecord
+from contacts.models import Contact, CustomField, MergeRecord, Segment
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
 from contacts.tests.test_contact_form import png
 from jobs.models import Job, Worker
@@ -64,6 +64,13 @@ PANEL = {
     "contacts:delete": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 302)}),
     "contacts:history": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     "contacts:photo": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    # Saved segments: everyone who sees the list keeps their own; the one
+    # under test is agent A's own, not shared: nobody else's (administrators
+    # included) to see, rename or delete. An empty POST is the form again.
+    "contacts:segments": (None, {"GET": roles(LOGIN, 403, 200, 200, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    "contacts:segment_create": (None, {"GET": roles(LOGIN, 403, 200, 200, 200), "POST": roles(LOGIN, 403, 200, 200, 200)}),
+    "contacts:segment_update": ("segment", {"GET": roles(LOGIN, 403, 200, 404, 404), "POST": roles(LOGIN, 403, 200, 404, 404)}),
+    "contacts:segment_delete": ("segment", {"GET": roles(LOGIN, 403, 200, 404, 404), "POST": roles(LOGIN, 403, 302, 404, 404)}),
     # Import and export: a permission each (administrators); a job and its
     # files belong to the user who asked (here the administrator): anybody
     # else gets a 404.
@@ -143,6 +150,9 @@ ADMIN_MODELS = {
     "jobs.job": VIEW_ONLY,
     "jobs.worker": VIEW_ONLY,
     "contacts.mergerecord": VIEW_ONLY,
+    # Segments are saved from the list; admin shows everyone's, to rename,
+    # unshare or delete.
+    "contacts.segment": {**FULL, "add": 403},
 }
 ADMIN_SITE = {
     "admin:index": 200,
@@ -188,6 +198,7 @@ def world(db):
         "jobs.job": Job.objects.create(kind=Job.Kind.EXPORT, user=agent_a),
         "jobs.worker": Worker.objects.create(worker_id="w1", host="app-1", pid=1, started_at=timezone.now(), seen_at=timezone.now()),
         "contacts.mergerecord": MergeRecord.objects.create(survivor=contact, survivor_name=contact.name, source="panel"),
+        "contacts.segment": Segment.objects.create(name="Da A", owner=agent_a, filters={"q": "a"}),
         "auth.group": Group.objects.get(name="Agents"),
         "axes.accessattempt": AccessAttempt.objects.create(username="x", ip_address="192.0.2.1", failures_since_start=1),
         "axes.accesslog": AccessLog.objects.create(username="x", ip_address="192.0.2.1"),
@@ -285,6 +296,9 @@ def panel_url(name, needs, world):
         return reverse(name, args=[contact.pk])
     if needs in ("channel", "ticket", "message"):
         return reverse(name, args=[object_for(needs, world).pk])
+    if needs == "segment":
+        segment = Segment.objects.create(name=f"Segmento {Segment.objects.count()}", owner=world.users["agent_a"], filters={"q": "a"})
+        return reverse(name, args=[segment.pk])
     administrator = world.users["administrator"]
     if needs == "moved admin page":
         return reverse(name, kwargs={"old": "contacts/job", "rest": ""})

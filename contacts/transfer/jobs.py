@@ -131,10 +131,11 @@ def _write_report(rows):
 
 def export_parts(parameters: dict, user) -> tuple[QuerySet, list[QuerySet]]:
     """The contacts an export covers, as the panel's list shows them: the
-    same filter (search, wallet, tags, type, sort, the import that touched
-    them) among what the user may see, in the same order. Returns the queryset and its parts in list
-    order (a name search lists the names starting with its first word
-    first, then the other matches)."""
+    same filter (search, wallet, tags, type, birthday, saved segment, sort,
+    the import that touched them) among what the user may see, in the
+    same order. Returns the queryset and its parts in list order (a name
+    search lists the names starting with its first word first, then the
+    other matches)."""
     from ..filters import ContactFilter
     from ..pagination import name_search_parts
 
@@ -151,7 +152,7 @@ def export_parts(parameters: dict, user) -> tuple[QuerySet, list[QuerySet]]:
         from ..filters import imported_job, touched_by_import
 
         contacts = touched_by_import(contacts, imported_job(user, parameters["imported"]))
-    filterset = ContactFilter(data, queryset=contacts)
+    filterset = ContactFilter.for_user(user, data, queryset=contacts)
     queryset = filterset.qs
     parts = []
     if filterset.unsearched_qs is not None and filterset.sorted_by_name:
@@ -175,7 +176,7 @@ def export(job) -> None:
         action=AuditEvent.Action.EXPORT,
         user=job.user,
         source=Source.PANEL if job.parameters.get("from_panel") else Source.COMMAND,
-        parameters={key: job.parameters.get(key) for key in ("q", "wallet", "tag", "type", "sort", "imported", "format") if job.parameters.get(key)}
+        parameters={key: job.parameters.get(key) for key in ("q", "wallet", "tag", "type", "birthday", "segment", "sort", "imported", "format") if job.parameters.get(key)}
         | {"file": name},
         counts={"rows": count},
     )

@@ -248,6 +248,10 @@ class ExportView(PermissionRequiredMixin, FormView):
     def form_valid(self, form):
         filterset = self.filterset()
         filterset.is_valid()  # drops what cannot apply
+        if filterset.segment_problem:
+            # A segment that no longer applies as saved exports nothing, rather than more.
+            form.add_error(None, filterset.segment_problem)
+            return self.form_invalid(form)
         data = filterset.data
         parameters = {
             **{key: data.get(key, "") for key in ContactFilter.SINGLE_VALUED},

@@ -8,12 +8,16 @@ from audit.models import AuditEvent
 from audit.recording import Source, recording
 from audit.services import audit_record
 from contacts import birthdays
-from contacts.models import Contact, Tag, Wallet
+from contacts.filters import ContactFilter
+from contacts.models import Contact, Segment, Tag, Wallet
 from contacts.transfer.exporting import write_csv, write_xlsx
 
 
 class Command(BaseCommand):
-    help = "Export contacts to an .xlsx (or .csv) file, with the panel's columns; optionally only a search, a wallet or a tag."
+    help = (
+        "Export contacts to an .xlsx (or .csv) file, with the panel's columns; optionally only a search, a wallet, a tag, "
+        "birthdays or a saved segment (the contacts its owner sees)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="Where to write: a name ending in .xlsx or .csv.")
@@ -23,9 +27,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--birthday", choices=list(birthdays.WINDOWS), help="Only contacts whose birthday is today, in the next 7 days (week) or 30 days (month)."
         )
+        parser.add_argument(
+            "--segment",
+            default="",
+            help="Only the contacts of this saved segment (by name; a shared one first), among those its owner may see.",
+        )
 
-    def handle(self, *args, path, q, wallet, tag, birthday, **options):
+    def handle(self, *args, path, q, wallet, tag, birthday, segment, **options):
         queryset = Contact.objects.all()
+        if segment:
+            queryset = self.segment_contacts(segment)
         if q:
             queryset = queryset.search(q)
         if wallet == "none":
@@ -54,12 +65,26 @@ class Command(BaseCommand):
         with recording(source=Source.COMMAND):
             audit_record(
                 action=AuditEvent.Action.EXPORT,
-                parameters={"file": path, "q": q, "wallet": wallet, "tag": tag, "birthday": birthday or ""},
+                parameters={"file": path, "q": q, "wallet": wallet, "tag": tag, "birthday": birthday or "", "segment": segment},
                 counts={"rows": count},
             )
         if sys.stderr.isatty():
             self.stderr.write("")
         self.stdout.write(f"Exported {count} contacts to {path}.")
+
+    def segment_contacts(self, name: str):
+        """The contacts of the segment named `name`, as its owner sees
+        them in the list; a segment that no longer applies is an error."""
+        found = list(Segment.objects.filter(name__iexact=name.strip()).select_related("owner").order_by("-shared", "id"))
+        if not found:
+            raise CommandError(f"There is no segment named {name!r}.")
+        if len(found) > 1 and not (found[0].shared and not found[1].shared):
+            owners = ", ".join(sorted(segment.owner.username for segment in found))
+            raise CommandError(f"Several segments are named {name!r} (owners: {owners}); rename one of them.")
+        filterset = ContactFilter.for_user(found[0].owner, {"segment": found[0].pk})
+        if filterset.segment_problem:
+            raise CommandError(filterset.segment_problem)
+        return filterset.qs
 
     def progress(self, done: int, total: int) -> None:
         if sys.stderr.isatty():
