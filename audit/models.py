@@ -48,6 +48,8 @@ class AuditEvent(models.Model):
         REMOVE_DUPLICATES = "remove_duplicates", _("duplicate removal")
         WALLET_REASSIGN = "wallet_reassign", _("wallet reassignment")
         LGPD_REQUEST = "lgpd_request", _("LGPD request")
+        BULK_ACTION = "bulk_action", _("bulk action")
+        BULK_UNDO = "bulk_undo", _("undo of a bulk action")
 
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(

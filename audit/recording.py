@@ -30,6 +30,7 @@ class Source(models.TextChoices):
     MERGE = "merge", _("merge")
     MESSAGE = "message", _("inbound message")
     COMMAND = "command", _("command")
+    BULK = "bulk", _("bulk action")
     SYSTEM = "system", _("system")
 
 

@@ -11,6 +11,8 @@ it runs on.
 - updating many rows each to its own values (update_rows, remap:
   UPDATE … FROM unnest, or CASE/executemany): the ORM's bulk_update writes
   a CASE per field and row;
+- copying rows a query finds into another table (insert_from_select:
+  INSERT … SELECT [ON CONFLICT DO NOTHING], or the ORM's bulk_create);
 - planner statistics after a bulk load (refresh_statistics);
 - whether an error is a race the database lost on purpose (is_transient)
   and running work again after one (retrying).
@@ -319,6 +321,32 @@ def can_write_beside() -> bool:
     could not see, and which the write must be part of). SQLite has one
     writer at a time."""
     return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def insert_from_select(model: type[models.Model], columns: list[str], rows: models.QuerySet, *, ignore_conflicts: bool = False) -> int:
+    """INSERT into `model`'s table the rows a query finds: `rows` is a
+    values_list() queryset whose columns are, in order, the values of
+    `columns` (attnames). The rows never leave the database: one
+    INSERT … SELECT, with ON CONFLICT DO NOTHING when `ignore_conflicts`
+    (a row a unique constraint already holds is left out). Both databases
+    the project runs on speak it; elsewhere the ORM's path reads the rows
+    and bulk_creates them a batch at a time. Returns the rows inserted."""
+    quote = connection.ops.quote_name
+    if connection.vendor in ("postgresql", "sqlite"):
+        by_attname = {field.attname: field for field in model._meta.concrete_fields}
+        select, params = rows.order_by().query.sql_with_params()
+        names = ", ".join(quote(by_attname[name].column) for name in columns)
+        conflicts = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) {select}{conflicts}", params)
+            return cursor.rowcount
+    inserted = 0
+    for batch in batched(rows.order_by().iterator(chunk_size=BATCH), BATCH):
+        made = model.objects.bulk_create(
+            [model(**dict(zip(columns, row, strict=True))) for row in batch], ignore_conflicts=ignore_conflicts
+        )
+        inserted += len(made)
+    return inserted
 
 
 def refresh_statistics(*models_: type[models.Model]) -> None:

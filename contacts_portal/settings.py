@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "contacts",
     "tickets",
     "dedup",
+    "bulk",
 ]
 
 MIDDLEWARE = [

@@ -47,6 +47,7 @@ urlpatterns = [
     path("contacts/", include((dedup_urls.urlpatterns + contacts_urls.urlpatterns, contacts_urls.app_name))),
     path("tickets/", include("tickets.urls")),
     path("jobs/", include("jobs.urls")),
+    path("contacts/bulk/", include("bulk.urls")),
     re_path(r"^admin/(?P<old>contacts/auditevent|contacts/job|tickets/syncjob)/(?P<rest>.*)$", admin_moved, name="admin_moved"),
     path("admin/", admin.site.urls),
 ]

@@ -50,6 +50,8 @@ class Job(models.Model):
         MERGE = "merge", _("duplicate removal")
         SYNC = "sync", _("Sync")
         SYNC_GROUPS = "sync_groups", _("Sync groups")
+        BULK = "bulk", _("bulk action")
+        BULK_UNDO = "bulk_undo", _("undo of a bulk action")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("waiting for the column choices")

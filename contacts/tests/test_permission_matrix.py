@@ -94,6 +94,9 @@ PANEL = {
     "contacts:duplicates": (None, {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 302)}),
     "contacts:duplicates_merge": ("duplicates job", {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
     "contacts:merge": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 404)}),
+    # Bulk actions: whoever may change contacts starts one (an empty POST is
+    # the form again, with its errors); its job's page is its owner's.
+    "bulk:start": (None, {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 200, 200, 200)}),
     "tickets:list": (None, {"GET": roles(LOGIN, 403, 200, 200, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     "tickets:detail": ("ticket", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     # An empty reply is refused with a message on the ticket's page.

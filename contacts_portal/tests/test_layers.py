@@ -20,6 +20,7 @@ LAYERS = {
     "contacts": {"contacts_portal", "audit", "jobs"},
     "tickets": {"contacts_portal", "audit", "jobs", "contacts"},
     "dedup": {"contacts_portal", "audit", "jobs", "contacts", "tickets"},
+    "bulk": {"contacts_portal", "audit", "jobs", "contacts"},
 }
 # The health check looks at the whole site (database, migrations, workers).
 WIRING = {

@@ -1,0 +1,451 @@
+"""Actions on many contacts at once: add or remove a tag, move to a wallet,
+delete. Shared by the list's bulk bar (views), `manage.py bulk_contacts`
+and the background job that does the work (jobs.py).
+
+An action goes in three steps:
+1. bulk_prepare: the contacts it covers are fixed as rows beside a draft
+   job (one INSERT … SELECT), and counted exactly (what will change, what
+   is already so); nothing changes yet.
+2. bulk_confirm: the user confirms what the count says (a delete asks for
+   the count typed); the job is queued.
+3. bulk_run, on a worker: the work, a chunk of the set at a time, each in
+   a transaction of its own, with progress. Every statement works on the
+   whole chunk in the database (INSERT … SELECT, UPDATE … WHERE EXISTS):
+   no contact passes through Python, no model is saved one by one.
+Tags and wallet moves can then be undone (bulk_undo_start, bulk_undo_run)
+for JOB_FILE_RETENTION_DAYS: each contact the action changed gets back
+what it had, unless it was changed again since (its history says so).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.fields import CharField, DateTimeField, UUIDField
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from audit.models import AuditEvent
+from audit.recording import current_actor, current_user
+from audit.services import audit_record
+from contacts.models import Contact, Tag, Wallet
+from contacts.services import delete_file_after_commit
+from contacts_portal import database
+from jobs.models import Job
+from jobs.tasks import enqueue
+
+from .models import Action, Member
+
+#: Contacts per chunk: each chunk is a transaction and a progress report.
+CHUNK = 50_000
+#: Deletes go through the ORM's collector (as a single delete does, so each
+#: contact's history keeps its last values): smaller chunks.
+DELETE_CHUNK = 1_000
+
+UNDOABLE = (Action.ADD_TAG, Action.REMOVE_TAG, Action.MOVE)
+
+
+class BulkError(Exception):
+    """Why a bulk action cannot be done, in the user's words."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a bulk action does: its action, and the tag or wallet it gives,
+    takes or moves to."""
+
+    action: str
+    tag: Tag | None = None
+    wallet: Wallet | None = None
+
+    def __post_init__(self):
+        if self.action in (Action.ADD_TAG, Action.REMOVE_TAG) and self.tag is None:
+            raise BulkError(_("Choose the tag."))
+        if self.action == Action.MOVE and self.wallet is None:
+            raise BulkError(_("Choose the wallet."))
+
+    @property
+    def parameters(self) -> dict:
+        """As a job keeps it (names too, for the record once they are gone)."""
+        parameters = {"action": str(self.action)}
+        if self.tag is not None:
+            parameters |= {"tag": self.tag.pk, "tag_name": self.tag.name}
+        if self.wallet is not None:
+            parameters |= {"wallet": self.wallet.pk, "wallet_name": self.wallet.name}
+        return parameters
+
+    @classmethod
+    def of(cls, job: Job) -> "Target":
+        """The target a job was started with; a tag or wallet deleted
+        since is a BulkError that names it."""
+        parameters = job.parameters
+        tag = wallet = None
+        if parameters.get("tag"):
+            tag = Tag.objects.filter(pk=parameters["tag"]).first()
+            if tag is None:
+                raise BulkError(_("The tag “%(name)s” was deleted since.") % {"name": parameters.get("tag_name", "")})
+        if parameters.get("wallet"):
+            wallet = Wallet.objects.filter(pk=parameters["wallet"]).first()
+            if wallet is None:
+                raise BulkError(_("The wallet “%(name)s” was deleted since.") % {"name": parameters.get("wallet_name", "")})
+        return cls(parameters["action"], tag=tag, wallet=wallet)
+
+
+def is_administrator(user) -> bool:
+    return user.has_perm("contacts.view_all_contacts")
+
+
+def bulk_refusal(*, user, target: Target) -> str:
+    """Why `user` may not do this action ("" when they may). Agents tag and
+    move within their wallets; deleting, and moving to a wallet that is not
+    theirs, are for administrators. No user (a command run without --user)
+    may do anything."""
+    if user is None:
+        return ""
+    if not user.has_perm("contacts.change_contact"):
+        return _("You are not allowed to change contacts.")
+    if target.action == Action.DELETE and not user.has_perm("contacts.delete_contact"):
+        return _("Only administrators may delete contacts in bulk.")
+    if target.action == Action.MOVE and target.wallet.user_id != user.pk and not is_administrator(user):
+        return _("You may move contacts only to your own wallets.")
+    return ""
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What an action will do (or did) to a set: how many contacts in all,
+    how many it changes, how many are already as it would make them."""
+
+    total: int
+    change: int
+
+    @property
+    def unchanged(self) -> int:
+        return self.total - self.change
+
+    def as_dict(self) -> dict:
+        return {"total": self.total, "change": self.change, "unchanged": self.unchanged}
+
+
+def _has_tag(tag: Tag, contact_ref: str = "pk"):
+    return Exists(Contact.tags.through.objects.filter(contact_id=OuterRef(contact_ref), tag_id=tag.pk))
+
+
+def bulk_count(*, contacts: QuerySet, target: Target) -> Counts:
+    """Exactly what `target` would change among `contacts`, now."""
+    contacts = contacts.order_by()
+    total = contacts.count()
+    if target.action == Action.ADD_TAG:
+        change = total - contacts.filter(_has_tag(target.tag)).count()
+    elif target.action == Action.REMOVE_TAG:
+        change = contacts.filter(_has_tag(target.tag)).count()
+    elif target.action == Action.MOVE:
+        change = total - contacts.filter(wallet=target.wallet).count()
+    else:
+        change = total
+    return Counts(total, change)
+
+
+def counts_sentence(target: Target, counts: Counts) -> str:
+    """"312 contatos ganharão a etiqueta VIP; 40 já a têm"."""
+    change, unchanged = counts.change, counts.unchanged
+    values = {"count": f"{change:n}", "unchanged": f"{unchanged:n}"}
+    if target.action == Action.ADD_TAG:
+        values["tag"] = target.tag.name
+        sentence = ngettext("%(count)s contact will get the tag %(tag)s", "%(count)s contacts will get the tag %(tag)s", change) % values
+        rest = ngettext("%(unchanged)s already has it", "%(unchanged)s already have it", unchanged) % values
+    elif target.action == Action.REMOVE_TAG:
+        values["tag"] = target.tag.name
+        sentence = ngettext("%(count)s contact will lose the tag %(tag)s", "%(count)s contacts will lose the tag %(tag)s", change) % values
+        rest = ngettext("%(unchanged)s does not have it", "%(unchanged)s do not have it", unchanged) % values
+    elif target.action == Action.MOVE:
+        values["wallet"] = target.wallet.name
+        sentence = ngettext(
+            "%(count)s contact will move to the wallet %(wallet)s", "%(count)s contacts will move to the wallet %(wallet)s", change
+        ) % values
+        rest = ngettext("%(unchanged)s is already in it", "%(unchanged)s are already in it", unchanged) % values
+    else:
+        return ngettext("%(count)s contact will be deleted", "%(count)s contacts will be deleted", change) % values
+    return f"{sentence}; {rest}" if unchanged else sentence
+
+
+def set_contacts(job: Job) -> QuerySet:
+    """The contacts of a bulk action's fixed set that still exist."""
+    return Contact.objects.filter(pk__in=Member.objects.filter(job=job).values("contact_id"))
+
+
+@transaction.atomic
+def bulk_prepare(*, user, contacts: QuerySet, target: Target, filters: dict | None = None, language: str = "") -> Job:
+    """Fix the set of `contacts` (among those `user` may see) that `target`
+    will work on, and count exactly what it will change; nothing changes
+    yet. Returns the draft job, which bulk_confirm() starts. `filters` is
+    how the set was chosen, for the record."""
+    reason = bulk_refusal(user=user, target=target)
+    if reason:
+        raise BulkError(reason)
+    if user is not None:
+        contacts = contacts.visible_to(user)
+    job = Job.objects.create(
+        kind=Job.Kind.BULK,
+        user=user,
+        status=Job.Status.DRAFT,
+        parameters={**target.parameters, "filters": filters or {}, "language": language, "from_panel": bool(language)},
+    )
+    database.insert_from_select(Member, ["job_id", "contact_id"], contacts.values_list(Value(job.pk, output_field=IntegerField()), "pk"))
+    counts = bulk_count(contacts=set_contacts(job), target=target)
+    if not counts.total:
+        raise BulkError(_("No contact is selected."))
+    job.total = counts.total
+    job.result = {"preview": counts.as_dict()}
+    job.save(update_fields=["total", "result"])
+    return job
+
+
+@transaction.atomic
+def bulk_confirm(*, job: Job, user, typed: str = "", run_now: bool = False) -> Job:
+    """Start the counted action. A delete needs the count typed. The
+    permissions are checked again: they may have changed since the count."""
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    if job.kind != Job.Kind.BULK or job.status != Job.Status.DRAFT:
+        raise BulkError(_("This action was already confirmed."))
+    target = Target.of(job)
+    reason = bulk_refusal(user=user, target=target)
+    if reason:
+        raise BulkError(reason)
+    if target.action == Action.DELETE and typed.strip().replace(".", "") != str(job.total):
+        raise BulkError(_("Type the number of contacts to delete, %(count)s, to confirm.") % {"count": job.total})
+    job.status = Job.Status.QUEUED
+    job.save(update_fields=["status"])
+    if not run_now:
+        enqueue(job)
+    return job
+
+
+def bulk_run(job: Job) -> dict:
+    """The work of a confirmed action, chunk by chunk (the job's run)."""
+    target = Target.of(job)
+    floor = _last_history_id()
+    batch = current_actor().batch
+    job.progress(0, job.total, force=True)
+    changed = 0
+    done = 0
+    size = DELETE_CHUNK if target.action == Action.DELETE else CHUNK
+    for members in _chunks(Member.objects.filter(job=job), size):
+        with transaction.atomic():
+            if target.action == Action.DELETE:
+                changed += _delete(members)
+            else:
+                changed += _change(members, target)
+        done = min(done + size, job.total)
+        job.progress(done, job.total)
+    result = {
+        "total": job.total,
+        "changed": changed,
+        "unchanged": job.total - changed,
+        "history_floor": floor,
+        "batch": str(batch) if batch else "",
+    }
+    audit_record(
+        action=AuditEvent.Action.BULK_ACTION,
+        parameters={**{k: v for k, v in job.parameters.items() if k != "language"}, "job": str(job.token)},
+        counts={"contacts": job.total, "changed": changed},
+    )
+    job.finish(result=result, done=job.total)
+    return result
+
+
+def _last_history_id() -> int:
+    return Contact.history.model.objects.order_by("-history_id").values_list("history_id", flat=True).first() or 0
+
+
+def _chunks(members: QuerySet, size: int):
+    """The set's rows in ascending chunks of contact ids."""
+    last = None
+    while True:
+        rest = members if last is None else members.filter(contact_id__gt=last)
+        ids = rest.order_by("contact_id").values_list("contact_id", flat=True)
+        edge = ids[size - 1 : size].first() if size > 1 else ids.first()
+        if edge is None:
+            if rest.exists():
+                yield rest
+            return
+        yield rest.filter(contact_id__lte=edge)
+        last = edge
+
+
+def _exists_contact(**conditions):
+    return Exists(Contact.objects.filter(pk=OuterRef("contact_id"), **conditions))
+
+
+def _change(members: QuerySet, target: Target) -> int:
+    """One chunk of a tag or a move: mark which contacts it changes, change
+    them, record them. Returns how many it changed."""
+    if target.action == Action.ADD_TAG:
+        changed = members.filter(_exists_contact(), ~_has_tag(target.tag, "contact_id")).update(changed=True)
+        database.insert_from_select(
+            Contact.tags.through,
+            ["contact_id", "tag_id"],
+            members.filter(changed=True).values_list("contact_id", Value(target.tag.pk, output_field=IntegerField())),
+            ignore_conflicts=True,
+        )
+    elif target.action == Action.REMOVE_TAG:
+        changed = members.filter(_has_tag(target.tag, "contact_id")).update(changed=True)
+        Contact.tags.through.objects.filter(tag_id=target.tag.pk, contact_id__in=members.filter(changed=True).values("contact_id")).delete()
+    else:
+        moving = members.filter(~_exists_contact(wallet=target.wallet), _exists_contact())
+        changed = moving.update(
+            changed=True, wallet_before_id=Subquery(Contact.objects.filter(pk=OuterRef("contact_id")).values("wallet_id")[:1])
+        )
+        Contact.objects.filter(pk__in=members.filter(changed=True).values("contact_id")).update(
+            wallet=target.wallet, updated_at=timezone.now()
+        )
+    if changed:
+        _record(members.filter(changed=True))
+    return changed
+
+
+def _delete(members: QuerySet) -> int:
+    """One chunk of a delete, through the ORM's collector as a single
+    delete goes: each contact's history keeps its last values, its extra
+    fields and tag links go with it, its photo once committed."""
+    contacts = Contact.objects.filter(pk__in=list(members.values_list("contact_id", flat=True)))
+    for contact in contacts.exclude(photo="").only("photo"):
+        delete_file_after_commit(contact.photo)
+    members.filter(_exists_contact()).update(changed=True)
+    return contacts.delete()[1].get(Contact._meta.label, 0)
+
+
+def _tags_history_model():
+    return apps.get_model("contacts", "HistoricalContact_tags")
+
+
+def _record(members: QuerySet) -> None:
+    """A history record ("~") for each contact of `members`, as it is now,
+    with its tags, attributed to the current recording: two INSERT …
+    SELECT, no row through Python."""
+    history = Contact.history.model
+    tracked = [field.attname for field in history.tracked_fields]
+    floor = _last_history_id()
+    actor = current_actor()
+    user = current_user()
+    contacts = Contact.objects.filter(pk__in=members.values("contact_id"))
+    database.insert_from_select(
+        history,
+        [*tracked, "history_date", "history_type", "history_user_id", "history_source", "history_batch"],
+        contacts.values_list(
+            *tracked,
+            Value(timezone.now(), output_field=DateTimeField()),
+            Value("~", output_field=CharField()),
+            Value(user.pk if user else None, output_field=IntegerField()),
+            Value(actor.source, output_field=CharField()),
+            Value(actor.batch, output_field=UUIDField()),
+        ),
+    )
+    record = history.objects.filter(id=OuterRef("contact_id"), history_id__gt=floor, history_batch=actor.batch)
+    links = Contact.tags.through.objects.filter(contact_id__in=members.values("contact_id"))
+    database.insert_from_select(
+        _tags_history_model(),
+        ["history_id", "id", "contact_id", "tag_id"],
+        links.values_list(Subquery(record.order_by("-history_id").values("history_id")[:1]), "id", "contact_id", "tag_id"),
+    )
+
+
+# Undo.
+
+
+def undo_blocker(job: Job, user) -> str:
+    """Why this action cannot be undone now ("" when it can)."""
+    if job.kind != Job.Kind.BULK or job.parameters.get("action") not in UNDOABLE:
+        return _("Only tags and wallet moves can be undone.")
+    if job.status != Job.Status.DONE:
+        return _("Only a finished action can be undone.")
+    if job.result.get("undone_by"):
+        return _("This action was already undone.")
+    if job.files_expired:
+        days = settings.JOB_FILE_RETENTION_DAYS
+        return ngettext(
+            "An action can be undone for %(days)s day only.", "An action can be undone for %(days)s days only.", days
+        ) % {"days": days}
+    try:
+        target = Target.of(job)
+    except BulkError as error:
+        return str(error)
+    # Whoever may do the action may undo it (a move back needs no more).
+    return bulk_refusal(user=user, target=target)
+
+
+@transaction.atomic
+def bulk_undo_start(*, job: Job, user, language: str = "", run_now: bool = False) -> Job:
+    """Queue the undo of a finished tag or move (a job of its own)."""
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    reason = undo_blocker(job, user)
+    if reason:
+        raise BulkError(reason)
+    undo = Job.objects.create(
+        kind=Job.Kind.BULK_UNDO,
+        user=user,
+        total=job.result.get("changed", 0),
+        parameters={**{k: v for k, v in job.parameters.items() if k != "filters"}, "of": job.pk, "language": language},
+    )
+    job.result = {**job.result, "undone_by": str(undo.token)}
+    job.save(update_fields=["result"])
+    if not run_now:
+        enqueue(undo)
+    return undo
+
+
+def bulk_undo_run(undo: Job) -> dict:
+    """Give each contact the action changed what it had before, unless it
+    was changed since (a history record after the action's that is not
+    the action's own), deleted, or (a move) is in another wallet now, or
+    its earlier wallet is gone."""
+    job = Job.objects.get(pk=undo.parameters["of"])
+    target = Target.of(job)
+    history = Contact.history.model
+    later = history.objects.filter(id=OuterRef("contact_id"), history_id__gt=job.result.get("history_floor", 0)).exclude(
+        history_batch=job.result.get("batch") or None
+    )
+    undo.progress(0, undo.total, force=True)
+    restored = 0
+    done = 0
+    for members in _chunks(Member.objects.filter(job=job, changed=True), CHUNK):
+        with transaction.atomic():
+            restored += _restore(members, target, ~Exists(later))
+        done = min(done + CHUNK, undo.total)
+        undo.progress(done, undo.total)
+    result = {"total": undo.total, "restored": restored, "left": undo.total - restored, "of": str(job.token)}
+    audit_record(
+        action=AuditEvent.Action.BULK_UNDO,
+        parameters={**{k: v for k, v in job.parameters.items() if k not in ("language", "filters")}, "job": str(job.token)},
+        counts={"contacts": undo.total, "restored": restored},
+    )
+    undo.finish(result=result, done=undo.total)
+    return result
+
+
+def _restore(members: QuerySet, target: Target, unchanged_since) -> int:
+    if target.action == Action.ADD_TAG:
+        restored = members.filter(unchanged_since, _has_tag(target.tag, "contact_id")).update(undone=True)
+        Contact.tags.through.objects.filter(tag_id=target.tag.pk, contact_id__in=members.filter(undone=True).values("contact_id")).delete()
+    elif target.action == Action.REMOVE_TAG:
+        restored = members.filter(unchanged_since, _exists_contact(), ~_has_tag(target.tag, "contact_id")).update(undone=True)
+        database.insert_from_select(
+            Contact.tags.through,
+            ["contact_id", "tag_id"],
+            members.filter(undone=True).values_list("contact_id", Value(target.tag.pk, output_field=IntegerField())),
+            ignore_conflicts=True,
+        )
+    else:
+        earlier_wallet = Q(wallet_before_id__isnull=True) | Exists(Wallet.objects.filter(pk=OuterRef("wallet_before_id")))
+        restored = members.filter(unchanged_since, earlier_wallet, _exists_contact(wallet=target.wallet)).update(undone=True)
+        before = Member.objects.filter(pk__in=members.filter(undone=True).values("pk"), contact_id=OuterRef("pk"))
+        Contact.objects.filter(pk__in=members.filter(undone=True).values("contact_id")).update(
+            wallet_id=Subquery(before.values("wallet_before_id")[:1]), updated_at=timezone.now()
+        )
+    if restored:
+        _record(members.filter(undone=True))
+    return restored

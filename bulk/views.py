@@ -1,0 +1,101 @@
+"""The list's bulk actions: choosing what to do with the rows ticked (or
+every result of the search), then, on the job's page, the count to
+confirm, the progress, the result and its undo."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import HttpResponseRedirect, QueryDict
+from django.urls import reverse
+from django.views.generic import FormView
+
+from contacts.filters import ContactFilter
+from contacts.models import Contact
+
+from .forms import BulkForm
+from .models import Action
+from .services import BulkError, Target, bulk_confirm, bulk_prepare, bulk_undo_start, counts_sentence, undo_blocker
+
+
+class BulkStartView(PermissionRequiredMixin, FormView):
+    """The bulk bar's buttons post here: the selection (ids, or every
+    result of the list's query) and the action. What is missing (which
+    tag, which wallet) is asked on this page; then the set is fixed and
+    counted, and the job's page asks for the confirmation."""
+
+    permission_required = "contacts.change_contact"
+    form_class = BulkForm
+    template_name = "bulk/start.html"
+    http_method_names = ["post"]
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form, selected=self.selected_count(form)), status=200)
+
+    def selected_count(self, form) -> int | None:
+        if form.cleaned_data.get("all") if hasattr(form, "cleaned_data") else self.request.POST.get("all"):
+            return None
+        return len([value for value in self.request.POST.getlist("contact") if value.isdigit()])
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        contacts, filters = self.chosen(data)
+        try:
+            target = Target(data["action"], tag=data.get("tag"), wallet=data.get("wallet"))
+            job = bulk_prepare(
+                user=self.request.user, contacts=contacts, target=target, filters=filters, language=self.request.LANGUAGE_CODE
+            )
+        except BulkError as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        return HttpResponseRedirect(job.get_absolute_url())
+
+    def chosen(self, data) -> tuple:
+        """The contacts chosen, among those the user may see: every result
+        of the list's query, or the rows ticked (among those results)."""
+        query = QueryDict(data.get("query") or "", mutable=True)
+        for key in ("page", "per_page", "sort"):
+            query.pop(key, None)
+        filterset = ContactFilter(query, queryset=Contact.objects.visible_to(self.request.user), request=self.request)
+        contacts = filterset.qs
+        filters = {"query": filterset.query_string}
+        if not data.get("all"):
+            contacts = contacts.filter(pk__in=data["contact"])
+            filters["selected"] = len(data["contact"])
+        return contacts, filters
+
+
+def bulk_page_context(job, request, **kwargs) -> dict:
+    """The job's page: the count to confirm (a draft), the undo (a done
+    action), the action it undid (an undo)."""
+    context = {"action_label": Action(job.parameters["action"]).label, "Action": Action}
+    try:
+        target = Target.of(job)
+    except BulkError as error:
+        target = None
+        context["target_error"] = str(error)
+    if job.status == job.Status.DRAFT and target is not None:
+        from .services import Counts
+
+        preview = job.result.get("preview", {})
+        context["sentence"] = counts_sentence(target, Counts(preview.get("total", 0), preview.get("change", 0)))
+    if job.kind == job.Kind.BULK and job.status == job.Status.DONE:
+        context["undo_blocker"] = undo_blocker(job, request.user)
+        if job.result.get("undone_by"):
+            context["undo_url"] = reverse("jobs:detail", args=[job.result["undone_by"]])
+    if job.kind == job.Kind.BULK_UNDO:
+        context["undone_url"] = reverse("jobs:detail", args=[job.result.get("of")]) if job.result.get("of") else ""
+    return context
+
+
+def bulk_page_post(view, request, job):
+    """Confirm a counted action, or undo a finished one."""
+    try:
+        if request.POST.get("undo"):
+            undo = bulk_undo_start(job=job, user=request.user, language=request.LANGUAGE_CODE)
+            return HttpResponseRedirect(undo.get_absolute_url())
+        bulk_confirm(job=job, user=request.user, typed=request.POST.get("typed", ""))
+    except BulkError as error:
+        messages.error(request, str(error))
+    return HttpResponseRedirect(job.get_absolute_url())
