@@ -253,6 +253,12 @@ class ContactFilter(django_filters.FilterSet):
         return self.is_bound and any(key in self.data for key in ("q", "wallet", "tag", "type", "birthday", "segment", "imported"))
 
     @property
+    def can_be_saved(self) -> bool:
+        """A search or filter to keep as a segment (beyond the segment
+        itself, which is saved already)."""
+        return self.is_bound and not self.segment_problem and any(key in self.data for key in segments.KEYS)
+
+    @property
     def page_size(self) -> int:
         data = self.form.cleaned_data if self.form.is_valid() else {}
         return int(data.get("per_page") or settings.CONTACTS_PAGE_SIZES[0])

@@ -119,10 +119,30 @@ def test_the_export_takes_the_birthday_filter(admin_client, today, django_captur
         ("week", date(2026, 12, 29), [(101, 104), (1229, 1231)]),
         ("week", date(2027, 2, 25), [(225, 303)]),
         ("month", date(2026, 1, 15), [(115, 213)]),
+        # 29 February falls on the 28th of a year without it, in every window.
+        ("today", date(2027, 2, 28), [(228, 229)]),
+        ("month", date(2027, 2, 10), [(210, 311)]),
+        ("month", date(2026, 12, 15), [(101, 113), (1215, 1231)]),
     ],
 )
 def test_a_window_of_days_is_read_as_few_ranges_of_the_index(window, day, expected):
     assert birthdays.ranges(birthdays.keys_within(window, today=day)) == expected
+
+
+@pytest.mark.parametrize("window", list(birthdays.WINDOWS))
+def test_the_birthday_filter_reads_its_index_never_the_month_and_day_of_every_birth_date(window):
+    from django.db import connection, transaction
+
+    born("Alguém", date(1990, 12, 31))
+    queryset = Contact.objects.with_birthday_within(window, today=date(2026, 12, 29)).values("pk")
+    sql = str(queryset.query).lower()
+    assert "birthday_key" in sql and "birth_date" not in sql and "extract" not in sql and "strftime" not in sql
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # a tiny table: make the planner show whether it could use the index
+                cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = queryset.explain()
+    assert "contact_birthday_idx" in plan
 
 
 def test_the_export_command_takes_the_birthday_filter(tmp_path, today, capsys):

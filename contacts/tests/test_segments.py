@@ -288,6 +288,8 @@ def test_the_segment_chips_come_with_the_list_and_its_htmx_refreshes(admin_clien
     partial = admin_client.get(LIST, {"segment": segment.pk, "q": "a"}, headers={"HX-Request": "true"}).content.decode()
     assert 'id="segment-chips"' in partial and 'hx-swap-oob="true"' in partial and 'aria-current="true"' in partial
     assert "Salvar como segmento" in partial
+    # The segment alone is saved already.
+    assert "Salvar como segmento" not in admin_client.get(LIST, {"segment": segment.pk}).content.decode()
     assert f'<input type="hidden" name="segment" value="{segment.pk}">' in admin_client.get(LIST, {"segment": segment.pk}).content.decode()
 
 
