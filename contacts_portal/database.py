@@ -27,6 +27,7 @@ from contextlib import ExitStack
 from itertools import batched, chain, islice
 from typing import TypeVar
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connection, models, transaction
 from psycopg.copy import QueuedLibpqWriter
 
@@ -334,7 +335,10 @@ def insert_from_select(model: type[models.Model], columns: list[str], rows: mode
     quote = connection.ops.quote_name
     if connection.vendor in ("postgresql", "sqlite"):
         by_attname = {field.attname: field for field in model._meta.concrete_fields}
-        select, params = rows.order_by().query.sql_with_params()
+        try:
+            select, params = rows.order_by().query.sql_with_params()
+        except EmptyResultSet:  # known empty without asking (.none(), pk__in=[]): no SQL to run
+            return 0
         names = ", ".join(quote(by_attname[name].column) for name in columns)
         conflicts = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
         with connection.cursor() as cursor:

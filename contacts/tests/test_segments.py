@@ -299,3 +299,15 @@ def test_contact_filter_for_user_takes_the_lists_parameters_for_the_bulk_actions
     assert [c.name for c in found.qs] == ["Maria"]
     gone = ContactFilter.for_user(agent, {"segment": "123456"})
     assert gone.segment_problem and not gone.qs.exists()
+
+
+def test_the_bulk_actions_take_a_segment_among_the_contacts_the_agent_may_see(client, agent, admin_user, people, vip):
+    shared = Segment.objects.create(name="VIP", owner=admin_user, shared=True, filters={"tag": [str(vip.pk)]})
+    gold = TagFactory(name="Ouro")
+    client.force_login(agent)
+    response = client.post(reverse("bulk:start"), {"action": "add_tag", "tag": gold.pk, "all": "on", "query": f"segment={shared.pk}"})
+    job = Job.objects.get()
+    assert response.status_code == 302 and job.total == 2  # Maria and Zeca; not Bruno's Marta
+    vip.delete()  # the segment no longer applies: nobody, rather than everybody
+    response = client.post(reverse("bulk:start"), {"action": "add_tag", "tag": gold.pk, "all": "on", "query": f"segment={shared.pk}"})
+    assert response.status_code == 200 and Job.objects.count() == 1
