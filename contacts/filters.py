@@ -58,7 +58,7 @@ class ContactFilter(django_filters.FilterSet):
         label=_("Birthday"),
     )
     # Resolved in __init__ (a segment of the user's), applied beneath the rest.
-    segment = django_filters.CharFilter(method="paginate_only", label=_("Segment"))
+    segment = django_filters.CharFilter(method="filter_segment", label=_("Segment"))
     # "Ver os contatos" after an import: the contacts it created and updated.
     imported = django_filters.UUIDFilter(method="filter_imported", label=pgettext_lazy("filter", "Import"))
     sort = django_filters.ChoiceFilter(
@@ -242,6 +242,10 @@ class ContactFilter(django_filters.FilterSet):
         if value == "newest":
             return queryset.order_by("-created_at", "-id")
         return queryset.order_by("name_key", "id")
+
+    def filter_segment(self, queryset, name, value):
+        # Resolved in __init__, applied by filter_queryset beneath the rest.
+        return queryset
 
     def paginate_only(self, queryset, name, value):
         # Read by the view for the page size; it does not filter.

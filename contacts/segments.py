@@ -92,6 +92,10 @@ def problem(segment: Segment, *, wallets) -> str:
             len(gone),
         ) % {"names": "”, “".join(gone), "segment": segment.name}
     wallet = str(segment.filters.get("wallet") or "")
+    if wallet == "none":
+        return _("The segment “%(segment)s” is about the contacts without a wallet, which you do not see, so it shows you no contacts.") % {
+            "segment": segment.name
+        }
     if wallet.isdigit():
         name = segment.labels.get("wallet") or f"#{wallet}"
         if not Wallet.objects.filter(pk=wallet).exists():

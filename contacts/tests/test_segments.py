@@ -140,6 +140,17 @@ def test_a_shared_segment_about_another_agents_wallet_shows_an_agent_nothing_and
     assert "é sobre a carteira “Carteira Bruno”, que não é sua" in response.content.decode()
 
 
+def test_in_strict_mode_a_shared_segment_of_the_contacts_without_a_wallet_shows_an_agent_nothing(client, agent, admin_user, people, settings):
+    settings.CONTACTS_STRICT_WALLETS = True
+    shared = Segment.objects.create(name="Avulsos", owner=admin_user, shared=True, filters={"wallet": "none"})
+    client.force_login(admin_user)
+    assert names(client.get(LIST, {"segment": shared.pk})) == ["Zeca"]
+    client.force_login(agent)
+    response = client.get(LIST, {"segment": shared.pk})
+    assert names(response) == []
+    assert "é sobre os contatos sem carteira, que você não vê" in response.content.decode()
+
+
 def test_a_segment_whose_tag_was_deleted_says_so_and_shows_no_contacts(admin_client, people, vip):
     gold = TagFactory(name="Ouro")
     save(admin_client, f"tag={vip.pk}&tag={gold.pk}", "Premium")
