@@ -47,12 +47,15 @@ class ContactPaginator(Paginator):
     `unsearched` is the same list without the search; None when there is no
     search, and then the database plans alone. `parts`, from
     name_search_parts(), splits a name-ordered text search in two.
+    `count_in_order`: the list is not filtered (beyond what the user may
+    see), and is counted in its order.
     """
 
     is_capped = False
 
-    def __init__(self, object_list, per_page, *, unsearched=None, parts=None, **kwargs):
+    def __init__(self, object_list, per_page, *, unsearched=None, parts=None, count_in_order=False, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
+        self.count_in_order = count_in_order
         self.unsearched = unsearched
         self.parts = parts or [(object_list, unsearched is None)]
 
@@ -66,7 +69,16 @@ class ContactPaginator(Paginator):
             ids = None
             if not left:
                 size = 0
+            elif in_order and self.count_in_order:
+                # The whole list (an agent's: their wallets and those without
+                # one) is counted in list order, as its page is read: without
+                # the order the planner reads the wallet index, whose first
+                # 266,000 rows (another wallet's) do not match: 25 ms against
+                # 1 ms at a million contacts.
+                size = queryset.values("pk")[:left].count()
             elif in_order:
+                # A filter (a tag, a birthday) is counted fastest from its
+                # own index, in no order.
                 size = queryset.order_by().values("pk")[:left].count()
             else:
                 ids = list(queryset.order_by().values_list("pk", flat=True)[:left])

@@ -71,7 +71,9 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
         parts = None
         if unsearched is not None and self.filterset.sorted_by_name:
             parts = name_search_parts(unsearched, queryset, self.filterset.search_query)
-        return self.paginator_class(queryset, per_page, unsearched=unsearched, parts=parts, **kwargs)
+        return self.paginator_class(
+            queryset, per_page, unsearched=unsearched, parts=parts, count_in_order=not self.filterset.is_filtering, **kwargs
+        )
 
     def paginate_queryset(self, queryset, page_size):
         # An out-of-range or garbled ?page= shows the nearest page, not a 404.
