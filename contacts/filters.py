@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -250,6 +251,18 @@ class ContactFilter(django_filters.FilterSet):
     def paginate_only(self, queryset, name, value):
         # Read by the view for the page size; it does not filter.
         return queryset
+
+    # The form's choices for the template, read once: a template's for loop
+    # (and list()) takes a ModelChoiceIterator's length first, one COUNT
+    # query more; its iterator alone does not.
+    @cached_property
+    def wallet_choices(self) -> list[tuple]:
+        return list(iter(self.form["wallet"].field.choices))
+
+    @cached_property
+    def tags(self) -> list[Tag]:
+        """Every tag, for the tag filter's choices and the chips' colours."""
+        return list(self.form["tag"].field.queryset)
 
     @property
     def is_filtering(self) -> bool:

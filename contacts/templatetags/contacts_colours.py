@@ -21,19 +21,21 @@ def hue_class(hue: int) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def tag_colour_styles(context):
+def tag_colour_styles(context, tags=None):
     """A <style> block with the page's nonce that gives each tag's chips their
     colour (class .app-tag-<id>). Full pages only: rows that htmx swaps in
     later arrive with another nonce, so they carry just the classes. A
     whole page that htmx fetches (a history restore on Back) has none
     either: htmx keeps the document's head, which has the block already,
-    and a <style> with another nonce in what it parses is a CSP refusal."""
+    and a <style> with another nonce in what it parses is a CSP refusal.
+    `tags`: the tags when the page has read them already; else every tag."""
     request = context.get("request")
     if request is not None and request.headers.get("HX-Request") == "true":
         return ""
+    pairs = [(tag.pk, tag.color) for tag in tags] if tags is not None else Tag.objects.values_list("pk", "color")
     colours = (
         (pk, colour)
-        for pk, colour in Tag.objects.values_list("pk", "color")
+        for pk, colour in pairs
         # Validated on save, checked again: it is written into a stylesheet.
         if HEX_COLOUR.fullmatch(colour)
     )
