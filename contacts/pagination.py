@@ -76,11 +76,11 @@ class ContactPaginator(Paginator):
                 # 266,000 rows (another wallet's) do not match: 25 ms against
                 # 1 ms at a million contacts.
                 size = queryset.values("pk")[:left].count()
-            elif in_order:
-                # A filter (a tag, a birthday) is counted fastest from its
-                # own index, in no order.
-                size = queryset.order_by().values("pk")[:left].count()
             else:
+                # A filter (a tag, a birthday) or a search is counted fastest
+                # from its own index, in no order. Counting fetches the ids:
+                # when they are every match, the page is read by id and the
+                # search does not run again (it costs as much as the count).
                 ids = list(queryset.order_by().values_list("pk", flat=True)[:left])
                 size = len(ids)
             self.part_sizes.append((size, size == left))  # (rows, stopped at the limit)
@@ -104,18 +104,28 @@ class ContactPaginator(Paginator):
         return self._get_page(rows, number, self)
 
     def _rows(self, queryset, bottom, top, *, plain, many, ids):
+        if not many and ids is not None:
+            # Every match's id is known: the list limited to them, sorted.
+            source = self.unsearched if self.unsearched is not None else queryset
+            return list(sort_without_index(source.filter(pk__in=ids))[bottom:top])
         if plain:
             return list(queryset[bottom:top])
         if many and top <= SEARCH_WINDOW // 20:
-            window = within_first(self.unsearched, SEARCH_WINDOW)
-            if window is not None:
-                rows = list(queryset.filter(window)[bottom:top])
-                if len(rows) == top - bottom:
-                    return rows
-        if not many and self.unsearched is not None:
-            # Every match's id is known: the unsearched list limited to them.
-            queryset = self.unsearched.filter(pk__in=ids)
+            ids = self._ids_within_window(queryset, bottom, top)
+            if ids is not None:
+                return list(sort_without_index(self.unsearched.filter(pk__in=ids)))
         return list(sort_without_index(queryset)[bottom:top])
+
+    def _ids_within_window(self, queryset, bottom, top):
+        """The page's ids, looked for among the first SEARCH_WINDOW rows of
+        the unsearched list; None when they do not hold it. Ids alone: a
+        window that does not hold the page costs no rows, joins or
+        prefetches."""
+        window = within_first(self.unsearched, SEARCH_WINDOW)
+        if window is None:
+            return None
+        ids = list(queryset.filter(window).values_list("pk", flat=True)[bottom:top])
+        return ids if len(ids) == top - bottom else None
 
 
 def name_search_parts(unsearched, searched, query: str):
