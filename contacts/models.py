@@ -291,8 +291,8 @@ class Contact(models.Model):
         indexes = [
             # The list orders. The wallet rides along (PostgreSQL; SQLite
             # ignores INCLUDE) so an agent's list, which filters on it, is
-            # read from the index alone.
-            models.Index(fields=["name_key", "id"], include=["wallet"], name="contact_name_key_idx"),
+            # read from the index alone; so does the birthday in A-Z order.
+            models.Index(fields=["name_key", "id"], include=["wallet", "birthday_key"], name="contact_name_key_idx"),
             models.Index(fields=["-created_at", "-id"], include=["wallet"], name="contact_newest_idx"),
             # Exact e-mail look-ups (duplicates, import matching); the
             # trigram index serves the searches by part.

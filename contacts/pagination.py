@@ -108,6 +108,14 @@ class ContactPaginator(Paginator):
             # Every match's id is known: the list limited to them, sorted.
             source = self.unsearched if self.unsearched is not None else queryset
             return list(sort_without_index(source.filter(pk__in=ids))[bottom:top])
+        if plain and not self.count_in_order:
+            # A filtered list: the page's ids first, then their rows. The
+            # list order's index holds the columns the filters test (the
+            # wallet, the birthday), so PostgreSQL finds the ids in the
+            # index alone, instead of reading a row for each entry it walks
+            # past (22,000 for today's birthdays: 30 ms against 3).
+            ids = list(queryset.values_list("pk", flat=True)[bottom:top])
+            return list(sort_without_index(queryset.filter(pk__in=ids)))
         if plain:
             return list(queryset[bottom:top])
         if many and top <= SEARCH_WINDOW // 20:
