@@ -349,12 +349,44 @@ class Processes:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
 
+    def cpu_seconds(self) -> dict:
+        """CPU time used so far by each kind of process: where the two cores went."""
+        import psutil
+
+        def used(process) -> float:
+            try:
+                times = process.cpu_times()
+                return times.user + times.system
+            except psutil.Error:
+                return 0.0
+
+        spent = {"load generator (Locust)": used(psutil.Process())}
+        for name, child in self.children:
+            group = "gunicorn" if name.startswith("gunicorn") else "task workers"
+            parent = psutil.Process(child.pid)
+            spent[group] = spent.get(group, 0.0) + used(parent) + sum(used(p) for p in parent.children(recursive=True))
+        spent["PostgreSQL"] = sum(used(p) for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres")
+        return spent
+
     def errors_logged(self) -> list[str]:
         lines = []
         for name, _ in self.children:
             text = (self.logs / f"{name}.log").read_text(errors="replace")
             lines += [f"{name}: {line}" for line in text.splitlines() if "Traceback" in line or "ERROR" in line or "CRITICAL" in line]
         return lines
+
+
+def machine_cpu(since=None):
+    """The whole machine's busy CPU seconds and the wall clock (other people's work included)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    now = (times.user + times.nice + times.system + times.irq + times.softirq + times.steal, time.perf_counter())
+    return now if since is None else (now[0] - since[0], now[1] - since[1])
+
+
+def machine_busy(window) -> float:
+    return window[0] / window[1]
 
 
 # -- More than one machine -------------------------------------------------
@@ -513,8 +545,12 @@ def main():
         WebhookUser.rate = args.rate / writers
         print(f"Load: {args.agents} agents, {writers} webhook senders at {WebhookUser.rate:.1f}/s each, an import of {args.import_rows:,} rows and an export, for {args.seconds:.0f} s …", flush=True)
         clock = time.perf_counter()
+        cpu_before = processes.cpu_seconds()
+        cpu_window = machine_cpu()
         loaded = rows_of(run_locust({AgentUser: args.agents, WebhookUser: writers, BackOfficeUser: 1}, args.seconds))
         load_seconds = time.perf_counter() - clock
+        cpu_window = machine_cpu(cpu_window)
+        cpu = {kind: spent - cpu_before.get(kind, 0.0) for kind, spent in processes.cpu_seconds().items()}
         # The import and the export finish after the load if they must.
         deadline = time.monotonic() + args.job_wait
         while time.monotonic() < deadline and any(state in ("queued", "running") for state in job_states(desk).values()):
@@ -525,6 +561,10 @@ def main():
         processes.stop()
         gateway.stop()
     failures += report(args, desk, checks, alone, loaded, counts, load_seconds, gateway, processes)
+    print("\nWhere the CPU went during the load (cores busy on average, of 2):")
+    for kind, spent in cpu.items():
+        print(f"  {kind:<26}{spent / load_seconds:>6.2f}")
+    print(f"  {'(the machine, all processes)':<26}{machine_busy(cpu_window):>6.2f}")
     shutil.rmtree(work, ignore_errors=True) if not failures else None
     if args.drop:
         import psycopg
