@@ -174,6 +174,17 @@ def test_a_search_combines_name_and_extra_field_words(admin_client):
     assert search(admin_client, "recife") == ["Ana Maria", "João Recife", "Maria Lima"]
 
 
+def test_every_word_of_a_long_search_must_appear_also_those_beyond_the_indexed_two(admin_client):
+    add_through_panel(admin_client, "Tânia", "+55 11 91234-0001", [("Observação", "Prefere contato à tarde")])
+    add_through_panel(admin_client, "Rui", "+55 11 91234-0002", [("Observação", "Prefere contato de manhã")])
+    add_through_panel(admin_client, "Lia", "+55 11 91234-0003", [("Observação", "Contato só à tarde")])
+    assert search(admin_client, "prefere contato a tarde") == ["Tânia"]
+    assert search(admin_client, "tarde a contato prefere") == ["Tânia"]
+    assert search(admin_client, "prefere contato manha") == ["Rui"]
+    assert search(admin_client, "contato tarde") == ["Lia", "Tânia"]
+    assert search(admin_client, "contato contato tarde so") == ["Lia"]
+
+
 def test_agent_cannot_find_another_wallets_contact_by_an_extra_field(agent_client, other_wallet):
     contact = ContactFactory(name="Secret", wallet=other_wallet)
     CustomField.objects.create(contact=contact, name="Cidade", value="Recife")
