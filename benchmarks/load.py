@@ -349,25 +349,6 @@ class Processes:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
 
-    def cpu_seconds(self) -> dict:
-        """CPU time used so far by each kind of process: where the two cores went."""
-        import psutil
-
-        def used(process) -> float:
-            try:
-                times = process.cpu_times()
-                return times.user + times.system
-            except psutil.Error:
-                return 0.0
-
-        spent = {"load generator (Locust)": used(psutil.Process())}
-        for name, child in self.children:
-            group = "gunicorn" if name.startswith("gunicorn") else "task workers"
-            parent = psutil.Process(child.pid)
-            spent[group] = spent.get(group, 0.0) + used(parent) + sum(used(p) for p in parent.children(recursive=True))
-        spent["PostgreSQL"] = sum(used(p) for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres")
-        return spent
-
     def errors_logged(self) -> list[str]:
         lines = []
         for name, _ in self.children:
@@ -376,17 +357,57 @@ class Processes:
         return lines
 
 
-def machine_cpu(since=None):
-    """The whole machine's busy CPU seconds and the wall clock (other people's work included)."""
-    import psutil
+class CpuSampler:
+    """Where the two cores went, by kind of process, sampled every second
+    by process id: a process that ends (a gunicorn worker replaced, a
+    PostgreSQL backend whose connection closed) keeps what it had used by
+    its last sample. "others" is everything else on the machine."""
 
-    times = psutil.cpu_times()
-    now = (times.user + times.nice + times.system + times.irq + times.softirq + times.steal, time.perf_counter())
-    return now if since is None else (now[0] - since[0], now[1] - since[1])
+    def __init__(self, own_pids: dict):
+        self.own_pids = own_pids  # pid -> kind, for our children's process groups
+        self.last: dict[int, float] = {}
+        self.spent: dict[str, float] = {}
+        self.started = time.perf_counter()
+        self.running = True
+        self.sample(count=False)
+        self.greenlet = gevent.spawn(self.loop)
 
+    def kind_of(self, process) -> str:
+        if process.pid == os.getpid():
+            return "load generator (Locust)"
+        try:
+            group = os.getpgid(process.pid)
+        except OSError:
+            return "others"
+        if group in self.own_pids:
+            return self.own_pids[group]
+        return "PostgreSQL" if process.info["name"] == "postgres" else "others"
 
-def machine_busy(window) -> float:
-    return window[0] / window[1]
+    def sample(self, count=True):
+        import psutil
+
+        for process in psutil.process_iter(["name", "cpu_times"]):
+            times = process.info["cpu_times"]
+            if times is None:
+                continue
+            used = times.user + times.system
+            before = self.last.get(process.pid)
+            self.last[process.pid] = used
+            if count:
+                kind = self.kind_of(process)
+                self.spent[kind] = self.spent.get(kind, 0.0) + used - (before or 0.0)
+
+    def loop(self):
+        while self.running:
+            gevent.sleep(1)
+            self.sample()
+
+    def stop(self) -> dict:
+        self.running = False
+        self.greenlet.join()
+        self.sample()
+        seconds = time.perf_counter() - self.started
+        return {kind: spent / seconds for kind, spent in sorted(self.spent.items(), key=lambda item: -item[1])}
 
 
 # -- More than one machine -------------------------------------------------
@@ -545,12 +566,12 @@ def main():
         WebhookUser.rate = args.rate / writers
         print(f"Load: {args.agents} agents, {writers} webhook senders at {WebhookUser.rate:.1f}/s each, an import of {args.import_rows:,} rows and an export, for {args.seconds:.0f} s …", flush=True)
         clock = time.perf_counter()
-        cpu_before = processes.cpu_seconds()
-        cpu_window = machine_cpu()
-        loaded = rows_of(run_locust({AgentUser: args.agents, WebhookUser: writers, BackOfficeUser: 1}, args.seconds))
+        sampler = CpuSampler({process.pid: "gunicorn" if name.startswith("gunicorn") else "task workers" for name, process in processes.children})
+        stats = run_locust({AgentUser: args.agents, WebhookUser: writers, BackOfficeUser: 1}, args.seconds)
+        loaded = rows_of(stats)
+        errors = {(e.method, e.name, str(e.error)): e.occurrences for e in stats.errors.values()}
         load_seconds = time.perf_counter() - clock
-        cpu_window = machine_cpu(cpu_window)
-        cpu = {kind: spent - cpu_before.get(kind, 0.0) for kind, spent in processes.cpu_seconds().items()}
+        cpu = sampler.stop()
         # The import and the export finish after the load if they must.
         deadline = time.monotonic() + args.job_wait
         while time.monotonic() < deadline and any(state in ("queued", "running") for state in job_states(desk).values()):
@@ -560,11 +581,11 @@ def main():
     finally:
         processes.stop()
         gateway.stop()
-    failures += report(args, desk, checks, alone, loaded, counts, load_seconds, gateway, processes)
-    print("\nWhere the CPU went during the load (cores busy on average, of 2):")
-    for kind, spent in cpu.items():
-        print(f"  {kind:<26}{spent / load_seconds:>6.2f}")
-    print(f"  {'(the machine, all processes)':<26}{machine_busy(cpu_window):>6.2f}")
+    failures += report(args, desk, checks, alone, loaded, counts, load_seconds, gateway, processes, errors)
+    print("\nWhere the CPU went during the load (cores busy on average, of 2; \"others\": the rest of the machine):")
+    for kind, cores in cpu.items():
+        print(f"  {kind:<26}{cores:>6.2f}")
+    print(f"  {'all':<26}{sum(cpu.values()):>6.2f}")
     shutil.rmtree(work, ignore_errors=True) if not failures else None
     if args.drop:
         import psycopg
@@ -579,7 +600,7 @@ def main():
     print("PASSED: no error, no message lost or stored twice, the jobs finished, the instances act as one site.")
 
 
-def report(args, desk, checks, alone, loaded, counts, load_seconds, gateway, processes) -> list[str]:
+def report(args, desk, checks, alone, loaded, counts, load_seconds, gateway, processes, errors) -> list[str]:
     failures = []
     print(f"\n{args.contacts:,} contacts · {args.agents} agents · webhooks asked at {args.rate:.0f}/s · import {args.import_rows:,} rows · {load_seconds:.0f} s of load")
     print("\nTwo instances, one database, one storage folder, two workers:")
@@ -596,6 +617,11 @@ def report(args, desk, checks, alone, loaded, counts, load_seconds, gateway, pro
             print(f"{name:<24}{row['count']:>8}{row['errors']:>8}{row['p50']:>9.0f}{row['p95']:>9.0f}{row['p99']:>9.0f}")
             if row["errors"]:
                 failures.append(f"{row['errors']} errors on {name} ({label})")
+
+    if errors:
+        print("\nErrors (kind, what, how many):")
+        for (method, name, error), count in errors.items():
+            print(f"  {name} {method}: {error} × {count}")
 
     posted = desk.posted
     lost = posted - counts["stored"]
