@@ -50,6 +50,9 @@ class AuditEvent(models.Model):
         LGPD_REQUEST = "lgpd_request", _("LGPD request")
         BULK_ACTION = "bulk_action", _("bulk action")
         BULK_UNDO = "bulk_undo", _("undo of a bulk action")
+        OPT_OUT_LIFT = "optout_lift", _("opt-out lifted")
+        OPT_OUT_OVERRIDE = "optout_override", _("message despite an opt-out")
+        UNMERGE = "unmerge", _("merge undone")
 
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(

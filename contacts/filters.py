@@ -27,7 +27,7 @@ def visible_wallets(request):
 
 class ContactFilter(django_filters.FilterSet):
     """The list page's query parameters: q, wallet, tag, type, birthday,
-    segment, imported, sort, per_page.
+    segment, optout, imported, sort, per_page.
 
     `segment` applies a saved segment's filters (contacts.segments) beneath
     the others, which narrow it further; a segment that no longer applies
@@ -60,6 +60,13 @@ class ContactFilter(django_filters.FilterSet):
     )
     # Resolved in __init__ (a segment of the user's), applied beneath the rest.
     segment = django_filters.CharFilter(method="filter_segment", label=_("Segment"))
+    optout = django_filters.ChoiceFilter(
+        choices=[("yes", _("Opted out of messages")), ("no", _("Receives messages"))],
+        method="filter_optout",
+        widget=forms.Select(attrs={"class": "form-select", "id": "filter-optout"}),
+        empty_label=_("Opt-out"),
+        label=_("Opt-out"),
+    )
     # "Ver os contatos" after an import: the contacts it created and updated.
     imported = django_filters.UUIDFilter(method="filter_imported", label=pgettext_lazy("filter", "Import"))
     sort = django_filters.ChoiceFilter(
@@ -82,7 +89,7 @@ class ContactFilter(django_filters.FilterSet):
 
     # The parameters that take one value (tag takes several), as a job
     # keeps them to apply the same filter later (the export).
-    SINGLE_VALUED = ("q", "wallet", "type", "birthday", "segment", "sort", "imported")
+    SINGLE_VALUED = ("q", "wallet", "type", "birthday", "segment", "optout", "sort", "imported")
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         if data is not None:
@@ -185,6 +192,8 @@ class ContactFilter(django_filters.FilterSet):
             chips.append(Chip(_("Type"), dict(self.filters["type"].extra["choices"])[data["type"]], self._without("type")))
         if data.get("birthday"):
             chips.append(Chip(_("Birthday"), dict(self.filters["birthday"].extra["choices"])[data["birthday"]], self._without("birthday")))
+        if data.get("optout"):
+            chips.append(Chip(_("Opt-out"), dict(self.filters["optout"].extra["choices"])[data["optout"]], self._without("optout")))
         if data.get("imported"):
             job = imported_job(getattr(self.request, "user", None), data["imported"])
             name = (job.file_name if job else "") or _("created or updated")
@@ -233,6 +242,9 @@ class ContactFilter(django_filters.FilterSet):
     def filter_birthday(self, queryset, name, value):
         return queryset.with_birthday_within(value, today=timezone.localdate())
 
+    def filter_optout(self, queryset, name, value):
+        return queryset.opted_out(value == "yes")
+
     def filter_imported(self, queryset, name, value):
         return touched_by_import(queryset, imported_job(getattr(self.request, "user", None), value))
 
@@ -267,7 +279,7 @@ class ContactFilter(django_filters.FilterSet):
     @property
     def is_filtering(self) -> bool:
         """Anything narrowing the list, so an empty list means no match."""
-        return self.is_bound and any(key in self.data for key in ("q", "wallet", "tag", "type", "birthday", "segment", "imported"))
+        return self.is_bound and any(key in self.data for key in ("q", "wallet", "tag", "type", "birthday", "optout", "segment", "imported"))
 
     @property
     def can_be_saved(self) -> bool:

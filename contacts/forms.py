@@ -395,3 +395,15 @@ class SegmentForm(forms.ModelForm):
             self.instance.filters, self.instance.labels = segments.capture(self.filterset)
             self.instance.owner = self.user
         return cleaned
+
+
+class OptOutLiftForm(forms.Form):
+    """An administrator lifts a person's opt-out, saying why."""
+
+    note = forms.CharField(
+        label=_("Why may this person receive messages again?"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        help_text=_("For example: they asked for it again by phone on 02/12. Kept in the contact's history."),
+        error_messages={"required": _("Write why the opt-out is lifted.")},
+    )

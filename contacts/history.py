@@ -24,7 +24,7 @@ from audit.recording import Source
 from contacts_portal import database
 
 from . import normalizers, rules
-from .models import Contact, CustomField, MergeRecord, Tag, Wallet
+from .models import Contact, CustomField, MergeRecord, OptOut, Tag, Wallet
 
 #: The contact fields the timeline speaks of, in the order of the form:
 #: the fields people edit (tags have entries of their own), and whether
@@ -98,6 +98,9 @@ class Entry:
     # A merge of duplicates into this contact: its record, with a snapshot
     # of each contact merged.
     merge: object | None = None
+    # An opt-out asked for or lifted (verbs "opted_out", "opt_out_lifted"):
+    # its record as of then.
+    opt_out: object | None = None
 
     @property
     def actor(self) -> str:
@@ -121,6 +124,17 @@ class Entry:
         if self.verb == "merged":
             names = ", ".join(f"“{merged.name}”" for merged in self.merge.contacts.all()) if self.merge else ""
             return _("%(actor)s merged %(names)s into this contact") % {"actor": self.actor, "names": names}
+        if self.verb == "opted_out":
+            return _("Asked not to receive messages on %(channel)s, writing “%(text)s”") % {
+                "channel": self.opt_out.channel_name,
+                "text": self.opt_out.evidence,
+            }
+        if self.verb == "opt_out_lifted":
+            return _("%(actor)s lifted the opt-out on %(channel)s: “%(note)s”") % {
+                "actor": self.actor,
+                "channel": self.opt_out.channel_name,
+                "note": self.opt_out.lift_note,
+            }
         if self.verb == "recorded":
             return _("%(actor)s changed the contact (its earlier values were not recorded)") % {"actor": self.actor}
         if len(self.changes) == 1:
@@ -240,7 +254,23 @@ def contact_timeline(contact_id: int) -> list[Entry]:
         state.apply(kind, record, records.tags_of)
     if group:
         entries.append(_entry(group, before, state, records))
-    return [entry for entry in reversed(entries) if entry is not None]
+    # Newest first; the sort keeps that order among entries of one moment.
+    entries = [entry for entry in reversed(entries) if entry is not None] + _opt_out_entries(contact_id)[::-1]
+    return sorted(entries, key=lambda entry: entry.date, reverse=True)
+
+
+def _opt_out_entries(contact_id: int) -> list[Entry]:
+    """The person's opt-outs, as asked for and as lifted, from their history."""
+    entries = []
+    lifted = set()
+    records = OptOut.history.model.objects.filter(contact_id=contact_id).select_related("history_user").order_by("history_date", "history_id")
+    for record in records:
+        if record.history_type == "+":
+            entries.append(Entry(record.history_date, record.history_user, record.history_source, "opted_out", opt_out=record))
+        elif record.history_type == "~" and record.lifted_at is not None and record.id not in lifted:
+            lifted.add(record.id)
+            entries.append(Entry(record.history_date, record.history_user, record.history_source, "opt_out_lifted", opt_out=record))
+    return entries
 
 
 class _Records:

@@ -235,6 +235,12 @@ class ContactQuerySet(models.QuerySet):
         through = Contact.tags.through.objects.filter(contact_id=OuterRef("pk"), tag__in=tags)
         return self.filter(Exists(through))
 
+    def opted_out(self, wished: bool = True):
+        """Contacts who asked not to receive messages on some channel (an
+        opt-out not lifted), or, with `wished` False, those who did not."""
+        asked = Exists(OptOut.objects.active().filter(contact_id=OuterRef("pk")))
+        return self.filter(asked if wished else ~asked)
+
 
 class Contact(models.Model):
     name = models.CharField(_("name"), max_length=200)
@@ -641,3 +647,57 @@ class ContactIdentity(models.Model):
         if self.kind == self.Kind.NUMBER:
             return normalizers.format_phone(self.value)
         return self.value
+
+
+class OptOutQuerySet(models.QuerySet):
+    def active(self):
+        """Not lifted: the person still does not wish to receive messages."""
+        return self.filter(lifted_at__isnull=True)
+
+
+class OptOut(models.Model):
+    """A person's wish not to receive messages on one channel ("SAIR",
+    "PARAR", "STOP", "DESCADASTRAR"), with the message that said it as
+    evidence. Only an administrator lifts it, with a note; imports and
+    edits of the contact never touch it.
+
+    The channel is the tickets app's, which sits above contacts: named by
+    id and by name, not by a foreign key."""
+
+    contact = models.ForeignKey(Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="opt_outs")
+    channel_id = models.BigIntegerField(_("channel id"))
+    channel_name = models.CharField(_("channel"), max_length=100)
+    # The message as the person wrote it, and when; its id in the tickets app.
+    evidence = models.TextField(_("message"))
+    message_id = models.BigIntegerField(_("message id"), null=True, blank=True)
+    asked_at = models.DateTimeField(_("asked at"))
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("lifted by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lifted_by_name = models.CharField(_("lifted by"), max_length=150, blank=True)
+    lift_note = models.TextField(_("note"), blank=True)
+
+    objects = OptOutQuerySet.as_manager()
+    history = historical_records(
+        no_db_index=["lifted_by"],
+        verbose_name=_("opt-out history record"),
+        verbose_name_plural=_("opt-out history"),
+    )
+
+    class Meta:
+        verbose_name = _("opt-out")
+        verbose_name_plural = _("opt-outs")
+        ordering = ["-asked_at", "-id"]
+        permissions = [("lift_optout", _("Can lift a contact's opt-out"))]
+        # Not unique: a merge of two people who both opted out on a channel
+        # keeps both pieces of evidence (lifting one lifts both).
+        indexes = [models.Index(fields=["contact", "channel_id"], condition=Q(lifted_at__isnull=True), name="optout_active_idx")]
+
+    def __str__(self):
+        return f"{self.contact_id} · {self.channel_name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None

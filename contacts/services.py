@@ -14,7 +14,7 @@ from audit.services import audit_record
 from contacts_portal import database
 
 from .history import history_bulk_record
-from .models import Contact, CustomField, Tag, Wallet
+from .models import Contact, CustomField, OptOut, Tag, Wallet
 
 
 def delete_file_after_commit(file) -> None:
@@ -82,6 +82,39 @@ def contacts_reassign_wallet(*, source: Wallet, target: Wallet) -> int:
         counts={"contacts": moved},
     )
     return moved
+
+
+class OptOutLifted(Exception):
+    """The opt-out was lifted by someone else meanwhile."""
+
+
+@transaction.atomic
+def opt_out_lift(*, opt_out: OptOut, user, note: str) -> OptOut:
+    """An administrator lifts a person's opt-out on a channel, saying why
+    (`note`): messages may go to them again without a reason each time.
+    Any other active opt-out of the person on that channel (a merge brings
+    them together) is lifted with it. Their history keeps who and when;
+    the audit trail records it. Raises OptOutLifted when it was lifted
+    already."""
+    locked = OptOut.objects.select_for_update().filter(pk=opt_out.pk).first()
+    if locked is None or not locked.is_active:
+        raise OptOutLifted
+    same = OptOut.objects.active().select_for_update().filter(contact_id=locked.contact_id, channel_id=locked.channel_id)
+    now = timezone.now()
+    for each in same.order_by("pk"):
+        each.lifted_at = now
+        each.lifted_by = user
+        each.lifted_by_name = user.get_username() if user is not None else ""
+        each.lift_note = note
+        each.save(update_fields=["lifted_at", "lifted_by", "lifted_by_name", "lift_note"])
+        if each.pk == locked.pk:
+            locked = each
+    audit_record(
+        action=AuditEvent.Action.OPT_OUT_LIFT,
+        parameters={"contact": locked.contact_id, "channel": locked.channel_name, "opt_out": locked.pk},
+        counts={"opt_outs": 1},
+    )
+    return locked
 
 
 @transaction.atomic

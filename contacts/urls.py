@@ -20,6 +20,7 @@ urlpatterns = [
     path("segments/add/", views.SegmentCreateView.as_view(), name="segment_create"),
     path("segments/<int:pk>/edit/", views.SegmentUpdateView.as_view(), name="segment_update"),
     path("segments/<int:pk>/delete/", views.SegmentDeleteView.as_view(), name="segment_delete"),
+    path("opt-outs/<int:pk>/lift/", views.OptOutLiftView.as_view(), name="optout_lift"),
     path("import/", max_upload_size(settings.IMPORT_MAX_FILE_BYTES)(transfer_views.ImportView.as_view()), name="import"),
     path("import/template/", transfer_views.ImportTemplateView.as_view(), name="import_template"),
     path("export/", transfer_views.ExportView.as_view(), name="export"),

@@ -5,23 +5,25 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import Paginator
 from django.db import IntegrityError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import DeleteView, DetailView, ListView, UpdateView
+from django.views.generic import DeleteView, DetailView, FormView, ListView, UpdateView
 from django.views.generic.edit import CreateView
 from django_filters.views import FilterView
 
 from contacts_portal.htmx import HtmxTemplateMixin, is_htmx
 
 from .filters import ContactFilter
-from .forms import ContactForm, ContactGoneError, SegmentForm, StaleContactError
+from .forms import ContactForm, ContactGoneError, OptOutLiftForm, SegmentForm, StaleContactError
 from . import segments
 from .history import contact_timeline
-from .models import Contact, Segment
+from .models import Contact, OptOut, Segment
 from .pagination import ContactPaginator, name_search_parts
-from .services import contacts_delete
+from .services import OptOutLifted, contacts_delete, opt_out_lift
 
 
 class VisibleContactsMixin(PermissionRequiredMixin):
@@ -57,7 +59,8 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
         return response
 
     def get_queryset(self):
-        return super().get_queryset().select_related("wallet__user").prefetch_related("tags", "identities")
+        opt_outs = Prefetch("opt_outs", queryset=OptOut.objects.active(), to_attr="active_opt_outs")
+        return super().get_queryset().select_related("wallet__user").prefetch_related("tags", "identities", opt_outs)
 
     def get_context_data(self, **kwargs):
         # The saved segments, as chips above the list.
@@ -181,6 +184,36 @@ class ContactHistoryView(HtmxTemplateMixin, VisibleContactsMixin, DetailView):
         paginator = Paginator(contact_timeline(self.object.pk), self.paginate_by)
         page = paginator.get_page(self.request.GET.get("page"))
         return super().get_context_data(page_obj=page, entries=page.object_list, **kwargs)
+
+
+class OptOutLiftView(PermissionRequiredMixin, FormView):
+    """An administrator lifts a person's opt-out on a channel, with a note;
+    back to the contact."""
+
+    permission_required = ("contacts.change_contact", "contacts.lift_optout")
+    form_class = OptOutLiftForm
+    template_name = "contacts/opt_out_lift.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and self.has_permission():
+            visible = OptOut.objects.active().filter(contact__in=Contact.objects.visible_to(request.user).values("pk"))
+            self.opt_out = get_object_or_404(visible.select_related("contact"), pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(opt_out=self.opt_out, object=self.opt_out.contact, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            opt_out_lift(opt_out=self.opt_out, user=self.request.user, note=form.cleaned_data["note"])
+        except OptOutLifted:
+            messages.info(self.request, _("This opt-out was lifted already."))
+        else:
+            messages.success(
+                self.request,
+                _("%(name)s may receive messages on %(channel)s again.") % {"name": self.opt_out.contact.name, "channel": self.opt_out.channel_name},
+            )
+        return HttpResponseRedirect(self.opt_out.contact.get_absolute_url())
 
 
 class ContactPhotoView(VisibleContactsMixin, DetailView):

@@ -456,3 +456,28 @@ class TicketRead(models.Model):
 
     def __str__(self):
         return f"#{self.ticket_id} · {self.user_id} · {self.last_message_id}"
+
+
+class OptOutReason(models.Model):
+    """Why an agent wrote to a person who asked not to receive messages on
+    the channel (contacts.OptOut): asked once per ticket, when the ticket
+    is started or the first reply is sent."""
+
+    opt_out = models.ForeignKey(
+        "contacts.OptOut", verbose_name=_("opt-out"), on_delete=models.CASCADE, related_name="reasons"
+    )
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="opt_out_reasons")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reason to write despite an opt-out")
+        verbose_name_plural = _("reasons to write despite an opt-out")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"#{self.ticket_id} · {self.username}"

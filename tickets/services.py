@@ -15,7 +15,7 @@ from contacts.models import Contact, ContactIdentity
 from contacts.normalizers import format_phone
 from contacts_portal import database
 
-from . import identities
+from . import identities, optout
 from .gateways import GatewayError
 from .inbound import Inbound, safe_body
 from .models import Channel, Message, MessageEdit, Ticket
@@ -149,13 +149,17 @@ def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     """Store one delivered message, once (see _receive). A contact merged
     into another while its message was being stored makes the database
     refuse the message (it would point at a contact that is gone); it is
-    stored again, for the survivor."""
-    return database.retrying(
+    stored again, for the survivor. A person's "SAIR" (optout) is
+    recorded as their opt-out on the channel."""
+    message = database.retrying(
         lambda: _receive(channel=channel, inbound=inbound),
         on=(IntegrityError, Ticket.DoesNotExist),
         # Inside a caller's transaction the refused statement aborted it.
         when=lambda error: not connection.in_atomic_block,
     )
+    if message is not None and not inbound.from_me and not inbound.is_group and optout.asks_to_opt_out(inbound.body):
+        optout.opt_out_record(message=message)
+    return message
 
 
 def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
@@ -346,10 +350,19 @@ def _already_stored(*, channel: Channel, inbound: Inbound, now) -> None:
         Message.objects.filter(pk=message.pk).update(body=inbound.body, kind=inbound.kind, edited_at=now, updated_at=now)
 
 
-def ticket_start(*, contact: Contact, channel: Channel, user) -> tuple[Ticket, bool]:
+@transaction.atomic
+def ticket_start(*, contact: Contact, channel: Channel, user, reason: str = "") -> tuple[Ticket, bool]:
     """"Iniciar atendimento": the contact's active ticket on `channel`, or a
-    new one assigned to `user`. (ticket, created)."""
-    return active_ticket(contact=contact, channel=channel, user=user)
+    new one assigned to `user`. (ticket, created). A person who opted out
+    on the channel is written to only with a `reason`, which is kept
+    (raises ValidationError without one)."""
+    opt_out = optout.active_opt_out(contact=contact, channel=channel)
+    if opt_out is not None and not reason.strip():
+        raise optout.refusal(opt_out)
+    ticket, created = active_ticket(contact=contact, channel=channel, user=user)
+    if opt_out is not None:
+        optout.reason_record(opt_out=opt_out, ticket=ticket, user=user, reason=reason.strip())
+    return ticket, created
 
 
 def _recipient(ticket: Ticket) -> str:
@@ -368,11 +381,18 @@ def _recipient(ticket: Ticket) -> str:
     return ticket.channel.provider.chat_id_of(ticket.contact)
 
 
-def reply_create(*, ticket: Ticket, text: str, user) -> Message:
+def reply_create(*, ticket: Ticket, text: str, user, reason: str = "") -> Message:
     """Store an agent's reply, not yet sent (reply_send sends it). Replying
-    to a ticket nobody serves makes it the replier's."""
+    to a ticket nobody serves makes it the replier's. The first reply in a
+    ticket to a person who opted out on its channel needs a `reason`,
+    which is kept (raises ValidationError without one)."""
     now = timezone.now()
     with transaction.atomic():
+        opt_out = optout.reason_needed(ticket=ticket)
+        if opt_out is not None:
+            if not reason.strip():
+                raise optout.refusal(opt_out)
+            optout.reason_record(opt_out=opt_out, ticket=ticket, user=user, reason=reason.strip())
         message = Message.objects.create(
             channel=ticket.channel,
             # The provider's id replaces this one once it is sent.

@@ -25,7 +25,8 @@ from jobs.registry import kind_of
 
 from .filters import TicketFilter
 from .forms import ReplyForm, StartTicketForm, SyncForm
-from .models import Message, Ticket
+from .models import Message, OptOutReason, Ticket
+from .optout import active_opt_out
 from .jobs import job_start, popup_context
 from .services import reply_create, reply_retry, reply_send, ticket_start
 
@@ -139,6 +140,14 @@ def conversation_version(ticket: Ticket) -> str:
     return f"{latest['count']}-{updated:.6f}-{ticket.status}-{ticket.updated_at.timestamp():.6f}"
 
 
+def opt_out_context(ticket: Ticket) -> dict:
+    """What the ticket shows of the person's wish not to receive messages
+    on its channel: the opt-out, and the reasons given to write anyway."""
+    opt_out = active_opt_out(contact=ticket.contact_id, channel=ticket.channel_id)
+    reasons = list(OptOutReason.objects.filter(opt_out=opt_out, ticket=ticket)) if opt_out else []
+    return {"opt_out": opt_out, "opt_out_reasons": reasons}
+
+
 class ConversationMixin:
     """The conversation of a ticket, newest at the bottom, and its reply box."""
 
@@ -156,6 +165,7 @@ class ConversationMixin:
             "version": conversation_version(ticket),
             "form": form if form is not None else ReplyForm(ticket=ticket),
             "can_reply": self.request.user.has_perm("tickets.add_message"),
+            **opt_out_context(ticket),
         }
 
     def render_conversation(self, ticket: Ticket, form=None) -> HttpResponse:
@@ -254,7 +264,13 @@ class TicketReplyView(ConversationMixin, VisibleTicketsMixin, View):
         ticket = get_object_or_404(self.get_queryset(), pk=pk)
         form = ReplyForm(request.POST, ticket=ticket)
         if form.is_valid():
-            message = reply_create(ticket=ticket, text=form.cleaned_data["text"], user=request.user)
+            try:
+                message = reply_create(
+                    ticket=ticket, text=form.cleaned_data["text"], user=request.user, reason=form.cleaned_data.get("reason", "")
+                )
+            except ValidationError as error:  # the person opted out meanwhile
+                form.add_error(None, error)
+        if form.is_valid():
             sent = reply_send(message=message)
             form = None
             if not is_htmx(request):
@@ -262,7 +278,7 @@ class TicketReplyView(ConversationMixin, VisibleTicketsMixin, View):
                     messages.error(request, _("The reply was not sent: %(error)s") % {"error": message.error})
                 return HttpResponseRedirect(ticket.get_absolute_url())
         elif not is_htmx(request):
-            for error in form.errors.get("text", []) + form.non_field_errors():
+            for error in form.errors.get("text", []) + form.errors.get("reason", []) + form.non_field_errors():
                 messages.error(request, error)
             return HttpResponseRedirect(ticket.get_absolute_url())
         ticket.refresh_from_db()
@@ -385,17 +401,21 @@ class TicketStartView(HtmxTemplateMixin, PermissionRequiredMixin, FormView):
     def post(self, request, *args, **kwargs):
         form = self.get_form()
         channels = list(form.fields["channel"].queryset)
-        if "channel" not in request.POST and len(channels) == 1:
+        if "channel" not in request.POST and len(channels) == 1 and channels[0].pk not in form.opt_outs:
             return self.start(channels[0])
         if "channel" not in request.POST:
             return self.render_to_response(self.get_context_data(form=StartTicketForm(contact=self.contact)))
         return self.form_valid(form) if form.is_valid() else self.form_invalid(form)
 
     def form_valid(self, form):
-        return self.start(form.cleaned_data["channel"])
+        try:
+            return self.start(form.cleaned_data["channel"], reason=form.cleaned_data.get("reason", ""))
+        except ValidationError as error:  # the person opted out meanwhile
+            form.add_error("reason", error)
+            return self.form_invalid(form)
 
-    def start(self, channel):
-        ticket, created = ticket_start(contact=self.contact, channel=channel, user=self.request.user)
+    def start(self, channel, reason: str = ""):
+        ticket, created = ticket_start(contact=self.contact, channel=channel, user=self.request.user, reason=reason)
         if not created:
             messages.info(self.request, _("%(contact)s already had an open ticket on %(channel)s: here it is.") % {
                 "contact": self.contact.name,

@@ -213,8 +213,8 @@ def test_the_list_issues_a_constant_number_of_queries(admin_client, django_asser
     # session, user, two for permissions, capped count, the page of contacts,
     # their tags, their identities (LIDs), the wallet filter's choices, the
     # tags (the tag filter's choices and their colours), and the saved
-    # segments' chips
-    with django_assert_num_queries(11):
+    # segments' chips, and their opt-outs
+    with django_assert_num_queries(12):
         response = admin_client.get(LIST, {"per_page": page_size})
     assert len(names(response)) == page_size
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from contacts.models import Contact, CustomField, MergeRecord, Segment
+from contacts.models import Contact, CustomField, MergeRecord, OptOut, Segment
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
 from contacts.tests.test_contact_form import png
 from jobs.models import Job, Worker
@@ -71,6 +71,8 @@ PANEL = {
     "contacts:segment_create": (None, {"GET": roles(LOGIN, 403, 200, 200, 200), "POST": roles(LOGIN, 403, 200, 200, 200)}),
     "contacts:segment_update": ("segment", {"GET": roles(LOGIN, 403, 200, 404, 404), "POST": roles(LOGIN, 403, 200, 404, 404)}),
     "contacts:segment_delete": ("segment", {"GET": roles(LOGIN, 403, 200, 404, 404), "POST": roles(LOGIN, 403, 302, 404, 404)}),
+    # Lifting an opt-out: administrators only; an empty note is refused (200).
+    "contacts:optout_lift": ("opt-out", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 200)}),
     # Import and export: a permission each (administrators); a job and its
     # files belong to the user who asked (here the administrator): anybody
     # else gets a 404.
@@ -302,6 +304,10 @@ def panel_url(name, needs, world):
     if needs == "segment":
         segment = Segment.objects.create(name=f"Segmento {Segment.objects.count()}", owner=world.users["agent_a"], filters={"q": "a"})
         return reverse(name, args=[segment.pk])
+    if needs == "opt-out":
+        contact = ContactFactory(wallet=world.contact.wallet)
+        opt_out = OptOut.objects.create(contact=contact, channel_id=1, channel_name="WhatsApp", evidence="SAIR", asked_at=timezone.now())
+        return reverse(name, args=[opt_out.pk])
     administrator = world.users["administrator"]
     if needs == "moved admin page":
         return reverse(name, kwargs={"old": "contacts/job", "rest": ""})

@@ -7,7 +7,7 @@ bulk helpers), whatever the batch's size."""
 from collections import defaultdict
 
 from contacts_portal.database import remap, update_rows
-from contacts.models import Contact, ContactIdentity, CustomField, MergeRecord
+from contacts.models import Contact, ContactIdentity, CustomField, MergeRecord, OptOut
 from tickets import merging as tickets_merging
 
 from .plan import Batch
@@ -71,6 +71,8 @@ def move_belongings(batch: Batch) -> None:
     Through.objects.bulk_create(batch.new_links)
     remap(MergeRecord, "survivor", batch.moves)
     remap(ContactIdentity, "contact", batch.moves)
+    # A person's wish not to receive messages survives the merge.
+    remap(OptOut, "contact", batch.moves)
 
 
 def _free_name(name: str, taken: set[str]) -> str:
