@@ -49,7 +49,8 @@ def linked_numbers() -> dict[str, str]:
 
 def move_conversations(*, moves: dict[int, int]) -> dict[int, dict]:
     """Move the merged contacts' tickets and messages to their survivors;
-    returns, per merged contact, the tickets moved and the messages count."""
+    returns, per merged contact, the tickets moved, the messages count and
+    ids, and the tickets the merge closed into others."""
     now = timezone.now()
     involved = [*moves, *set(moves.values())]
     # Locked in id order, like the contacts.
@@ -84,13 +85,28 @@ def move_conversations(*, moves: dict[int, int]) -> dict[int, dict]:
         )
         remap(Message, "ticket", closing)
     remap(Ticket, "contact", moves)
-    message_counts = dict(
-        Message.objects.filter(contact_id__in=list(moves)).values("contact_id").annotate(n=Count("pk")).order_by().values_list("contact_id", "n")
-    )
+    # Which messages each merged contact brought: an undo of the merge
+    # takes these back, and leaves those that arrive later to the survivor.
+    message_ids = defaultdict(list)
+    for pk, contact_id in Message.objects.filter(contact_id__in=list(moves)).order_by("pk").values_list("pk", "contact_id"):
+        message_ids[contact_id].append(pk)
     remap(Message, "contact", moves)
     if closing:
         kept = Ticket.objects.filter(pk__in=set(closing.values()))
         kept.update(updated_at=now)
         kept.catch_up_last_message()  # the closed ones' messages may be newer
-    return {pk: {"tickets": moved_tickets.get(pk, []), "messages": message_counts.get(pk, 0)} for pk in moves}
+    closed_of = {pk: contact_id for pk, contact_id, *_rest in tickets}
+    return {
+        pk: {
+            "tickets": moved_tickets.get(pk, []),
+            "messages": len(message_ids.get(pk, [])),
+            "message_ids": message_ids.get(pk, []),
+            # Its tickets closed into another one, and the other one's
+            # tickets closed into its: {closed ticket id: kept ticket id}.
+            "closed_tickets": {
+                str(closed): kept for closed, kept in closing.items() if pk in (closed_of.get(closed), closed_of.get(kept))
+            },
+        }
+        for pk in moves
+    }
 

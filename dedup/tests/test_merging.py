@@ -152,3 +152,37 @@ def test_a_survivor_that_takes_a_duplicates_birth_date_takes_its_birthday_too():
     merge_all()
     survivor.refresh_from_db()
     assert (survivor.birth_date, survivor.birthday_key) == (date(1990, 12, 25), 1225)
+
+
+def test_a_merge_snapshot_keeps_what_an_undo_needs_to_put_the_contact_back():
+    from django.utils import timezone
+
+    from contacts.models import OptOut
+    from tickets.models import Channel, Message, Ticket
+
+    tag = TagFactory(name="Cliente")
+    wallet = WalletFactory()
+    survivor = stored_contact(5, name="Ana", email="ana@example.com")
+    other = stored_contact(1, name="Ana Paula", email="ana@example.com", company="ACME", number="5511987654321", tags=[tag], wallet=wallet)
+    extra = CustomField.objects.create(contact=other, name="Cidade", value="Natal")
+    lid = ContactIdentity.objects.create(contact=other, kind=ContactIdentity.Kind.LID, value="123456789012345")
+    channel = Channel.objects.create(kind="whatsapp", name="Vendas", webhook_secret="s")
+    own = Ticket.objects.create(contact=survivor, channel=channel)
+    theirs = Ticket.objects.create(contact=other, channel=channel)
+    message = Message.objects.create(
+        channel=channel, external_id="m1", chat_id="5511987654321@s.whatsapp.net", contact=other, ticket=theirs, body="SAIR", sent_at=timezone.now()
+    )
+    opt_out = OptOut.objects.create(contact=other, channel_id=channel.pk, channel_name="Vendas", evidence="SAIR", asked_at=timezone.now())
+
+    merge_all()
+
+    snapshot = MergedContact.objects.get().snapshot
+    assert snapshot["tag_ids"] == [tag.pk]
+    assert snapshot["wallet_id"] == wallet.pk
+    assert snapshot["custom_field_ids"] == [extra.pk]
+    assert snapshot["identity_ids"] == [lid.pk]
+    assert snapshot["opt_out_ids"] == [opt_out.pk]
+    assert snapshot["message_ids"] == [message.pk] and snapshot["messages"] == 1
+    assert snapshot["tickets"] == [theirs.pk]
+    assert {int(k): v for k, v in snapshot["closed_tickets"].items()} in ({theirs.pk: own.pk}, {own.pk: theirs.pk})
+    assert snapshot["filled"] == {"number": "5511987654321", "company": "ACME", "wallet_id": wallet.pk}
