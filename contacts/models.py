@@ -568,6 +568,8 @@ class MergeRecord(models.Model):
     )
     survivor_name = models.CharField(_("kept contact's name"), max_length=200)
     rules = models.JSONField(_("why"), default=list, blank=True)
+    # When the merge was undone (dedup.merging.undo), if it was.
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("merge")
@@ -576,6 +578,16 @@ class MergeRecord(models.Model):
 
     def __str__(self):
         return f"{self.survivor_name} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def undoable(self) -> bool:
+        """Whether "undo" may be offered: within MERGE_UNDO_DAYS, and
+        recorded with what an undo needs (dedup.merging.undo says more)."""
+        from datetime import timedelta
+
+        if self.undone_at is not None or self.created_at < timezone.now() - timedelta(days=settings.MERGE_UNDO_DAYS):
+            return False
+        return all("message_ids" in merged.snapshot for merged in self.contacts.all())
 
 
 class MergedContact(models.Model):

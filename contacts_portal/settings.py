@@ -260,6 +260,9 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", Fa
 # Contacts panel
 # Strict wallet mode: agents do not see contacts that have no wallet.
 CONTACTS_STRICT_WALLETS = env_bool("CONTACTS_STRICT_WALLETS", False)
+# How long a merge of duplicates can be undone (manage.py unmerge, the
+# survivor's history).
+MERGE_UNDO_DAYS = int(os.environ.get("MERGE_UNDO_DAYS", "30"))
 # Beyond this many matches the list shows "1.000+" instead of counting every
 # row: counting further costs more than the page itself at a million contacts
 # (see benchmarks/list_search.py), and nobody pages through 40 pages.

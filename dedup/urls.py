@@ -8,5 +8,6 @@ from . import views
 urlpatterns = [
     path("<int:pk>/merge/", views.ContactMergeView.as_view(), name="merge"),
     path("duplicates/", views.DuplicatesView.as_view(), name="duplicates"),
+    path("merges/<int:pk>/undo/", views.MergeUndoView.as_view(), name="unmerge"),
     path("jobs/<uuid:token>/merge/", views.DuplicatesMergeView.as_view(), name="duplicates_merge"),
 ]

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, TemplateView, View
 
@@ -19,6 +20,7 @@ from jobs.tasks import enqueue
 from jobs.views import UserJobMixin
 
 from .merging import contacts_merge, merge_preview
+from .merging.undo import UnmergeRefused, merge_undo
 
 GROUPS_PER_PAGE = 20
 
@@ -135,3 +137,27 @@ class ContactMergeView(MergePermissionMixin, DetailView):
         messages.success(request, _("The contacts were merged into “%(name)s”.") % {"name": survivor.name})
         return HttpResponseRedirect(survivor.get_absolute_url())
 
+
+
+class MergeUndoView(MergePermissionMixin, View):
+    """"Desfazer mesclagem" from the survivor's history: back to it, saying
+    what happened or why nothing did."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        visible = MergeRecord.objects.filter(survivor__in=Contact.objects.visible_to(request.user).values("pk"))
+        record = get_object_or_404(visible.select_related("survivor"), pk=pk)
+        survivor = record.survivor
+        try:
+            with recording(source=Source.MERGE, user=request.user):
+                result = merge_undo(record=record)
+        except UnmergeRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(
+                request,
+                _("Merge undone: %(contacts)s contacts back, with %(tickets)s tickets and %(messages)s messages.")
+                % {"contacts": result.contacts, "tickets": result.tickets, "messages": result.messages},
+            )
+        return HttpResponseRedirect(reverse("contacts:history", args=[survivor.pk]))

@@ -95,6 +95,8 @@ PANEL = {
     # without the other contact it is a 404).
     "contacts:duplicates": (None, {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 302)}),
     "contacts:duplicates_merge": ("duplicates job", {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
+    # Undoing a merge: administrators, from the survivor's history (POST only).
+    "contacts:unmerge": ("merge record", {"GET": roles(LOGIN, 403, 403, 403, 405), "POST": roles(LOGIN, 403, 403, 403, 302)}),
     "contacts:merge": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 404)}),
     # Bulk actions: whoever may change contacts starts one (an empty POST is
     # the form again, with its errors); its job's page is its owner's.
@@ -304,6 +306,10 @@ def panel_url(name, needs, world):
     if needs == "segment":
         segment = Segment.objects.create(name=f"Segmento {Segment.objects.count()}", owner=world.users["agent_a"], filters={"q": "a"})
         return reverse(name, args=[segment.pk])
+    if needs == "merge record":
+        survivor = ContactFactory(wallet=world.contact.wallet)
+        record = MergeRecord.objects.create(survivor=survivor, survivor_name=survivor.name, source="panel")
+        return reverse(name, args=[record.pk])
     if needs == "opt-out":
         contact = ContactFactory(wallet=world.contact.wallet)
         opt_out = OptOut.objects.create(contact=contact, channel_id=1, channel_name="WhatsApp", evidence="SAIR", asked_at=timezone.now())
