@@ -20,7 +20,9 @@ class BulkForm(forms.Form):
     """A bulk action on the list's selection: the rows ticked (`contact`),
     or every result of the list's query (`all`, `query`)."""
 
-    action = forms.ChoiceField(label=_("Action"), choices=Action.choices)
+    #: Export is the export page's, with the same selection.
+    EXPORT = "export"
+    action = forms.ChoiceField(label=_("Action"), choices=[*Action.choices, (EXPORT, _("Export"))])
     tag = forms.ModelChoiceField(label=_("Tag"), queryset=Tag.objects.all(), required=False, empty_label=_("Choose the tag"))
     wallet = forms.ModelChoiceField(label=_("Wallet"), queryset=Wallet.objects.none(), required=False, empty_label=_("Choose the wallet"))
     all = forms.BooleanField(required=False, widget=forms.HiddenInput)

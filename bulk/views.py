@@ -40,8 +40,10 @@ class BulkStartView(PermissionRequiredMixin, FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        contacts, filters = self.chosen(data)
+        if data["action"] == BulkForm.EXPORT:
+            return HttpResponseRedirect(self.export_url(data))
         try:
+            contacts, filters = self.chosen(data)
             target = Target(data["action"], tag=data.get("tag"), wallet=data.get("wallet"))
             job = bulk_prepare(
                 user=self.request.user, contacts=contacts, target=target, filters=filters, language=self.request.LANGUAGE_CODE
@@ -51,6 +53,15 @@ class BulkStartView(PermissionRequiredMixin, FormView):
             return self.form_invalid(form)
         return HttpResponseRedirect(job.get_absolute_url())
 
+    def export_url(self, data) -> str:
+        """The export page, for the same selection: the list's query, and
+        the rows ticked unless every result was chosen."""
+        query = QueryDict(data.get("query") or "", mutable=True)
+        query.pop("page", None)
+        if not data.get("all"):
+            query.setlist("contact", [str(pk) for pk in data["contact"]])
+        return reverse("contacts:export") + ("?" + query.urlencode() if query else "")
+
     def chosen(self, data) -> tuple:
         """The contacts chosen, among those the user may see: every result
         of the list's query, or the rows ticked (among those results)."""
@@ -59,6 +70,9 @@ class BulkStartView(PermissionRequiredMixin, FormView):
             query.pop(key, None)
         filterset = ContactFilter(query, queryset=Contact.objects.visible_to(self.request.user), request=self.request)
         contacts = filterset.qs
+        if getattr(filterset, "segment_problem", ""):
+            # A saved segment that no longer applies as saved acts on nothing, never on more.
+            raise BulkError(filterset.segment_problem)
         filters = {"query": filterset.query_string}
         if not data.get("all"):
             contacts = contacts.filter(pk__in=data["contact"])

@@ -152,6 +152,8 @@ def export_parts(parameters: dict, user) -> tuple[QuerySet, list[QuerySet]]:
         from ..filters import imported_job, touched_by_import
 
         contacts = touched_by_import(contacts, imported_job(user, parameters["imported"]))
+    if parameters.get("contacts"):
+        contacts = contacts.filter(pk__in=parameters["contacts"])
     filterset = ContactFilter.for_user(user, data, queryset=contacts)
     queryset = filterset.qs
     parts = []

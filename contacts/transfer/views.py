@@ -243,7 +243,8 @@ class ExportView(PermissionRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         filterset = self.filterset()
-        return super().get_context_data(filter=filterset, **kwargs)
+        ticked = len([pk for pk in self.request.GET.getlist("contact") if pk.isdigit()])
+        return super().get_context_data(filter=filterset, ticked=ticked, **kwargs)
 
     def form_valid(self, form):
         filterset = self.filterset()
@@ -256,6 +257,8 @@ class ExportView(PermissionRequiredMixin, FormView):
         parameters = {
             **{key: data.get(key, "") for key in ContactFilter.SINGLE_VALUED},
             "tag": [int(pk) for pk in data.getlist("tag")],
+            # The rows ticked in the list (its bulk "Exportar"), among the filter's.
+            "contacts": sorted({int(pk) for pk in data.getlist("contact") if pk.isdigit() and len(pk) < 19}),
             "format": form.cleaned_data["format"],
             "from_panel": True,
             "language": self.request.LANGUAGE_CODE,

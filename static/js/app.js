@@ -292,6 +292,77 @@
     if (box) box.focus();
   });
 
+  // Bulk actions. The rows ticked are kept here as well as in their boxes:
+  // a search typed just before a tick refreshes the rows (htmx) and would
+  // clear the tick; after every refresh the rows still shown are ticked
+  // again, and the bar counts what is selected, shown or not.
+  const selected = new Set();
+  // "Every result" is remembered with the query it was ticked for: a
+  // refresh of the same results keeps it, other results clear it.
+  let everyResultOf = null;
+  function queryInput() { return document.querySelector("input[name=query][form=bulk-form]"); }
+  function rowBoxes() { return Array.from(document.querySelectorAll("input[data-bulk-row]")); }
+  function syncBulk() {
+    const form = document.getElementById("bulk-form");
+    if (!form) return;
+    rowBoxes().forEach((box) => { box.checked = selected.has(box.value); });
+    const boxes = rowBoxes();
+    const page = document.querySelector("input[data-bulk-page]");
+    if (page) {
+      page.checked = boxes.length > 0 && boxes.every((box) => box.checked);
+      page.indeterminate = !page.checked && boxes.some((box) => box.checked);
+    }
+    const all = document.querySelector("input[data-bulk-all]");
+    const query = queryInput();
+    if (all) all.checked = everyResultOf !== null && query !== null && query.value === everyResultOf;
+    const everything = Boolean(all && all.checked);
+    const count = form.querySelector("[data-bulk-count]");
+    if (everything) count.textContent = all.dataset.label;
+    else if (selected.size === 1) count.textContent = form.dataset.one;
+    else if (selected.size > 1) count.textContent = form.dataset.many.replace("__count__", selected.size.toLocaleString(document.documentElement.lang));
+    else count.textContent = form.dataset.none;
+    form.classList.toggle("app-bulk-active", everything || selected.size > 0);
+  }
+  document.addEventListener("change", (event) => {
+    const box = event.target;
+    if (box.matches("input[data-bulk-row]")) {
+      if (box.checked) selected.add(box.value); else selected.delete(box.value);
+    } else if (box.matches("input[data-bulk-page]")) {
+      rowBoxes().forEach((row) => { if (box.checked) selected.add(row.value); else selected.delete(row.value); });
+    } else if (box.matches("input[data-bulk-all]")) {
+      const query = queryInput();
+      everyResultOf = box.checked && query ? query.value : null;
+    } else {
+      return;
+    }
+    syncBulk();
+  });
+  document.addEventListener("click", (event) => {
+    if (!event.target.matches("[data-bulk-clear]")) return;
+    selected.clear();
+    everyResultOf = null;
+    syncBulk();
+  });
+  // Rows ticked but not on the page now go along as hidden fields.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.id !== "bulk-form") return;
+    form.querySelectorAll("input[data-bulk-kept]").forEach((input) => input.remove());
+    const shown = new Set(rowBoxes().map((box) => box.value));
+    selected.forEach((id) => {
+      if (shown.has(id)) return;
+      const input = document.createElement("input");
+      input.type = "hidden"; input.name = "contact"; input.value = id; input.dataset.bulkKept = "1";
+      form.appendChild(input);
+    });
+  });
+  document.addEventListener("DOMContentLoaded", () => {
+    rowBoxes().forEach((box) => { if (box.checked) selected.add(box.value); });
+    syncBulk();
+  });
+  document.addEventListener("htmx:afterSettle", syncBulk);
+  document.addEventListener("htmx:historyRestore", syncBulk);
+
   // A refusal that explains itself (an upload too large) sends its message
   // in HX-Trigger; any other server error must not leave the popup silently
   // stuck.

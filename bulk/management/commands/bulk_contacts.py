@@ -5,7 +5,7 @@ from django.http import QueryDict
 from audit.recording import Source, recording
 from contacts import birthdays
 from contacts.filters import ContactFilter
-from contacts.models import Contact, Tag, Wallet
+from contacts.models import Contact, Segment, Tag, Wallet
 from jobs.tasks import run_job
 
 from bulk.models import Action
@@ -23,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--wallet", default="", help="Only this wallet's contacts (by name; 'none' for no wallet).")
         parser.add_argument("--tag", action="append", default=[], help="Only contacts with this tag (by name; repeat for any of several).")
         parser.add_argument("--birthday", choices=list(birthdays.WINDOWS), help="Only contacts whose birthday is today, in the next 7 days (week) or 30 days (month).")
+        parser.add_argument("--segment", default="", help="Only the contacts of this saved segment (by name; a shared one first).")
         action = parser.add_mutually_exclusive_group(required=True)
         action.add_argument("--add-tag", metavar="NAME", help="Give every contact found this tag.")
         action.add_argument("--remove-tag", metavar="NAME", help="Take this tag from every contact found.")
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", default="", help="Act as this user: only the contacts they may see, with their permissions.")
 
     @no_translations
-    def handle(self, *args, q, wallet, tag, birthday, add_tag, remove_tag, move_to_wallet, delete, dry_run, user, **options):
+    def handle(self, *args, q, wallet, tag, birthday, segment, add_tag, remove_tag, move_to_wallet, delete, dry_run, user, **options):
         user = self.user(user)
         target = self.target(add_tag=add_tag, remove_tag=remove_tag, move_to_wallet=move_to_wallet, delete=delete)
         data = QueryDict(mutable=True)
@@ -45,10 +46,21 @@ class Command(BaseCommand):
         if birthday:
             data["birthday"] = birthday
         contacts = Contact.objects.visible_to(user) if user is not None else Contact.objects.all()
-        filterset = ContactFilter(data, queryset=contacts)
+        viewer = user
+        if segment:
+            chosen = self.segment(segment)
+            data["segment"] = str(chosen.pk)
+            # Without --user, the segment as its owner sees it (as export_contacts does).
+            viewer = user or chosen.owner
+        if viewer is None:
+            filterset = ContactFilter(data, queryset=contacts)
+        else:
+            filterset = ContactFilter.for_user(viewer, data, queryset=contacts)
         if filterset.notes:
             raise CommandError(" ".join(str(note) for note in filterset.notes))
-        filters = {"q": q, "wallet": wallet, "tag": tag, "birthday": birthday or ""}
+        if getattr(filterset, "segment_problem", ""):
+            raise CommandError(str(filterset.segment_problem))
+        filters = {"q": q, "wallet": wallet, "tag": tag, "birthday": birthday or "", "segment": segment}
         try:
             with recording(source=Source.BULK, user=user):
                 if dry_run:
@@ -72,6 +84,14 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"There is no user named {username!r}.")
         return user
+
+    def segment(self, name) -> Segment:
+        found = list(Segment.objects.filter(name__iexact=name.strip()).select_related("owner").order_by("-shared", "id"))
+        if not found:
+            raise CommandError(f"There is no segment named {name!r}.")
+        if len(found) > 1 and not (found[0].shared and not found[1].shared):
+            raise CommandError(f"Several segments are named {name!r}; rename one of them.")
+        return found[0]
 
     def wallet(self, name) -> Wallet:
         wallet = Wallet.objects.filter(name__iexact=name).first()
