@@ -5,7 +5,6 @@ import pytest
 from playwright.sync_api import expect
 
 from contacts.models import Contact, Tag
-from contacts.tests.browser.conftest import browser, chromium_path, csp_violations, page, screenshot  # noqa: F401
 from contacts.tests.browser.test_panel import data, log_in, rows  # noqa: F401 (fixture)
 from contacts.tests.factories import ContactFactory
 
