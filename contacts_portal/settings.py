@@ -262,6 +262,12 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", Fa
 CONTACTS_STRICT_WALLETS = env_bool("CONTACTS_STRICT_WALLETS", False)
 # How long a merge of duplicates can be undone (manage.py unmerge, the
 # survivor's history).
+# The largest file a customer's message may bring that the panel fetches
+# and keeps: photos, voice notes, videos and stickers; documents. Larger
+# ones are shown as such, with their caption.
+MESSAGE_MEDIA_MAX_BYTES = int(os.environ.get("MESSAGE_MEDIA_MAX_BYTES", 16 * 1024 * 1024))
+MESSAGE_MEDIA_MAX_DOCUMENT_BYTES = int(os.environ.get("MESSAGE_MEDIA_MAX_DOCUMENT_BYTES", 100 * 1024 * 1024))
+
 MERGE_UNDO_DAYS = int(os.environ.get("MERGE_UNDO_DAYS", "30"))
 # Beyond this many matches the list shows "1.000+" instead of counting every
 # row: counting further costs more than the page itself at a million contacts

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from contacts_portal.admin import ReadOnlyAdmin
 
 from .gateways import GatewayError
-from .models import Channel, Message, MessageEdit, Ticket, new_webhook_secret
+from .models import Channel, Message, MessageEdit, MessageMedia, Ticket, new_webhook_secret
 
 SECRET_FIELDS = ("webhook_secret", "api_key", "bot_token")
 
@@ -163,9 +163,27 @@ class MessageEditInline(admin.TabularInline):
         return False
 
 
+class MessageMediaInline(admin.StackedInline):
+    """The file the message carries, as fetched (or why not)."""
+
+    model = MessageMedia
+    fields = ["kind", "status", "file_name", "content_type", "size", "duration", "attempts", "error", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
-    inlines = [MessageEditInline]
+    inlines = [MessageMediaInline, MessageEditInline]
     list_display = ["sent_at", "channel", "sender_name", "chat_id", "from_me", "kind", "short_body", "ticket"]
     list_filter = ["channel", "from_me", "is_group", "kind", "delivery"]
     list_select_related = ["channel", "ticket"]

@@ -24,6 +24,19 @@ class InvalidPayload(ValueError):
 
 
 @dataclass(frozen=True)
+class InboundMedia:
+    """The file a delivered message carries, as the event describes it: a
+    MessageMedia.Kind, what the provider needs to fetch it (`source`), and
+    what the sender declared of it (size in bytes, file name, seconds)."""
+
+    kind: str
+    source: dict
+    size: int | None = None
+    file_name: str = ""
+    duration: int | None = None
+
+
+@dataclass(frozen=True)
 class Inbound:
     """One delivered message, ready to be stored (see Message)."""
 
@@ -51,6 +64,9 @@ class Inbound:
     # private chat is with, when the gateway sent it; chat_identity is then
     # the number sent beside it, or blank when none was.
     chat_lid: str = ""
+    # The photo, voice note, video, document or sticker the message carries
+    # (fetched later: tickets.media).
+    media: InboundMedia | None = None
 
     @property
     def edit_only(self) -> bool:
@@ -99,6 +115,18 @@ def safe_body(value) -> str:
 
 def as_dict(value) -> dict:
     return value if isinstance(value, dict) else {}
+
+
+def count_of(value) -> int | None:
+    """A non-negative count (a size in bytes, seconds) as a number, a digit
+    string or a protobuf Long {"low", "high"}; None when it is none."""
+    if isinstance(value, dict) and type(value.get("low")) is int and type(value.get("high")) is int:
+        value = (value["high"] << 32) | (value["low"] & 0xFFFFFFFF)
+    if isinstance(value, str) and value.isdigit() and len(value) < 20:
+        value = int(value)
+    if type(value) is float and value == value and 0 <= value < 2**63:
+        value = int(value)
+    return value if type(value) is int and 0 <= value < 2**63 else None
 
 
 def timestamp_of(value) -> datetime:

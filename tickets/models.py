@@ -481,3 +481,91 @@ class OptOutReason(models.Model):
 
     def __str__(self):
         return f"#{self.ticket_id} · {self.username}"
+
+
+#: A media fetch that has not finished by then was lost (a worker that
+#: stopped half-way); longer than all of a fetch's retries take to begin.
+MEDIA_FETCH_GIVE_UP = timedelta(hours=2)
+
+
+def media_upload_to(media: "MessageMedia", filename: str) -> str:
+    """A random name under messages/: never the sender's file name, which
+    is kept apart (MessageMedia.file_name) and only ever shown. The
+    extension is the one the file's bytes have (tickets.media.sniff)."""
+    extension = filename.rpartition(".")[2][:8] if "." in filename else "bin"
+    return f"messages/{timezone.now():%Y/%m}/{secrets.token_urlsafe(24)}.{extension}"
+
+
+class MessageMediaQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The media of the tickets `user` may see (Ticket.objects.visible_to)."""
+        return self.filter(message__ticket__in=Ticket.objects.visible_to(user).values("pk"))
+
+
+class MessageMedia(models.Model):
+    """The file a message carries (a photo, a voice note, a video, a
+    document, a sticker): one per message. The webhook records it as
+    pending; a background job (tickets.media) fetches it from the gateway
+    and stores it under a random name, with its size and its type as found
+    in its bytes, not as the sender named or declared it."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("image")
+        AUDIO = "audio", _("audio")
+        VOICE = "voice", _("voice note")
+        VIDEO = "video", _("video")
+        DOCUMENT = "document", _("document")
+        STICKER = "sticker", _("sticker")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("downloading")
+        STORED = "stored", _("stored")
+        TOO_LARGE = "too_large", _("too large")
+        GONE = "gone", _("no longer available")
+        FAILED = "failed", _("could not be downloaded")
+
+    message = models.OneToOneField(Message, verbose_name=_("message"), on_delete=models.CASCADE, related_name="media")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    file = models.FileField(_("file"), upload_to=media_upload_to, max_length=200, blank=True)
+    # The size stored; until then, the size the gateway declared (if any).
+    size = models.PositiveBigIntegerField(_("size"), null=True, blank=True)
+    # Found from the bytes once stored (tickets.media.sniff); blank before.
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    # Seconds, for audio and video, when the gateway says it.
+    duration = models.PositiveIntegerField(_("duration"), null=True, blank=True)
+    # What the channel's provider needs to fetch the file again (Evolution
+    # API: the message's key and content; Telegram: the file_id).
+    source = models.JSONField(_("source"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    objects = MessageMediaQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("message media")
+        verbose_name_plural = _("message media")
+        indexes = [
+            # What is left to fetch (or to fetch again).
+            models.Index(fields=["updated_at"], condition=Q(status="pending"), name="media_pending_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.file_name or self.message_id}"
+
+    def get_absolute_url(self):
+        return reverse("tickets:media", args=[self.pk])
+
+    @property
+    def is_stored(self) -> bool:
+        return self.status == self.Status.STORED and bool(self.file)
+
+    @property
+    def can_retry(self) -> bool:
+        """A file that could not be downloaded, or whose fetch never
+        finished (a worker stopped half-way): the agent may ask for it again."""
+        stuck = self.status == self.Status.PENDING and self.updated_at < timezone.now() - MEDIA_FETCH_GIVE_UP
+        return self.status == self.Status.FAILED or stuck

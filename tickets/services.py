@@ -15,7 +15,7 @@ from contacts.models import Contact, ContactIdentity
 from contacts.normalizers import format_phone
 from contacts_portal import database
 
-from . import identities, optout
+from . import identities, media, optout
 from .gateways import GatewayError
 from .inbound import Inbound, safe_body
 from .models import Channel, Message, MessageEdit, Ticket
@@ -150,13 +150,16 @@ def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     into another while its message was being stored makes the database
     refuse the message (it would point at a contact that is gone); it is
     stored again, for the survivor. A person's "SAIR" (optout) is
-    recorded as their opt-out on the channel."""
+    recorded as their opt-out on the channel. The file a message carries
+    is recorded, and fetched later (tickets.media)."""
     message = database.retrying(
         lambda: _receive(channel=channel, inbound=inbound),
         on=(IntegrityError, Ticket.DoesNotExist),
         # Inside a caller's transaction the refused statement aborted it.
         when=lambda error: not connection.in_atomic_block,
     )
+    if message is not None and inbound.media is not None and not inbound.edited:
+        media.media_receive(message=message, media=inbound.media)
     if message is not None and not inbound.from_me and not inbound.is_group and optout.asks_to_opt_out(inbound.body):
         optout.opt_out_record(message=message)
     return message

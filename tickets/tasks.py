@@ -1,12 +1,18 @@
-"""Where the sync's task lived before syncs were jobs like the others. A
-task is queued by its path: one queued before an upgrade still names this
-one, with the sync's old number, and a worker after it must find it and
-run the job that sync became (jobs 0003). Nothing queues it any more."""
+"""The tickets' background tasks.
+
+fetch_message_media fetches the file a received message carries
+(tickets.media). run_sync_job is where the sync's task lived before syncs
+were jobs like the others. A task is queued by its path: one queued before
+an upgrade still names this one, with the sync's old number, and a worker
+after it must find it and run the job that sync became (jobs 0003).
+Nothing queues it any more."""
 
 from django.tasks import task
 
 from jobs.models import Job
 from jobs.tasks import run_job
+
+from .media import media_fetch
 
 
 @task
@@ -14,3 +20,9 @@ def run_sync_job(job_id: int) -> None:
     job = Job.objects.filter(parameters__sync_job=job_id).first()
     if job is not None:
         run_job.call(job.pk)
+
+
+@task
+def fetch_message_media(media_id: int) -> None:
+    """Fetch and store the file a received message carries (tickets.media)."""
+    media_fetch(media_id=media_id)

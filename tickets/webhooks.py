@@ -32,8 +32,9 @@ from .models import Channel
 from .services import message_receive
 
 # A WhatsApp text of the longest kind (65,536 characters) with its envelope
-# fits several times; media arrive as descriptions, not files (leave the
-# gateway's "webhook base64" off).
+# fits several times. Media arrive as descriptions, fetched later by a
+# background job (tickets.media); leave the gateway's "webhook base64" off:
+# a file inside an event is used, but an event over this size is refused.
 MAX_BODY_BYTES = 512 * 1024
 
 

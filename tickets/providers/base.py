@@ -113,6 +113,14 @@ class Provider(ABC):
         """Tell the gateway to post the channel's events to `url`, with the
         channel's webhook secret."""
 
+    @abstractmethod
+    def fetch_media(self, source: dict, *, write, limit: int) -> None:
+        """Fetch the file of a received message (MessageMedia.source, as
+        parse() described it) from the gateway, passing its bytes to
+        `write` as they arrive. MediaTooLarge beyond `limit` bytes (before
+        more is read), MediaGone when the gateway no longer has it,
+        GatewayError for any other failure (worth trying again)."""
+
     def list_chats(self, *, groups: bool) -> Iterator[Chat]:
         """The private chats (or the groups) the gateway knows; only when
         lists_chats."""

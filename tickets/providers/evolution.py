@@ -29,9 +29,20 @@ from django.utils.translation import gettext_lazy
 
 from contacts.normalizers import normalize_phone
 
-from ..gateways import Gateway, GatewayError, call
-from ..inbound import MAX_ID_LENGTH, Event, Inbound, InvalidPayload, as_dict, safe_body, safe_name, timestamp_of
-from ..models import Channel, Message
+from ..gateways import Base64Value, Gateway, GatewayError, MediaGone, MediaTooLarge, call, download
+from ..inbound import (
+    MAX_ID_LENGTH,
+    Event,
+    Inbound,
+    InboundMedia,
+    InvalidPayload,
+    as_dict,
+    count_of,
+    safe_body,
+    safe_name,
+    timestamp_of,
+)
+from ..models import Channel, Message, MessageMedia
 from .base import Chat, Provider, same_secret
 
 MAX_IDENTITY_LENGTH = 64
@@ -238,6 +249,58 @@ _WRAPPERS = (
 )
 
 
+# The message types that carry a file, and what the panel calls it.
+_MEDIA = {
+    "imageMessage": MessageMedia.Kind.IMAGE,
+    "videoMessage": MessageMedia.Kind.VIDEO,
+    "ptvMessage": MessageMedia.Kind.VIDEO,
+    "audioMessage": MessageMedia.Kind.AUDIO,
+    "documentMessage": MessageMedia.Kind.DOCUMENT,
+    "stickerMessage": MessageMedia.Kind.STICKER,
+}
+# What a media message holds that fetching it does not need: previews
+# (kilobytes of base64 each), and the context of the message.
+_MEDIA_LEFT_OUT = {"jpegThumbnail", "thumbnailDirectPath", "thumbnailSha256", "thumbnailEncSha256", "contextInfo", "waveform"}
+
+
+def _unwrapped(message: dict, depth: int = 0) -> dict:
+    """The message inside its wrappers (see _WRAPPERS)."""
+    for wrapper in _WRAPPERS:
+        inner = as_dict(as_dict(message.get(wrapper)).get("message"))
+        if inner and depth < 3:
+            return _unwrapped(inner, depth + 1)
+    return message
+
+
+def evolution_media(key: dict, message: dict) -> InboundMedia | None:
+    """The file a WhatsApp message carries: its kind (an audio sent as a
+    voice note, "ptt", is a voice note), what the gateway's
+    getBase64FromMediaMessage needs to fetch it (the key, and the content
+    without its previews), the size, name and seconds it declares; the
+    file itself when the gateway sent it along (its "webhook base64")."""
+    content = _unwrapped(message)
+    for name, kind in _MEDIA.items():
+        value = content.get(name)
+        if isinstance(value, dict):
+            break
+    else:
+        return None
+    if name == "audioMessage" and value.get("ptt") is True:
+        kind = MessageMedia.Kind.VOICE
+    slim = {field: item for field, item in value.items() if field not in _MEDIA_LEFT_OUT}
+    source = {"key": {field: key[field] for field in ("remoteJid", "fromMe", "id", "participant") if field in key}, "message": {name: slim}}
+    inline = message.get("base64")
+    if isinstance(inline, str) and inline:
+        source["base64"] = inline
+    return InboundMedia(
+        kind=kind,
+        source=source,
+        size=count_of(value.get("fileLength")),
+        file_name=safe_name(value.get("fileName"), 255) if name == "documentMessage" else "",
+        duration=count_of(value.get("seconds")),
+    )
+
+
 def _content(message: dict, depth: int = 0) -> tuple[str, str] | None:
     """(kind, text) of a WhatsApp message; None when it is not a message of
     the conversation (a reaction, an edit, an event's answer, a key
@@ -311,6 +374,7 @@ def _evolution_message(item, envelope_sender: str, own: Own) -> tuple[Inbound | 
             body=body,
             sent_at=timestamp_of(item.get("messageTimestamp")),
             chat_lid=chat_lid,
+            media=evolution_media(key, as_dict(item.get("message"))),
         ),
         pairs,
     )
@@ -479,6 +543,11 @@ def _objects(data) -> list[dict]:
     return [item for item in data if isinstance(item, dict)]
 
 
+# What getBase64FromMediaMessage answers beside the file itself.
+MAX_MEDIA_ENVELOPE = 64 * 1024
+_MEDIA_GONE = re.compile(r"\b(404|410)\b|not found|no longer|expired|gone", re.IGNORECASE)
+
+
 class EvolutionGateway(Gateway):
     """A WhatsApp number through an Evolution API (v2) instance: the
     `apikey` header, the instance in the path."""
@@ -537,6 +606,32 @@ class EvolutionGateway(Gateway):
         if not isinstance(message_id, str) or not message_id or len(message_id) > 128:
             raise GatewayError(_("The gateway did not say which message it sent."))
         return message_id
+
+    def get_base64(self, message: dict, *, write, limit: int) -> None:
+        """POST /chat/getBase64FromMediaMessage/{instance}: the file of a
+        received message (its key, and its content when known), decoded
+        into `write` as the answer streams in (see Base64Value)."""
+        value = Base64Value(write=write, limit=limit)
+        try:
+            download(
+                self.client,
+                "POST",
+                f"/chat/getBase64FromMediaMessage/{self.instance}",
+                json={"message": message, "convertToMp4": False},
+                write=value.feed,
+                # The file in base64 (4 characters for 3 bytes) and the
+                # answer's other fields.
+                limit=limit * 4 // 3 + MAX_MEDIA_ENVELOPE,
+            )
+        except (MediaGone, MediaTooLarge):
+            raise
+        except GatewayError as error:
+            # Evolution answers 400 with Baileys' own words when WhatsApp
+            # no longer has the file (its download failed with 404/410).
+            if _MEDIA_GONE.search(str(error)):
+                raise MediaGone(str(error)) from None
+            raise
+        value.finish()
 
     def set_webhook(self, url: str, secret: str) -> None:
         """POST /webhook/set/{instance}: send message events to `url`, with
@@ -621,6 +716,13 @@ class EvolutionProvider(Provider):
     def register_webhook(self, url: str) -> None:
         with EvolutionGateway(self.channel) as gateway:
             gateway.set_webhook(url, self.channel.webhook_secret)
+
+    def fetch_media(self, source: dict, *, write, limit: int) -> None:
+        message = {"key": source.get("key", {})}
+        if source.get("message"):
+            message["message"] = source["message"]
+        with EvolutionGateway(self.channel) as gateway:
+            gateway.get_base64(message, write=write, limit=limit)
 
     def list_chats(self, *, groups: bool) -> Iterator[Chat]:
         """Its groups (fetchAllGroups) named by their subject, or its

@@ -17,9 +17,20 @@ from django.utils.translation import gettext_lazy
 
 from contacts.normalizers import normalize_telegram_id
 
-from ..gateways import Gateway, GatewayError, call, error_detail
-from ..inbound import MAX_ID_LENGTH, Event, Inbound, InvalidPayload, as_dict, safe_body, safe_name, timestamp_of
-from ..models import Channel, Message
+from ..gateways import Gateway, GatewayError, MediaGone, MediaTooLarge, call, download, error_detail
+from ..inbound import (
+    MAX_ID_LENGTH,
+    Event,
+    Inbound,
+    InboundMedia,
+    InvalidPayload,
+    as_dict,
+    count_of,
+    safe_body,
+    safe_name,
+    timestamp_of,
+)
+from ..models import Channel, Message, MessageMedia
 from .base import Provider
 
 TELEGRAM_API = "https://api.telegram.org"
@@ -119,6 +130,43 @@ def _telegram_content(message: dict) -> tuple[str, str] | None:
     return Message.Kind.OTHER, safe_body(message.get("caption"))
 
 
+# The fields of a Message that carry a file, and what the panel calls it.
+_TELEGRAM_MEDIA = [
+    ("photo", MessageMedia.Kind.IMAGE),
+    ("video", MessageMedia.Kind.VIDEO),
+    ("animation", MessageMedia.Kind.VIDEO),
+    ("video_note", MessageMedia.Kind.VIDEO),
+    ("voice", MessageMedia.Kind.VOICE),
+    ("audio", MessageMedia.Kind.AUDIO),
+    ("document", MessageMedia.Kind.DOCUMENT),
+    ("sticker", MessageMedia.Kind.STICKER),
+]
+
+
+def telegram_media(message: dict) -> InboundMedia | None:
+    """The file a Telegram message carries: its file_id (getFile fetches
+    it), the size, name and seconds it declares. A photo comes in several
+    sizes, smallest first: the largest is kept."""
+    for field, kind in _TELEGRAM_MEDIA:
+        value = message.get(field)
+        if field == "photo":
+            sizes = [size for size in value if isinstance(size, dict)] if isinstance(value, list) else []
+            value = sizes[-1] if sizes else None
+        if not isinstance(value, dict):
+            continue
+        file_id = value.get("file_id")
+        if not isinstance(file_id, str) or not file_id or len(file_id) > 1000:
+            return None
+        return InboundMedia(
+            kind=kind,
+            source={"file_id": file_id},
+            size=count_of(value.get("file_size")),
+            file_name=safe_name(value.get("file_name"), 255),
+            duration=count_of(value.get("duration")),
+        )
+    return None
+
+
 def parse_telegram(payload) -> Event:
     """The message of a Telegram Update (see _telegram_messages)."""
     return Event(_telegram_messages(payload))
@@ -172,6 +220,7 @@ def _telegram_messages(payload) -> list[Inbound]:
             kind=content[0],
             body=content[1],
             sent_at=timestamp_of(message.get("date")),
+            media=telegram_media(message),
             edited=edited,
             # The Bot API sends edits by their author only; the stored
             # message's sender is checked all the same.
@@ -207,6 +256,28 @@ class TelegramGateway(Gateway):
         if type(message_id) is not int:
             raise GatewayError(_("Telegram did not say which message it sent."))
         return str(message_id)
+
+    def get_file(self, file_id: str) -> tuple[str, int | None]:
+        """getFile: where the file can be downloaded (file_path), and its
+        size. The Bot API serves files up to 20 MB; for larger ones it
+        answers "file is too big"."""
+        try:
+            result = self._method("getFile", file_id=file_id)
+        except GatewayError as error:
+            text = str(error).lower()
+            if "too big" in text:
+                raise MediaTooLarge(_("The file is larger than the panel keeps.")) from None
+            if "file_id" in text or "not found" in text:
+                raise MediaGone(_("The gateway no longer has this file.")) from None
+            raise
+        path = as_dict(result).get("file_path")
+        if not isinstance(path, str) or not path or len(path) > 1000:
+            raise MediaGone(_("The gateway no longer has this file."))
+        return path, count_of(as_dict(result).get("file_size"))
+
+    def download_file(self, file_path: str, *, write, limit: int) -> None:
+        """The file getFile pointed to: https://<server>/file/bot<token>/<file_path>."""
+        download(self.client, "GET", f"/file{self.prefix}/{quote(file_path)}", write=write, limit=limit)
 
     def set_webhook(self, url: str, secret: str) -> None:
         """setWebhook: updates go to `url` with the secret in the
@@ -248,3 +319,13 @@ class TelegramProvider(Provider):
     def register_webhook(self, url: str) -> None:
         with TelegramGateway(self.channel) as gateway:
             gateway.set_webhook(url, self.channel.webhook_secret)
+
+    def fetch_media(self, source: dict, *, write, limit: int) -> None:
+        file_id = source.get("file_id")
+        if not isinstance(file_id, str) or not file_id:
+            raise MediaGone(_("The gateway no longer has this file."))
+        with TelegramGateway(self.channel) as gateway:
+            path, size = gateway.get_file(file_id)
+            if size is not None and size > limit:
+                raise MediaTooLarge(_("The file is larger than the panel keeps."))
+            gateway.download_file(path, write=write, limit=limit)

@@ -1,0 +1,258 @@
+"""The files customers send: photos, voice notes, videos, documents and
+stickers (MessageMedia).
+
+The webhook only records what a message carries (media_receive) and
+enqueues its fetch once committed: it stays as fast as for a text. A
+background job (tasks.fetch_message_media) asks the channel's provider for
+the file, decodes and counts it as it streams in (nothing beyond the cap
+per kind is read, whatever size was declared), finds its type from its
+first bytes (never from its name or the declared type) and stores it
+through Django's storage API under a random name. A failed fetch is tried
+again later (RETRY_DELAYS), then shown as failed, with "Tentar novamente"
+for the agent (media_retry).
+
+Files leave with their rows: media_delete is the one place that removes
+both, for every writer that deletes messages or tickets.
+"""
+
+import logging
+from datetime import timedelta
+from tempfile import SpooledTemporaryFile
+
+import filetype
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from contacts_portal import database
+
+from .gateways import GatewayError, MediaGone, MediaTooLarge
+from .inbound import InboundMedia
+from .models import Message, MessageMedia
+
+logger = logging.getLogger(__name__)
+
+#: How long after each failed fetch the next one is tried; after the last,
+#: the media is shown as failed (the agent may try again).
+RETRY_DELAYS = [timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1)]
+#: A file this small is decoded in memory; larger ones spill to a
+#: temporary file while they arrive.
+IN_MEMORY_BYTES = 2 * 1024 * 1024
+#: How much of a file its type is found from.
+SNIFF_BYTES = 8192
+
+#: The types a browser may show in the page (<img>, <audio>, <video>).
+#: Everything else, and every document, is served as a download.
+INLINE_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "audio/ogg",
+        "audio/mpeg",
+        "audio/mp4",
+        "audio/aac",
+        "audio/x-wav",
+        "audio/x-flac",
+        "video/mp4",
+        "video/webm",
+        "video/quicktime",
+    }
+)
+
+
+def cap(kind: str) -> int:
+    """The largest file of `kind` the panel keeps, in bytes."""
+    if kind == MessageMedia.Kind.DOCUMENT:
+        return settings.MESSAGE_MEDIA_MAX_DOCUMENT_BYTES
+    return settings.MESSAGE_MEDIA_MAX_BYTES
+
+
+def sniff(head: bytes) -> tuple[str, str]:
+    """(content type, extension) of a file from its first bytes: the
+    magic numbers `filetype` knows, then markup and text, else
+    application/octet-stream."""
+    found = filetype.guess(head)
+    if found is not None:
+        return found.mime, found.extension
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1024].lower()
+    if start.startswith(b"<svg") or (start.startswith(b"<?xml") and b"<svg" in start):
+        return "image/svg+xml", "svg"
+    if start.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<iframe", b"<!--")):
+        return "text/html", "html"
+    if start.startswith(b"<?xml"):
+        return "application/xml", "xml"
+    try:
+        # A multi-byte character may be cut at the end of what was read.
+        head[: len(head) - 3 if len(head) == SNIFF_BYTES else None].decode("utf-8")
+    except UnicodeDecodeError:
+        return "application/octet-stream", "bin"
+    return ("text/plain", "txt") if b"\x00" not in head else ("application/octet-stream", "bin")
+
+
+def shown_inline(media: MessageMedia) -> bool:
+    """Whether the file may be shown in the page (and served inline): a
+    photo, sticker, audio or video whose bytes are a type browsers play
+    safely. Documents never are: they download."""
+    return media.kind != MessageMedia.Kind.DOCUMENT and media.content_type in INLINE_TYPES
+
+
+def media_receive(*, message: Message, media: InboundMedia) -> MessageMedia:
+    """Record the file a just-stored message carries, and enqueue its
+    fetch once committed. One declared larger than the panel keeps is
+    marked so at once, and never fetched."""
+    now = timezone.now()
+    too_large = media.size is not None and media.size > cap(media.kind)
+    row = MessageMedia(
+        message_id=message.pk,
+        kind=media.kind,
+        size=media.size,
+        file_name=media.file_name,
+        duration=media.duration,
+        # The file the event carried (Evolution's "webhook base64") waits
+        # here for the job, which stores it.
+        source={key: value for key, value in media.source.items() if key != "base64"} if too_large else media.source,
+        status=MessageMedia.Status.TOO_LARGE if too_large else MessageMedia.Status.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
+    database.insert_one(row)
+    if not too_large:
+        transaction.on_commit(lambda: enqueue_fetch(row.pk))
+    return row
+
+
+def enqueue_fetch(media_id: int, *, delay: timedelta | None = None) -> None:
+    """Run the fetch on a worker, after `delay` when the task backend can
+    wait (the test suite's runs at once)."""
+    from .tasks import fetch_message_media  # the task module imports this one
+
+    task = fetch_message_media
+    if delay and task.get_backend().supports_defer:
+        task = task.using(run_after=timezone.now() + delay)
+    task.enqueue(media_id=media_id)
+
+
+def media_fetch(*, media_id: int) -> MessageMedia | None:
+    """Fetch one pending file from its channel's gateway and store it (see
+    the module's docstring). A second run of the same job, or a fetch of
+    a file that is not pending any more, does nothing. Returns the media
+    as it ends up, None when it is gone or someone else is fetching it."""
+    media = MessageMedia.objects.select_related("message__channel").filter(pk=media_id).first()
+    if media is None or media.status != MessageMedia.Status.PENDING:
+        return media
+    claimed = MessageMedia.objects.filter(pk=media.pk, status=MessageMedia.Status.PENDING, attempts=media.attempts).update(
+        attempts=F("attempts") + 1, updated_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    media.attempts += 1
+    limit = cap(media.kind)
+    with SpooledTemporaryFile(max_size=IN_MEMORY_BYTES) as sink:
+        try:
+            _fetch_into(media, sink, limit=limit)
+            if sink.tell() == 0:
+                raise MediaGone("The gateway sent an empty file.")
+            return _store(media, sink)
+        except MediaTooLarge as error:
+            return _give_up(media, MessageMedia.Status.TOO_LARGE, str(error))
+        except MediaGone as error:
+            return _give_up(media, MessageMedia.Status.GONE, str(error))
+        except (GatewayError, OSError) as error:
+            if isinstance(error, OSError):
+                logger.exception("Storing media %s failed", media.pk)
+                error = GatewayError("The file could not be stored (%s)." % type(error).__name__)
+            return _failed(media, str(error))
+
+
+def _fetch_into(media: MessageMedia, sink, *, limit: int) -> None:
+    inline = media.source.get("base64")
+    if isinstance(inline, str):
+        from .gateways import Base64Value
+
+        value = Base64Value(write=sink.write, limit=limit, bare=True)
+        value.feed(inline.encode("ascii", "replace"))
+        value.finish()
+        return
+    media.message.channel.provider.fetch_media(media.source, write=sink.write, limit=limit)
+
+
+def _store(media: MessageMedia, sink) -> MessageMedia | None:
+    size = sink.tell()
+    sink.seek(0)
+    content_type, extension = sniff(sink.read(SNIFF_BYTES))
+    sink.seek(0)
+    media.file.save(f"file.{extension}", File(sink), save=False)
+    source = {key: value for key, value in media.source.items() if key != "base64"}
+    updated = MessageMedia.objects.filter(pk=media.pk, status=MessageMedia.Status.PENDING).update(
+        file=media.file.name,
+        size=size,
+        content_type=content_type,
+        status=MessageMedia.Status.STORED,
+        source=source,
+        error="",
+        updated_at=timezone.now(),
+    )
+    if not updated:  # deleted (or given up) meanwhile: the file is nobody's
+        media.file.storage.delete(media.file.name)
+        return None
+    _touch(media)
+    media.size, media.content_type, media.status, media.source, media.error = size, content_type, MessageMedia.Status.STORED, source, ""
+    return media
+
+
+def _give_up(media: MessageMedia, status: str, error: str) -> MessageMedia:
+    source = {key: value for key, value in media.source.items() if key != "base64"}
+    MessageMedia.objects.filter(pk=media.pk).update(status=status, error=error[:500], source=source, updated_at=timezone.now())
+    _touch(media)
+    media.status, media.error = status, error[:500]
+    return media
+
+
+def _failed(media: MessageMedia, error: str) -> MessageMedia:
+    """A fetch that may work later: tried again after the next delay, or,
+    after the last, shown as failed."""
+    if media.attempts <= len(RETRY_DELAYS):
+        MessageMedia.objects.filter(pk=media.pk).update(error=error[:500], updated_at=timezone.now())
+        media.error = error[:500]
+        delay = RETRY_DELAYS[media.attempts - 1]
+        transaction.on_commit(lambda: enqueue_fetch(media.pk, delay=delay))
+        return media
+    return _give_up(media, MessageMedia.Status.FAILED, error)
+
+
+def _touch(media: MessageMedia) -> None:
+    """The conversation shows the change (its version follows its messages'
+    updated_at)."""
+    Message.objects.filter(pk=media.message_id).update(updated_at=timezone.now())
+
+
+def media_retry(*, media: MessageMedia) -> bool:
+    """"Tentar novamente": fetch a file that could not be downloaded (or
+    whose fetch never finished) again, from its first attempt. False when
+    it cannot be retried (stored, too large, gone, or fetching now)."""
+    if not media.can_retry:
+        return False
+    updated = MessageMedia.objects.filter(pk=media.pk, status=media.status, attempts=media.attempts).update(
+        status=MessageMedia.Status.PENDING, attempts=0, error="", updated_at=timezone.now()
+    )
+    if updated:
+        _touch(media)
+        transaction.on_commit(lambda: enqueue_fetch(media.pk))
+    return bool(updated)
+
+
+def media_delete(*, media: QuerySet) -> int:
+    """Delete these media rows, and their files once the deletion is
+    committed (a rolled-back one keeps them). Call it wherever messages
+    or tickets are deleted: their files would be nobody's otherwise.
+    Returns how many were deleted."""
+    files = [name for name in media.exclude(file="").values_list("file", flat=True)]
+    count = media.model.objects.filter(pk__in=media.values("pk")).delete()[0] if files or media.exists() else 0
+    if files:
+        storage = MessageMedia._meta.get_field("file").storage
+        transaction.on_commit(lambda: [storage.delete(name) for name in files])
+    return count
