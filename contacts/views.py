@@ -131,6 +131,12 @@ class ContactCreateView(ContactFormMixin, CreateView):
     #: How many recent "Adicionar" forms a session remembers as sent.
     remembered_tokens = 20
 
+    def get_initial(self):
+        # "Adicionar contato" on a contact card in a conversation opens the
+        # form with the card's name and number filled in.
+        prefilled = {field: self.request.GET.get(field, "")[:200] for field in ("name", "number")}
+        return {**super().get_initial(), **{field: value for field, value in prefilled.items() if value}}
+
     def post(self, request, *args, **kwargs):
         # The same form sent twice (a double click, a resent page): answer as
         # the first time, with the contact it created, not "already exists".

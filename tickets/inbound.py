@@ -7,13 +7,17 @@ that is not what the provider sends raises InvalidPayload. Nothing here
 touches the database.
 """
 
+import math
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from contacts.normalizers import clean_text
+from django.core.exceptions import ValidationError
+
+from contacts.normalizers import clean_text, normalize_phone
 
 MAX_ID_LENGTH = 128
 MAX_NAME_LENGTH = 200
@@ -67,6 +71,10 @@ class Inbound:
     # The photo, voice note, video, document or sticker the message carries
     # (fetched later: tickets.media).
     media: InboundMedia | None = None
+    # A location's place ({"location": {latitude, longitude, name,
+    # address}}) or a contact card's people ({"contacts": [{name,
+    # phones: [{phone, number}]}]}): see location_details, contact_details.
+    details: dict | None = None
 
     @property
     def edit_only(self) -> bool:
@@ -146,3 +154,63 @@ def timestamp_of(value) -> datetime:
         if datetime(2009, 1, 1, tzinfo=UTC) <= moment <= now + timedelta(days=1):
             return moment
     return now
+
+
+def location_details(latitude, longitude, *, name="", address="") -> dict | None:
+    """A shared place as Message.details keeps it; None for coordinates
+    that are not numbers on the globe."""
+    if type(latitude) not in (int, float) or type(longitude) not in (int, float):
+        return None
+    if not (math.isfinite(latitude) and math.isfinite(longitude) and -90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return {
+        "location": {
+            "latitude": round(latitude, 7),
+            "longitude": round(longitude, 7),
+            "name": safe_name(name),
+            "address": safe_name(address, 300),
+        }
+    }
+
+
+MAX_CARDS = 10
+MAX_PHONES = 5
+_WAID = re.compile(r"waid=([0-9]{6,20})", re.IGNORECASE)
+
+
+def vcard_phones(vcard) -> list[str]:
+    """The phone numbers of a vCard's TEL lines, as written ("+55 11
+    98765-4321"); WhatsApp's own "waid" (the number in digits) when the
+    line carries one."""
+    if not isinstance(vcard, str):
+        return []
+    phones = []
+    for line in vcard[:20000].replace("\r\n", "\n").split("\n"):
+        key, separator, value = line.partition(":")
+        if not separator or key.split(";")[0].rpartition(".")[2].strip().upper() != "TEL":
+            continue
+        waid = _WAID.search(key)
+        phone = f"+{waid.group(1)}" if waid else safe_name(value, 40)
+        if phone and phone not in phones:
+            phones.append(phone)
+        if len(phones) == MAX_PHONES:
+            break
+    return phones
+
+
+def contact_details(cards: list[tuple]) -> dict | None:
+    """Shared contact cards, each (name, [phone as written, ...]), as
+    Message.details keeps them: every phone with its canonical number
+    (Contact.number) when it is one the contacts accept."""
+    people = []
+    for name, phones in cards[:MAX_CARDS]:
+        entries = []
+        for phone in phones[:MAX_PHONES]:
+            try:
+                number = normalize_phone(phone)
+            except ValidationError:
+                number = ""
+            entries.append({"phone": safe_name(phone, 40), "number": number})
+        if name or entries:
+            people.append({"name": safe_name(name), "phones": entries})
+    return {"contacts": people} if people else None

@@ -43,27 +43,6 @@ IN_MEMORY_BYTES = 2 * 1024 * 1024
 #: How much of a file its type is found from.
 SNIFF_BYTES = 8192
 
-#: The types a browser may show in the page (<img>, <audio>, <video>).
-#: Everything else, and every document, is served as a download.
-INLINE_TYPES = frozenset(
-    {
-        "image/jpeg",
-        "image/png",
-        "image/gif",
-        "image/webp",
-        "audio/ogg",
-        "audio/mpeg",
-        "audio/mp4",
-        "audio/aac",
-        "audio/x-wav",
-        "audio/x-flac",
-        "video/mp4",
-        "video/webm",
-        "video/quicktime",
-    }
-)
-
-
 def cap(kind: str) -> int:
     """The largest file of `kind` the panel keeps, in bytes."""
     if kind == MessageMedia.Kind.DOCUMENT:
@@ -91,13 +70,6 @@ def sniff(head: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         return "application/octet-stream", "bin"
     return ("text/plain", "txt") if b"\x00" not in head else ("application/octet-stream", "bin")
-
-
-def shown_inline(media: MessageMedia) -> bool:
-    """Whether the file may be shown in the page (and served inline): a
-    photo, sticker, audio or video whose bytes are a type browsers play
-    safely. Documents never are: they download."""
-    return media.kind != MessageMedia.Kind.DOCUMENT and media.content_type in INLINE_TYPES
 
 
 def media_receive(*, message: Message, media: InboundMedia) -> MessageMedia:

@@ -344,6 +344,9 @@ class Message(models.Model):
     from_me = models.BooleanField(_("sent by us"), default=False)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.TEXT)
     body = models.TextField(_("text"), blank=True)
+    # What a location or a contact card holds beside its text (see
+    # inbound.Inbound.details); None for every other message.
+    details = models.JSONField(_("details"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"))
     edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
     # The conversation's ticket and contact: for a group message, the group.
@@ -556,8 +559,54 @@ class MessageMedia(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} · {self.file_name or self.message_id}"
 
+    #: The types a browser may show in the page (<img>, <audio>, <video>)
+    #: and that are served inline; everything else, and every document,
+    #: downloads (Content-Disposition: attachment).
+    INLINE_TYPES = frozenset(
+        {
+            "image/jpeg",
+            "image/png",
+            "image/gif",
+            "image/webp",
+            "audio/ogg",
+            "audio/mpeg",
+            "audio/mp4",
+            "audio/aac",
+            "audio/x-wav",
+            "audio/x-flac",
+            "video/mp4",
+            "video/webm",
+        }
+    )
+
     def get_absolute_url(self):
         return reverse("tickets:media", args=[self.pk])
+
+    @property
+    def shown_as(self) -> str:
+        """How the conversation shows the file: "image", "audio" or
+        "video" in the page, when its bytes are a type browsers show
+        safely; "download" for documents and everything else."""
+        if self.kind == self.Kind.DOCUMENT or self.content_type not in self.INLINE_TYPES:
+            return "download"
+        return self.content_type.partition("/")[0]
+
+    @property
+    def duration_display(self) -> str:
+        """"1:05" for 65 seconds; "" when not known."""
+        if self.duration is None:
+            return ""
+        minutes, seconds = divmod(self.duration, 60)
+        return f"{minutes}:{seconds:02d}"
+
+    @property
+    def download_name(self) -> str:
+        """The name a download is saved under: the sender's, else the kind
+        and the extension its bytes have."""
+        if self.file_name:
+            return self.file_name
+        extension = self.file.name.rpartition(".")[2] if "." in self.file.name else "bin"
+        return f"{self.kind}-{self.message_id}.{extension}"
 
     @property
     def is_stored(self) -> bool:

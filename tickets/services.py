@@ -263,6 +263,7 @@ def _message(*, channel: Channel, inbound: Inbound, identity: str, now, contact_
         from_me=inbound.from_me,
         kind=inbound.kind,
         body=inbound.body,
+        details=inbound.details,
         sent_at=inbound.sent_at,
         edited_at=now if inbound.edited else None,
         contact_id=contact_id,

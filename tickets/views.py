@@ -5,7 +5,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max
 from django.db.models.functions import Left
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +25,8 @@ from jobs.registry import kind_of
 
 from .filters import TicketFilter
 from .forms import ReplyForm, StartTicketForm, SyncForm
-from .models import Message, OptOutReason, Ticket
+from .media import media_retry
+from .models import Message, MessageMedia, OptOutReason, Ticket
 from .optout import active_opt_out
 from .jobs import job_start, popup_context
 from .services import reply_create, reply_retry, reply_send, ticket_start
@@ -153,7 +154,7 @@ class ConversationMixin:
 
     def conversation_context(self, ticket: Ticket, form=None) -> dict:
         latest = list(
-            ticket.messages.select_related("sent_by")
+            ticket.messages.select_related("sent_by", "media")
             .prefetch_related("edits")
             .order_by("-sent_at", "-id")[: CONVERSATION_LENGTH + 1]
         )
@@ -301,6 +302,55 @@ class MessageRetryView(ConversationMixin, PermissionRequiredMixin, View):
             if not sent:
                 messages.error(request, _("The reply was not sent: %(error)s") % {"error": message.error})
             return HttpResponseRedirect(ticket.get_absolute_url())
+        ticket.refresh_from_db()
+        return self.render_conversation(ticket)
+
+
+#: Types served as plain bytes even as a download: a browser that ignored
+#: the attachment would otherwise run them in our origin.
+ACTIVE_TYPES = frozenset({"text/html", "image/svg+xml", "application/xml", "text/xml"})
+
+
+class MessageMediaView(PermissionRequiredMixin, View):
+    """A file a customer sent, served only to those who may see its ticket
+    (the contact's wallet rules): never a storage URL. Photos, stickers,
+    audio and video of a type browsers show safely are served inline for
+    the conversation's players; documents and anything else download
+    (Content-Disposition: attachment), so an HTML or SVG file never runs
+    in our origin; and no file is sniffed into another type."""
+
+    permission_required = "tickets.view_ticket"
+
+    def get(self, request, pk):
+        visible = MessageMedia.objects.visible_to(request.user).filter(status=MessageMedia.Status.STORED)
+        media = get_object_or_404(visible.exclude(file=""), pk=pk)
+        try:
+            file = media.file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        inline = media.shown_as != "download"
+        content_type = "application/octet-stream" if media.content_type in ACTIVE_TYPES else media.content_type
+        response = FileResponse(file, content_type=content_type, as_attachment=not inline, filename=media.download_name)
+        response["X-Content-Type-Options"] = "nosniff"
+        # Opened on its own (a photo in a new tab), the file gets a policy
+        # of its own: nothing runs, nothing loads.
+        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class MessageMediaRetryView(ConversationMixin, PermissionRequiredMixin, View):
+    """"Tentar novamente": fetch again a file that could not be downloaded."""
+
+    permission_required = "tickets.view_ticket"
+
+    def post(self, request, pk):
+        media = get_object_or_404(MessageMedia.objects.visible_to(request.user).select_related("message__ticket"), pk=pk)
+        ticket = media.message.ticket
+        if not media_retry(media=media) and not is_htmx(request):
+            messages.info(request, _("This file is not waiting to be downloaded again."))
+        if not is_htmx(request):
+            return HttpResponseRedirect(ticket.get_absolute_url() + f"#message-{media.message_id}")
         ticket.refresh_from_db()
         return self.render_conversation(ticket)
 

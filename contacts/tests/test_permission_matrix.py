@@ -25,7 +25,7 @@ from contacts.models import Contact, CustomField, MergeRecord, OptOut, Segment
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
 from contacts.tests.test_contact_form import png
 from jobs.models import Job, Worker
-from tickets.models import Channel, Message, Ticket
+from tickets.models import Channel, Message, MessageMedia, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +114,9 @@ PANEL = {
     "tickets:take": ("ticket", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
     # A reply that failed, sent again (and failing again: no gateway here).
     "tickets:retry": ("message", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
+    # A file a customer sent (a photo), and "Tentar novamente" on it.
+    "tickets:media": ("media", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    "tickets:media_retry": ("media", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
     # One channel reaches the contact: the POST starts the ticket.
     "tickets:start": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 302, 404, 302)}),
     # Sync is for administrators; an empty POST is sent back to the list.
@@ -235,22 +238,27 @@ def object_for(needs, world):
         return ContactFactory(wallet=world.contact.wallet)
     if needs == "channel":
         return Channel.objects.create(kind="telegram", name="Bot", webhook_secret="matrix-secret")
-    if needs in ("ticket", "message"):
+    if needs in ("ticket", "message", "media"):
         contact = ContactFactory(wallet=world.contact.wallet)
         ticket = Ticket.objects.create(contact=contact, channel=world.objects["tickets.channel"], status="pending")
         if needs == "ticket":
             return ticket
-        return Message.objects.create(
+        message = Message.objects.create(
             channel=ticket.channel,
             external_id=f"local:{ticket.pk}",
             chat_id=contact.number,
             sent_at=ticket.created_at,
             ticket=ticket,
             contact=contact,
-            from_me=True,
+            from_me=needs == "message",
             body="Olá",
-            delivery="failed",
+            delivery="failed" if needs == "message" else "received",
         )
+        if needs == "message":
+            return message
+        media = MessageMedia(message=message, kind="image", status="stored", content_type="image/png")
+        media.file.save("p.png", ContentFile(png().getvalue()), save=True)
+        return media
     return None
 
 
@@ -301,7 +309,7 @@ def panel_url(name, needs, world):
         if name == "contacts:photo":
             contact.photo.save("p.png", ContentFile(png().getvalue()), save=True)
         return reverse(name, args=[contact.pk])
-    if needs in ("channel", "ticket", "message"):
+    if needs in ("channel", "ticket", "message", "media"):
         return reverse(name, args=[object_for(needs, world).pk])
     if needs == "segment":
         segment = Segment.objects.create(name=f"Segmento {Segment.objects.count()}", owner=world.users["agent_a"], filters={"q": "a"})

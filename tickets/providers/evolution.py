@@ -37,10 +37,13 @@ from ..inbound import (
     InboundMedia,
     InvalidPayload,
     as_dict,
+    contact_details,
     count_of,
+    location_details,
     safe_body,
     safe_name,
     timestamp_of,
+    vcard_phones,
 )
 from ..models import Channel, Message, MessageMedia
 from .base import Chat, Provider, same_secret
@@ -301,6 +304,26 @@ def evolution_media(key: dict, message: dict) -> InboundMedia | None:
     )
 
 
+def evolution_details(message: dict) -> dict | None:
+    """What a location (its coordinates, name and address) or a contact
+    card (each person's name and numbers, from the vCard) holds."""
+    content = _unwrapped(message)
+    for name in ("locationMessage", "liveLocationMessage"):
+        value = content.get(name)
+        if isinstance(value, dict):
+            return location_details(
+                value.get("degreesLatitude"), value.get("degreesLongitude"), name=value.get("name"), address=value.get("address")
+            )
+    if isinstance(content.get("contactMessage"), dict):
+        cards = [content["contactMessage"]]
+    elif isinstance(content.get("contactsArrayMessage"), dict):
+        cards = content["contactsArrayMessage"].get("contacts")
+        cards = [card for card in cards if isinstance(card, dict)] if isinstance(cards, list) else []
+    else:
+        return None
+    return contact_details([(card.get("displayName"), vcard_phones(card.get("vcard"))) for card in cards])
+
+
 def _content(message: dict, depth: int = 0) -> tuple[str, str] | None:
     """(kind, text) of a WhatsApp message; None when it is not a message of
     the conversation (a reaction, an edit, an event's answer, a key
@@ -375,6 +398,7 @@ def _evolution_message(item, envelope_sender: str, own: Own) -> tuple[Inbound | 
             sent_at=timestamp_of(item.get("messageTimestamp")),
             chat_lid=chat_lid,
             media=evolution_media(key, as_dict(item.get("message"))),
+            details=evolution_details(as_dict(item.get("message"))),
         ),
         pairs,
     )

@@ -25,10 +25,13 @@ from ..inbound import (
     InboundMedia,
     InvalidPayload,
     as_dict,
+    contact_details,
     count_of,
+    location_details,
     safe_body,
     safe_name,
     timestamp_of,
+    vcard_phones,
 )
 from ..models import Channel, Message, MessageMedia
 from .base import Provider
@@ -167,6 +170,21 @@ def telegram_media(message: dict) -> InboundMedia | None:
     return None
 
 
+def telegram_details(message: dict) -> dict | None:
+    """What a location or venue (coordinates, title, address) or a shared
+    contact (name and number, and those of its vCard) holds."""
+    venue = as_dict(message.get("venue"))
+    place = as_dict(venue.get("location")) if venue else as_dict(message.get("location"))
+    if place:
+        return location_details(place.get("latitude"), place.get("longitude"), name=venue.get("title"), address=venue.get("address"))
+    contact = message.get("contact")
+    if not isinstance(contact, dict):
+        return None
+    phones = [safe_name(contact.get("phone_number"), 40)] if isinstance(contact.get("phone_number"), str) else []
+    phones += [phone for phone in vcard_phones(contact.get("vcard")) if phone not in phones]
+    return contact_details([(telegram_name(contact), [phone for phone in phones if phone])])
+
+
 def parse_telegram(payload) -> Event:
     """The message of a Telegram Update (see _telegram_messages)."""
     return Event(_telegram_messages(payload))
@@ -221,6 +239,7 @@ def _telegram_messages(payload) -> list[Inbound]:
             body=content[1],
             sent_at=timestamp_of(message.get("date")),
             media=telegram_media(message),
+            details=telegram_details(message),
             edited=edited,
             # The Bot API sends edits by their author only; the stored
             # message's sender is checked all the same.
