@@ -32,6 +32,7 @@ from django.utils.translation import ngettext
 from audit.models import AuditEvent
 from audit.recording import current_actor, current_user
 from audit.services import audit_record
+from contacts.deletion import contacts_deleting
 from contacts.models import Contact, Tag, Wallet
 from contacts.services import delete_file_after_commit
 from contacts_portal import database
@@ -311,10 +312,12 @@ def _change(members: QuerySet, target: Target) -> int:
 def _delete(members: QuerySet) -> int:
     """One chunk of a delete, through the ORM's collector as a single
     delete goes: each contact's history keeps its last values, its extra
-    fields and tag links go with it, its photo once committed."""
+    fields and tag links go with it, its photo (and what other apps keep
+    of it: contacts.deletion) once committed."""
     contacts = Contact.objects.filter(pk__in=list(members.values_list("contact_id", flat=True)))
     for contact in contacts.exclude(photo="").only("photo"):
         delete_file_after_commit(contact.photo)
+    contacts_deleting(contact_ids=contacts.values("pk"))
     members.filter(_exists_contact()).update(changed=True)
     return contacts.delete()[1].get(Contact._meta.label, 0)
 

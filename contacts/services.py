@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from contacts_portal import database
 
+from .deletion import contacts_deleting
 from .history import history_bulk_record
 from .models import Contact, CustomField, OptOut, Tag, Wallet
 
@@ -27,7 +28,8 @@ def delete_file_after_commit(file) -> None:
 @transaction.atomic
 def contacts_delete(*, contacts: list[Contact] | QuerySet) -> int:
     """Delete contacts with their extra fields and tag links, and their photo
-    files once committed; recorded in the audit trail (each contact's last
+    files (and what other apps keep of them: contacts.deletion) once
+    committed; recorded in the audit trail (each contact's last
     values stay in its history). Returns how many contacts were deleted."""
     # Read again under a lock, in id order like every bulk writer: a contact
     # deleted meanwhile is neither counted nor recorded.
@@ -36,6 +38,7 @@ def contacts_delete(*, contacts: list[Contact] | QuerySet) -> int:
     for contact in contacts:
         if contact.photo:
             delete_file_after_commit(contact.photo)
+    contacts_deleting(contact_ids=[c.pk for c in contacts])
     deleted = Contact.objects.filter(pk__in=ids).delete()[1]
     count = deleted.get(Contact._meta.label, 0)
     audit_record(

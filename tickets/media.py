@@ -17,6 +17,7 @@ both, for every writer that deletes messages or tickets.
 
 import logging
 from datetime import timedelta
+from itertools import batched
 from tempfile import SpooledTemporaryFile
 
 import filetype
@@ -30,7 +31,7 @@ from contacts_portal import database
 
 from .gateways import GatewayError, MediaGone, MediaTooLarge
 from .inbound import InboundMedia
-from .models import Message, MessageMedia
+from .models import Message, MessageMedia, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ RETRY_DELAYS = [timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=1
 #: A file this small is decoded in memory; larger ones spill to a
 #: temporary file while they arrive.
 IN_MEMORY_BYTES = 2 * 1024 * 1024
+#: Rows deleted per statement.
+BATCH = 5000
 #: How much of a file its type is found from.
 SNIFF_BYTES = 8192
 
@@ -219,12 +222,38 @@ def media_retry(*, media: MessageMedia) -> bool:
 
 def media_delete(*, media: QuerySet) -> int:
     """Delete these media rows, and their files once the deletion is
-    committed (a rolled-back one keeps them). Call it wherever messages
-    or tickets are deleted: their files would be nobody's otherwise.
-    Returns how many were deleted."""
-    files = [name for name in media.exclude(file="").values_list("file", flat=True)]
-    count = media.model.objects.filter(pk__in=media.values("pk")).delete()[0] if files or media.exists() else 0
+    committed (a rolled-back one keeps them). The one place files leave:
+    call it wherever messages or tickets are deleted (a contact's deletion
+    does, through contacts.deletion; an erasure or a retention sweep
+    should), or their files would be nobody's. A fetch still running
+    finds its row gone and drops what it fetched. Returns how many were
+    deleted."""
+    rows = list(media.values_list("pk", "file"))
+    for batch in batched(rows, BATCH):
+        MessageMedia.objects.filter(pk__in=[pk for pk, _name in batch]).delete()
+    files = [name for _pk, name in rows if name]
     if files:
         storage = MessageMedia._meta.get_field("file").storage
-        transaction.on_commit(lambda: [storage.delete(name) for name in files])
-    return count
+        transaction.on_commit(lambda: _delete_files(storage, files))
+    return len(rows)
+
+
+def _delete_files(storage, names: list[str]) -> None:
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:  # one file that will not go does not keep the others
+            logger.exception("Media file %s could not be deleted", name)
+
+
+def media_of_tickets(ticket_ids) -> QuerySet:
+    """The media of these tickets' messages (ids, or a query set of them)."""
+    return MessageMedia.objects.filter(message__ticket__in=ticket_ids)
+
+
+def contacts_deleting(*, contact_ids) -> None:
+    """A contact's deletion deletes its tickets; their messages stay, as
+    nobody's: their files go (contacts.deletion calls this)."""
+    media_delete(media=MessageMedia.objects.filter(message__contact__in=contact_ids))
+    tickets = Ticket.objects.filter(contact__in=contact_ids).values("pk")
+    media_delete(media=media_of_tickets(tickets))

@@ -18,7 +18,7 @@ from contacts_portal import database
 from . import identities, media, optout
 from .gateways import GatewayError
 from .inbound import Inbound, safe_body
-from .models import Channel, Message, MessageEdit, Ticket
+from .models import Channel, Message, MessageEdit, MessageMedia, Ticket
 
 
 def active_ticket(*, contact: Contact, channel: Channel, user=None) -> tuple[Ticket, bool]:
@@ -442,7 +442,9 @@ def reply_send(*, message: Message) -> bool:
     with transaction.atomic():
         # The echo may have arrived first and been stored as a message of
         # its own: this one, with its author, is the one kept.
-        Message.objects.filter(channel=message.channel, external_id=external_id).exclude(pk=message.pk).delete()
+        echo = Message.objects.filter(channel=message.channel, external_id=external_id).exclude(pk=message.pk)
+        media.media_delete(media=MessageMedia.objects.filter(message__in=echo.values("pk")))
+        echo.delete()
         Message.objects.filter(pk=message.pk).update(
             external_id=external_id, delivery=Message.Delivery.SENT, error="", updated_at=timezone.now()
         )
