@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from django.core.exceptions import ValidationError
 
-from contacts.normalizers import clean_text, normalize_phone
+from contacts.normalizers import clean_text, format_phone, normalize_phone
 
 MAX_ID_LENGTH = 128
 MAX_NAME_LENGTH = 200
@@ -201,7 +201,8 @@ def vcard_phones(vcard) -> list[str]:
 def contact_details(cards: list[tuple]) -> dict | None:
     """Shared contact cards, each (name, [phone as written, ...]), as
     Message.details keeps them: every phone with its canonical number
-    (Contact.number) when it is one the contacts accept."""
+    (Contact.number) when it is one the contacts accept, written as the
+    panel writes numbers (else as the card wrote it)."""
     people = []
     for name, phones in cards[:MAX_CARDS]:
         entries = []
@@ -210,7 +211,7 @@ def contact_details(cards: list[tuple]) -> dict | None:
                 number = normalize_phone(phone)
             except ValidationError:
                 number = ""
-            entries.append({"phone": safe_name(phone, 40), "number": number})
+            entries.append({"phone": format_phone(number) if number else safe_name(phone, 40), "number": number})
         if name or entries:
             people.append({"name": safe_name(name), "phones": entries})
     return {"contacts": people} if people else None

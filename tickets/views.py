@@ -5,7 +5,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max
 from django.db.models.functions import Left
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from contacts.forms import ContactForm
 from contacts.models import Contact
 from contacts.views import ContactUpdateView
 from contacts_portal.htmx import HtmxTemplateMixin, is_htmx
+from contacts_portal.ranges import ranged_file_response
 from jobs.models import Job
 from jobs.registry import kind_of
 
@@ -330,11 +331,15 @@ class MessageMediaView(PermissionRequiredMixin, View):
             raise Http404 from None
         inline = media.shown_as != "download"
         content_type = "application/octet-stream" if media.content_type in ACTIVE_TYPES else media.content_type
-        response = FileResponse(file, content_type=content_type, as_attachment=not inline, filename=media.download_name)
+        # In parts: the players ask for the end of a file to learn its length.
+        response = ranged_file_response(
+            request, file, size=media.file.size, content_type=content_type, as_attachment=not inline, filename=media.download_name
+        )
         response["X-Content-Type-Options"] = "nosniff"
         # Opened on its own (a photo in a new tab), the file gets a policy
-        # of its own: nothing runs, nothing loads.
-        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+        # of its own: nothing runs, nothing else loads. (The browser's own
+        # viewer for an image or a player styles itself inline.)
+        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
         response["Cache-Control"] = "private, max-age=3600"
         return response
 

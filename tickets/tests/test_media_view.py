@@ -148,7 +148,7 @@ def test_the_conversation_plays_a_voice_note_with_its_duration(agent_client, tic
 
 def test_the_conversation_plays_a_video(agent_client, ticket):
     media = message_with(ticket, kind="video", data=b"\x00\x00\x00\x18ftypmp42" + bytes(64), content_type="video/mp4", extension="mp4")
-    assert f'src="{url(media)}" class="app-media-video"' in agent_client.get(ticket.get_absolute_url()).content.decode()
+    assert f'src="{url(media)}" class="app-media-player"' in agent_client.get(ticket.get_absolute_url()).content.decode()
 
 
 def test_the_conversation_offers_a_document_with_its_name_and_size(agent_client, ticket):
@@ -233,7 +233,7 @@ def test_a_contact_card_shows_its_number_and_adds_it(agent_client, contact, what
     card = {"contactMessage": {"displayName": "João Pereira", "vcard": vcard}}
     post_event(agent_client, whatsapp, payloads.upsert(WHATSAPP_SECRET, message=card, message_type="contactMessage"))
     message = Message.objects.get()
-    assert message.details == {"contacts": [{"name": "João Pereira", "phones": [{"phone": "+5521912345678", "number": "5521912345678"}]}]}
+    assert message.details == {"contacts": [{"name": "João Pereira", "phones": [{"phone": "+55 21 91234-5678", "number": "5521912345678"}]}]}
     page = agent_client.get(message.ticket.get_absolute_url()).content.decode()
     add = reverse("contacts:create") + "?name=Jo%C3%A3o%20Pereira&amp;number=5521912345678"
     assert add in page and "Adicionar contato" in page
@@ -247,10 +247,52 @@ def test_a_telegram_location_and_contact_are_read_too(telegram):
     (place,) = telegram.provider.parse(venue).messages
     (card,) = telegram.provider.parse(contact).messages
     assert place.details == {"location": {"latitude": -22.9, "longitude": -43.2, "name": "Escritório", "address": "Rua A, 1"}}
-    assert card.details == {"contacts": [{"name": "Ana", "phones": [{"phone": "+5511987654321", "number": "5511987654321"}]}]}
+    assert card.details == {"contacts": [{"name": "Ana", "phones": [{"phone": "+55 11 98765-4321", "number": "5511987654321"}]}]}
 
 
 def test_coordinates_off_the_globe_are_no_location(whatsapp):
     location = {"locationMessage": {"degreesLatitude": 123.0, "degreesLongitude": 10.0}}
     (message,) = whatsapp.provider.parse(payloads.upsert(WHATSAPP_SECRET, message=location, message_type="locationMessage")).messages
     assert message.details is None and message.kind == "location"
+
+
+# In parts: what the players ask for ----------------------------------------------
+
+
+def test_a_player_gets_the_part_of_the_file_it_asks_for(agent_client, ticket):
+    ogg = media_files.voice_note()
+    media = message_with(ticket, kind="voice", data=ogg, content_type="audio/ogg", extension="ogg")
+    whole = agent_client.get(url(media))
+    assert (whole.status_code, whole["Accept-Ranges"], whole["Content-Length"]) == (200, "bytes", str(len(ogg)))
+    part = agent_client.get(url(media), headers={"Range": "bytes=10-29"})
+    assert (part.status_code, part["Content-Range"], part["Content-Length"]) == (206, f"bytes 10-29/{len(ogg)}", "20")
+    assert b"".join(part.streaming_content) == ogg[10:30]
+    assert part["X-Content-Type-Options"] == "nosniff" and part["Content-Type"] == "audio/ogg"
+    end = agent_client.get(url(media), headers={"Range": "bytes=-100"})
+    assert b"".join(end.streaming_content) == ogg[-100:]
+    rest = agent_client.get(url(media), headers={"Range": f"bytes={len(ogg) - 5}-"})
+    assert b"".join(rest.streaming_content) == ogg[-5:]
+
+
+def test_a_range_beyond_the_file_is_refused_and_several_ranges_get_the_whole_file(agent_client, ticket):
+    ogg = media_files.voice_note()
+    media = message_with(ticket, kind="voice", data=ogg, content_type="audio/ogg", extension="ogg")
+    beyond = agent_client.get(url(media), headers={"Range": f"bytes={len(ogg)}-"})
+    assert (beyond.status_code, beyond["Content-Range"]) == (416, f"bytes */{len(ogg)}")
+    several = agent_client.get(url(media), headers={"Range": "bytes=0-1,5-6"})
+    assert several.status_code == 200 and b"".join(several.streaming_content) == ogg
+    garbled = agent_client.get(url(media), headers={"Range": "bytes=9-3"})
+    assert garbled.status_code == 200
+
+
+def test_a_part_of_a_document_still_downloads_as_an_attachment(agent_client, ticket):
+    media = message_with(ticket, kind="document", data=media_files.pdf(), content_type="application/pdf", file_name="boleto.pdf", extension="pdf")
+    part = agent_client.get(url(media), headers={"Range": "bytes=0-3"})
+    assert part.status_code == 206 and part["Content-Disposition"].startswith("attachment")
+    assert b"".join(part.streaming_content) == b"%PDF"
+
+
+def test_another_wallets_agent_gets_no_part_either(client, other_agent, other_wallet, ticket):
+    media = message_with(ticket, kind="voice", data=media_files.voice_note(), content_type="audio/ogg", extension="ogg")
+    client.force_login(other_agent)
+    assert client.get(url(media), headers={"Range": "bytes=0-10"}).status_code == 404
