@@ -53,6 +53,7 @@ class AuditEvent(models.Model):
         OPT_OUT_LIFT = "optout_lift", _("opt-out lifted")
         OPT_OUT_OVERRIDE = "optout_override", _("message despite an opt-out")
         UNMERGE = "unmerge", _("merge undone")
+        MESSAGE_RETENTION = "message_retention", _("message retention")
 
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(

@@ -269,6 +269,10 @@ MESSAGE_MEDIA_MAX_BYTES = int(os.environ.get("MESSAGE_MEDIA_MAX_BYTES", 16 * 102
 MESSAGE_MEDIA_MAX_DOCUMENT_BYTES = int(os.environ.get("MESSAGE_MEDIA_MAX_DOCUMENT_BYTES", 100 * 1024 * 1024))
 
 MERGE_UNDO_DAYS = int(os.environ.get("MERGE_UNDO_DAYS", "30"))
+# Messages older than this many days lose their content (text, earlier
+# versions, files) to `manage.py apply_message_retention`, run daily; the
+# tickets and the messages themselves stay. Unset or 0: kept for ever.
+MESSAGE_RETENTION_DAYS = int(os.environ.get("MESSAGE_RETENTION_DAYS") or 0) or None
 # Beyond this many matches the list shows "1.000+" instead of counting every
 # row: counting further costs more than the page itself at a million contacts
 # (see benchmarks/list_search.py), and nobody pages through 40 pages.

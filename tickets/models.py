@@ -349,6 +349,10 @@ class Message(models.Model):
     details = models.JSONField(_("details"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"))
     edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    # When the retention policy (tickets.retention) removed what the
+    # message said: its text, details, earlier versions and file. The
+    # message itself stays, as a fact of its ticket.
+    content_removed_at = models.DateTimeField(_("content removed at"), null=True, blank=True)
     # The conversation's ticket and contact: for a group message, the group.
     # (The ticket's messages are read through message_ticket_order_idx.)
     ticket = models.ForeignKey(
@@ -388,6 +392,12 @@ class Message(models.Model):
             ),
             models.Index(
                 fields=["contact", "channel"], condition=Q(ticket__isnull=True), name="message_unticketed_idx"
+            ),
+            # What the retention sweep reads: the messages whose content it
+            # has not removed yet, oldest first. Once it runs the index
+            # holds only the retention window, not the whole history.
+            models.Index(
+                fields=["sent_at"], condition=Q(content_removed_at__isnull=True), name="message_retention_idx"
             ),
         ]
         constraints = [
