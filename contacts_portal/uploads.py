@@ -7,6 +7,7 @@ and a message saying what the limit is; nothing of it is read or saved.
 """
 
 import json
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
@@ -18,9 +19,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 
-def max_upload_size(size: int):
+def max_upload_size(size: "int | Callable[[], int]"):
     """Let one view accept multipart bodies up to `size` bytes instead of
-    MAX_UPLOAD_SIZE. For a class-based view, wrap its as_view() in urls.py."""
+    MAX_UPLOAD_SIZE; a function is asked at each request (a limit that
+    follows settings). For a class-based view, wrap its as_view() in urls.py."""
 
     def decorator(view):
         view.max_upload_size = size
@@ -75,6 +77,8 @@ class UploadSizeLimitMiddleware:
         multipart = request.content_type == "multipart/form-data"
         if multipart:
             limit = getattr(view_func, "max_upload_size", settings.MAX_UPLOAD_SIZE)
+            if callable(limit):
+                limit = limit()
         else:
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is None:

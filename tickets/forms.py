@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from contacts import normalizers
 from contacts.models import OptOut
 
-from . import optout
+from . import media, optout
 from .models import Channel
 
 
@@ -35,8 +35,11 @@ class OptOutReasonField(forms.CharField):
 
 
 class ReplyForm(forms.Form):
+    """A reply: its text, or a file with an optional caption (the text)."""
+
     text = MessageTextField(
         label=_("Reply"),
+        required=False,
         strip=True,
         # static/js/app.js: Enter sends, Shift+Enter breaks the line.
         widget=forms.Textarea(
@@ -48,7 +51,14 @@ class ReplyForm(forms.Form):
                 "aria-describedby": "reply-hint",
             }
         ),
-        error_messages={"required": _("Type the reply before sending it.")},
+    )
+    # static/js/app.js shows it as "Anexar" with the file's name, and puts
+    # a pasted image in it.
+    file = forms.FileField(
+        label=_("Attach a file"),
+        required=False,
+        allow_empty_file=True,  # attachment_of says what to do with one
+        widget=forms.FileInput(attrs={"class": "form-control form-control-sm", "data-reply-file": ""}),
     )
     reason = OptOutReasonField()
 
@@ -60,19 +70,46 @@ class ReplyForm(forms.Form):
         if self.opt_out is None:
             del self.fields["reason"]
 
-    def clean_text(self):
-        text = self.cleaned_data["text"]
-        # What the provider accepts in one text message.
-        limit = self.ticket.channel.provider.max_text_length
-        if len(text) > limit:
-            raise forms.ValidationError(
-                _("A message on %(channel)s may have up to %(limit)s characters; this one has %(length)s."),
-                code="too_long",
-                params={"channel": self.ticket.channel.get_kind_display(), "limit": limit, "length": len(text)},
-            )
-        return text
+    def clean_file(self):
+        """The file, checked (tickets.media.attachment_of): None without one."""
+        upload = self.cleaned_data.get("file")
+        return media.attachment_of(upload) if upload else None
 
     def clean(self):
+        super().clean()
+        text, attachment = self.cleaned_data.get("text", ""), self.cleaned_data.get("file")
+        if "text" in self.cleaned_data and "file" in self.cleaned_data and not text and attachment is None:
+            self.add_error("text", forms.ValidationError(_("Type the reply before sending it."), code="required"))
+        # What the provider accepts in one text message, or as a file's caption.
+        provider = self.ticket.channel.provider
+        if text and attachment is not None and attachment.kind in media.AUDIO_KINDS and not provider.captions_audio:
+            self.add_error(
+                "text",
+                forms.ValidationError(
+                    _("%(channel)s shows no caption under an audio: send the file alone, and the text as a reply of its own."),
+                    code="audio_caption",
+                    params={"channel": self.ticket.channel.get_kind_display()},
+                ),
+            )
+        limit = provider.max_caption_length if attachment is not None else provider.max_text_length
+        if len(text) > limit:
+            message = (
+                _("A caption on %(channel)s may have up to %(limit)s characters; this one has %(length)s.")
+                if attachment is not None
+                else _("A message on %(channel)s may have up to %(limit)s characters; this one has %(length)s.")
+            )
+            self.add_error(
+                "text",
+                forms.ValidationError(
+                    message,
+                    code="too_long",
+                    params={"channel": self.ticket.channel.get_kind_display(), "limit": limit, "length": len(text)},
+                ),
+            )
+        self.check_ticket()
+        return self.cleaned_data
+
+    def check_ticket(self):
         if self.ticket.is_closed:
             raise forms.ValidationError(_("This ticket is closed: reopen it to reply."), code="closed")
         if not self.ticket.channel.can_send:
@@ -83,7 +120,6 @@ class ReplyForm(forms.Form):
             )
         if self.opt_out is not None and not self.cleaned_data.get("reason", "").strip():
             self.add_error("reason", optout.refusal(self.opt_out))
-        return super().clean()
 
 
 class StartTicketForm(forms.Form):

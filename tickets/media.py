@@ -1,5 +1,5 @@
-"""The files customers send: photos, voice notes, videos, documents and
-stickers (MessageMedia).
+"""The files of a conversation: photos, voice notes, videos, documents and
+stickers (MessageMedia), those customers send and those agents reply with.
 
 The webhook only records what a message carries (media_receive) and
 enqueues its fetch once committed: it stays as fast as for a text. A
@@ -11,26 +11,38 @@ through Django's storage API under a random name. A failed fetch is tried
 again later (RETRY_DELAYS), then shown as failed, with "Tentar novamente"
 for the agent (media_retry).
 
+A file an agent replies with is checked the same way (attachment_of: its
+type from its bytes, the same caps) and stored as its message's media
+(media_attach) before it is sent, so a send that fails is sent again from
+the stored file, and the conversation shows it like the customers' files.
+
 Files leave with their rows: media_delete is the one place that removes
 both, for every writer that deletes messages or tickets.
 """
 
 import logging
+import mimetypes
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import batched
 from tempfile import SpooledTemporaryFile
+from typing import Any
 
 import filetype
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from contacts_portal import database
+from contacts_portal.uploads import readable_size
 
 from .gateways import GatewayError, MediaGone, MediaTooLarge
-from .inbound import InboundMedia
+from .inbound import InboundMedia, safe_name
 from .models import Message, MessageMedia, Ticket
 
 logger = logging.getLogger(__name__)
@@ -257,3 +269,159 @@ def contacts_deleting(*, contact_ids) -> None:
     media_delete(media=MessageMedia.objects.filter(message__contact__in=contact_ids))
     tickets = Ticket.objects.filter(contact__in=contact_ids).values("pk")
     media_delete(media=media_of_tickets(tickets))
+
+
+# Files agents send -------------------------------------------------------------
+
+#: Sent as a photo, a video, an audio: the types both WhatsApp and Telegram
+#: show as such. Every other type an agent may send goes as a document.
+OUTGOING_KINDS = {
+    "image/jpeg": MessageMedia.Kind.IMAGE,
+    "image/png": MessageMedia.Kind.IMAGE,
+    "video/mp4": MessageMedia.Kind.VIDEO,
+    "audio/mpeg": MessageMedia.Kind.AUDIO,
+    "audio/mp4": MessageMedia.Kind.AUDIO,
+}
+#: Files that play as sound.
+AUDIO_KINDS = frozenset({MessageMedia.Kind.AUDIO, MessageMedia.Kind.VOICE})
+#: Never sent: programs, and bytes of a type nobody could open.
+REFUSED_TYPES = frozenset(
+    {
+        "application/octet-stream",
+        "application/x-msdownload",
+        "application/x-executable",
+        "application/x-shockwave-flash",
+        "application/x-google-chrome-extension",
+        "application/vnd.ms-cab-compressed",
+        "application/x-deb",
+        "application/x-rpm",
+        "application/wasm",
+        "application/x-nintendo-nes-rom",
+    }
+)
+#: Office and e-book files are zips inside: their name says which.
+_ZIP_DOCUMENTS = frozenset(
+    {
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+        "application/epub+zip",
+    }
+)
+#: Plain text whose name may say more precisely what it is.
+_TEXT_TYPES = frozenset({"text/plain", "text/csv", "text/tab-separated-values", "application/json", "text/calendar", "text/vcard", "text/x-vcard"})
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file an agent attaches to a reply, checked (attachment_of): what
+    its bytes are, how it goes out, the name it goes out under."""
+
+    file: Any
+    kind: str
+    content_type: str
+    extension: str
+    size: int
+    file_name: str
+
+
+def attachment_of(upload) -> Attachment:
+    """Check a file an agent attaches to a reply: its type is found from
+    its bytes (never its name or the browser's word), which says how it
+    goes out (OUTGOING_KINDS; anything else as a document), within the
+    same cap per kind as what customers send. ValidationError, with
+    what to do, for an empty file, a type that is not sent
+    (REFUSED_TYPES) or a file over its cap."""
+    size = upload.size or 0
+    if size <= 0:
+        raise ValidationError(_("The file is empty. Choose another one."), code="empty_file")
+    upload.seek(0)
+    head = upload.read(SNIFF_BYTES)
+    upload.seek(0)
+    content_type, extension = sniff(head)
+    if content_type in REFUSED_TYPES:
+        raise ValidationError(
+            _("This kind of file cannot be sent. Send a photo, a video, an audio, a PDF or another document."),
+            code="refused_type",
+        )
+    kind = OUTGOING_KINDS.get(content_type, MessageMedia.Kind.DOCUMENT)
+    if content_type == "audio/ogg":
+        # WhatsApp's and Telegram's voice notes are Ogg Opus; Ogg Vorbis
+        # plays nowhere but as a file.
+        kind = MessageMedia.Kind.VOICE if b"OpusHead" in head[:128] else MessageMedia.Kind.DOCUMENT
+    if size > cap(kind):
+        raise ValidationError(
+            _("This file has %(size)s, more than the %(limit)s a file of this kind (%(kind)s) may have. Send a smaller one."),
+            code="too_large",
+            params={"size": readable_size(size), "kind": MessageMedia.Kind(kind).label, "limit": readable_size(cap(kind))},
+        )
+    file_name, content_type = outgoing_name(getattr(upload, "name", "") or "", content_type, extension)
+    return Attachment(file=upload, kind=kind, content_type=content_type, extension=extension, size=size, file_name=file_name)
+
+
+def outgoing_name(name: str, content_type: str, extension: str) -> tuple[str, str]:
+    """(file name, content type) a file goes out under: the agent's name
+    when it agrees with the bytes, else its stem with the extension the
+    bytes have ("recibo.jpg" that is a web page goes as "recibo.html").
+    A zip named as an office file, or text named as CSV or JSON, keeps
+    its name and the type the name says."""
+    name = safe_name(name.replace("\\", "/").rpartition("/")[2], 200)
+    stem, dot, given = name.rpartition(".")
+    if not dot:
+        stem, given = name, ""
+    stem = stem.strip(". ") or gettext("file")
+    named_type = mimetypes.guess_type(f"file.{given.lower()}")[0] if given else None
+    if named_type == content_type:
+        return f"{stem}.{given}", content_type
+    if (content_type == "application/zip" and named_type in _ZIP_DOCUMENTS) or (
+        content_type == "text/plain" and named_type in _TEXT_TYPES
+    ):
+        return f"{stem}.{given}", named_type
+    return f"{stem}.{extension}", content_type
+
+
+#: What a message is called by the kind of file it carries.
+MESSAGE_KINDS = {
+    MessageMedia.Kind.IMAGE: Message.Kind.IMAGE,
+    MessageMedia.Kind.VIDEO: Message.Kind.VIDEO,
+    MessageMedia.Kind.AUDIO: Message.Kind.AUDIO,
+    MessageMedia.Kind.VOICE: Message.Kind.AUDIO,
+    MessageMedia.Kind.DOCUMENT: Message.Kind.DOCUMENT,
+    MessageMedia.Kind.STICKER: Message.Kind.STICKER,
+}
+
+
+def media_attach(*, message: Message, attachment: Attachment) -> MessageMedia:
+    """Store the file of an agent's reply through the storage API, under
+    a random name, as the message's media: the conversation shows it like
+    what customers send, and a send that fails sends it again from here.
+    Call it in the transaction that stores the message, and remove the
+    file (media_discard) if that transaction does not commit."""
+    now = timezone.now()
+    row = MessageMedia(
+        message=message,
+        kind=attachment.kind,
+        size=attachment.size,
+        content_type=attachment.content_type,
+        file_name=attachment.file_name,
+        status=MessageMedia.Status.STORED,
+        created_at=now,
+        updated_at=now,
+    )
+    attachment.file.seek(0)
+    row.file.save(f"file.{attachment.extension}", File(attachment.file), save=False)
+    try:
+        row.save(force_insert=True)
+    except BaseException:
+        media_discard(row)
+        raise
+    return row
+
+
+def media_discard(media: MessageMedia) -> None:
+    """Remove a stored file whose row did not come to be."""
+    if media.file.name:
+        media.file.storage.delete(media.file.name)

@@ -2,6 +2,7 @@
 and the background jobs: storing what a channel delivers, opening tickets,
 sending replies. Keyword-only and atomic, like contacts.services."""
 
+import logging
 import uuid
 from datetime import timedelta
 from functools import cache
@@ -19,6 +20,8 @@ from . import identities, media, optout
 from .gateways import GatewayError
 from .inbound import Inbound, safe_body
 from .models import Channel, Message, MessageEdit, MessageMedia, Ticket
+
+logger = logging.getLogger(__name__)
 
 
 def active_ticket(*, contact: Contact, channel: Channel, user=None) -> tuple[Ticket, bool]:
@@ -387,44 +390,61 @@ def _recipient(ticket: Ticket) -> str:
     return ticket.channel.provider.chat_id_of(ticket.contact)
 
 
-def reply_create(*, ticket: Ticket, text: str, user, reason: str = "") -> Message:
-    """Store an agent's reply, not yet sent (reply_send sends it). Replying
-    to a ticket nobody serves makes it the replier's. The first reply in a
-    ticket to a person who opted out on its channel needs a `reason`,
-    which is kept (raises ValidationError without one)."""
+def reply_create(*, ticket: Ticket, text: str, user, reason: str = "", attachment: media.Attachment | None = None) -> Message:
+    """Store an agent's reply, not yet sent (reply_send sends it): a text,
+    or a file (checked by media.attachment_of) with `text` as its caption,
+    stored as the message's media. Replying to a ticket nobody serves
+    makes it the replier's. The first reply in a ticket to a person who
+    opted out on its channel needs a `reason`, which is kept (raises
+    ValidationError without one, and stores nothing)."""
     now = timezone.now()
-    with transaction.atomic():
-        opt_out = optout.reason_needed(ticket=ticket)
-        if opt_out is not None:
-            if not reason.strip():
-                raise optout.refusal(opt_out)
-            optout.reason_record(opt_out=opt_out, ticket=ticket, user=user, reason=reason.strip())
-        message = Message.objects.create(
-            channel=ticket.channel,
-            # The provider's id replaces this one once it is sent.
-            external_id=f"local:{uuid.uuid4()}",
-            chat_id=_recipient(ticket),
-            chat_identity=ticket.channel.identity_of(ticket.contact),
-            sender_id=ticket.channel.address,
-            sender_name=user.get_full_name() or user.get_username(),
-            is_group=ticket.contact.is_group,
-            group_name=ticket.contact.name if ticket.contact.is_group else "",
-            from_me=True,
-            kind=Message.Kind.TEXT,
-            body=safe_body(text),
-            # Whole seconds, like the providers' timestamps: an answer that
-            # arrives within the same second still shows after the reply.
-            sent_at=now.replace(microsecond=0),
-            ticket=ticket,
-            contact=ticket.contact,
-            delivery=Message.Delivery.SENDING,
-            sent_by=user,
-            created_at=now,
-            updated_at=now,
-        )
-        if ticket.user_id is None:
-            ticket.take(user)
-        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now, last_message_at=now)
+    attached = None
+    try:
+        with transaction.atomic():
+            message = _reply_store(ticket=ticket, text=text, user=user, reason=reason, attachment=attachment, now=now)
+            if attachment is not None:
+                attached = media.media_attach(message=message, attachment=attachment)
+                message.media = attached
+    except BaseException:
+        if attached is not None:  # its row was undone with the message
+            media.media_discard(attached)
+        raise
+    return message
+
+
+def _reply_store(*, ticket: Ticket, text: str, user, reason: str, attachment: media.Attachment | None, now) -> Message:
+    """The reply's message, its opt-out reason, the ticket's activity."""
+    opt_out = optout.reason_needed(ticket=ticket)
+    if opt_out is not None:
+        if not reason.strip():
+            raise optout.refusal(opt_out)
+        optout.reason_record(opt_out=opt_out, ticket=ticket, user=user, reason=reason.strip())
+    message = Message.objects.create(
+        channel=ticket.channel,
+        # The provider's id replaces this one once it is sent.
+        external_id=f"local:{uuid.uuid4()}",
+        chat_id=_recipient(ticket),
+        chat_identity=ticket.channel.identity_of(ticket.contact),
+        sender_id=ticket.channel.address,
+        sender_name=user.get_full_name() or user.get_username(),
+        is_group=ticket.contact.is_group,
+        group_name=ticket.contact.name if ticket.contact.is_group else "",
+        from_me=True,
+        kind=media.MESSAGE_KINDS[attachment.kind] if attachment is not None else Message.Kind.TEXT,
+        body=safe_body(text),
+        # Whole seconds, like the providers' timestamps: an answer that
+        # arrives within the same second still shows after the reply.
+        sent_at=now.replace(microsecond=0),
+        ticket=ticket,
+        contact=ticket.contact,
+        delivery=Message.Delivery.SENDING,
+        sent_by=user,
+        created_at=now,
+        updated_at=now,
+    )
+    if ticket.user_id is None:
+        ticket.take(user)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now, last_message_at=now)
     return message
 
 
@@ -435,7 +455,10 @@ def reply_send(*, message: Message) -> bool:
     failure it says why, and can be sent again. True when sent."""
     try:
         external_id = message.channel.provider.send(message)
-    except GatewayError as error:
+    except (GatewayError, OSError) as error:
+        if isinstance(error, OSError):  # the stored file of a reply could not be read
+            logger.exception("Reading the file of message %s failed", message.pk)
+            error = GatewayError(gettext("Its file could not be read from the storage (%(reason)s).") % {"reason": type(error).__name__})
         Message.objects.filter(pk=message.pk).update(
             delivery=Message.Delivery.FAILED, error=str(error)[:500], updated_at=timezone.now()
         )
@@ -443,7 +466,8 @@ def reply_send(*, message: Message) -> bool:
         return False
     with transaction.atomic():
         # The echo may have arrived first and been stored as a message of
-        # its own: this one, with its author, is the one kept.
+        # its own (with the file it carries): this one, with its author,
+        # is the one kept.
         echo = Message.objects.filter(channel=message.channel, external_id=external_id).exclude(pk=message.pk)
         media.media_delete(media=MessageMedia.objects.filter(message__in=echo.values("pk")))
         echo.delete()

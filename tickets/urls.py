@@ -1,15 +1,17 @@
 from django.urls import path
 
-from contacts_portal.uploads import checks_its_own_body
+from contacts_portal.uploads import checks_its_own_body, max_upload_size
 
 from . import views, webhooks
 
 app_name = "tickets"
 
+
 urlpatterns = [
     path("", views.TicketListView.as_view(), name="list"),
     path("<int:pk>/", views.TicketDetailView.as_view(), name="detail"),
-    path("<int:pk>/reply/", views.TicketReplyView.as_view(), name="reply"),
+    # A reply may carry a file as large as the largest kept (a document).
+    path("<int:pk>/reply/", max_upload_size(views.reply_upload_limit)(views.TicketReplyView.as_view()), name="reply"),
     path("<int:pk>/close/", views.TicketCloseView.as_view(), name="close"),
     path("<int:pk>/reopen/", views.TicketReopenView.as_view(), name="reopen"),
     path("<int:pk>/take/", views.TicketTakeView.as_view(), name="take"),

@@ -1,5 +1,6 @@
 import hashlib
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
@@ -256,19 +257,30 @@ class TicketContactView(ContactUpdateView):
         return self.render_to_response(self.get_context_data(form=form, saved_message=message))
 
 
+def reply_upload_limit() -> int:
+    """What a reply may send in all: the largest file kept (a document,
+    MESSAGE_MEDIA_MAX_DOCUMENT_BYTES) and the form's other fields."""
+    return settings.MESSAGE_MEDIA_MAX_DOCUMENT_BYTES + 32 * 1024
+
+
 class TicketReplyView(ConversationMixin, VisibleTicketsMixin, View):
-    """Send a reply through the ticket's channel. It is stored first, so a
-    send that fails is kept, says why, and can be sent again."""
+    """Send a reply (a text, or a file with a caption) through the ticket's
+    channel. It is stored first, so a send that fails is kept, says why,
+    and can be sent again."""
 
     permission_required = "tickets.add_message"
 
     def post(self, request, pk):
         ticket = get_object_or_404(self.get_queryset(), pk=pk)
-        form = ReplyForm(request.POST, ticket=ticket)
+        form = ReplyForm(request.POST, request.FILES, ticket=ticket)
         if form.is_valid():
             try:
                 message = reply_create(
-                    ticket=ticket, text=form.cleaned_data["text"], user=request.user, reason=form.cleaned_data.get("reason", "")
+                    ticket=ticket,
+                    text=form.cleaned_data["text"],
+                    user=request.user,
+                    reason=form.cleaned_data.get("reason", ""),
+                    attachment=form.cleaned_data["file"],
                 )
             except ValidationError as error:  # the person opted out meanwhile
                 form.add_error(None, error)
@@ -280,7 +292,7 @@ class TicketReplyView(ConversationMixin, VisibleTicketsMixin, View):
                     messages.error(request, _("The reply was not sent: %(error)s") % {"error": message.error})
                 return HttpResponseRedirect(ticket.get_absolute_url())
         elif not is_htmx(request):
-            for error in form.errors.get("text", []) + form.errors.get("reason", []) + form.non_field_errors():
+            for error in form.errors.get("text", []) + form.errors.get("file", []) + form.errors.get("reason", []) + form.non_field_errors():
                 messages.error(request, error)
             return HttpResponseRedirect(ticket.get_absolute_url())
         ticket.refresh_from_db()

@@ -281,8 +281,53 @@
     event.preventDefault();
     const form = box.form;
     const button = form && form.querySelector("button[type=submit]");
-    if (!form || !box.value.trim() || (button && button.disabled)) return;
+    const file = form && form.querySelector("input[data-reply-file]");
+    const attached = Boolean(file && file.files && file.files.length);
+    if (!form || (!box.value.trim() && !attached) || (button && button.disabled)) return;
     form.requestSubmit(button || undefined);
+  });
+
+  // The reply's file: its name and size under the box, with "Remover".
+  // Without this script the browser's own file box shows it.
+  function showReplyFile(input) {
+    const form = input.form;
+    const shown = form && form.querySelector("[data-reply-file-shown]");
+    if (!shown) return;
+    const file = input.files && input.files[0];
+    shown.hidden = !file;
+    if (!file) return;
+    const size = file.size >= 1024 * 1024 ? `${(file.size / (1024 * 1024)).toLocaleString(document.documentElement.lang, { maximumFractionDigits: 1 })} MB`
+      : `${Math.max(1, Math.round(file.size / 1024)).toLocaleString(document.documentElement.lang)} KB`;
+    shown.querySelector("[data-reply-file-name]").textContent = `${file.name} · ${size}`;
+  }
+  document.addEventListener("change", (event) => {
+    if (event.target.matches && event.target.matches("input[data-reply-file]")) showReplyFile(event.target);
+  });
+  document.addEventListener("click", (event) => {
+    const clear = event.target.closest("[data-reply-file-clear]");
+    const input = clear && clear.form && clear.form.querySelector("input[data-reply-file]");
+    if (!input) return;
+    input.value = "";
+    showReplyFile(input);
+    const box = clear.form.querySelector("textarea[data-enter-sends]");
+    if (box) box.focus();
+  });
+  // An image pasted into the reply (a screenshot) is its file; text pasted
+  // along with it is still pasted.
+  document.addEventListener("paste", (event) => {
+    const form = event.target.closest && event.target.closest("form.app-reply");
+    const input = form && form.querySelector("input[data-reply-file]");
+    const data = event.clipboardData;
+    if (!input || !data || typeof DataTransfer === "undefined") return;
+    const image = Array.from(data.files || []).find((file) => file.type.startsWith("image/"));
+    if (!image) return;
+    const attach = form.querySelector("[data-reply-attach]");
+    const extension = (image.type.split("/")[1] || "png").replace("jpeg", "jpg");
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([image], `${attach ? attach.dataset.pastedName : "image"}.${extension}`, { type: image.type }));
+    input.files = transfer.files;
+    showReplyFile(input);
+    if (!data.types.includes("text/plain")) event.preventDefault();
   });
 
   // After a reply, the new reply box is ready for the next one.

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from contacts.models import Contact
 
     from ..inbound import Event
-    from ..models import Channel, Message
+    from ..models import Channel, Message, MessageMedia
 
 
 def same_secret(given, expected: str) -> bool:
@@ -38,6 +38,15 @@ class Chat(NamedTuple):
     pair_only: bool = False
 
 
+def attached_to(message: "Message") -> "MessageMedia | None":
+    """The stored file a reply carries (tickets.media.media_attach), None
+    for a text."""
+    if message.kind == message.Kind.TEXT:
+        return None
+    media = getattr(message, "media", None)  # a missing one raises an AttributeError
+    return media if media is not None and media.is_stored else None
+
+
 class Provider(ABC):
     """What one kind of channel does, for one channel."""
 
@@ -49,6 +58,10 @@ class Provider(ABC):
     contact_field: ClassVar[str]
     # The longest text message the provider accepts.
     max_text_length: ClassVar[int]
+    # The longest caption a file may go out with.
+    max_caption_length: ClassVar[int]
+    # Whether an audio or a voice note may go out with a caption.
+    captions_audio: ClassVar[bool] = True
     # The request header the gateway sends the channel's webhook secret in.
     secret_header: ClassVar[str]
     # Whether the gateway may send the secret in the event's body instead of
@@ -105,8 +118,10 @@ class Provider(ABC):
 
     @abstractmethod
     def send(self, message: "Message") -> str:
-        """Send a stored reply (its chat_id and body); the provider's id for
-        it, as Message.external_id stores it."""
+        """Send a stored reply (its chat_id and body, and the file it
+        carries: attached_to(message)); the provider's id for it, as
+        Message.external_id stores it. GatewayError when it was not sent;
+        OSError when its file could not be read from the storage."""
 
     @abstractmethod
     def register_webhook(self, url: str) -> None:

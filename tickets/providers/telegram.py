@@ -34,7 +34,7 @@ from ..inbound import (
     vcard_phones,
 )
 from ..models import Channel, Message, MessageMedia
-from .base import Provider
+from .base import Provider, attached_to
 
 TELEGRAM_API = "https://api.telegram.org"
 # What setWebhook accepts as a secret_token.
@@ -251,6 +251,25 @@ def _telegram_messages(payload) -> list[Inbound]:
 # The Bot API ---------------------------------------------------------------
 
 
+def _sent_id(result) -> str:
+    message_id = result.get("message_id") if isinstance(result, dict) else None
+    if type(message_id) is not int:
+        raise GatewayError(_("Telegram did not say which message it sent."))
+    return str(message_id)
+
+
+#: The Bot API method and its file field for each kind of file.
+_SEND_METHODS = {
+    MessageMedia.Kind.IMAGE: ("sendPhoto", "photo"),
+    MessageMedia.Kind.VIDEO: ("sendVideo", "video"),
+    MessageMedia.Kind.VOICE: ("sendVoice", "voice"),
+    MessageMedia.Kind.AUDIO: ("sendAudio", "audio"),
+    MessageMedia.Kind.DOCUMENT: ("sendDocument", "document"),
+}
+#: sendPhoto takes photos up to 10 MB; a larger one goes as a document.
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
 class TelegramGateway(Gateway):
     """A Telegram bot through the Bot API (api.telegram.org, or a Bot API
     server of your own): https://<server>/bot<token>/<method>."""
@@ -270,11 +289,20 @@ class TelegramGateway(Gateway):
 
     def send_message(self, chat_id: str, text: str) -> str:
         """sendMessage; the message's id in that chat."""
-        result = self._method("sendMessage", chat_id=chat_id, text=text)
-        message_id = result.get("message_id") if isinstance(result, dict) else None
-        if type(message_id) is not int:
-            raise GatewayError(_("Telegram did not say which message it sent."))
-        return str(message_id)
+        return _sent_id(self._method("sendMessage", chat_id=chat_id, text=text))
+
+    def send_file(self, method: str, field: str, chat_id: str, *, file, file_name: str, content_type: str, caption: str) -> str:
+        """sendPhoto, sendVideo, sendVoice, sendAudio or sendDocument: the
+        file uploaded as `field` of a multipart form; the message's id in
+        that chat."""
+        data = {"chat_id": chat_id}
+        if caption:
+            data["caption"] = caption
+        answer = call(self.client, "POST", f"{self.prefix}/{method}", data=data, files={field: (file_name, file, content_type)})
+        if not isinstance(answer, dict) or answer.get("ok") is not True:
+            detail = error_detail(answer)
+            raise GatewayError(_("Telegram refused the request.") + (f" ({detail})" if detail else ""))
+        return _sent_id(answer.get("result"))
 
     def get_file(self, file_id: str) -> tuple[str, int | None]:
         """getFile: where the file can be downloaded (file_path), and its
@@ -314,6 +342,7 @@ class TelegramProvider(Provider):
     kind = Channel.Kind.TELEGRAM
     contact_field = "telegram_id"
     max_text_length = 4096
+    max_caption_length = 1024
     secret_header = "X-Telegram-Bot-Api-Secret-Token"
 
     def clean(self) -> None:
@@ -331,9 +360,27 @@ class TelegramProvider(Provider):
         return parse_telegram(payload)
 
     def send(self, message: Message) -> str:
-        # Message ids are counted per chat: the chat makes them unique.
+        media = attached_to(message)
         with TelegramGateway(self.channel) as gateway:
-            return f"{message.chat_identity}:{gateway.send_message(message.chat_id, message.body)}"
+            if media is None:
+                sent = gateway.send_message(message.chat_id, message.body)
+            else:
+                kind = media.kind
+                if kind == MessageMedia.Kind.IMAGE and (media.size or 0) > MAX_PHOTO_BYTES:
+                    kind = MessageMedia.Kind.DOCUMENT
+                method, field = _SEND_METHODS[kind]
+                with media.file.open("rb") as file:
+                    sent = gateway.send_file(
+                        method,
+                        field,
+                        message.chat_id,
+                        file=file,
+                        file_name=media.file_name,
+                        content_type=media.content_type,
+                        caption=message.body,
+                    )
+        # Message ids are counted per chat: the chat makes them unique.
+        return f"{message.chat_identity}:{sent}"
 
     def register_webhook(self, url: str) -> None:
         with TelegramGateway(self.channel) as gateway:
