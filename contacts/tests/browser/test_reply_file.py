@@ -83,6 +83,10 @@ def test_attach_a_photo_see_its_name_and_send_it_with_a_caption_then_paste_a_scr
 
     page.press("#id_text", "Enter")
     expect(page.locator(".app-message-ours")).to_contain_text("Segue o comprovante")
+    # The agent sees the photo sent, like the ones customers send.
+    thumbnail = page.locator(".app-message-ours .app-media-thumb img")
+    expect(thumbnail).to_have_count(1)
+    page.wait_for_function("() => document.querySelector('.app-message-ours .app-media-thumb img').naturalWidth === 320")
     expect(page.locator("[data-reply-file-shown]")).to_be_hidden()
     assert base64.b64decode(received[0]["media"]) == photo
     assert (received[0]["mediatype"], received[0]["fileName"], received[0]["caption"]) == ("image", "comprovante.jpg", "Segue o comprovante")
