@@ -37,6 +37,7 @@ def roles(request):
         importlib.import_module("jobs.migrations.0001_initial").grant_administrators(apps, None)
         importlib.import_module("jobs.migrations.0004_failure_details_and_workers").grant_administrators(apps, None)
         importlib.import_module("contacts.migrations.0022_opt_outs").grant_lift(apps, None)
+        importlib.import_module("lgpd.migrations.0001_initial").grant_administrators(apps, None)
 
 
 def user_in(group: str, username: str, **fields):

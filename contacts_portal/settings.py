@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "tickets",
     "dedup",
     "bulk",
+    "lgpd",
 ]
 
 MIDDLEWARE = [

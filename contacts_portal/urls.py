@@ -48,6 +48,7 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("jobs/", include("jobs.urls")),
     path("contacts/bulk/", include("bulk.urls")),
+    path("lgpd/", include("lgpd.urls")),
     re_path(r"^admin/(?P<old>contacts/auditevent|contacts/job|tickets/syncjob)/(?P<rest>.*)$", admin_moved, name="admin_moved"),
     path("admin/", admin.site.urls),
 ]

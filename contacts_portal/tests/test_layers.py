@@ -21,6 +21,7 @@ LAYERS = {
     "tickets": {"contacts_portal", "audit", "jobs", "contacts"},
     "dedup": {"contacts_portal", "audit", "jobs", "contacts", "tickets"},
     "bulk": {"contacts_portal", "audit", "jobs", "contacts"},
+    "lgpd": {"contacts_portal", "audit", "jobs", "contacts", "tickets", "dedup", "bulk"},
 }
 # The health check looks at the whole site (database, migrations, workers).
 WIRING = {
