@@ -107,3 +107,18 @@ def zip_bomb(unpacked_mb: int = 200) -> bytes:
             for _ in range(unpacked_mb):
                 member.write(zero)
     return out.getvalue()
+
+
+@cache
+def mp3(seconds: int = 1) -> bytes:
+    """An MP3 of `seconds` of silence: MPEG-1 Layer III frames at 128 kbit/s,
+    44.1 kHz, whose side information and data are all zero (each decodes to
+    1,152 samples of silence)."""
+    frame = bytes([0xFF, 0xFB, 0x90, 0x64]) + bytes(413)
+    return frame * (seconds * 44100 // 1152 + 1)
+
+
+def mp4_header() -> bytes:
+    """The start of an MP4 video (its "ftyp" box): what the type of a file
+    is read from. Not a video that plays."""
+    return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00\x00\x00\x08free" + bytes(64)

@@ -180,6 +180,20 @@ def test_an_ogg_opus_file_goes_as_a_voice_note_through_send_whatsapp_audio(agent
     )
 
 
+def test_an_mp3_goes_as_an_audio_and_an_mp4_as_a_video_through_send_media(agent_client, ticket, evolution):
+    endpoint = Recorder(sent())
+    evolution.expect_request(SEND_MEDIA, method="POST").respond_with_handler(endpoint)
+    reply(agent_client, ticket, file=upload("explicacao.mp3", media_files.mp3()))
+    endpoint.answer = sent("3EB0VIDEO")
+    reply(agent_client, ticket, file=upload("tutorial.mp4", media_files.mp4_header()), text="Veja o passo a passo")
+    audio, video = (request["json"] for request in endpoint.requests)
+    assert (audio["mediatype"], audio["mimetype"], audio["fileName"]) == ("audio", "audio/mpeg", "explicacao.mp3")
+    assert (video["mediatype"], video["mimetype"], video["caption"]) == ("video", "video/mp4", "Veja o passo a passo")
+    assert list(Message.objects.order_by("pk").values_list("kind", "media__kind", "delivery")) == [
+        ("audio", "audio", "sent"), ("video", "video", "sent")
+    ]
+
+
 def test_a_caption_under_an_audio_on_whatsapp_is_refused_and_nothing_is_stored(agent_client, ticket, evolution, media_root):
     response = reply(agent_client, ticket, file=upload("audio.ogg", media_files.voice_note()), text="Ouça")
     assert "WhatsApp não mostra legenda em áudio" in response.content.decode()
@@ -276,6 +290,8 @@ def test_a_zip_bomb_named_docx_goes_as_a_document_unopened(agent_client, ticket,
         ("foto.jpg", media_files.photo(), "sendPhoto", "photo", "image", "image"),
         ("boleto.pdf", media_files.pdf(), "sendDocument", "document", "document", "document"),
         ("audio.ogg", media_files.voice_note(), "sendVoice", "voice", "voice", "audio"),
+        ("musica.mp3", media_files.mp3(), "sendAudio", "audio", "audio", "audio"),
+        ("video.mp4", media_files.mp4_header(), "sendVideo", "video", "video", "video"),
     ],
 )
 def test_a_file_goes_out_through_the_bot_api_as_a_multipart_upload(

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 from werkzeug import Request, Response
 
+from contacts.tests.browser.conftest import ARTIFACTS
 from contacts.tests.browser.test_panel import log_in
 from contacts.tests.browser.test_panel_ux import axe_violations
 from contacts.tests.factories import ContactFactory, UserFactory, WalletFactory
@@ -121,3 +122,26 @@ def test_attach_a_photo_see_its_name_and_send_it_with_a_caption_then_paste_a_scr
     # The bytes are a JPEG: it goes as one, whatever the clipboard called it.
     assert (pasted[0]["mediatype"], pasted[0]["mimetype"], pasted[0]["fileName"]) == ("image", "image/jpeg", "imagem-colada.jpg")
     assert csp_violations == []
+
+
+def test_without_javascript_the_reply_box_is_a_plain_form_that_sends_a_file(browser, live_server, ticket, httpserver, csp_violations):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    received = send_media(httpserver, "3EB0NOSCRIPT")
+    log_in(page)
+    page.goto(ticket.get_absolute_url())
+    # The browser's own file box; the paperclip needs the script.
+    expect(page.locator("input[data-reply-file]")).to_be_visible()
+    expect(page.locator(".app-reply-attach-button")).to_be_hidden()
+    expect(page.get_by_label("Anexar arquivo")).to_have_count(1)
+    assert page.evaluate(NO_SIDEWAYS)
+    page.set_input_files("input[data-reply-file]", files=[{"name": "boleto.pdf", "mimeType": "application/pdf", "buffer": media_files.pdf()}])
+    page.fill("#id_text", "Segue o boleto")
+    page.screenshot(path=str(ARTIFACTS / "reply-file-04-no-javascript-phone.png"), caret="initial")
+    page.click(".app-reply button[type=submit]")
+    expect(page.locator(".app-message-ours")).to_contain_text("Segue o boleto")
+    expect(page.locator(".app-message-ours")).to_contain_text("boleto.pdf")
+    assert (received[0]["mediatype"], received[0]["fileName"]) == ("document", "boleto.pdf")
+    assert base64.b64decode(received[0]["media"]) == media_files.pdf()
+    context.close()
