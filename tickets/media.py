@@ -20,6 +20,7 @@ Files leave with their rows: media_delete is the one place that removes
 both, for every writer that deletes messages or tickets.
 """
 
+import io
 import logging
 import mimetypes
 from dataclasses import dataclass
@@ -32,11 +33,13 @@ import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from PIL import Image, ImageOps
 
 from contacts_portal import database
 from contacts_portal.uploads import readable_size
@@ -53,6 +56,11 @@ RETRY_DELAYS = [timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=1
 #: A file this small is decoded in memory; larger ones spill to a
 #: temporary file while they arrive.
 IN_MEMORY_BYTES = 2 * 1024 * 1024
+#: Photos larger than this get a small copy for the conversation.
+THUMBNAIL_FROM_BYTES = 150 * 1024
+THUMBNAIL_SIZE = 480
+#: Beyond this many pixels a photo gets no small copy (it is not decoded).
+THUMBNAIL_MAX_PIXELS = 50_000_000
 #: Rows deleted per statement.
 BATCH = 5000
 #: How much of a file its type is found from.
@@ -173,9 +181,15 @@ def _store(media: MessageMedia, sink) -> MessageMedia | None:
     content_type, extension = sniff(sink.read(SNIFF_BYTES))
     sink.seek(0)
     media.file.save(f"file.{extension}", File(sink), save=False)
+    if media.kind == MessageMedia.Kind.IMAGE and size > THUMBNAIL_FROM_BYTES:
+        sink.seek(0)
+        thumbnail = thumbnail_of(sink)
+        if thumbnail is not None:
+            media.thumbnail.save("thumbnail.jpg", ContentFile(thumbnail), save=False)
     source = {key: value for key, value in media.source.items() if key != "base64"}
     updated = MessageMedia.objects.filter(pk=media.pk, status=MessageMedia.Status.PENDING).update(
         file=media.file.name,
+        thumbnail=media.thumbnail.name or "",
         size=size,
         content_type=content_type,
         status=MessageMedia.Status.STORED,
@@ -183,12 +197,33 @@ def _store(media: MessageMedia, sink) -> MessageMedia | None:
         error="",
         updated_at=timezone.now(),
     )
-    if not updated:  # deleted (or given up) meanwhile: the file is nobody's
+    if not updated:  # deleted (or given up) meanwhile: the files are nobody's
         media.file.storage.delete(media.file.name)
+        if media.thumbnail:
+            media.thumbnail.storage.delete(media.thumbnail.name)
         return None
     _touch(media)
     media.size, media.content_type, media.status, media.source, media.error = size, content_type, MessageMedia.Status.STORED, source, ""
     return media
+
+
+def thumbnail_of(image_file) -> bytes | None:
+    """A JPEG of the photo at most THUMBNAIL_SIZE pixels a side, turned as
+    its EXIF says; None for what Pillow cannot read or would not open
+    (more than THUMBNAIL_MAX_PIXELS: a small file can declare a huge
+    image, and decoding it would take gigabytes)."""
+    try:
+        with Image.open(image_file) as image:
+            if image.width * image.height > THUMBNAIL_MAX_PIXELS:
+                return None
+            image.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))  # JPEG: decode at a fraction of the size
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=80)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    return out.getvalue()
 
 
 def _give_up(media: MessageMedia, status: str, error: str) -> MessageMedia:
@@ -240,10 +275,10 @@ def media_delete(*, media: QuerySet) -> int:
     should), or their files would be nobody's. A fetch still running
     finds its row gone and drops what it fetched. Returns how many were
     deleted."""
-    rows = list(media.values_list("pk", "file"))
+    rows = list(media.values_list("pk", "file", "thumbnail"))
     for batch in batched(rows, BATCH):
-        MessageMedia.objects.filter(pk__in=[pk for pk, _name in batch]).delete()
-    files = [name for _pk, name in rows if name]
+        MessageMedia.objects.filter(pk__in=[pk for pk, *_names in batch]).delete()
+    files = [name for _pk, *names in rows for name in names if name]
     if files:
         storage = MessageMedia._meta.get_field("file").storage
         transaction.on_commit(lambda: _delete_files(storage, files))

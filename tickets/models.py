@@ -540,6 +540,10 @@ class MessageMedia(models.Model):
     message = models.OneToOneField(Message, verbose_name=_("message"), on_delete=models.CASCADE, related_name="media")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     file = models.FileField(_("file"), upload_to=media_upload_to, max_length=200, blank=True)
+    # A photo's small copy for the conversation (JPEG, at most
+    # THUMBNAIL_SIZE pixels a side); blank when the photo is small already
+    # or could not be read.
+    thumbnail = models.FileField(_("thumbnail"), upload_to=media_upload_to, max_length=200, blank=True)
     # The size stored; until then, the size the gateway declared (if any).
     size = models.PositiveBigIntegerField(_("size"), null=True, blank=True)
     # Found from the bytes once stored (tickets.media.sniff); blank before.

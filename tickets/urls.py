@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/contact/", views.TicketContactView.as_view(), name="contact"),
     path("messages/<int:pk>/retry/", views.MessageRetryView.as_view(), name="retry"),
     path("media/<int:pk>/", views.MessageMediaView.as_view(), name="media"),
+    path("media/<int:pk>/thumbnail/", views.MessageMediaView.as_view(thumbnail=True), name="media_thumbnail"),
     path("media/<int:pk>/retry/", views.MessageMediaRetryView.as_view(), name="media_retry"),
     path("contact/<int:contact_id>/", views.ContactTicketsView.as_view(), name="contact_tickets"),
     path("start/<int:contact_id>/", views.TicketStartView.as_view(), name="start"),

@@ -333,19 +333,24 @@ class MessageMediaView(PermissionRequiredMixin, View):
     in our origin; and no file is sniffed into another type."""
 
     permission_required = "tickets.view_ticket"
+    #: The photo's small copy (MessageMedia.thumbnail) instead of the file.
+    thumbnail = False
 
     def get(self, request, pk):
         visible = MessageMedia.objects.visible_to(request.user).filter(status=MessageMedia.Status.STORED)
-        media = get_object_or_404(visible.exclude(file=""), pk=pk)
+        media = get_object_or_404(visible.exclude(**{"thumbnail" if self.thumbnail else "file": ""}), pk=pk)
+        stored = media.thumbnail if self.thumbnail else media.file
         try:
-            file = media.file.open("rb")
+            file = stored.open("rb")
+            size = stored.size
         except FileNotFoundError:
             raise Http404 from None
-        inline = media.shown_as != "download"
-        content_type = "application/octet-stream" if media.content_type in ACTIVE_TYPES else media.content_type
+        inline = self.thumbnail or media.shown_as != "download"
+        content_type = "image/jpeg" if self.thumbnail else media.content_type
+        content_type = "application/octet-stream" if content_type in ACTIVE_TYPES else content_type
         # In parts: the players ask for the end of a file to learn its length.
         response = ranged_file_response(
-            request, file, size=media.file.size, content_type=content_type, as_attachment=not inline, filename=media.download_name
+            request, file, size=size, content_type=content_type, as_attachment=not inline, filename=media.download_name
         )
         response["X-Content-Type-Options"] = "nosniff"
         # Opened on its own (a photo in a new tab), the file gets a policy

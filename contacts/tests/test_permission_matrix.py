@@ -120,6 +120,7 @@ PANEL = {
     "tickets:retry": ("message", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
     # A file a customer sent (a photo), and "Tentar novamente" on it.
     "tickets:media": ("media", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
+    "tickets:media_thumbnail": ("media", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     "tickets:media_retry": ("media", {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 302, 404, 302)}),
     # One channel reaches the contact: the POST starts the ticket.
     "tickets:start": ("contact", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 302, 404, 302)}),
@@ -261,7 +262,8 @@ def object_for(needs, world):
         if needs == "message":
             return message
         media = MessageMedia(message=message, kind="image", status="stored", content_type="image/png")
-        media.file.save("p.png", ContentFile(png().getvalue()), save=True)
+        media.file.save("p.png", ContentFile(png().getvalue()), save=False)
+        media.thumbnail.save("t.jpg", ContentFile(png().getvalue()), save=True)
         return media
     return None
 

@@ -4,8 +4,10 @@ Each is a file its own kind of reader opens: the voice note plays in a
 browser and reports its duration, the photo opens in Pillow."""
 
 import io
+import random
 import struct
 import zipfile
+import zlib
 from functools import cache
 
 from PIL import Image, ImageDraw
@@ -122,3 +124,31 @@ def mp4_header() -> bytes:
     """The start of an MP4 video (its "ftyp" box): what the type of a file
     is read from. Not a video that plays."""
     return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00\x00\x00\x08free" + bytes(64)
+
+
+@cache
+def large_photo(width: int = 1600, height: int = 1200) -> bytes:
+    """A JPEG photo of several hundred kilobytes (noise does not compress)."""
+    image = Image.frombytes("RGB", (width, height), random.Random(7).randbytes(width * height * 3))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+@cache
+def pixel_bomb(side: int = 30000) -> bytes:
+    """A PNG of a few hundred kilobytes that declares `side` × `side`
+    pixels (900 million: gigabytes once decoded)."""
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    row = b"\x00" + bytes(3 * 16)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"tEXt", b"Comment\x00" + b"x" * 200_000)
+        + _png_chunk(b"IDAT", zlib.compress(row * 16))
+        + _png_chunk(b"IEND", b"")
+    )

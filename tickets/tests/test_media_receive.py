@@ -337,3 +337,44 @@ def test_a_download_declaring_2_gb_is_refused_before_its_body_is_read(client, co
     assert time.monotonic() - started < 5
     assert MessageMedia.objects.get().status == "too_large"
     assert len(sent) < 20
+
+
+# Small copies of photos ------------------------------------------------------------
+
+
+def test_a_large_photo_gets_a_small_copy_for_the_conversation(
+    agent_client, contact, whatsapp, evolution, django_capture_on_commit_callbacks
+):
+    jpeg = media_files.large_photo()
+    assert len(jpeg) > 300_000
+    evolution.expect_request(BASE64_PATH, method="POST").respond_with_json(base64_answer(jpeg))
+    media = received(agent_client, whatsapp, whatsapp_media("imageMessage", {"caption": "foto"}), django_capture_on_commit_callbacks)
+    assert media.status == "stored" and media.thumbnail
+    with media.thumbnail.open("rb") as small:
+        assert Image.open(small).size == (480, 360)
+    page = agent_client.get(media.message.ticket.get_absolute_url()).content.decode()
+    thumbnail = reverse("tickets:media_thumbnail", args=[media.pk])
+    assert f'<img src="{thumbnail}"' in page and f'<a href="{media.get_absolute_url()}" target="_blank"' in page
+    response = agent_client.get(thumbnail)
+    assert response["Content-Type"] == "image/jpeg" and len(b"".join(response.streaming_content)) < 60_000
+
+
+def test_a_photo_declaring_900_million_pixels_is_kept_but_never_decoded(
+    client, contact, whatsapp, evolution, django_capture_on_commit_callbacks
+):
+    evolution.expect_request(BASE64_PATH, method="POST").respond_with_json(base64_answer(media_files.pixel_bomb()))
+    started = time.monotonic()
+    media = received(client, whatsapp, whatsapp_media("imageMessage", {}), django_capture_on_commit_callbacks)
+    assert time.monotonic() - started < 5
+    assert (media.status, media.content_type, bool(media.thumbnail)) == ("stored", "image/png", False)
+
+
+def test_deleting_a_photo_takes_its_small_copy_too(contact, whatsapp, evolution, client, django_capture_on_commit_callbacks):
+    from tickets.media import media_delete
+
+    evolution.expect_request(BASE64_PATH, method="POST").respond_with_json(base64_answer(media_files.large_photo()))
+    media = received(client, whatsapp, whatsapp_media("imageMessage", {}), django_capture_on_commit_callbacks)
+    storage = media.file.storage
+    with django_capture_on_commit_callbacks(execute=True):
+        media_delete(media=MessageMedia.objects.filter(pk=media.pk))
+    assert not storage.exists(media.file.name) and not storage.exists(media.thumbnail.name)
