@@ -339,6 +339,25 @@ def test_the_error_report_has_the_rejected_rows_and_the_rows_imported_with_a_war
     assert not Contact.objects.filter(custom_fields__isnull=False).exists()
 
 
+def test_the_error_report_lists_every_rejected_and_warned_row_of_a_large_file_in_the_files_order(admin_client, django_capture_on_commit_callbacks):
+    # Beyond the rows kept in memory (the rest wait in a file): three
+    # hundred rows, a third rejected, a third imported with a warning.
+    rows = [["Nome", "Celular", "Nascimento"]]
+    for n in range(300):
+        number, birth = f"119{n:08d}", "01/01/1990"
+        if n % 3 == 1:
+            number = "123"
+        elif n % 3 == 2:
+            birth = "31/02/1991"
+        rows.append([f"Pessoa {n}", number, birth])
+    _preview, job = import_through_the_panel(admin_client, csv_bytes(rows), name="x.csv", execute=django_capture_on_commit_callbacks)
+    assert (job.result["created"], job.result["rejected"], job.result["warned"]) == (200, 100, 100)
+    report = report_rows(admin_client, job)
+    assert [row[0] for row in report[1:]] == [f"Pessoa {n}" for n in range(300) if n % 3]
+    assert all("telefone válido" in row[3] and row[4] == "" for row in report[1::2])
+    assert all(row[3] == "" and "31/02/1991" in row[4] for row in report[2::2])
+
+
 def test_the_command_prints_the_rows_imported_with_a_warning(tmp_path, capsys):
     path = tmp_path / "contatos.csv"
     path.write_bytes(csv_bytes([["Nome", "Celular", "Nascimento"], ["Maria", "11987654321", "31/02/1991"]]))

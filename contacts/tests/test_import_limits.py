@@ -27,6 +27,7 @@ from contacts.tests.spreadsheet_files import (
     lying_headers_file,
     million_rows_file,
     minimal_xlsx,
+    realistic_file,
     shared_strings_file,
     sheet_xml,
     upload,
@@ -133,6 +134,46 @@ def test_a_sheet_thousands_of_columns_wide_maps_only_the_columns_with_data(tmp_p
     outcome = read_in_a_child(tmp_path, wide_empty_file(), "upload")
     assert outcome["columns"] == [0, 1, 16_383]
     assert outcome["peak_mb"] < BUDGET_MB
+
+
+# A job as a worker runs it, in a fresh interpreter on a database of its
+# own: the preview's or the import's, of the file in the media folder.
+JOB_CHILD = """
+import json, sys
+import django
+django.setup()
+from django.conf import settings
+settings.MEDIA_ROOT = sys.argv[1]
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from jobs.models import Job
+from jobs.tasks import run_job
+
+kind = Job.Kind.IMPORT_PREVIEW if sys.argv[2] == "preview" else Job.Kind.IMPORT
+job = Job.objects.create(kind=kind, file_name="planilha.xlsx", source_file="planilha.xlsx", parameters={"file_name": "planilha.xlsx"})
+run_job.call(job_id=job.pk)
+job.refresh_from_db()
+outcome = {"status": job.status, "error": job.error, "result": {key: job.result.get(key) for key in ("rows", "created", "rejected", "warned")}}
+with open("/proc/self/status") as status:
+    outcome["peak_mb"] = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+print(json.dumps(outcome))
+"""
+
+
+@pytest.mark.parametrize("step", ["preview", "import"])
+def test_a_realistic_file_of_as_many_rows_as_the_cap_accepts_is_previewed_and_imported_within_the_memory_budget(tmp_path, settings, step):
+    """The plan of every row is what an import holds (the file itself is
+    read as a stream), so the row cap bounds it; the rows it reports on
+    (here half of them, each with a warning) wait in a file."""
+    rows = settings.IMPORT_MAX_ROWS
+    (tmp_path / "planilha.xlsx").write_bytes(realistic_file(rows))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "contacts_portal.test_settings", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    done = subprocess.run([sys.executable, "-c", JOB_CHILD, str(tmp_path), step], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == Job.Status.DONE, outcome
+    assert outcome["result"] == {"rows": rows, "created": rows, "rejected": 0, "warned": rows // 2}, outcome
+    assert outcome["peak_mb"] < BUDGET_MB, outcome
 
 
 def import_page(client, content, name="planilha.xlsx"):

@@ -44,6 +44,9 @@ from .columns import extra_name as column_extra_name
 from .reading import SpreadsheetError, Table, cell_text, unescape_csv_text
 
 CHUNK = 5000  # rows cleaned, matched and planned together
+# Texts that repeat down a column (a company, a city, a job title, a first
+# name) are kept once, the first this many different ones.
+SHARED_TEXTS = 50_000
 NOTHING = frozenset()
 UNIQUE_FIELDS = ("number", "telegram_id", "cpf_cnpj")
 IDENTITY_ORDER = ("number", "telegram_id", "cpf_cnpj", "email")
@@ -123,6 +126,7 @@ class PlainExtra:
 
     name: str
     value: str
+    key: str  # the name folded: "Cidade" and "cidade" are one field
     pk: int | None = None
     contact_id: int | None = None
 
@@ -143,10 +147,11 @@ class Planned:
     rows: int = 0  # rows of the file about this contact
     tags: tuple = ()  # tag ids, or keys of tags to create; a tuple weighs less than a set
     original_tags: tuple = ()
-    extras: dict | None = None  # folded name -> PlainExtra
+    # PlainExtra, one per key; a tuple, not a dict by key: a contact has
+    # few, and a hundred thousand dicts weigh.
+    extras: tuple = ()
     original_extras: dict | None = None
     changed_extras: frozenset | set = NOTHING
-    new_extras: list | None = None
     updated_rows: int = 0  # rows counted as updating it (see Planner.decide)
     resend: bool = False  # a new contact changed after it was sent (see writing)
 
@@ -155,20 +160,23 @@ class Planned:
             self.tags += (key,)
 
     def set_extra(self, key: str, name: str, value: str) -> None:
-        extra = self.extras.get(key) if self.extras else None
-        if extra is not None:
-            extra.value = value
-            return
-        extra = PlainExtra(name=name, value=value)
-        if self.extras is None:
-            self.extras = {}
-        self.extras[key] = extra
-        if self.new_extras is None:
-            self.new_extras = []
-        self.new_extras.append(extra)
+        for extra in self.extras:
+            if extra.key == key:
+                extra.value = value
+                return
+        self.extras += (PlainExtra(name=name, value=value, key=key),)
+
+    def created_extras(self) -> Iterator[PlainExtra]:
+        """The extra fields the import creates: a new contact's every one,
+        a stored contact's those it did not have. (Not kept in a list of
+        their own: a hundred thousand lists weigh.)"""
+        original = self.original_extras or NOTHING
+        for extra in self.extras:
+            if extra.key not in original:
+                yield extra
 
     def extra_values(self) -> list[str]:
-        return [extra.value for extra in self.extras.values()] if self.extras else []
+        return [extra.value for extra in self.extras]
 
     def added_tags(self) -> list:
         """Tags are only added, never removed."""
@@ -178,11 +186,11 @@ class Planned:
         return (
             field_values(self.contact),
             frozenset(self.tags),
-            tuple(sorted((key, extra.value) for key, extra in (self.extras or {}).items())),
+            tuple(sorted((extra.key, extra.value) for extra in self.extras)),
         )
 
     def changes(self) -> bool:
-        return bool(self.is_new or self.changed or self.added_tags() or self.changed_extras or self.new_extras)
+        return bool(self.is_new or self.changed or self.added_tags() or self.changed_extras or any(self.created_extras()))
 
 
 def new_contact_rows(new: list[Planned], now: datetime) -> Iterator[tuple]:
@@ -193,7 +201,11 @@ def new_contact_rows(new: list[Planned], now: datetime) -> Iterator[tuple]:
         contact.pk = pk
         contact.created_at = contact.updated_at = now
         contact.refresh_search_fields(planned.extra_values())
-        yield contact_values(contact)
+        row = contact_values(contact)
+        # Nothing reads them again (a contact a later row changes makes
+        # them anew): only the row sent holds them, until it is written.
+        contact.name_key = contact.search_text = ""
+        yield row
 
 
 class RowCleaner:
@@ -221,6 +233,7 @@ class RowCleaner:
         self.extra_names = [name for _index, name in self.extras] + [f"{name} ({n})" for name in self._overflow.values() for n in (2, 3)]
         mapped = {target for _index, target in self._fields}
         self._columns = [COLUMN_BY_FIELD[name] for name in CLEANING_ORDER if name in mapped]
+        self._texts: dict[str, str] = {}
         self._context = Context(
             today=date.today(),
             wallets={w.name.casefold(): w for w in Wallet.objects.all()},
@@ -241,7 +254,7 @@ class RowCleaner:
                         continue  # a landline's digits that Excel cut: not kept as if they were right
                     if row.extras is None:
                         row.extras = {}
-                    row.extras[name] = text.replace(MULTIPLE, ", ")[:500]
+                    row.extras[name] = self._shared(text.replace(MULTIPLE, ", ")[:500])
         if number in self._row_errors:
             row.error = self._row_errors.pop(number)  # what the reader could not take as it is
             return row
@@ -266,6 +279,15 @@ class RowCleaner:
             if not row.warnings:
                 row.cells = None  # only the error report needs the cells
         return row
+
+    def _shared(self, text: str) -> str:
+        """The text, as the first row that had it holds it."""
+        shared = self._texts.get(text)
+        if shared is None:
+            if len(self._texts) < SHARED_TEXTS:
+                self._texts[text] = text
+            return text
+        return shared
 
     def _lost_digits(self, row: Row, name: str, text: str, raw) -> bool:
         """An extra field's cell of digits that Excel cut is left out, with
@@ -329,7 +351,7 @@ class RowCleaner:
                     row.warnings.append(_left_out(name, text, error))
                     continue
                 if value is not None:
-                    values[column.field] = value
+                    values[column.field] = self._shared(value) if column.repeats else value
         row.wallet = values.pop("wallet", None)
         row.tags = values.pop("tags", None)
         if not any(values.get(key) for key in IDENTITY_ORDER):
@@ -409,6 +431,12 @@ class Planner:
         self.progress(self.result.rows)
         self.table = None  # the reader's copy of the sheet is no longer needed
         return self.result
+
+    def release_index(self) -> None:
+        """Let go of what matching needed (every value of the file, the
+        contacts found and their tables) once the plan is made: the
+        writing then has that memory."""
+        self._index = self._report = None
 
     def _plan_rows(self, rows: list[Row]) -> None:
         self._index.match(rows)
@@ -507,8 +535,10 @@ class Planner:
             contact.wallet_id = self.wallet.pk
         elif row.wallet is not None:
             contact.wallet_id = row.wallet.pk
-        for name in (row.tags or []) + ([self.tag] if self.tag else []):
-            planned.add_tag(self._tag_keys.key(name))
+        if row.tags or self.tag:
+            for name in (row.tags or []) + ([self.tag] if self.tag else []):
+                planned.add_tag(self._tag_keys.key(name))
+            planned.tags = self._tag_keys.shared(planned.tags)
         for name, value in (row.extras or {}).items():
             planned.set_extra(self._extra_keys[name], name, value)
         self._index.add(planned)
@@ -526,9 +556,8 @@ class Planner:
             if not planned.is_new:
                 now = field_values(planned.contact)
                 planned.changed = {name for name, was, value in zip(PLANNED_FIELDS, planned.original, now, strict=True) if value != was}
-                planned.changed_extras = {
-                    key for key, value in (planned.original_extras or {}).items() if planned.extras[key].value != value
-                }
+                original = planned.original_extras or {}
+                planned.changed_extras = {extra.key for extra in planned.extras if extra.key in original and original[extra.key] != extra.value}
                 if planned.updated_rows and not planned.changes():
                     # Rows that changed it back and forth left it as it was.
                     self.result.updated -= planned.updated_rows
@@ -576,7 +605,7 @@ class ContactIndex:
         for key in IDENTITY_ORDER:
             value = getattr(contact, key)
             if value:
-                self._by_key[key][value.lower() if key == "email" else value] = planned
+                self._by_key[key][_lower(value) if key == "email" else value] = planned
 
     def _plan_existing(self, contact: PlainContact) -> Planned:
         planned = self._planned_by_pk.get(contact.pk)
@@ -584,10 +613,10 @@ class ContactIndex:
             # Taken from the matcher's tables, not copied: a hundred
             # thousand contacts found weigh as little as possible.
             tags = tuple(self._matcher.tags.pop(contact.pk, ()))
-            extras = self._matcher.extras.pop(contact.pk, None)
+            extras = tuple(self._matcher.extras.pop(contact.pk, {}).values())
             planned = Planned(contact, is_new=False, original=field_values(contact), tags=tags, original_tags=tags, extras=extras)
             if extras:
-                planned.original_extras = {key: extra.value for key, extra in extras.items()}
+                planned.original_extras = {extra.key: extra.value for extra in extras}
             self._planned_by_pk[contact.pk] = planned
             self._planned.append(planned)
         return planned
@@ -603,6 +632,17 @@ class TagKeys:
         self.tags = {tag.name.casefold(): tag for tag in Tag.objects.all()}
         self._keys: dict[str, int | tuple] = {}
         self._new_tags = 0
+        self._combinations: dict[tuple, tuple] = {}
+
+    def shared(self, keys: tuple) -> tuple:
+        """The contact's tags as the first contact with the same ones
+        holds them: a file has few combinations of tags, and many rows."""
+        shared = self._combinations.get(keys)
+        if shared is None:
+            if len(self._combinations) < SHARED_TEXTS:
+                self._combinations[keys] = keys
+            return keys
+        return shared
 
     def key(self, name: str):
         folded = name.casefold()
@@ -695,7 +735,7 @@ class RowReport:
 
     @staticmethod
     def snapshot(planned: Planned) -> tuple:
-        extras = {key: extra.value for key, extra in planned.extras.items()} if planned.extras else {}
+        extras = {extra.key: extra.value for extra in planned.extras}
         return field_values(planned.contact), planned.tags, extras
 
     def outcome(self, kind: str, row: Row, planned: Planned, was: tuple | None, notes) -> None:
@@ -713,9 +753,9 @@ class RowReport:
         added = [key for key in planned.tags if key not in tags]
         if added:
             changes.append(("tags", None, [key[2] if isinstance(key, tuple) else self._tag_names.get(key, "") for key in added]))
-        for key, extra in (planned.extras or {}).items():
-            if extras.get(key) != extra.value:
-                changes.append((EXTRA + extra.name, extras.get(key), extra.value))
+        for extra in planned.extras:
+            if extras.get(extra.key) != extra.value:
+                changes.append((EXTRA + extra.name, extras.get(extra.key), extra.value))
         return changes
 
 
@@ -754,7 +794,7 @@ class Matcher:
             contact = self.found[pk]
             for key in found_by[pk]:
                 value = getattr(contact, key)
-                self.existing[key].setdefault(value.lower() if key == "email" else value, contact)
+                self.existing[key].setdefault(_lower(value) if key == "email" else value, contact)
         for kind, value, pk in aliased:
             self.existing[kind].setdefault(value, self.found[pk])
             self.aliases.add((kind, value))
@@ -779,8 +819,14 @@ class Matcher:
             for contact_id, tag_id in Contact.tags.through.objects.filter(contact_id__in=part).values_list("contact_id", "tag_id"):
                 self.tags.setdefault(contact_id, set()).add(tag_id)
             for pk, contact_id, name, value in CustomField.objects.filter(contact_id__in=part).values_list("id", "contact_id", "name", "value"):
-                extra = PlainExtra(name=name, value=value, pk=pk, contact_id=contact_id)
-                self.extras.setdefault(contact_id, {})[normalizers.fold(name)] = extra
+                key = normalizers.fold(name)
+                self.extras.setdefault(contact_id, {})[key] = PlainExtra(name=name, value=value, key=key, pk=pk, contact_id=contact_id)
+
+
+def _lower(text: str) -> str:
+    """The text in lower case, the same object when it already is (as
+    every stored address is): one copy less of each address kept."""
+    return text if text.islower() else text.lower()
 
 
 def _contact_ids(key: str, values: list[str]) -> list[int]:

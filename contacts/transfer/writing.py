@@ -9,6 +9,7 @@ contacts while the planner plans the next chunk.
 import contextvars
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 
 from django.db import connection, transaction
@@ -17,7 +18,7 @@ from contacts_portal import database
 
 from ..history import custom_fields_bulk_record, history_bulk_record
 from ..models import DERIVED_FIELDS, Contact, CustomField, Tag
-from .planning import CONTACT_COLUMNS, RESENT_FIELDS, Planned, Planner, new_contact_rows
+from .planning import CHUNK, CONTACT_COLUMNS, RESENT_FIELDS, Planned, Planner, new_contact_rows
 
 
 class ContactsChanged(Exception):
@@ -36,23 +37,39 @@ class PlanWriter:
 
     @transaction.atomic
     def write(self):
-        """Write the plan; returns the planner's result."""
+        """Write the plan; returns the planner's result.
+
+        A part of CHUNK contacts at a time, each with its tags, extra
+        fields and history, and each let go of once written: what the
+        writing holds beside the plan is one part's rows, never every
+        contact's (benchmarks/README.md, the import's memory)."""
         planner = self.planner
+        planner.release_index()
         self._lock_matched()
         tag_ids = self._create_tags()
-        new = [p for p in planner.planned if p.is_new]
-        changed = [p for p in planner.planned if not p.is_new and p.changes()]
-        self._write_new(new)
-        planner.progress(len(new))
-        self._write_changed(changed)
-        links = self._write_tags(new + changed, tag_ids)
-        new_extras, changed_extras = self._write_extras(new + changed, changed)
-        # History: what each contact and extra field is now, by this import.
-        new_ids = {p.contact.pk for p in new}
-        history_bulk_record(contacts=[p.contact for p in new], created=True, tag_links=[link for link in links if link[1] in new_ids])
-        history_bulk_record(contacts=[p.contact for p in changed])
-        custom_fields_bulk_record(fields=new_extras, created=True)
-        custom_fields_bulk_record(fields=changed_extras)
+        new, changed = deque(), deque()
+        for planned in planner.planned:
+            if planned.is_new:
+                new.append(planned)
+            elif planned.changes():
+                changed.append(planned)
+        planner.planned = []
+        if planner.send is not None:
+            self._resend(new)
+        written = 0
+        while new:
+            part = _take(new, CHUNK)
+            if planner.send is None:
+                # Made as they are sent: on PostgreSQL the database indexes
+                # one batch while the next is made.
+                database.insert(Contact, CONTACT_COLUMNS, new_contact_rows(part, planner.now))
+            self._write_related(part, tag_ids, created=True)
+            written += len(part)
+            planner.progress(written)
+        while changed:
+            part = _take(changed, CHUNK)
+            self._write_changed(part)
+            self._write_related(part, tag_ids, created=False)
         return planner.result
 
     def _lock_matched(self) -> None:
@@ -72,18 +89,14 @@ class PlanWriter:
             ids[key] = tag.pk
         return ids
 
-    def _write_new(self, new: list[Planned]) -> None:
-        if self.planner.send is not None:
-            # Sent while planning (see ConcurrentWriter); those a later row
-            # changed are written again as they are now.
-            resent = [p for p in new if p.resend]
-            for planned in resent:
-                planned.contact.refresh_search_fields(planned.extra_values())
-            database.update_rows(Contact, [p.contact for p in resent], RESENT_FIELDS)
-        else:
-            # Made as they are sent: on PostgreSQL the database indexes one
-            # batch while the next is made.
-            database.insert(Contact, CONTACT_COLUMNS, new_contact_rows(new, self.planner.now))
+    @staticmethod
+    def _resend(new: deque[Planned]) -> None:
+        """New contacts were sent while planning (see ConcurrentWriter);
+        those a later row changed are written again as they are now."""
+        resent = [p for p in new if p.resend]
+        for planned in resent:
+            planned.contact.refresh_search_fields(planned.extra_values())
+        database.update_rows(Contact, [p.contact for p in resent], RESENT_FIELDS)
 
     def _write_changed(self, changed: list[Planned]) -> None:
         update_fields = sorted({name for p in changed for name in p.changed} | {*DERIVED_FIELDS, "updated_at"})
@@ -91,6 +104,17 @@ class PlanWriter:
             planned.contact.refresh_search_fields(planned.extra_values())
             planned.contact.updated_at = self.planner.now
         database.update_rows(Contact, [p.contact for p in changed], update_fields)
+
+    def _write_related(self, part: list[Planned], tag_ids: dict, *, created: bool) -> None:
+        """The contacts' tags and extra fields, and the history of all
+        three: what each contact and extra field is now, by this import."""
+        links = self._write_tags(part, tag_ids)
+        created_extras, changed_extras = self._write_extras(part)
+        contacts = [p.contact for p in part]
+        # A new contact's tags are the links just written; a stored one's are read.
+        history_bulk_record(contacts=contacts, created=created, tag_links=links if created else None)
+        custom_fields_bulk_record(fields=created_extras, created=True)
+        custom_fields_bulk_record(fields=changed_extras)
 
     @staticmethod
     def _write_tags(planned: list[Planned], tag_ids: dict) -> list[tuple]:
@@ -103,19 +127,24 @@ class PlanWriter:
         return links
 
     @staticmethod
-    def _write_extras(planned: list[Planned], changed: list[Planned]) -> tuple[list, list]:
+    def _write_extras(planned: list[Planned]) -> tuple[list, list]:
         """Returns the extra fields created and those changed."""
-        new_extras = []
+        created = []
         for p in planned:
-            for extra in p.new_extras or ():
+            for extra in p.created_extras():
                 extra.contact_id = p.contact.pk
-                new_extras.append(extra)
-        for extra, pk in zip(new_extras, database.allocate_ids(CustomField, len(new_extras)), strict=True):
+                created.append(extra)
+        for extra, pk in zip(created, database.allocate_ids(CustomField, len(created)), strict=True):
             extra.pk = pk
-        database.insert(CustomField, ["id", "contact_id", "name", "value"], ((e.pk, e.contact_id, e.name, e.value) for e in new_extras))
-        changed_extras = [p.extras[key] for p in changed for key in p.changed_extras]
-        database.update_rows(CustomField, changed_extras, ["value"])
-        return new_extras, changed_extras
+        database.insert(CustomField, ["id", "contact_id", "name", "value"], ((e.pk, e.contact_id, e.name, e.value) for e in created))
+        changed = [extra for p in planned if p.changed_extras for extra in p.extras if extra.key in p.changed_extras]
+        database.update_rows(CustomField, changed, ["value"])
+        return created, changed
+
+
+def _take(items: deque, count: int) -> list:
+    """The first `count` items, taken out of `items`."""
+    return [items.popleft() for _ in range(min(count, len(items)))]
 
 
 class ConcurrentWriter(threading.Thread):
@@ -133,26 +162,40 @@ class ConcurrentWriter(threading.Thread):
 
     _DONE = object()
     _ABANDON = object()
+    # Chunks sent and not yet written: a database slower than the planning
+    # (large indexes) makes the planner wait, rather than the rows pile up
+    # in memory.
+    BACKLOG = 2
 
     def __init__(self, finish: Callable[[], None]):
         super().__init__(name="contacts-import-writer", daemon=True)
         self._finish = finish
-        self._queue = queue.SimpleQueue()
+        self._queue = queue.Queue(maxsize=self.BACKLOG)
         self._context = contextvars.copy_context()  # who is importing, in what language
         self.error: BaseException | None = None
 
     def send(self, rows: list[tuple]) -> None:
+        self._put(rows)
         if self.error is not None:
             raise self.error
-        self._queue.put(rows)
 
     def close(self, *, abandon: bool = False) -> None:
         """Finish the write (or abandon it) and wait for it; raises what
         the write raised."""
-        self._queue.put(self._ABANDON if abandon else self._DONE)
+        self._put(self._ABANDON if abandon else self._DONE)
         self.join()
         if self.error is not None and not abandon:
             raise self.error
+
+    def _put(self, item) -> None:
+        """Queue `item` once there is room, unless the writer has stopped
+        (failed: nothing takes from the queue any more)."""
+        while self.is_alive():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     def run(self) -> None:
         self._context.run(self._write)
