@@ -12,7 +12,10 @@ it runs on.
   UPDATE … FROM unnest, or CASE/executemany): the ORM's bulk_update writes
   a CASE per field and row;
 - copying rows a query finds into another table (insert_from_select:
-  INSERT … SELECT [ON CONFLICT DO NOTHING], or the ORM's bulk_create);
+  INSERT … SELECT [ON CONFLICT DO NOTHING], or the ORM's bulk_create),
+  and with each new row the rows that refer to it (insert_with_children:
+  one INSERT … RETURNING feeding the second INSERT, or a look-up per row);
+- room in a table's pages for its rows' next versions (set_fill_factor);
 - planner statistics after a bulk load (refresh_statistics);
 - whether an error is a race the database lost on purpose (is_transient)
   and running work again after one (retrying).
@@ -351,6 +354,66 @@ def insert_from_select(model: type[models.Model], columns: list[str], rows: mode
         )
         inserted += len(made)
     return inserted
+
+
+def insert_with_children(
+    model: type[models.Model],
+    columns: list[str],
+    rows: models.QuerySet,
+    *,
+    key: str,
+    child_model: type[models.Model],
+    child_columns: list[str],
+    children: models.QuerySet,
+    match: str,
+) -> None:
+    """insert_from_select() of `rows` into `model`, and with each new row,
+    into `child_model`, the rows of `children` (a queryset) whose `match`
+    is the new row's `key` (attnames): `child_columns[0]` gets the new
+    row's primary key, the other columns the child's values of the same
+    names. A contact's history record and its tags are the case: the
+    records are the rows, the contacts' tag links the children, matched on
+    the contact's id.
+
+    PostgreSQL: one statement, the INSERT's RETURNING joined to the
+    children. Elsewhere each child looks its new row up among the rows
+    past the largest key before the INSERT (a database with one writer)."""
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    rest = child_columns[1:]
+    if connection.vendor != "postgresql":
+        floor = model.objects.order_by(f"-{pk.attname}").values_list(pk.attname, flat=True).first() or 0
+        insert_from_select(model, columns, rows)
+        new_row = model.objects.filter(**{f"{pk.attname}__gt": floor, key: models.OuterRef(match)}).order_by(f"-{pk.attname}")
+        insert_from_select(child_model, child_columns, children.values_list(models.Subquery(new_row.values(pk.attname)[:1]), *rest))
+        return
+    try:
+        select, params = rows.order_by().query.sql_with_params()
+        child_select, child_params = children.order_by().values_list(match, *rest).query.sql_with_params()
+    except EmptyResultSet:
+        return
+    by_attname = {field.attname: field for field in model._meta.concrete_fields}
+    child_by_attname = {field.attname: field for field in child_model._meta.concrete_fields}
+    names = ", ".join(quote(by_attname[name].column) for name in columns)
+    child_names = ", ".join(quote(child_by_attname[name].column) for name in child_columns)
+    aliases = [f"c{i}" for i in range(len(child_columns))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH new AS (INSERT INTO {quote(model._meta.db_table)} ({names}) {select} "
+            f"RETURNING {quote(pk.column)} AS pk, {quote(by_attname[key].column)} AS key) "
+            f"INSERT INTO {quote(child_model._meta.db_table)} ({child_names}) "
+            f"SELECT new.pk, {', '.join(aliases[1:])} FROM new JOIN ({child_select}) AS c ({', '.join(aliases)}) ON c.c0 = new.key",
+            [*params, *child_params],
+        )
+
+
+def set_fill_factor(schema_editor, table: str, percent: int) -> None:
+    """Fill `table`'s new pages only to `percent`: an update that changes
+    no indexed column then writes the row's new version beside the old
+    one, and no index entry (PostgreSQL's heap-only tuples). For a
+    migration's RunPython; SQLite has no such setting."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(table)} SET (fillfactor = {int(percent)})")
 
 
 def refresh_statistics(*models_: type[models.Model]) -> None:

@@ -293,3 +293,109 @@ def test_old_fixed_sets_are_dropped_with_the_jobs_files(settings):
     purge_expired_job_files()
 
     assert not Member.objects.exists()
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    # Two contacts a chunk: every step runs chunk after chunk, each chunk's
+    # history records taking the tags of its own contacts.
+    monkeypatch.setattr("bulk.services.CHUNK", 2)
+
+
+def bulk_records(contact) -> list:
+    return list(Contact.history.filter(id=contact.pk, history_source="bulk").order_by("history_id"))
+
+
+def tag_ids(record) -> set[int]:
+    return set(record.tags.values_list("tag_id", flat=True))
+
+
+def test_a_set_of_many_chunks_is_tagged_and_undone_whole_each_record_with_its_own_contacts_tags(small_chunks, admin_user):
+    vip, old, other = TagFactory(name="VIP"), TagFactory(name="Antiga"), TagFactory(name="Outra")
+    contacts = [ContactFactory(name=f"Ana {i}", tags=[old] if i % 2 else [other]) for i in range(7)]
+    had = ContactFactory(name="Ana Tinha", tags=[vip])
+
+    out = bulk("--q", "ana", "--add-tag", "VIP")
+
+    assert out.startswith("7 of 8 contacts changed (1 already so).")
+    for i, contact in enumerate(contacts):
+        [record] = bulk_records(contact)
+        assert tag_ids(record) == {vip.pk, old.pk if i % 2 else other.pk}
+    assert bulk_records(had) == []
+
+    undo = run(bulk_undo_start(job=done_job("add_tag"), user=admin_user, run_now=True))
+
+    assert undo.result["restored"] == 7
+    assert tagged(vip) == {"Ana Tinha"}
+    for i, contact in enumerate(contacts):
+        assert tag_ids(bulk_records(contact)[-1]) == {old.pk if i % 2 else other.pk}
+
+
+def test_removing_a_tag_over_many_chunks_records_each_contact_without_it_and_the_undo_gives_it_back(small_chunks):
+    vip, other = TagFactory(name="VIP"), TagFactory(name="Outra")
+    contacts = [ContactFactory(name=f"Ana {i}", tags=[vip, other] if i % 3 else [other]) for i in range(6)]
+
+    bulk("--q", "ana", "--remove-tag", "VIP")
+
+    assert tagged(vip) == set()
+    for i, contact in enumerate(contacts):
+        assert [tag_ids(record) for record in bulk_records(contact)] == ([{other.pk}] if i % 3 else [])
+
+    run(bulk_undo_start(job=done_job("remove_tag"), user=None, run_now=True))
+
+    assert tagged(vip) == {f"Ana {i}" for i in range(6) if i % 3}
+
+
+def test_a_move_over_many_chunks_records_the_new_wallet_and_its_undo_the_old_one(small_chunks):
+    north, south = WalletFactory(name="Norte"), WalletFactory(name="Sul")
+    contacts = [ContactFactory(name=f"Ana {i}", wallet=[north, None, south][i % 3]) for i in range(6)]
+
+    bulk("--q", "ana", "--move-to-wallet", "Sul")
+
+    assert Contact.objects.filter(wallet=south).count() == 6
+    for i, contact in enumerate(contacts):
+        assert [record.wallet_id for record in bulk_records(contact)] == ([] if i % 3 == 2 else [south.pk])
+
+    run(bulk_undo_start(job=done_job("move"), user=None, run_now=True))
+
+    assert {contact.pk: contact.wallet_id for contact in Contact.objects.all()} == {
+        contact.pk: [north.pk, None, south.pk][i % 3] for i, contact in enumerate(contacts)
+    }
+    for i, contact in enumerate(contacts):
+        if i % 3 != 2:
+            assert bulk_records(contact)[-1].wallet_id == [north.pk, None][i % 3]
+
+
+def test_a_contact_that_got_the_tag_between_the_count_and_the_run_is_not_counted_changed_and_keeps_it_after_the_undo(admin_user):
+    vip = TagFactory(name="VIP")
+    ana = ContactFactory(name="Ana Lima")
+    ContactFactory(name="Ana Reis")
+    job = bulk_prepare(user=admin_user, contacts=Contact.objects.search("ana"), target=Target(Action.ADD_TAG, tag=vip))
+    assert job.result["preview"]["change"] == 2
+    ana.tags.add(vip)  # by someone else, after the count
+
+    bulk_confirm(job=job, user=admin_user, run_now=True)
+    run(job)
+    assert job.result["changed"] == 1
+    assert bulk_records(ana) == []
+
+    undo = run(bulk_undo_start(job=job, user=admin_user, run_now=True))
+
+    assert undo.result["restored"] == 1
+    assert tagged(vip) == {"Ana Lima"}
+
+
+def test_a_contact_deleted_between_the_count_and_the_run_is_left_out(admin_user):
+    vip, north = TagFactory(name="VIP"), WalletFactory(name="Norte")
+    gone = ContactFactory(name="Ana Lima")
+    ContactFactory(name="Ana Reis")
+    tagging = bulk_prepare(user=admin_user, contacts=Contact.objects.search("ana"), target=Target(Action.ADD_TAG, tag=vip))
+    moving = bulk_prepare(user=admin_user, contacts=Contact.objects.search("ana"), target=Target(Action.MOVE, wallet=north))
+    gone.delete()
+
+    for job in (tagging, moving):
+        bulk_confirm(job=job, user=admin_user, run_now=True)
+        run(job)
+        assert (job.result["total"], job.result["changed"]) == (2, 1)
+    assert tagged(vip) == {"Ana Reis"}
+    assert Member.objects.filter(job=moving, changed=True).count() == 1

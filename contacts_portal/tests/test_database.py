@@ -1,9 +1,14 @@
-"""Running work again after it lost a race to another writer."""
+"""Running work again after it lost a race to another writer; copying
+rows with the rows that refer to them."""
 
 import pytest
+from django.apps import apps
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import CharField, Value
 
-from contacts_portal.database import is_transient, retrying
+from contacts.models import Contact
+from contacts.tests.factories import ContactFactory, TagFactory
+from contacts_portal.database import insert_with_children, is_transient, retrying
 
 
 class Flaky:
@@ -51,3 +56,40 @@ def test_only_the_errors_the_condition_names_are_retried():
 def test_atomic_work_runs_again_inside_the_callers_transaction():
     with transaction.atomic():
         assert retrying(Flaky(1, IntegrityError("taken")), on=IntegrityError, atomic=True) == "done"
+
+
+@pytest.mark.django_db
+def test_rows_copied_with_their_children_each_get_their_own_rows_children():
+    vip, new = TagFactory(name="VIP"), TagFactory(name="Nova")
+    ana = ContactFactory(name="Ana", tags=[vip, new])
+    bia = ContactFactory(name="Bia", tags=[new])
+    ContactFactory(name="Caio", tags=[vip])  # not copied
+    ContactFactory(name="Dani")  # copied, no tags
+    history = Contact.history.model
+    before = history.objects.count()
+    chosen = Contact.objects.exclude(name="Caio")
+
+    insert_with_children(
+        history,
+        ["id", "name", "number", "email", "cpf_cnpj", "first_name", "last_name", "company", "telegram_id", "photo", "is_group", "created_at",
+         "history_date", "history_type", "history_source"],
+        chosen.values_list(
+            "id", "name", "number", "email", "cpf_cnpj", "first_name", "last_name", "company", "telegram_id", "photo", "is_group", "created_at",
+            "updated_at", Value("~", output_field=CharField()), Value("command", output_field=CharField()),
+        ),
+        key="id",
+        child_model=apps.get_model("contacts", "HistoricalContact_tags"),
+        child_columns=["history_id", "id", "contact_id", "tag_id"],
+        children=Contact.tags.through.objects.filter(contact__in=chosen),
+        match="contact_id",
+    )
+
+    records = history.objects.order_by("history_id")[before:]
+    assert {record.name: set(record.tags.values_list("tag_id", flat=True)) for record in records} == {
+        "Ana": {vip.pk, new.pk},
+        "Bia": {new.pk},
+        "Dani": set(),
+    }
+    for record in records:
+        assert set(record.tags.values_list("contact_id", flat=True)) <= {record.id}
+    assert {record.id for record in records if record.name in ("Ana", "Bia")} == {ana.pk, bia.pk}
