@@ -101,10 +101,12 @@ PANEL = {
     # Bulk actions: whoever may change contacts starts one (an empty POST is
     # the form again, with its errors); its job's page is its owner's.
     "bulk:start": (None, {"GET": roles(LOGIN, 403, 405, 405, 405), "POST": roles(LOGIN, 403, 200, 200, 200)}),
-    # The LGPD tab and report: administrators only.
+    # The LGPD tab, report and erasure: administrators only; an empty
+    # confirmation is the form again, with its error.
     "lgpd:contact": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 405)}),
     "lgpd:report_json": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 405)}),
     "lgpd:report": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 405)}),
+    "lgpd:erase": ("contact", {"GET": roles(LOGIN, 403, 403, 403, 200), "POST": roles(LOGIN, 403, 403, 403, 200)}),
     "tickets:list": (None, {"GET": roles(LOGIN, 403, 200, 200, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     "tickets:detail": ("ticket", {"GET": roles(LOGIN, 403, 200, 404, 200), "POST": roles(LOGIN, 403, 405, 405, 405)}),
     # An empty reply is refused with a message on the ticket's page.

@@ -92,7 +92,7 @@ def test_each_report_is_recorded_in_the_audit_trail_with_no_personal_data(admin_
 def test_agents_get_403_and_see_no_lgpd_tab(agent_client, agent_wallet):
     contact = ContactFactory(wallet=agent_wallet)
 
-    for name in ("lgpd:contact", "lgpd:report_json", "lgpd:report"):
+    for name in ("lgpd:contact", "lgpd:report_json", "lgpd:report", "lgpd:erase"):
         assert agent_client.get(reverse(name, args=[contact.pk])).status_code == 403, name
     assert reverse("lgpd:contact", args=[contact.pk]) not in agent_client.get(reverse("contacts:update", args=[contact.pk])).content.decode()
     assert not AuditEvent.objects.exists()

@@ -1,5 +1,6 @@
-"""The LGPD report in a real browser: the "LGPD" tab in the contact's
-popup, the JSON download, the readable page on a laptop and a phone."""
+"""The LGPD report and erasure in a real browser: the "LGPD" tab in the
+contact's popup, the JSON download, the readable page on a laptop and a
+phone, and "Apagar dados pessoais" with its typed confirmation."""
 
 import json
 
@@ -18,7 +19,7 @@ def fits(page, width):
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
-def test_the_report_of_a_contact(page, data, screenshot, csp_violations):  # noqa: F811
+def test_the_report_and_the_erasure_of_a_contact(page, data, screenshot, csp_violations):  # noqa: F811
     joao = Contact.objects.get(name="João da Silva")
     CustomField.objects.create(contact=joao, name="Cidade", value="Campinas")
     channel = Channel.objects.create(kind="whatsapp", name="WhatsApp Vendas", webhook_secret="s")
@@ -61,4 +62,22 @@ def test_the_report_of_a_contact(page, data, screenshot, csp_violations):  # noq
     fits(page, 390)
     screenshot("lgpd-report-390")
 
+    # The erasure, on a phone: a wrong name is refused, the right one erases.
+    page.goto(f"/lgpd/contact/{joao.pk}/")
+    page.click("a:has-text('Apagar dados pessoais')")
+    expect(page.locator("h1")).to_have_text("Apagar dados pessoais")
+    fits(page, 390)
+    screenshot("lgpd-erase-390")
+    page.fill("#id_confirmation", "Maria Souza")
+    page.click("button:has-text('Apagar dados pessoais')")
+    expect(page.locator(".invalid-feedback")).to_contain_text("Digite o nome do contato como aparece, “João da Silva”")
+    assert Contact.objects.get(pk=joao.pk).name == "João da Silva"
+    page.set_viewport_size({"width": 1366, "height": 900})
+    screenshot("lgpd-erase-refused-1366")
+    page.fill("#id_confirmation", "joao da silva")
+    page.click("button:has-text('Apagar dados pessoais')")
+    expect(page.locator(".alert-success")).to_contain_text(f"Os dados pessoais do contato #{joao.pk} foram apagados.")
+    expect(page.locator("h1")).to_have_text(f"Contato apagado #{joao.pk}")
+    screenshot("lgpd-erased-1366")
+    assert Message.objects.get().body == "" and Ticket.objects.get().contact_id == joao.pk
     assert not csp_violations
