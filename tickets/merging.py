@@ -11,6 +11,7 @@ closed, its `merged_into` saying where its messages went.
 from collections import defaultdict
 from itertools import batched
 
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -110,3 +111,28 @@ def move_conversations(*, moves: dict[int, int]) -> dict[int, dict]:
         for pk in moves
     }
 
+
+def tickets_give_back(*, ticket_ids: list[int], contact_id: int) -> int:
+    """Give these tickets to `contact_id` (a contact an undone merge brings
+    back), as rows deleted and written again with their own ids and
+    values, not updated. A message being stored at the same moment for
+    the ticket's former contact (its conversation read before this
+    transaction commits, its row written after) then fails its foreign
+    key check to the ticket, on the database's own lock, and
+    services.message_receive stores it again for whoever has the address
+    by then; an UPDATE would let it in, naming the former contact in a
+    ticket that is no longer theirs. Whatever refers to the tickets
+    (messages, read markers, reasons) is checked at commit, when they
+    exist again: Django's foreign keys are deferred. Part of the caller's
+    transaction. Returns how many tickets moved."""
+    tickets = list(Ticket.objects.filter(pk__in=ticket_ids).order_by("pk"))
+    if not tickets:
+        return 0
+    for ticket in tickets:
+        ticket.contact_id = contact_id
+    table = connection.ops.quote_name(Ticket._meta.db_table)
+    with connection.cursor() as cursor:
+        for part in batched([ticket.pk for ticket in tickets], BATCH):
+            cursor.execute(f"DELETE FROM {table} WHERE id IN ({', '.join(['%s'] * len(part))})", list(part))
+    Ticket.objects.bulk_create(tickets, batch_size=BATCH)
+    return len(tickets)

@@ -7,22 +7,34 @@ since. Anything in the way (another contact took the number) refuses the
 undo whole, saying what, and changes nothing.
 
 It reads what the merge's snapshot kept (record.py); merges recorded
-before the snapshot kept message ids and fills cannot be undone."""
+before the snapshot kept message ids and fills cannot be undone.
+
+Beside the desk at work (dedup/tests/test_unmerge_concurrency.py, on
+PostgreSQL): two undos of one merge run one after the other on the
+survivor's lock, and the second says it is undone already; a number taken
+after the check refuses the undo like one taken before; a message for
+the merged contact stored while the undo runs stays the survivor's when it
+is in before the tickets go back, and is stored again for the contact
+that came back when it would land after (tickets_give_back). What is
+left: a message read before the undo commits and written after, with
+nothing to wait for in between, names the survivor in a ticket that went
+back; closing that would take a foreign key from a message's (ticket,
+contact) to its ticket's."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from contacts.services import contacts_refresh_search
 from contacts.history import custom_fields_bulk_record, history_bulk_record
 from contacts.models import DERIVED_FIELDS, Contact, ContactIdentity, CustomField, MergeRecord, OptOut, Tag, Wallet
+from tickets.merging import tickets_give_back
 from tickets.models import Message, Ticket
 from tickets.services import active_ticket
 
@@ -47,15 +59,31 @@ def undo_deadline(record: MergeRecord):
     return record.created_at + timedelta(days=settings.MERGE_UNDO_DAYS)
 
 
-@transaction.atomic
 def merge_undo(*, record: MergeRecord) -> UnmergeResult:
     """Undo `record`'s merge; raises UnmergeRefused (nothing changed)."""
+    try:
+        return _undo(record)
+    except IntegrityError:
+        # Another contact took a number or id after the check and before
+        # the merged contact came back with it: everything was undone;
+        # say who has it now.
+        survivor = Contact.objects.filter(pk=record.survivor_id).first()
+        if survivor is not None:
+            _refuse_conflicts(survivor, list(record.contacts.order_by("pk")))
+        raise
+
+
+@transaction.atomic
+def _undo(record: MergeRecord) -> UnmergeResult:
     merged = list(record.contacts.order_by("pk"))
     if timezone.now() > undo_deadline(record):
         raise UnmergeRefused(_("This merge is more than %(days)s days old and can no longer be undone.") % {"days": settings.MERGE_UNDO_DAYS})
     if not merged or any(key not in m.snapshot for m in merged for key in NEEDED):
         raise UnmergeRefused(_("This merge was made before merges kept what undoing them needs."))
-    survivor = Contact.objects.select_for_update().filter(pk=record.survivor_id).first()
+    # FOR NO KEY UPDATE: one undo (or merge, or edit) of the survivor at a
+    # time, while a message for the survivor is stored meanwhile without
+    # waiting for the undo (tickets_give_back says why it must not).
+    survivor = Contact.objects.select_for_update(no_key=True).filter(pk=record.survivor_id).first()
     if survivor is None:
         raise UnmergeRefused(_("The contact this merge kept no longer exists."))
     if record.undone_at is not None or Contact.objects.filter(pk__in=[m.contact_id for m in merged]).exists():
@@ -94,7 +122,12 @@ def merge_undo(*, record: MergeRecord) -> UnmergeResult:
         restored.append(contact)
         _give_back(survivor, contact, m, result)
 
-    contacts_refresh_search(contacts=[survivor])
+    # The survivor's search columns without its extra fields that went
+    # back. Not through contacts_refresh_search, whose FOR UPDATE would
+    # wait for a message being stored for the survivor, which waits for
+    # this undo (tickets_give_back): the survivor is locked already.
+    survivor.refresh_search_fields()
+    Contact.objects.filter(pk=survivor.pk).update(**{name: getattr(survivor, name) for name in DERIVED_FIELDS})
     MergeRecord.objects.filter(pk=record.pk).update(undone_at=timezone.now())
     reasons = {contact.pk: f"unmerge:{record.pk}" for contact in [*restored, survivor]}
     history_bulk_record(contacts=restored, created=True, reasons=reasons)
@@ -147,11 +180,19 @@ def _give_back(survivor: Contact, contact: Contact, m, result: UnmergeResult) ->
     custom_fields_bulk_record(fields=fields)
     ContactIdentity.objects.filter(merged_id=m.pk).delete()
     ContactIdentity.objects.filter(pk__in=s["identity_ids"], contact=survivor).update(contact=contact)
+    # A LID revealed as the survivor's number is what merged them (a merge
+    # on reveal): back with its contact, it forgets that number, or its next
+    # message would reach the survivor again. A later reveal of the same
+    # pair by the gateway merges them again, as any reveal does.
+    survivor_numbers = {survivor.number, *ContactIdentity.objects.filter(contact=survivor, kind=ContactIdentity.Kind.NUMBER).values_list("value", flat=True)}
+    ContactIdentity.objects.filter(
+        pk__in=s["identity_ids"], kind=ContactIdentity.Kind.LID, number__in=survivor_numbers - {"", s.get("number") or ""}
+    ).update(number="")
     OptOut.objects.filter(pk__in=s["opt_out_ids"], contact=survivor).update(contact=contact)
     # Tickets and messages: theirs go back; a ticket closed into another
     # by the merge is opened again with its own messages.
     theirs = set(Ticket.objects.filter(pk__in=s["tickets"], contact=survivor).values_list("pk", flat=True))
-    result.tickets += Ticket.objects.filter(pk__in=theirs).update(contact=contact)
+    result.tickets += tickets_give_back(ticket_ids=sorted(theirs), contact_id=contact.pk)
     message_ids = set(s["message_ids"])
     for closed, kept in ((int(c), k) for c, k in s["closed_tickets"].items()):
         if closed in theirs:  # theirs closed into the survivor's

@@ -149,3 +149,50 @@ def test_a_ticket_the_merge_closed_into_the_survivors_opens_again_with_its_messa
     assert (theirs.contact_id, theirs.is_closed, theirs.merged_into_id) == (other.pk, False, None)
     assert list(theirs.messages.all()) == [their_message]
     assert list(Ticket.objects.get(pk=own.pk).messages.all()) == [mine]
+
+
+LID = "123456789012345"
+
+
+def test_an_undo_of_a_merge_made_when_a_lid_was_revealed_as_a_known_number_gives_the_lid_contact_back(client):
+    import json
+
+    from django.urls import reverse
+
+    from tickets.tests import payloads
+    from tickets.tests.conftest import WHATSAPP_SECRET
+
+    channel = Channel.objects.create(kind="whatsapp", name="Vendas", webhook_secret=WHATSAPP_SECRET)
+
+    def deliver(body):
+        response = client.post(reverse("tickets:webhook", args=[channel.pk]), json.dumps(body), content_type="application/json")
+        assert response.status_code == 200, response.content
+
+    known = stored_contact(5, name="Maria Souza", number=NUMBER)
+    deliver(payloads.upsert(WHATSAPP_SECRET, remote_jid=f"{LID}@lid", push_name="Bia", text="pelo LID"))
+    lid_contact = Contact.objects.exclude(pk=known.pk).get()
+    ticket = Ticket.objects.get()
+    first = Message.objects.get()
+    # The gateway reveals that the LID is the known number: one contact.
+    deliver(payloads.evolution("contacts.upsert", [{"remoteJid": f"{LID}@lid", "phoneNumber": f"{NUMBER}@s.whatsapp.net"}], apikey=WHATSAPP_SECRET))
+    assert list(Contact.objects.all()) == [known]
+    record = MergeRecord.objects.get()
+    assert record.rules == ["lid"]
+
+    call_command("unmerge", str(record.pk))
+
+    back = Contact.objects.get(pk=lid_contact.pk)
+    assert (back.name, back.number) == ("Bia", "")
+    lid = ContactIdentity.objects.get(kind="lid", value=LID)
+    assert lid.contact == back
+    assert Ticket.objects.get(pk=ticket.pk).contact == back
+    assert Message.objects.get(pk=first.pk).contact == back
+    known.refresh_from_db()
+    assert known.number == NUMBER
+    assert not known.identities.filter(kind="lid").exists()
+    event = AuditEvent.objects.get(action=AuditEvent.Action.UNMERGE)
+    assert event.parameters["contacts"] == [lid_contact.pk]
+    # A message by the LID alone reaches the contact the undo brought back.
+    deliver(payloads.upsert(WHATSAPP_SECRET, remote_jid=f"{LID}@lid", push_name="Bia", text="de novo pelo LID"))
+    latest = Message.objects.get(body="de novo pelo LID")
+    assert latest.contact == back and latest.ticket.contact == back
