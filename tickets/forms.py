@@ -139,8 +139,14 @@ class StartTicketForm(forms.Form):
         super().__init__(*args, **kwargs)
         reaching = [channel.pk for channel in Channel.objects.all() if channel.reaches(contact)]
         self.fields["channel"].queryset = Channel.objects.filter(pk__in=reaching)
-        #: The person's opt-outs on those channels, by channel id.
-        self.opt_outs = {o.channel_id: o for o in OptOut.objects.active().filter(contact=contact, channel_id__in=reaching)}
+        #: The person's opt-outs on those channels that starting there needs
+        #: a reason for (optout.reason_needed_to_start), by channel id.
+        opted_out = OptOut.objects.active().filter(contact=contact, channel_id__in=reaching).values_list("channel_id", flat=True)
+        self.opt_outs = {
+            channel_id: opt_out
+            for channel_id in set(opted_out)
+            if (opt_out := optout.reason_needed_to_start(contact=contact, channel=channel_id)) is not None
+        }
 
     def clean(self):
         channel = self.cleaned_data.get("channel")

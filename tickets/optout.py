@@ -72,6 +72,20 @@ def reason_needed(*, ticket: Ticket) -> OptOut | None:
     return opt_out
 
 
+def reason_needed_to_start(*, contact: Contact | int, channel: Channel | int) -> OptOut | None:
+    """The opt-out that starting a conversation with `contact` on
+    `channel` must give a reason for: the person's active opt-out there,
+    unless their active ticket on the channel (where "Iniciar atendimento"
+    leads) has its reason already."""
+    opt_out = active_opt_out(contact=contact, channel=channel)
+    if opt_out is None:
+        return None
+    current = Ticket.objects.active().filter(contact=contact, channel=channel).first()
+    if current is not None and OptOutReason.objects.filter(opt_out=opt_out, ticket=current).exists():
+        return None
+    return opt_out
+
+
 def refusal(opt_out: OptOut) -> ValidationError:
     """What an agent is told when writing without a reason."""
     return ValidationError(

@@ -364,8 +364,9 @@ def ticket_start(*, contact: Contact, channel: Channel, user, reason: str = "") 
     """"Iniciar atendimento": the contact's active ticket on `channel`, or a
     new one assigned to `user`. (ticket, created). A person who opted out
     on the channel is written to only with a `reason`, which is kept
-    (raises ValidationError without one)."""
-    opt_out = optout.active_opt_out(contact=contact, channel=channel)
+    (raises ValidationError without one), once per ticket: going back to
+    an active ticket that has its reason asks for none."""
+    opt_out = optout.reason_needed_to_start(contact=contact, channel=channel)
     if opt_out is not None and not reason.strip():
         raise optout.refusal(opt_out)
     ticket, created = active_ticket(contact=contact, channel=channel, user=user)

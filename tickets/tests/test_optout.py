@@ -273,3 +273,88 @@ def test_a_merge_keeps_the_merged_persons_opt_out_on_the_survivor(client, whatsa
     with recording(source=Source.MERGE):
         contacts_merge(groups=[[survivor.pk, duplicate.pk]])
     assert OptOut.objects.active().get().contact_id == survivor.pk
+
+
+@pytest.mark.parametrize("text", ["SAÍR", "Párar", "DESCADASTRÁR", "/stop", "stop."])
+def test_accents_on_capitals_and_a_telegram_command_are_the_word_alone_too(text):
+    assert asks_to_opt_out(text)
+
+
+def test_a_whatsapp_text_with_a_link_preview_or_a_reply_quoted_opts_out_too(client, whatsapp):
+    contact = ContactFactory(number=NUMBER)
+    deliver(client, whatsapp, message={"extendedTextMessage": {"text": "DESCADASTRAR", "contextInfo": {"stanzaId": "ABC"}}}, message_type="extendedTextMessage")
+    opt_out = OptOut.objects.get()
+    assert (opt_out.contact, opt_out.evidence) == (contact, "DESCADASTRAR")
+
+
+def test_a_photo_captioned_sair_opts_nobody_out(client, whatsapp):
+    ContactFactory(number=NUMBER)
+    deliver(client, whatsapp, message={"imageMessage": payloads.image(caption="SAIR")}, message_type="imageMessage")
+    assert Message.objects.get().body == "SAIR"
+    assert not OptOut.objects.exists()
+
+
+@pytest.mark.parametrize("conflicts", ["skip", "overwrite"])
+def test_an_import_with_an_opt_out_column_saying_no_never_clears_the_opt_out(client, whatsapp, conflicts):
+    contact = ContactFactory(number=NUMBER, name="Maria")
+    deliver(client, whatsapp, text="SAIR")
+    content = csv_bytes(
+        [["Nome", "Telefone", "Descadastro", "Opt-out", "Não receber"], ["Maria Souza", "+55 11 98765-4321", "não", "no", "false"]]
+    )
+    with recording(source=Source.IMPORT):
+        result = import_contacts(table=read_table(io.BytesIO(content)), conflicts=conflicts)
+    assert result.updated == 1
+    opt_out = OptOut.objects.get()
+    assert opt_out.is_active and opt_out.contact == contact
+    assert opt_out.history.count() == 1  # the import wrote nothing to it
+
+
+def test_after_a_lift_a_reply_needs_no_reason_and_a_new_sair_opts_out_again(client, sendable, gateway, admin_user, agent, agent_wallet):
+    ContactFactory(number=NUMBER, wallet=agent_wallet)
+    deliver(client, sendable, text="SAIR")
+    first = OptOut.objects.get()
+    client.force_login(admin_user)
+    client.post(reverse("contacts:optout_lift", args=[first.pk]), {"note": "Pediu para voltar"})
+    ticket = Ticket.objects.get()
+
+    client.force_login(agent)
+    client.post(reverse("tickets:reply", args=[ticket.pk]), {"text": "Bem-vinda de volta"}, headers={"HX-Request": "true"})
+    assert Message.objects.filter(from_me=True).count() == 1
+    assert not OptOutReason.objects.exists()
+    assert 'id="ticket-opt-out"' not in client.get(ticket.get_absolute_url()).content.decode()
+
+    deliver(client, sendable, text="Parar")
+    again = OptOut.objects.active().get()
+    assert again.pk != first.pk and again.evidence == "Parar"
+    assert not OptOut.objects.get(pk=first.pk).is_active
+
+
+def test_the_retention_policy_keeps_the_opt_out_and_its_evidence(client, whatsapp, agent, agent_wallet, settings):
+    from django.core.management import call_command
+
+    ContactFactory(number=NUMBER, wallet=agent_wallet)
+    deliver(client, whatsapp, text="SAIR")  # the payload's date is a year ago
+    settings.MESSAGE_RETENTION_DAYS = 30
+    call_command("apply_message_retention", stdout=io.StringIO())
+
+    assert Message.objects.get().body == ""
+    opt_out = OptOut.objects.get()
+    assert opt_out.is_active and opt_out.evidence == "SAIR"
+    client.force_login(agent)
+    text = client.get(Ticket.objects.get().get_absolute_url()).content.decode()
+    assert 'id="ticket-opt-out"' in text and "“SAIR”" in text
+
+
+def test_going_back_to_a_ticket_that_has_its_reason_already_asks_nothing_more(client, sendable, gateway, agent, agent_wallet):
+    contact = ContactFactory(number=NUMBER, wallet=agent_wallet)
+    deliver(client, sendable, text="SAIR")
+    ticket = Ticket.objects.get()
+    client.force_login(agent)
+    client.post(reverse("tickets:reply", args=[ticket.pk]), {"text": "Confirmado", "reason": "Confirmar a remoção"}, headers={"HX-Request": "true"})
+    assert OptOutReason.objects.count() == 1
+
+    response = client.post(reverse("tickets:start", args=[contact.pk]), {"channel": sendable.pk}, headers={"HX-Request": "true"})
+
+    assert response.status_code == 204
+    assert Ticket.objects.active().get() == ticket
+    assert OptOutReason.objects.count() == 1
