@@ -17,7 +17,8 @@ from .recording import current_actor, current_user
 
 
 @cache
-def _history_model(model: type[models.Model]) -> type[models.Model]:
+def history_model_of(model: type[models.Model]) -> type[models.Model]:
+    """`model`'s history model (simple-history's), looked up once."""
     # simple-history's descriptor builds a manager class on every access.
     return model.history.model
 
@@ -41,7 +42,7 @@ def history_bulk_write(
         return []
     actor = current_actor()
     user = current_user()
-    history_model = _history_model(model)
+    history_model = history_model_of(model)
     history_ids = database.allocate_ids(history_model, len(objects)) if with_ids else []
     tracked = [field.attname for field in history_model.tracked_fields]
     common = {

@@ -8,6 +8,9 @@ it runs on.
 - inserting many rows (insert, Inserter: COPY, or executemany): the ORM's
   bulk_create compiles every value of every row in Python; one row on a
   hot path (insert_one), with a statement composed once per model;
+- several writes in one statement, each taking the rows another returned
+  (writes_in_with, insert_select_sql: a WITH of INSERTs, or a statement
+  at a time);
 - updating many rows each to its own values (update_rows, remap:
   UPDATE … FROM unnest, or CASE/executemany): the ORM's bulk_update writes
   a CASE per field and row;
@@ -96,7 +99,7 @@ def insert_one(obj: models.Model, *, conflict: str = "") -> int | None:
     SQL; the statement is composed once per model and target, which is
     most of what the ORM's save() costs a one-row write."""
     fields, sql = _insert_one_sql(type(obj), conflict)
-    values = [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
+    values = row_values(obj, fields)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
@@ -117,6 +120,47 @@ def _insert_one_sql(model: type[models.Model], conflict: str) -> tuple[list, str
     sql = (
         f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}){on_conflict} RETURNING {quote(opts.pk.column)}"
+    )
+    return fields, sql
+
+
+def row_values(obj: models.Model, fields: list) -> list:
+    """The values of `fields` of a new instance as an INSERT sends them
+    (defaults and auto_now filled in, as save() would)."""
+    return [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
+
+
+def writes_in_with() -> bool:
+    """Whether one statement may write several tables, each write taking
+    the rows another returned (INSERT … RETURNING inside a WITH):
+    PostgreSQL. SQLite's WITH only reads; its callers write a statement at
+    a time."""
+    return connection.vendor == "postgresql"
+
+
+@cache
+def insert_select_sql(
+    model: type[models.Model], *, exprs: tuple[tuple[str, str], ...], source: str, conflict: str = "", returning: str = ""
+) -> tuple[list, str]:
+    """A one-row INSERT into `model`'s table for a WITH (see
+    writes_in_with): the columns named in `exprs` ((attname, SQL
+    expression), the primary key among them if given) are read FROM
+    `source` (a table, a CTE, with its WHERE), every other column but the
+    primary key is a parameter. Returns (the fields the parameters are
+    for, in order, see row_values; the statement). Composed once per model
+    and shape."""
+    opts = model._meta
+    quote = connection.ops.quote_name
+    given = dict(exprs)
+    fields = [field for field in opts.concrete_fields if not field.primary_key and field.attname not in given]
+    by_attname = {field.attname: field for field in opts.concrete_fields}
+    columns = [quote(field.column) for field in fields] + [quote(by_attname[name].column) for name in given]
+    values = ["%s"] * len(fields) + list(given.values())
+    on_conflict = f" ON CONFLICT {conflict} DO NOTHING" if conflict else ""
+    returning = f" RETURNING {returning}" if returning else ""
+    sql = (
+        f"INSERT INTO {quote(opts.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM {source}{on_conflict}{returning}"
     )
     return fields, sql
 

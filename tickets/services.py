@@ -11,7 +11,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from audit.history import history_bulk_write
+from audit.history import history_bulk_write, history_model_of
+from audit.recording import current_actor, current_user
 from contacts.models import Contact, ContactIdentity
 from contacts.normalizers import format_phone
 from contacts_portal import database
@@ -183,17 +184,26 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     whose it is: Inbound.edit_only). Returns the stored message, None when it was
     stored already.
 
-    Every message takes this path, so it is short: one statement finds the
-    contact and its ticket (one more for a LID), one INSERT stores the
-    message (atomic by itself). Only a message that opens a ticket writes
-    more than one row, and those writes share a transaction."""
+    Every message takes this path, so it is short. Where one statement may
+    hold several writes (PostgreSQL), a message to a conversation going on
+    is one statement (_join_conversation) and so is a new sender's
+    (_first_message_at_once). Otherwise, and for what those leave (a
+    ticket to open, a LID to settle), one statement finds the contact and
+    its ticket (one more for a LID), one INSERT stores the message (atomic
+    by itself). Only a message that opens a ticket writes more than one
+    row, and those writes share a transaction."""
     now = timezone.now()
     if inbound.edit_only:
         return _already_stored(channel=channel, inbound=inbound, now=now)
-    conversation, identity = _find(channel=channel, inbound=inbound, now=now)
+    read = None
+    if inbound.chat_identity and database.writes_in_with():
+        read, joined = _join_conversation(channel=channel, inbound=inbound, now=now)
+        if joined is not None:
+            return joined or None
+    conversation, identity, known = _find(channel=channel, inbound=inbound, now=now, read=read)
     if conversation is None:
         if _opens_conversation(channel=channel, inbound=inbound, identity=identity):
-            return _first_message(channel=channel, inbound=inbound, identity=identity, now=now)
+            return _first_message(channel=channel, inbound=inbound, identity=identity, now=now, lid_seen=known is not None)
         conversation = (None, None, None, None)
     contact_id, agent_id, ticket_id, stale = conversation
     message = _message(channel=channel, inbound=inbound, identity=identity, now=now, contact_id=contact_id, ticket_id=ticket_id)
@@ -213,14 +223,97 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     return message
 
 
-def _find(*, channel: Channel, inbound: Inbound, now) -> tuple[tuple | None, str]:
-    """The chat's conversation (see _conversation_by) and its identity. A
-    private WhatsApp chat may come with a LID beside its number, or with a
-    LID alone: a LID whose number was revealed before is known by it, and
-    a number and LID that name different contacts (or none yet) are put
-    together first (identities.pair_reveal)."""
+@cache
+def _join_sql(field: str, with_lid: bool) -> tuple[list, str]:
+    """See _join_conversation: the conversation's statement
+    (_conversation_sql) and the LID's row as a WITH, the message's
+    INSERT … SELECT from them, and the ticket's activity UPDATE when the
+    INSERT wrote a row."""
+    quote = connection.ops.quote_name
+    identity = quote(ContactIdentity._meta.db_table)
+    contact = quote(Contact._meta.db_table)
+    # The contact is locked (FOR KEY SHARE, as the message's foreign key
+    # would lock it when the statement ends) before its ticket is: in the
+    # order a merge of duplicates locks them, or the two would deadlock.
+    # A contact merged away while this waited is gone from "locked".
+    conversation = (
+        f"conv (contact_id, agent_id, ticket_id, stale) AS ({_conversation_sql(field)}), "
+        f"locked AS (SELECT id FROM {contact} WHERE id = (SELECT contact_id FROM conv) FOR KEY SHARE)"
+    )
+    lid = f", lid (id, contact_id, number) AS (SELECT id, contact_id, number FROM {identity} WHERE kind = %s AND value = %s)"
+    # The LID must name the number's contact, and the number (else _find
+    # settles it first, outside this statement).
+    agrees = " AND EXISTS (SELECT 1 FROM lid WHERE lid.contact_id = conv.contact_id AND lid.number = %s)"
+    fields, insert = database.insert_select_sql(
+        Message,
+        exprs=(("contact_id", "conv.contact_id"), ("ticket_id", "conv.ticket_id")),
+        source=f"conv WHERE EXISTS (SELECT 1 FROM locked) AND (conv.ticket_id IS NOT NULL OR %s){agrees if with_lid else ''}",
+        conflict='("channel_id", "external_id")',
+        returning=quote("id"),
+    )
+    ticket = quote(Ticket._meta.db_table)
+    sql = (
+        f"WITH {conversation}{lid if with_lid else ''}, m AS ({insert}), "
+        f"activity AS (UPDATE {ticket} SET last_message_at = %s, updated_at = %s FROM conv "
+        f"WHERE {ticket}.id = conv.ticket_id AND conv.stale AND {ticket}.last_message_at < %s AND EXISTS (SELECT 1 FROM m)) "
+        f"SELECT conv.*, {'lid.*, ' if with_lid else ''}EXISTS (SELECT 1 FROM locked), (SELECT id FROM m) "
+        f"FROM (SELECT 1) AS one LEFT JOIN conv ON true{' LEFT JOIN lid ON true' if with_lid else ''}"
+    )
+    return fields, sql
+
+
+def _join_conversation(*, channel: Channel, inbound: Inbound, now) -> tuple[tuple | None, Message | bool | None]:
+    """A message to a contact's conversation going on (its active ticket;
+    or its chat, for a message that opens no ticket) in one statement
+    (writes_in_with): the conversation's look-up, the message's INSERT,
+    the ticket's activity. Most messages are this; a round trip and a
+    commit less each than a statement apiece. Returns what the statement
+    read (the conversation and the LID's row, as _conversation_and_lid;
+    None when the contact was merged away meanwhile) and the stored
+    message; False when it was stored already; None when the message
+    needs more than this (a ticket to open, a LID to settle, a new
+    contact): _receive goes on from what was read."""
     identity, lid = inbound.chat_identity, inbound.chat_lid
-    if lid and identity:
+    field = channel.provider.contact_field
+    fields, sql = _join_sql(field, bool(lid))
+    message = _message(channel=channel, inbound=inbound, identity=identity, now=now, contact_id=None, ticket_id=None)
+    joins_without_ticket = not _opens_ticket(channel=channel, inbound=inbound)
+    cutoff = connection.ops.adapt_datetimefield_value(now - ACTIVITY_RESOLUTION)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    params = [cutoff, channel.pk, identity, field, identity]
+    if lid:
+        params += [ContactIdentity.Kind.LID, lid]
+    params += [*database.row_values(message, fields), joins_without_ticket, *([identity] if lid else []), stamp, stamp, stamp]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    found = tuple(row[:4]) if row[0] is not None else None
+    known = tuple(row[5:7]) if lid and row[4] is not None else None
+    locked, stored_id = row[-2:]
+    if found is not None and not locked:  # merged away meanwhile: what was read is out of date
+        return None, None
+    if found is None or (found[2] is None and not joins_without_ticket) or (lid and known != (found[0], identity)):
+        return (found, known), None
+    if stored_id is None:  # stored already: an edit may apply
+        return (found, known), _already_stored(channel=channel, inbound=inbound, now=now) or False
+    message.pk, message.contact_id, message.ticket_id = stored_id, found[0], found[2]
+    message._state.adding, message._state.db = False, connection.alias
+    return (found, known), message
+
+
+def _find(*, channel: Channel, inbound: Inbound, now, read: tuple | None = None) -> tuple[tuple | None, str, tuple | None]:
+    """The chat's conversation (see _conversation_by), its identity, and
+    what its LID is known as (identities.lid_known; None without a LID or
+    when it was never seen). A private WhatsApp chat may come with a LID
+    beside its number, or with a LID alone: a LID whose number was
+    revealed before is known by it, and a number and LID that name
+    different contacts (or none yet) are put together first
+    (identities.pair_reveal). `read`: the conversation and the LID's row
+    as _join_conversation read them."""
+    identity, lid = inbound.chat_identity, inbound.chat_lid
+    if read is not None:
+        found, known = read
+    elif lid and identity:
         found, known = _conversation_and_lid(channel=channel, identity=identity, lid=lid, now=now)
     else:
         known = identities.lid_known(lid) if lid else None
@@ -236,8 +329,7 @@ def _find(*, channel: Channel, inbound: Inbound, now) -> tuple[tuple | None, str
             found = _conversation(channel=channel, identity=identity, now=now)
     if found is None and known is not None and known[0] is not None:
         found = _conversation_by(channel=channel, identity=known[0], now=now, field="id")
-    return found, identity
-
+    return found, identity, known
 
 def _opens_ticket(*, channel: Channel, inbound: Inbound) -> bool:
     """Whether a message from a contact with no active ticket opens one: a
@@ -277,23 +369,27 @@ def _message(*, channel: Channel, inbound: Inbound, identity: str, now, contact_
     )
 
 
-def _first_message(*, channel: Channel, inbound: Inbound, identity: str, now) -> Message | None:
+def _first_message(*, channel: Channel, inbound: Inbound, identity: str, now, lid_seen: bool = False) -> Message | None:
     """A message from somebody who is nobody's contact yet: the message, the
     contact (the profile name, else the number) with its history and its
     LID, and a ticket, all in one transaction; the chat's earlier messages
     stored unlinked join them. A repeated delivery stores nothing. Two
     first messages at once: the database lets one create the contact
     (its number, Telegram id and LID are unique); the other's transaction
-    is undone, and message_receive stores it again for that contact."""
+    is undone, and message_receive stores it again for that contact.
+    `lid_seen`: the chat's LID is remembered already (without a contact),
+    and is claimed rather than added."""
+    contact = Contact(name=_first_name(channel=channel, inbound=inbound, identity=identity), is_group=inbound.is_group)
+    setattr(contact, channel.provider.contact_field, identity)
+    contact.refresh_search_fields()
     message = _message(channel=channel, inbound=inbound, identity=identity, now=now, contact_id=None, ticket_id=None)
+    if database.writes_in_with() and not lid_seen:
+        return _first_message_at_once(channel=channel, inbound=inbound, message=message, contact=contact, now=now)
     with transaction.atomic():
         if not insert_once(message):
             return _already_stored(channel=channel, inbound=inbound, now=now)
         # Written as a bulk writer does (no signals): its history by hand,
         # two statements instead of four.
-        contact = Contact(name=_first_name(channel=channel, inbound=inbound, identity=identity), is_group=inbound.is_group)
-        setattr(contact, channel.provider.contact_field, identity)
-        contact.refresh_search_fields()
         database.insert_one(contact)
         history_bulk_write(model=Contact, objects=[contact], history_type="+")
         if inbound.chat_lid:
@@ -304,6 +400,91 @@ def _first_message(*, channel: Channel, inbound: Inbound, identity: str, now) ->
         ticket_id, _opened = _open_ticket(contact_id=contact.pk, channel=channel, agent_id=None, now=now)
         message.contact_id, message.ticket_id = contact.pk, ticket_id
         _link_earlier(channel=channel, identity=identity, chat_id=inbound.chat_id, contact_id=contact.pk, ticket_id=ticket_id)
+    return message
+
+
+@cache
+def _first_message_sql(*, with_lid: bool, by_chat: bool) -> tuple[list, list, list, str]:
+    """See _first_message_at_once: (the message's, the contact's and the
+    ticket's fields its parameters are for, in the statement's order; the
+    statement)."""
+    quote = connection.ops.quote_name
+
+    def next_id(model) -> str:
+        return f"nextval(pg_get_serial_sequence('{model._meta.db_table}', '{model._meta.pk.column}'))"
+
+    message_fields, message_insert = database.insert_select_sql(
+        Message,
+        exprs=(("contact_id", "ids.contact_id"), ("ticket_id", "ids.ticket_id")),
+        source="ids",
+        conflict='("channel_id", "external_id")',
+        returning="id, contact_id, ticket_id",
+    )
+    history = history_model_of(Contact)
+    tracked = [quote(field.column) for field in history.tracked_fields]
+    contact_fields, contact_insert = database.insert_select_sql(
+        Contact, exprs=(("id", "m.contact_id"),), source="m", returning=", ".join(tracked)
+    )
+    ticket_fields, ticket_insert = database.insert_select_sql(
+        Ticket, exprs=(("id", "m.ticket_id"), ("contact_id", "m.contact_id")), source="m"
+    )
+    table = quote(Message._meta.db_table)
+    identity = quote(ContactIdentity._meta.db_table)
+    parts = [
+        f"ids AS (SELECT {next_id(Contact)} AS contact_id, {next_id(Ticket)} AS ticket_id)",
+        f"m AS ({message_insert})",
+        f"c AS ({contact_insert})",
+        f"h AS (INSERT INTO {quote(history._meta.db_table)} ({', '.join(tracked)}, history_date, history_type, "
+        "history_user_id, history_change_reason, history_source, history_batch) "
+        f"SELECT {', '.join('c.' + column for column in tracked)}, %s, %s, %s, NULL, %s, %s FROM c)",
+        f"t AS ({ticket_insert})",
+    ]
+    if with_lid:
+        # A plain INSERT: the LID was never seen when the chat was looked
+        # up; a writer that took it meanwhile makes this statement fail
+        # whole, and message_receive tries again.
+        parts.append(
+            f"k AS (INSERT INTO {identity} (contact_id, kind, value, number, seen, place, seen_at) "
+            "SELECT m.contact_id, %s, %s, %s, %s, %s, %s FROM m)"
+        )
+    # "contact_id IS NULL" first: the unlinked-messages index's condition.
+    chat = f" AND {table}.chat_id = %s" if by_chat else ""
+    parts.append(
+        f"earlier AS (UPDATE {table} SET contact_id = m.contact_id, ticket_id = m.ticket_id FROM m "
+        f"WHERE {table}.contact_id IS NULL AND {table}.chat_identity = %s AND {table}.channel_id = %s{chat})"
+    )
+    return message_fields, contact_fields, ticket_fields, f"WITH {', '.join(parts)} SELECT id, contact_id, ticket_id FROM m"
+
+
+def _first_message_at_once(*, channel: Channel, inbound: Inbound, message: Message, contact: Contact, now) -> Message | None:
+    """_first_message in one statement (writes_in_with): the message goes in
+    first, with the ids its contact and ticket will have; the contact, its
+    history record, its LID, its ticket and the chat's earlier messages'
+    link are written only when it did (a repeated delivery writes
+    nothing). Nine round trips and a transaction's two were one. Two
+    first messages at once: the contact's unique number, Telegram id or
+    LID makes the second statement fail whole, as the transaction did."""
+    identity, lid = message.chat_identity, inbound.chat_lid
+    message_fields, contact_fields, ticket_fields, sql = _first_message_sql(with_lid=bool(lid), by_chat=not identity)
+    ticket = Ticket(channel=channel, status=Ticket.Status.PENDING, created_at=now, updated_at=now, last_message_at=now)
+    actor, user = current_actor(), current_user()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    params = [
+        *database.row_values(message, message_fields),
+        *database.row_values(contact, contact_fields),
+        stamp, "+", user.pk if user else None, actor.source, actor.batch,
+        *database.row_values(ticket, ticket_fields),
+    ]
+    if lid:
+        params += [ContactIdentity.Kind.LID, lid, identity, ContactIdentity.Seen.MESSAGE, channel.name[:100], stamp]
+    params += [identity, channel.pk, *([] if identity else [inbound.chat_id])]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return _already_stored(channel=channel, inbound=inbound, now=now)
+    message.pk, message.contact_id, message.ticket_id = row
+    message._state.adding, message._state.db = False, connection.alias
     return message
 
 

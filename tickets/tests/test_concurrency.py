@@ -47,8 +47,10 @@ def meet_before_writing(monkeypatch, barrier):
 
     monkeypatch.setattr(webhooks, "pairs_reveal", pairs_reveal)
     if connection.vendor == "postgresql":
-        # A message's first write: its ticket, when it opens one, else itself.
-        for name in ("insert_once", "_open_ticket"):
+        # A message's first write: the statement that reads its
+        # conversation and stores it there, or the one that makes a new
+        # sender a contact; else its ticket, when it opens one, else itself.
+        for name in ("_join_conversation", "_first_message_at_once", "insert_once", "_open_ticket"):
             monkeypatch.setattr(services, name, _meeting_first(meet, getattr(services, name)))
     else:
         real = webhooks.message_receive
