@@ -154,3 +154,46 @@ def test_the_channels_own_number_is_known_even_when_the_envelope_names_another(c
     )
     deliver(client, whatsapp, body)
     assert not Contact.objects.exists()
+
+
+def test_a_message_stored_before_its_sender_was_a_contact_delivered_again_makes_no_contact(client, whatsapp):
+    body = payloads.upsert(WHATSAPP_SECRET, message_id="3EB0EARLY00000001", remote_jid="5511987654321@s.whatsapp.net")
+    deliver(client, whatsapp, body)
+    Contact.objects.all().delete()
+    Ticket.objects.all().delete()
+
+    assert deliver(client, whatsapp, body) == 0
+
+    assert (Contact.objects.count(), Ticket.objects.count()) == (0, 0)
+    assert Message.objects.get().contact_id is None
+
+
+def test_a_new_senders_contact_history_ticket_and_lid_are_written_together(client, whatsapp):
+    evolution_says(
+        client, whatsapp, remote_jid="123456789012345@lid", remoteJidAlt="5511987654321@s.whatsapp.net", push_name="Ana"
+    )
+    contact = Contact.objects.get()
+    assert (contact.name, contact.number) == ("Ana", "5511987654321")
+    assert list(contact.identities.values_list("kind", "value", "number")) == [("lid", "123456789012345", "5511987654321")]
+    record = contact.history.get()
+    assert (record.history_type, record.name, record.number) == ("+", "Ana", "5511987654321")
+    message = Message.objects.get()
+    assert (message.contact, message.ticket) == (contact, Ticket.objects.get(contact=contact))
+
+
+def test_a_message_to_a_conversation_going_on_moves_its_activity_at_most_every_ten_seconds(client, whatsapp):
+    from datetime import timedelta
+
+    whatsapp_say(client, whatsapp, text="primeira")
+    ticket = Ticket.objects.get()
+    long_ago = ticket.last_message_at - timedelta(minutes=5)
+    Ticket.objects.filter(pk=ticket.pk).update(last_message_at=long_ago)
+
+    whatsapp_say(client, whatsapp, text="segunda")
+    ticket.refresh_from_db()
+    moved = ticket.last_message_at
+    assert moved > long_ago + timedelta(minutes=4)
+    whatsapp_say(client, whatsapp, text="terceira")
+    ticket.refresh_from_db()
+    assert ticket.last_message_at == moved
+    assert ticket.messages.count() == 3
