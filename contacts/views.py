@@ -22,7 +22,7 @@ from .forms import ContactForm, ContactGoneError, OptOutLiftForm, SegmentForm, S
 from . import segments
 from .history import contact_timeline
 from .models import Contact, OptOut, Segment
-from .pagination import ContactPaginator, name_search_parts
+from .pagination import ContactPaginator, name_search_first_word, name_search_parts
 from .services import OptOutLifted, contacts_delete, opt_out_lift
 
 
@@ -71,11 +71,18 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
 
     def get_paginator(self, queryset, per_page, **kwargs):
         unsearched = getattr(self.filterset, "unsearched_qs", None)
-        parts = None
+        parts = first_word = None
         if unsearched is not None and self.filterset.sorted_by_name:
             parts = name_search_parts(unsearched, queryset, self.filterset.search_query)
+            first_word = name_search_first_word(self.filterset.search_query)
         return self.paginator_class(
-            queryset, per_page, unsearched=unsearched, parts=parts, count_in_order=not self.filterset.is_filtering, **kwargs
+            queryset,
+            per_page,
+            unsearched=unsearched,
+            parts=parts,
+            first_word=first_word,
+            count_in_order=not self.filterset.is_filtering,
+            **kwargs,
         )
 
     def paginate_queryset(self, queryset, page_size):

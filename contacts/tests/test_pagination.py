@@ -61,3 +61,28 @@ def test_name_parts_hold_exactly_the_search_results(bunched_matches, query):
     listed = [c.pk for queryset, _ in parts for c in queryset]
     assert sorted(listed) == sorted(c.pk for c in searched)
     assert len(listed) == len(set(listed))
+
+
+@pytest.mark.parametrize("cap", [3, 5, 13, 1000])
+@pytest.mark.parametrize("query", ["maria lima", "lima maria", "ana souza", "souza 1", "maria mariano"])
+def test_a_search_of_several_words_lists_the_same_pages_whether_its_parts_are_found_at_once_or_one_by_one(bunched_matches, cap, query):
+    ContactFactory(name="Ana Maria Lima")
+    ContactFactory(name="Lima Maria Ávila")
+    unsearched = Contact.objects.order_by("name_key", "id")
+    searched = unsearched.search(query)
+    first = query.split()[0]
+    expected = [c.name for c in searched if c.name_key.startswith(first)] + [c.name for c in searched if not c.name_key.startswith(first)]
+    assert pagination.name_search_first_word(query) == first
+    listed = {}
+    with override_settings(CONTACTS_COUNT_CAP=cap):
+        for first_word in (first, None):
+            parts = pagination.name_search_parts(unsearched, searched, query)
+            paginator = ContactPaginator(searched, 2, unsearched=unsearched, parts=parts, first_word=first_word)
+            listed[first_word] = [name for page in pages(paginator) for name in page]
+            assert paginator.is_capped == (len(expected) > cap)
+    assert listed[first] == listed[None] == expected[:cap]
+
+
+@pytest.mark.parametrize("query", ["maria", "", "joao@example.com", "11 98765", "~55 maria"])
+def test_only_a_name_search_of_several_words_is_split_by_its_first_word(query):
+    assert pagination.name_search_first_word(query) is None
