@@ -1,6 +1,9 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
+
+from contacts_portal.handlers import SiteApplication
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contacts_portal.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+application = SiteApplication()
