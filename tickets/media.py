@@ -1,15 +1,15 @@
 """The files of a conversation: photos, voice notes, videos, documents and
 stickers (MessageMedia), those customers send and those agents reply with.
 
-The webhook only records what a message carries (media_receive) and
-enqueues its fetch once committed: it stays as fast as for a text. A
-background job (tasks.fetch_message_media) asks the channel's provider for
-the file, decodes and counts it as it streams in (nothing beyond the cap
-per kind is read, whatever size was declared), finds its type from its
-first bytes (never from its name or the declared type) and stores it
-through Django's storage API under a random name. A failed fetch is tried
-again later (RETRY_DELAYS), then shown as failed, with "Tentar novamente"
-for the agent (media_retry).
+The webhook only records what a message carries (media_row, written with
+the message) and enqueues its fetch once committed (media_recorded): it
+stays as fast as for a text. A background job (tasks.fetch_message_media)
+asks the channel's provider for the file, decodes and counts it as it
+streams in (nothing beyond the cap per kind is read, whatever size was
+declared), finds its type from its first bytes (never from its name or
+the declared type) and stores it through Django's storage API under a
+random name. A failed fetch is tried again later (RETRY_DELAYS), then
+shown as failed, with "Tentar novamente" for the agent (media_retry).
 
 A file an agent replies with is checked the same way (attachment_of: its
 type from its bytes, the same caps) and stored as its message's media
@@ -95,14 +95,15 @@ def sniff(head: bytes) -> tuple[str, str]:
     return ("text/plain", "txt") if b"\x00" not in head else ("application/octet-stream", "bin")
 
 
-def media_receive(*, message: Message, media: InboundMedia) -> MessageMedia:
-    """Record the file a just-stored message carries, and enqueue its
-    fetch once committed. One declared larger than the panel keeps is
-    marked so at once, and never fetched."""
+def media_row(media: InboundMedia) -> MessageMedia:
+    """The row that records the file a received message carries, not yet
+    written: it goes in with its message, in the message's statement or
+    transaction (tickets.services), so no message is ever stored without
+    it. One declared larger than the panel keeps is marked so at once,
+    and never fetched."""
     now = timezone.now()
     too_large = media.size is not None and media.size > cap(media.kind)
-    row = MessageMedia(
-        message_id=message.pk,
+    return MessageMedia(
         kind=media.kind,
         size=media.size,
         file_name=media.file_name,
@@ -114,10 +115,13 @@ def media_receive(*, message: Message, media: InboundMedia) -> MessageMedia:
         created_at=now,
         updated_at=now,
     )
-    database.insert_one(row)
-    if not too_large:
+
+
+def media_recorded(row: MessageMedia) -> None:
+    """Once the row of a received file (media_row) is committed, enqueue
+    its fetch, unless there is nothing to fetch."""
+    if row.status == MessageMedia.Status.PENDING:
         transaction.on_commit(lambda: enqueue_fetch(row.pk))
-    return row
 
 
 def enqueue_fetch(media_id: int, *, delay: timedelta | None = None) -> None:

@@ -50,6 +50,33 @@ def insert_once(message: Message) -> bool:
     return database.insert_one(message, conflict='("channel_id", "external_id")') is not None
 
 
+def _insert_with_file(message: Message, file: MessageMedia | None) -> bool:
+    """insert_once, and the row of the file the message carries with it,
+    in one transaction (the caller's, when there is one): a crash between
+    the two must not leave a message without its file's record."""
+    if file is None:
+        return insert_once(message)
+    with transaction.atomic(savepoint=False):
+        if not insert_once(message):
+            return False
+        file.message_id = message.pk
+        database.insert_one(file)
+    return True
+
+
+def _file_stored(file: MessageMedia, file_id: int, message: Message) -> None:
+    """`file`'s row was written by the message's statement, as `file_id`."""
+    file.pk, file.message_id = file_id, message.pk
+    file._state.adding, file._state.db = False, connection.alias
+
+
+@cache
+def _file_sql() -> tuple[list, str]:
+    """The row of the file a message carries, inserted in the message's
+    statement (a WITH whose "m" is the message's INSERT … RETURNING id)."""
+    return database.insert_select_sql(MessageMedia, exprs=(("message_id", "m.id"),), source="m", returning="id")
+
+
 # A ticket's last activity is moved forward at most this often by a busy
 # conversation: one UPDATE less per message, and lists ordered by activity
 # are still right to within seconds.
@@ -155,21 +182,23 @@ def message_receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     refuse the message (it would point at a contact that is gone); it is
     stored again, for the survivor. A person's "SAIR" (optout) is
     recorded as their opt-out on the channel. The file a message carries
-    is recorded, and fetched later (tickets.media)."""
+    is recorded with it, in its statement or transaction, and fetched
+    later (tickets.media)."""
+    file = media.media_row(inbound.media) if inbound.media is not None and not inbound.edited else None
     message = database.retrying(
-        lambda: _receive(channel=channel, inbound=inbound),
+        lambda: _receive(channel=channel, inbound=inbound, file=file),
         on=(IntegrityError, Ticket.DoesNotExist),
         # Inside a caller's transaction the refused statement aborted it.
         when=lambda error: not connection.in_atomic_block,
     )
-    if message is not None and inbound.media is not None and not inbound.edited:
-        media.media_receive(message=message, media=inbound.media)
+    if message is not None and file is not None:
+        media.media_recorded(file)
     if message is not None and not inbound.from_me and not inbound.is_group and optout.asks_to_opt_out(inbound.body):
         optout.opt_out_record(message=message)
     return message
 
 
-def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
+def _receive(*, channel: Channel, inbound: Inbound, file: MessageMedia | None = None) -> Message | None:
     """Store one delivered message, once. From a known contact (the chat's
     contact: the person, or the group) it joins the contact's active ticket
     on the channel, or opens one; our own messages (sent from the phone)
@@ -190,20 +219,21 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
     (_first_message_at_once). Otherwise, and for what those leave (a
     ticket to open, a LID to settle), one statement finds the contact and
     its ticket (one more for a LID), one INSERT stores the message (atomic
-    by itself). Only a message that opens a ticket writes more than one
-    row, and those writes share a transaction."""
+    by itself). Only a message that opens a ticket or carries a file
+    (`file`: its row, see media.media_row) writes more than one row, and
+    those writes share a transaction or a statement."""
     now = timezone.now()
     if inbound.edit_only:
         return _already_stored(channel=channel, inbound=inbound, now=now)
     read = None
     if inbound.chat_identity and database.writes_in_with():
-        read, joined = _join_conversation(channel=channel, inbound=inbound, now=now)
+        read, joined = _join_conversation(channel=channel, inbound=inbound, now=now, file=file)
         if joined is not None:
             return joined or None
     conversation, identity, known = _find(channel=channel, inbound=inbound, now=now, read=read)
     if conversation is None:
         if _opens_conversation(channel=channel, inbound=inbound, identity=identity):
-            return _first_message(channel=channel, inbound=inbound, identity=identity, now=now, lid_seen=known is not None)
+            return _first_message(channel=channel, inbound=inbound, identity=identity, now=now, lid_seen=known is not None, file=file)
         conversation = (None, None, None, None)
     contact_id, agent_id, ticket_id, stale = conversation
     message = _message(channel=channel, inbound=inbound, identity=identity, now=now, contact_id=contact_id, ticket_id=ticket_id)
@@ -212,11 +242,11 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
         # delivery undoes the ticket it opened.
         with transaction.atomic():
             message.ticket_id, _opened = _open_ticket(contact_id=contact_id, channel=channel, agent_id=agent_id, now=now)
-            if insert_once(message):
+            if _insert_with_file(message, file):
                 return message
             transaction.set_rollback(True)
         return _already_stored(channel=channel, inbound=inbound, now=now)
-    if not insert_once(message):
+    if not _insert_with_file(message, file):
         return _already_stored(channel=channel, inbound=inbound, now=now)
     if ticket_id is not None and stale:
         Ticket.objects.filter(pk=ticket_id, last_message_at__lt=now).update(last_message_at=now, updated_at=now)
@@ -224,11 +254,11 @@ def _receive(*, channel: Channel, inbound: Inbound) -> Message | None:
 
 
 @cache
-def _join_sql(field: str, with_lid: bool) -> tuple[list, str]:
+def _join_sql(field: str, with_lid: bool, with_file: bool = False) -> tuple[list, str]:
     """See _join_conversation: the conversation's statement
     (_conversation_sql) and the LID's row as a WITH, the message's
-    INSERT … SELECT from them, and the ticket's activity UPDATE when the
-    INSERT wrote a row."""
+    INSERT … SELECT from them, its file's row (with_file) and the
+    ticket's activity UPDATE when the INSERT wrote a row."""
     quote = connection.ops.quote_name
     identity = quote(ContactIdentity._meta.db_table)
     contact = quote(Contact._meta.db_table)
@@ -252,22 +282,27 @@ def _join_sql(field: str, with_lid: bool) -> tuple[list, str]:
         returning=quote("id"),
     )
     ticket = quote(Ticket._meta.db_table)
+    file = f"md AS ({_file_sql()[1]}), " if with_file else ""
     sql = (
-        f"WITH {conversation}{lid if with_lid else ''}, m AS ({insert}), "
+        f"WITH {conversation}{lid if with_lid else ''}, m AS ({insert}), {file}"
         f"activity AS (UPDATE {ticket} SET last_message_at = %s, updated_at = %s FROM conv "
         f"WHERE {ticket}.id = conv.ticket_id AND conv.stale AND {ticket}.last_message_at < %s AND EXISTS (SELECT 1 FROM m)) "
-        f"SELECT conv.*, {'lid.*, ' if with_lid else ''}EXISTS (SELECT 1 FROM locked), (SELECT id FROM m) "
+        f"SELECT conv.*, {'lid.*, ' if with_lid else ''}EXISTS (SELECT 1 FROM locked), (SELECT id FROM m)"
+        f"{', (SELECT id FROM md)' if with_file else ''} "
         f"FROM (SELECT 1) AS one LEFT JOIN conv ON true{' LEFT JOIN lid ON true' if with_lid else ''}"
     )
     return fields, sql
 
 
-def _join_conversation(*, channel: Channel, inbound: Inbound, now) -> tuple[tuple | None, Message | bool | None]:
+def _join_conversation(
+    *, channel: Channel, inbound: Inbound, now, file: MessageMedia | None = None
+) -> tuple[tuple | None, Message | bool | None]:
     """A message to a contact's conversation going on (its active ticket;
     or its chat, for a message that opens no ticket) in one statement
     (writes_in_with): the conversation's look-up, the message's INSERT,
-    the ticket's activity. Most messages are this; a round trip and a
-    commit less each than a statement apiece. Returns what the statement
+    the ticket's activity, and the row of the file it carries (`file`).
+    Most messages are this; a round trip and a commit less each than a
+    statement apiece. Returns what the statement
     read (the conversation and the LID's row, as _conversation_and_lid;
     None when the contact was merged away meanwhile) and the stored
     message; False when it was stored already; None when the message
@@ -275,7 +310,7 @@ def _join_conversation(*, channel: Channel, inbound: Inbound, now) -> tuple[tupl
     contact): _receive goes on from what was read."""
     identity, lid = inbound.chat_identity, inbound.chat_lid
     field = channel.provider.contact_field
-    fields, sql = _join_sql(field, bool(lid))
+    fields, sql = _join_sql(field, bool(lid), file is not None)
     message = _message(channel=channel, inbound=inbound, identity=identity, now=now, contact_id=None, ticket_id=None)
     joins_without_ticket = not _opens_ticket(channel=channel, inbound=inbound)
     cutoff = connection.ops.adapt_datetimefield_value(now - ACTIVITY_RESOLUTION)
@@ -283,10 +318,15 @@ def _join_conversation(*, channel: Channel, inbound: Inbound, now) -> tuple[tupl
     params = [cutoff, channel.pk, identity, field, identity]
     if lid:
         params += [ContactIdentity.Kind.LID, lid]
-    params += [*database.row_values(message, fields), joins_without_ticket, *([identity] if lid else []), stamp, stamp, stamp]
+    params += [*database.row_values(message, fields), joins_without_ticket, *([identity] if lid else [])]
+    if file is not None:
+        params += database.row_values(file, _file_sql()[0])
+    params += [stamp, stamp, stamp]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
+    if file is not None:
+        *row, file_id = row
     found = tuple(row[:4]) if row[0] is not None else None
     known = tuple(row[5:7]) if lid and row[4] is not None else None
     locked, stored_id = row[-2:]
@@ -298,6 +338,8 @@ def _join_conversation(*, channel: Channel, inbound: Inbound, now) -> tuple[tupl
         return (found, known), _already_stored(channel=channel, inbound=inbound, now=now) or False
     message.pk, message.contact_id, message.ticket_id = stored_id, found[0], found[2]
     message._state.adding, message._state.db = False, connection.alias
+    if file is not None:
+        _file_stored(file, file_id, message)
     return (found, known), message
 
 
@@ -369,7 +411,9 @@ def _message(*, channel: Channel, inbound: Inbound, identity: str, now, contact_
     )
 
 
-def _first_message(*, channel: Channel, inbound: Inbound, identity: str, now, lid_seen: bool = False) -> Message | None:
+def _first_message(
+    *, channel: Channel, inbound: Inbound, identity: str, now, lid_seen: bool = False, file: MessageMedia | None = None
+) -> Message | None:
     """A message from somebody who is nobody's contact yet: the message, the
     contact (the profile name, else the number) with its history and its
     LID, and a ticket, all in one transaction; the chat's earlier messages
@@ -378,15 +422,16 @@ def _first_message(*, channel: Channel, inbound: Inbound, identity: str, now, li
     (its number, Telegram id and LID are unique); the other's transaction
     is undone, and message_receive stores it again for that contact.
     `lid_seen`: the chat's LID is remembered already (without a contact),
-    and is claimed rather than added."""
+    and is claimed rather than added. `file`: the row of the file the
+    message carries, written with it."""
     contact = Contact(name=_first_name(channel=channel, inbound=inbound, identity=identity), is_group=inbound.is_group)
     setattr(contact, channel.provider.contact_field, identity)
     contact.refresh_search_fields()
     message = _message(channel=channel, inbound=inbound, identity=identity, now=now, contact_id=None, ticket_id=None)
     if database.writes_in_with() and not lid_seen:
-        return _first_message_at_once(channel=channel, inbound=inbound, message=message, contact=contact, now=now)
+        return _first_message_at_once(channel=channel, inbound=inbound, message=message, contact=contact, now=now, file=file)
     with transaction.atomic():
-        if not insert_once(message):
+        if not _insert_with_file(message, file):
             return _already_stored(channel=channel, inbound=inbound, now=now)
         # Written as a bulk writer does (no signals): its history by hand,
         # two statements instead of four.
@@ -404,7 +449,7 @@ def _first_message(*, channel: Channel, inbound: Inbound, identity: str, now, li
 
 
 @cache
-def _first_message_sql(*, with_lid: bool, by_chat: bool) -> tuple[list, list, list, str]:
+def _first_message_sql(*, with_lid: bool, by_chat: bool, with_file: bool = False) -> tuple[list, list, list, str]:
     """See _first_message_at_once: (the message's, the contact's and the
     ticket's fields its parameters are for, in the statement's order; the
     statement)."""
@@ -447,25 +492,32 @@ def _first_message_sql(*, with_lid: bool, by_chat: bool) -> tuple[list, list, li
             f"k AS (INSERT INTO {identity} (contact_id, kind, value, number, seen, place, seen_at) "
             "SELECT m.contact_id, %s, %s, %s, %s, %s, %s FROM m)"
         )
+    if with_file:
+        parts.append(f"md AS ({_file_sql()[1]})")
     # "contact_id IS NULL" first: the unlinked-messages index's condition.
     chat = f" AND {table}.chat_id = %s" if by_chat else ""
     parts.append(
         f"earlier AS (UPDATE {table} SET contact_id = m.contact_id, ticket_id = m.ticket_id FROM m "
         f"WHERE {table}.contact_id IS NULL AND {table}.chat_identity = %s AND {table}.channel_id = %s{chat})"
     )
-    return message_fields, contact_fields, ticket_fields, f"WITH {', '.join(parts)} SELECT id, contact_id, ticket_id FROM m"
+    file = ", (SELECT id FROM md)" if with_file else ""
+    return message_fields, contact_fields, ticket_fields, f"WITH {', '.join(parts)} SELECT id, contact_id, ticket_id{file} FROM m"
 
 
-def _first_message_at_once(*, channel: Channel, inbound: Inbound, message: Message, contact: Contact, now) -> Message | None:
+def _first_message_at_once(
+    *, channel: Channel, inbound: Inbound, message: Message, contact: Contact, now, file: MessageMedia | None = None
+) -> Message | None:
     """_first_message in one statement (writes_in_with): the message goes in
     first, with the ids its contact and ticket will have; the contact, its
-    history record, its LID, its ticket and the chat's earlier messages'
-    link are written only when it did (a repeated delivery writes
+    history record, its LID, its ticket, its file's row and the chat's
+    earlier messages' link are written only when it did (a repeated delivery writes
     nothing). Nine round trips and a transaction's two were one. Two
     first messages at once: the contact's unique number, Telegram id or
     LID makes the second statement fail whole, as the transaction did."""
     identity, lid = message.chat_identity, inbound.chat_lid
-    message_fields, contact_fields, ticket_fields, sql = _first_message_sql(with_lid=bool(lid), by_chat=not identity)
+    message_fields, contact_fields, ticket_fields, sql = _first_message_sql(
+        with_lid=bool(lid), by_chat=not identity, with_file=file is not None
+    )
     ticket = Ticket(channel=channel, status=Ticket.Status.PENDING, created_at=now, updated_at=now, last_message_at=now)
     actor, user = current_actor(), current_user()
     stamp = connection.ops.adapt_datetimefield_value(now)
@@ -477,14 +529,18 @@ def _first_message_at_once(*, channel: Channel, inbound: Inbound, message: Messa
     ]
     if lid:
         params += [ContactIdentity.Kind.LID, lid, identity, ContactIdentity.Seen.MESSAGE, channel.name[:100], stamp]
+    if file is not None:
+        params += database.row_values(file, _file_sql()[0])
     params += [identity, channel.pk, *([] if identity else [inbound.chat_id])]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return _already_stored(channel=channel, inbound=inbound, now=now)
-    message.pk, message.contact_id, message.ticket_id = row
+    message.pk, message.contact_id, message.ticket_id = row[:3]
     message._state.adding, message._state.db = False, connection.alias
+    if file is not None:
+        _file_stored(file, row[3], message)
     return message
 
 

@@ -378,3 +378,60 @@ def test_deleting_a_photo_takes_its_small_copy_too(contact, whatsapp, evolution,
     with django_capture_on_commit_callbacks(execute=True):
         media_delete(media=MessageMedia.objects.filter(pk=media.pk))
     assert not storage.exists(media.file.name) and not storage.exists(media.thumbnail.name)
+
+
+# The file's row goes in with its message ------------------------------------------
+
+
+def test_a_new_sender_s_voice_note_is_recorded_with_the_message_its_contact_and_ticket(client, whatsapp, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as enqueued:
+        post(client, whatsapp, voice_note_event())
+    media = MessageMedia.objects.select_related("message__contact", "message__ticket").get()
+    assert (media.kind, media.status, media.message.contact.number) == ("voice", "pending", "5511987654321")
+    assert media.message.ticket.contact == media.message.contact
+    assert len(enqueued) == 1
+
+
+def test_a_new_sender_by_lid_s_photo_is_recorded_with_the_message(client, whatsapp, django_capture_on_commit_callbacks):
+    event = whatsapp_media(
+        "imageMessage", {"mimetype": "image/jpeg", "caption": "Comprovante"},
+        remote_jid="123456789012345@lid", remoteJidAlt="5511987654321@s.whatsapp.net", addressingMode="lid",
+    )
+    with django_capture_on_commit_callbacks():
+        post(client, whatsapp, event)
+    media = MessageMedia.objects.select_related("message__contact").get()
+    assert (media.kind, media.message.body, media.message.contact.number) == ("image", "Comprovante", "5511987654321")
+
+
+def test_files_in_a_conversation_going_on_are_recorded_each_with_its_message(client, contact, whatsapp, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as enqueued:
+        post(client, whatsapp, voice_note_event(message_id="3EB0MEDIA0001"))
+        post(client, whatsapp, voice_note_event(message_id="3EB0MEDIA0002"))
+        post(client, whatsapp, voice_note_event(message_id="3EB0MEDIA0002"))
+    assert sorted(MessageMedia.objects.values_list("message__external_id", flat=True)) == ["3EB0MEDIA0001", "3EB0MEDIA0002"]
+    assert Message.objects.count() == 2 and len(enqueued) == 2
+
+
+# The refused statement ends the transaction a test runs in, on PostgreSQL.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("known", [False, True], ids=["new sender", "known contact"])
+def test_a_message_whose_file_cannot_be_recorded_is_not_stored_either(whatsapp, agent_wallet, known, monkeypatch):
+    from django.test import Client
+
+    from tickets import media as media_module
+
+    if known:
+        ContactFactory(number="5511987654321", wallet=agent_wallet)
+    real = media_module.media_row
+
+    def broken(inbound_media):
+        row = real(inbound_media)
+        row.size = -1  # refused by the column's CHECK, as a crash between the two writes would leave it
+        return row
+
+    monkeypatch.setattr(media_module, "media_row", broken)
+    response = Client(raise_request_exception=False).post(
+        reverse("tickets:webhook", args=[whatsapp.pk]), json.dumps(voice_note_event()), content_type="application/json"
+    )
+    assert response.status_code == 500
+    assert not Message.objects.exists() and not MessageMedia.objects.exists()
