@@ -13,7 +13,7 @@ PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 \
 	$(wildcard $(PYENV_ROOT)/versions/3.12*/bin/python) python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test test-postgres test-browser venv demo worker bench messages clean
+.PHONY: run test test-postgres test-browser venv demo worker media-worker bench messages clean
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON)" ]; then \
@@ -26,18 +26,22 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed
 
-# The server and a task worker (long jobs: imports, exports, syncs) side by
-# side; Ctrl+C stops both.
+# The server, a task worker (long jobs: imports, exports, syncs) and one for
+# the files customers send (their own queue) side by side; Ctrl+C stops all.
 run: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	@if [ ! -f .demo-login ]; then DEBUG=1 $(PY) manage.py seed_demo --contacts 500 --duplicates 12 --with-users > .demo-login; fi
 	@echo; echo "Contacts Portal: http://127.0.0.1:$(PORT)/"; cat .demo-login; echo
 	@DEBUG=1 $(PY) manage.py db_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	DEBUG=1 $(PY) manage.py db_worker --queue-name media & media=$$!; \
+	trap 'kill $$worker $$media 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 worker: venv
 	DEBUG=1 $(PY) manage.py db_worker
+
+media-worker: venv
+	DEBUG=1 $(PY) manage.py db_worker --queue-name media
 
 test: venv
 	$(PY) -m pytest -m "not browser" -n 2 -q

@@ -10,8 +10,8 @@ What runs, all on loopback:
   whose gateway is a stand-in served by this script;
 - two gunicorn instances (gunicorn.conf.py, production settings but plain
   HTTP, static files by WhiteNoise after collectstatic), one storage folder,
-  and two task workers (`manage.py db_worker`): two machines' worth of
-  processes. Each instance gets one worker process (WEB_CONCURRENCY=1,
+  two task workers (`manage.py db_worker`) and two for the files customers
+  send (`--queue-name media`): two machines' worth of processes. Each instance gets one worker process (WEB_CONCURRENCY=1,
   GUNICORN_THREADS=4): together the 2 × 4 of one 2-core machine;
 - before the load: checks that the two instances act as one site (a log-in
   made through one works on the other, a photo saved through one downloads
@@ -312,6 +312,8 @@ class Processes:
             self.spawn(f"gunicorn-{n}", [str(ROOT / ".venv" / "bin" / "gunicorn"), "contacts_portal.wsgi:application"], GUNICORN_BIND=f"127.0.0.1:{port}")
         for n in range(2):
             self.spawn(f"worker-{n}", [py, "manage.py", "db_worker", "--interval", "0.5"])
+            # The files customers send have a queue of their own.
+            self.spawn(f"media-worker-{n}", [py, "manage.py", "db_worker", "--queue-name", "media", "--interval", "0.5"])
 
     def spawn(self, name: str, command: list[str], **extra):
         log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 (closed with the process)

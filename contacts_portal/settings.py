@@ -214,7 +214,10 @@ MAX_UPLOAD_SIZE = int(os.environ.get("MAX_UPLOAD_SIZE", 10 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024 // 2
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Files customers send are fetched on a queue of their own ("media", its own
+# worker: manage.py db_worker --queue-name media), so a long import on the
+# default queue never keeps a photo waiting.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "media"]}}
 
 # Security: safe by default, relaxed only by DEBUG or by HTTPS=0 behind a
 # plain-HTTP test server.

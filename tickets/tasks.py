@@ -22,7 +22,9 @@ def run_sync_job(job_id: int) -> None:
         run_job.call(job.pk)
 
 
-@task
+# On its own queue, with its own worker: behind a long import on the
+# default queue, every photo would wait for it.
+@task(queue_name="media")
 def fetch_message_media(media_id: int) -> None:
     """Fetch and store the file a received message carries (tickets.media)."""
     media_fetch(media_id=media_id)

@@ -112,6 +112,18 @@ def test_the_webhook_answers_before_the_file_is_fetched(client, contact, whatsap
     assert len(enqueued) == 1
 
 
+def test_the_fetch_is_queued_on_the_media_queue_not_behind_imports(client, contact, whatsapp, settings, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "media"]}}
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, whatsapp, voice_note_event())
+    queued = DBTaskResult.objects.get()
+    assert (queued.queue_name, queued.task_path, queued.args_kwargs["kwargs"]) == (
+        "media", "tickets.tasks.fetch_message_media", {"media_id": MessageMedia.objects.get().pk}
+    )
+
+
 def test_a_photo_keeps_its_caption_and_is_stored_as_the_jpeg_it_is(client, contact, whatsapp, evolution, django_capture_on_commit_callbacks):
     jpeg = media_files.photo()
     evolution.expect_request(BASE64_PATH, method="POST").respond_with_json(base64_answer(jpeg, "image/jpeg"))
@@ -255,19 +267,21 @@ def test_a_fetch_that_fails_once_is_stored_on_the_next_try(client, contact, what
     assert (media.status, media.attempts, media.error) == ("stored", 2, "")
 
 
-def test_a_retry_waits_for_its_delay_on_a_backend_that_can_wait(contact, whatsapp, evolution, settings, django_capture_on_commit_callbacks):
+def test_a_retry_waits_for_its_delay_on_the_media_queue_of_a_backend_that_can_wait(contact, whatsapp, evolution, settings, django_capture_on_commit_callbacks):
     from django.tasks import task_backends
 
     from tickets.media import media_fetch
 
     evolution.expect_request(BASE64_PATH, method="POST").respond_with_data("busy", status=503)
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": ["default", "media"]}}
     message = Message.objects.create(channel=whatsapp, external_id="x1", chat_id="5511987654321@s.whatsapp.net", sent_at="2026-11-25T10:00:00Z", kind="image")
     media = MessageMedia.objects.create(message=message, kind="image", source={"key": {"id": "x1"}})
     with django_capture_on_commit_callbacks(execute=True):
         media_fetch(media_id=media.pk)
     queued = task_backends["default"].results
     assert len(queued) == 1 and queued[0].task.run_after is not None
+    # Its own queue: a long import on the default one does not hold it up.
+    assert queued[0].task.queue_name == "media"
     assert queued[0].args == [] and queued[0].kwargs == {"media_id": media.pk}
     media.refresh_from_db()
     assert (media.status, media.attempts) == ("pending", 1)

@@ -32,7 +32,7 @@ BASE64_PATH = "/chat/getBase64FromMediaMessage/vendas"
 @pytest.fixture
 def desk(httpserver, settings):
     # The fetch runs as soon as it is enqueued, where production has a worker.
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "media"]}}
     admin = UserFactory(username="admin", first_name="Alice", is_staff=True)
     admin.groups.add(Group.objects.get(name="Administrators"))
     wallet = WalletFactory(name="Carteira Alice", user=admin)

@@ -32,7 +32,7 @@ NO_SIDEWAYS = "document.documentElement.scrollWidth <= document.documentElement.
 @pytest.fixture
 def desk(httpserver, settings):
     # The sync runs as soon as it is enqueued, where production has a worker.
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "media"]}}
     admin = UserFactory(username="admin", first_name="Alice", is_staff=True)
     admin.groups.add(Group.objects.get(name="Administrators"))
     wallet = WalletFactory(name="Carteira Alice", user=admin)
