@@ -10,10 +10,12 @@ An action goes in three steps:
    the count typed); the job is queued.
 3. bulk_run, on a worker: the work, a chunk of the set at a time, each in
    a transaction of its own, with progress. Every statement works on the
-   whole chunk in the database (UPDATE of the members' flags, INSERT …
-   SELECT, the history records with their tags in one statement on
-   PostgreSQL): no contact passes through Python, no model is saved one
-   by one. benchmarks/bulk.py times it at 500,000 contacts.
+   whole chunk in the database: on PostgreSQL a chunk is one statement
+   (the links or wallets, the members' flags, the history records with
+   their tags: _write_and_record); elsewhere an UPDATE of the members'
+   flags, an INSERT … SELECT or DELETE, the records. No contact passes
+   through Python, no model is saved one by one. benchmarks/bulk.py times
+   it at 500,000 contacts.
 Tags and wallet moves can then be undone (bulk_undo_start, bulk_undo_run)
 for JOB_FILE_RETENTION_DAYS: each contact the action changed gets back
 what it had, unless it was changed again since (its history says so).
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields import CharField, DateTimeField, UUIDField
 from django.utils import timezone
@@ -238,10 +240,12 @@ def bulk_run(job: Job) -> dict:
     changed = 0
     done = 0
     size = DELETE_CHUNK if target.action == Action.DELETE else CHUNK
-    for members in _chunks(Member.objects.filter(job=job), size):
+    for members, bounds in _chunks(Member.objects.filter(job=job), size):
         with transaction.atomic():
             if target.action == Action.DELETE:
                 changed += _delete(members)
+            elif database.writes_in_with():
+                changed += _change_at_once(job, bounds, target)
             else:
                 changed += _change(members, target)
         done = min(done + size, job.total)
@@ -267,7 +271,9 @@ def _last_history_id() -> int:
 
 
 def _chunks(members: QuerySet, size: int):
-    """The set's rows in ascending chunks of contact ids."""
+    """The set's rows in ascending chunks of contact ids: each chunk's rows
+    and its bounds (the contact ids after `first` up to `last`, None when
+    open)."""
     last = None
     while True:
         rest = members if last is None else members.filter(contact_id__gt=last)
@@ -275,9 +281,9 @@ def _chunks(members: QuerySet, size: int):
         edge = ids[size - 1 : size].first() if size > 1 else ids.first()
         if edge is None:
             if rest.exists():
-                yield rest
+                yield rest, (last, None)
             return
-        yield rest.filter(contact_id__lte=edge)
+        yield rest.filter(contact_id__lte=edge), (last, edge)
         last = edge
 
 
@@ -375,6 +381,138 @@ def _record(members: QuerySet) -> None:
     )
 
 
+
+# Where one statement may hold several writes (database.writes_in_with:
+# PostgreSQL), a chunk is one statement. The write itself says which
+# contacts it changed (the links an INSERT … ON CONFLICT DO NOTHING made,
+# those a DELETE took, the contacts an UPDATE moved: its RETURNING), and
+# the members' flags, the history records and their tags are written from
+# those rows in the same statement: no pass to mark the members first, none
+# to find the marked ones again, no look-up of the set for each tag link
+# of a record (benchmarks/README.md, Bulk actions, second pass).
+
+
+def _change_at_once(job: Job, bounds: tuple, target: Target) -> int:
+    """_change in one statement. Returns how many contacts it changed."""
+    members = chunk, params = _chunk_sql(job, bounds)
+    tables = _tables()
+    if target.action == Action.ADD_TAG:
+        write = (
+            f"INSERT INTO {tables['links']} (contact_id, tag_id) SELECT m.contact_id, %s FROM {tables['members']} m "
+            f"WHERE {chunk} AND EXISTS (SELECT 1 FROM {tables['contacts']} c WHERE c.id = m.contact_id) "
+            "ON CONFLICT DO NOTHING RETURNING id AS link_id, contact_id, tag_id"
+        )
+        return _write_and_record(write, [target.tag.pk, *params], members=members, flag="changed = true", new_link=True)
+    if target.action == Action.REMOVE_TAG:
+        links, links_params = _within("l.contact_id", bounds)
+        write = (
+            f"DELETE FROM {tables['links']} l USING {tables['members']} m "
+            f"WHERE {chunk} AND l.contact_id = m.contact_id AND l.tag_id = %s{links} RETURNING l.contact_id"
+        )
+        return _write_and_record(write, [*params, target.tag.pk, *links_params], members=members, flag="changed = true", dropped_tag=target.tag.pk)
+    # The wallet each contact was in is read beside the row the UPDATE
+    # writes. A contact moved by someone else meanwhile is left alone by
+    # the undo whatever is kept here: its history says it changed since.
+    write = (
+        f"UPDATE {tables['contacts']} c SET wallet_id = %s, updated_at = %s "
+        f"FROM {tables['members']} m JOIN {tables['contacts']} before ON before.id = m.contact_id "
+        f"WHERE {chunk} AND c.id = m.contact_id AND c.wallet_id IS DISTINCT FROM %s "
+        f"RETURNING c.id AS contact_id, before.wallet_id AS wallet_before_id, {_tracked('c')}"
+    )
+    return _write_and_record(
+        write,
+        [target.wallet.pk, timezone.now(), *params, target.wallet.pk],
+        members=members,
+        flag="changed = true, wallet_before_id = written.wallet_before_id",
+        returns_contacts=True,
+    )
+
+
+def _tables() -> dict[str, str]:
+    """The quoted names of the tables a chunk's statement reads and writes."""
+    quote = connection.ops.quote_name
+    models_ = {
+        "members": Member,
+        "contacts": Contact,
+        "links": Contact.tags.through,
+        "wallets": Wallet,
+        "history": Contact.history.model,
+        "history_tags": _tags_history_model(),
+    }
+    return {name: quote(model._meta.db_table) for name, model in models_.items()}
+
+
+def _tracked(alias: str) -> str:
+    """The history's copy of a contact's columns, read from `alias`."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(field.column)}" for field in Contact.history.model.tracked_fields)
+
+
+def _chunk_sql(job: Job, bounds: tuple, *, changed: bool = False) -> tuple[str, list]:
+    """The condition on the members `m` of a chunk of `job`'s set (between
+    `bounds`, see _chunks; only those the action changed if `changed`)."""
+    within, params = _within("m.contact_id", bounds)
+    return f"m.job_id = %s{within}{' AND m.changed' if changed else ''}", [job.pk, *params]
+
+
+def _within(column: str, bounds: tuple) -> tuple[str, list]:
+    """" AND `column` between `bounds`" (see _chunks). Said of a tag's links
+    too, it lets the planner start from the chunk's contacts: it never knows
+    how many members a new set has, and starting from the tag's links read
+    them all for every chunk."""
+    first, last = bounds
+    sql, params = "", []
+    if first is not None:
+        sql += f" AND {column} > %s"
+        params.append(first)
+    if last is not None:
+        sql += f" AND {column} <= %s"
+        params.append(last)
+    return sql, params
+
+
+def _write_and_record(
+    write: str, params: list, *, members: tuple[str, list], flag: str, new_link=False, dropped_tag=None, returns_contacts=False
+) -> int:
+    """Run `write` (an INSERT, DELETE or UPDATE returning the id of each
+    contact it changed as contact_id) and, in the same statement, set
+    `flag` on those contacts' members (`members`: the chunk's, see
+    _chunk_sql; `written` is the write's row), and
+    write each of them a history record ("~") as it is now, with its tags,
+    attributed to the current recording: as _record does. The statement
+    sees the tables as they were before it, so the record's tags are the
+    contact's links but the one `write` took (`dropped_tag`), plus the one
+    it made (`new_link`: it returned link_id and tag_id); a record of a
+    contact `write` updated is made from the row it returned
+    (`returns_contacts`: the history's columns, see _tracked). Returns how
+    many contacts `write` changed."""
+    tables = _tables()
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in Contact.history.model.tracked_fields)
+    source = "written c" if returns_contacts else f"{tables['contacts']} c JOIN written ON c.id = written.contact_id"
+    tags = f"SELECT r.history_id, l.id, l.contact_id, l.tag_id FROM records r JOIN {tables['links']} l ON l.contact_id = r.id"
+    tags_params = []
+    if dropped_tag is not None:
+        tags += " AND l.tag_id <> %s"
+        tags_params.append(dropped_tag)
+    if new_link:
+        tags += " UNION ALL SELECT r.history_id, written.link_id, written.contact_id, written.tag_id FROM records r JOIN written ON written.contact_id = r.id"
+    actor, user = current_actor(), current_user()
+    sql = (
+        f"WITH written AS ({write}), "
+        # The chunk's members are read once, not looked up one by one.
+        f"flagged AS (UPDATE {tables['members']} m SET {flag} FROM written WHERE {members[0]} AND m.contact_id = written.contact_id), "
+        f"records AS (INSERT INTO {tables['history']} ({columns}, history_date, history_type, history_user_id, history_source, history_batch) "
+        f"SELECT {_tracked('c')}, %s, '~', %s::integer, %s, %s::uuid FROM {source} RETURNING history_id, id), "
+        f"tagged AS (INSERT INTO {tables['history_tags']} (history_id, id, contact_id, tag_id) {tags}) "
+        "SELECT count(*) FROM written"
+    )
+    record_params = [timezone.now(), user.pk if user else None, actor.source, actor.batch]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *members[1], *record_params, *tags_params])
+        return cursor.fetchone()[0]
+
+
 # Undo.
 
 
@@ -433,9 +571,12 @@ def bulk_undo_run(undo: Job) -> dict:
     undo.progress(0, undo.total, force=True)
     restored = 0
     done = 0
-    for members in _chunks(Member.objects.filter(job=job, changed=True), CHUNK):
+    for members, bounds in _chunks(Member.objects.filter(job=job, changed=True), CHUNK):
         with transaction.atomic():
-            restored += _restore(members, job, target, ~Exists(later))
+            if database.writes_in_with():
+                restored += _restore_at_once(job, bounds, target)
+            else:
+                restored += _restore(members, job, target, ~Exists(later))
         done = min(done + CHUNK, undo.total)
         undo.progress(done, undo.total)
     result = {"total": undo.total, "restored": restored, "left": undo.total - restored, "of": str(job.token)}
@@ -474,3 +615,40 @@ def _restore(members: QuerySet, job: Job, target: Target, unchanged_since) -> in
     if restored:
         _record(marked)
     return restored
+
+
+def _restore_at_once(job: Job, bounds: tuple, target: Target) -> int:
+    """_restore in one statement (see _write_and_record). Returns how many
+    contacts it restored."""
+    members = _chunk_sql(job, bounds)
+    chunk, params = _chunk_sql(job, bounds, changed=True)
+    tables = _tables()
+    # Not changed since: no history record after the action's start that is
+    # not the action's own (its batch; IS DISTINCT FROM, as the ORM's
+    # exclude() reads a missing batch).
+    chunk += (
+        f" AND NOT EXISTS (SELECT 1 FROM {tables['history']} h WHERE h.id = m.contact_id AND h.history_id > %s "
+        "AND h.history_batch IS DISTINCT FROM %s::uuid)"
+    )
+    params += [job.result.get("history_floor", 0), job.result.get("batch") or None]
+    if target.action == Action.ADD_TAG:
+        links, links_params = _within("l.contact_id", bounds)
+        write = (
+            f"DELETE FROM {tables['links']} l USING {tables['members']} m "
+            f"WHERE {chunk} AND l.contact_id = m.contact_id AND l.tag_id = %s{links} RETURNING l.contact_id"
+        )
+        return _write_and_record(write, [*params, target.tag.pk, *links_params], members=members, flag="undone = true", dropped_tag=target.tag.pk)
+    if target.action == Action.REMOVE_TAG:
+        write = (
+            f"INSERT INTO {tables['links']} (contact_id, tag_id) SELECT m.contact_id, %s FROM {tables['members']} m "
+            f"WHERE {chunk} AND EXISTS (SELECT 1 FROM {tables['contacts']} c WHERE c.id = m.contact_id) "
+            "ON CONFLICT DO NOTHING RETURNING id AS link_id, contact_id, tag_id"
+        )
+        return _write_and_record(write, [target.tag.pk, *params], members=members, flag="undone = true", new_link=True)
+    write = (
+        f"UPDATE {tables['contacts']} c SET wallet_id = m.wallet_before_id, updated_at = %s FROM {tables['members']} m "
+        f"WHERE {chunk} AND c.id = m.contact_id AND c.wallet_id = %s "
+        f"AND (m.wallet_before_id IS NULL OR EXISTS (SELECT 1 FROM {tables['wallets']} w WHERE w.id = m.wallet_before_id)) "
+        f"RETURNING c.id AS contact_id, {_tracked('c')}"
+    )
+    return _write_and_record(write, [timezone.now(), *params, target.wallet.pk], members=members, flag="undone = true", returns_contacts=True)
