@@ -58,7 +58,7 @@ def parse_args():
     parser.add_argument(
         "--media", type=float, default=0, metavar="PERCENT",
         help="the share of new messages that carry a photo, voice note or document, in percent (default 0); "
-        "their fetch is queued for the task worker, which does not run here",
+        "their fetch is queued for the media worker, which does not run here",
     )
     return parser.parse_args()
 
@@ -335,7 +335,7 @@ def measure_webhooks(args, channel) -> dict:
         "unlinked": Message.objects.filter(ticket__isnull=True).count(),
         "contacts": Contact.objects.count() - args.known,
         "media": MessageMedia.objects.count(),
-        "queued": DBTaskResult.objects.filter(task_path="tickets.tasks.fetch_message_media").count(),
+        "queued": DBTaskResult.objects.filter(queue_name="media").count(),
     }
 
 
@@ -378,7 +378,7 @@ def report(args, webhooks, sync):
               "the rest were repeated deliveries)")
         if args.media:
             print(f"media: {args.media:g}% of new messages carry a file; {w['media']:,} recorded, "
-                  f"{w['queued']:,} fetches queued for the task worker (not run here)")
+                  f"{w['queued']:,} fetch tasks queued for the media worker (not run here)")
         rows += [
             ("reference: GET / (a redirect), median", f"{w['ref_median']:.2f} ms", ""),
             ("reference: GET /, requests/s", f"{w['ref_rate']:,.0f}", ""),

@@ -2,13 +2,14 @@
 stickers (MessageMedia), those customers send and those agents reply with.
 
 The webhook only records what a message carries (media_row, written with
-the message) and enqueues its fetch once committed (media_recorded): it
-stays as fast as for a text. A background job (tasks.fetch_message_media)
-asks the channel's provider for the file, decodes and counts it as it
-streams in (nothing beyond the cap per kind is read, whatever size was
-declared), finds its type from its first bytes (never from its name or
-the declared type) and stores it through Django's storage API under a
-random name. A failed fetch is tried again later (RETRY_DELAYS), then
+the message) and makes sure a fetch starts once it is committed
+(media_recorded): it stays as fast as for a text. A background job
+(tasks.fetch_pending_media, on the "media" queue) takes the files never
+tried yet one by one (media_drain), asks the channel's provider for each,
+decodes and counts it as it streams in (nothing beyond the cap per kind
+is read, whatever size was declared), finds its type from its first
+bytes (never from its name or the declared type) and stores it through
+Django's storage API under a random name. A failed fetch is tried again later (RETRY_DELAYS), then
 shown as failed, with "Tentar novamente" for the agent (media_retry).
 
 A file an agent replies with is checked the same way (attachment_of: its
@@ -65,6 +66,9 @@ THUMBNAIL_MAX_PIXELS = 50_000_000
 BATCH = 5000
 #: How much of a file its type is found from.
 SNIFF_BYTES = 8192
+#: How long a file recorded by the webhook may wait for the fetch a web
+#: process queued for it and the files recorded after it (see _drain_soon).
+FETCH_BATCH_DELAY = timedelta(seconds=1)
 
 def cap(kind: str) -> int:
     """The largest file of `kind` the panel keeps, in bytes."""
@@ -118,10 +122,66 @@ def media_row(media: InboundMedia) -> MessageMedia:
 
 
 def media_recorded(row: MessageMedia) -> None:
-    """Once the row of a received file (media_row) is committed, enqueue
-    its fetch, unless there is nothing to fetch."""
+    """Once the row of a received file (media_row) is committed, make sure
+    a fetch starts after it, unless there is nothing to fetch."""
     if row.status == MessageMedia.Status.PENDING:
-        transaction.on_commit(lambda: enqueue_fetch(row.pk))
+        transaction.on_commit(_drain_soon)
+
+
+#: When the drain this process queued last may start (see _drain_soon).
+_drain_starts_at = None
+
+
+def _drain_soon() -> None:
+    """Queue a drain of the files never tried yet (media_drain), unless one
+    this process queued has not started yet: it will find this file too.
+    Queued a moment ahead (FETCH_BATCH_DELAY), it takes every file this
+    process records meanwhile: one task a second per process at most,
+    where a task per file cost the webhook more than the file's row. A
+    backend that cannot wait runs it at once, each time."""
+    global _drain_starts_at
+    from .tasks import fetch_pending_media  # the task module imports this one
+
+    task = fetch_pending_media
+    if not task.get_backend().supports_defer:
+        task.enqueue()
+        return
+    now = timezone.now()
+    # Several threads may both queue one: a drain too many finds nothing.
+    if _drain_starts_at is not None and _drain_starts_at > now:
+        return
+    _drain_starts_at = now + FETCH_BATCH_DELAY
+    task.using(run_after=_drain_starts_at).enqueue()
+
+
+def media_drain() -> int:
+    """Fetch the files recorded and never tried yet, one at a time, until
+    none is left; their next attempts, if they fail, are tasks of their
+    own (_failed). Each file is claimed under a row lock that other
+    drains skip (SKIP LOCKED), on this machine or another, and marked as
+    tried before the lock goes: each is fetched once, by one of them.
+    Returns how many were tried."""
+    tried = 0
+    while (media := _claim_first_attempt()) is not None:
+        _fetch_claimed(media)
+        tried += 1
+    return tried
+
+
+def _claim_first_attempt() -> MessageMedia | None:
+    with transaction.atomic():
+        media = (
+            MessageMedia.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("message__channel")
+            .filter(status=MessageMedia.Status.PENDING, attempts=0)
+            .order_by("pk")
+            .first()
+        )
+        if media is None:
+            return None
+        MessageMedia.objects.filter(pk=media.pk).update(attempts=1, updated_at=timezone.now())
+    media.attempts = 1
+    return media
 
 
 def enqueue_fetch(media_id: int, *, delay: timedelta | None = None) -> None:
@@ -137,8 +197,9 @@ def enqueue_fetch(media_id: int, *, delay: timedelta | None = None) -> None:
 
 def media_fetch(*, media_id: int) -> MessageMedia | None:
     """Fetch one pending file from its channel's gateway and store it (see
-    the module's docstring). A second run of the same job, or a fetch of
-    a file that is not pending any more, does nothing. Returns the media
+    the module's docstring): a retry, or "Tentar novamente". A second run
+    of the same job, or a fetch of a file that is not pending any more,
+    does nothing. Returns the media
     as it ends up, None when it is gone or someone else is fetching it."""
     media = MessageMedia.objects.select_related("message__channel").filter(pk=media_id).first()
     if media is None or media.status != MessageMedia.Status.PENDING:
@@ -149,6 +210,11 @@ def media_fetch(*, media_id: int) -> MessageMedia | None:
     if not claimed:
         return None
     media.attempts += 1
+    return _fetch_claimed(media)
+
+
+def _fetch_claimed(media: MessageMedia) -> MessageMedia | None:
+    """Fetch and store a file whose attempt was counted by its fetcher."""
     limit = cap(media.kind)
     with SpooledTemporaryFile(max_size=IN_MEMORY_BYTES) as sink:
         try:

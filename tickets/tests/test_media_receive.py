@@ -119,9 +119,38 @@ def test_the_fetch_is_queued_on_the_media_queue_not_behind_imports(client, conta
     with django_capture_on_commit_callbacks(execute=True):
         post(client, whatsapp, voice_note_event())
     queued = DBTaskResult.objects.get()
-    assert (queued.queue_name, queued.task_path, queued.args_kwargs["kwargs"]) == (
-        "media", "tickets.tasks.fetch_message_media", {"media_id": MessageMedia.objects.get().pk}
-    )
+    assert (queued.queue_name, queued.task_path) == ("media", "tickets.tasks.fetch_pending_media")
+
+
+def test_files_recorded_together_share_one_fetch_task(client, contact, whatsapp, settings, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "media"]}}
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(5):
+            post(client, whatsapp, voice_note_event(message_id=f"3EB0BATCH{n}"))
+    queued = DBTaskResult.objects.get()
+    assert queued.run_after > queued.enqueued_at  # a moment ahead: it takes the files recorded meanwhile
+    assert MessageMedia.objects.filter(status="pending", attempts=0).count() == 5
+
+
+def test_a_drain_fetches_every_file_never_tried_once_and_leaves_the_others(contact, whatsapp, evolution):
+    from tickets.media import media_drain
+
+    evolution.expect_request(BASE64_PATH, method="POST").respond_with_json(base64_answer(media_files.voice_note()))
+    message = Message.objects.create(channel=whatsapp, external_id="x0", chat_id="5511987654321@s.whatsapp.net", sent_at="2026-11-25T10:00:00Z")
+    waiting = MessageMedia.objects.create(message=message, kind="voice", attempts=2, source={"key": {"id": "x0"}})
+    new = []
+    for n in range(1, 4):
+        message = Message.objects.create(channel=whatsapp, external_id=f"x{n}", chat_id="5511987654321@s.whatsapp.net", sent_at="2026-11-25T10:00:00Z")
+        new.append(MessageMedia.objects.create(message=message, kind="voice", source={"key": {"id": f"x{n}"}}))
+
+    assert media_drain() == 3
+    assert media_drain() == 0
+    assert len(evolution.log) == 3
+    assert {(media.status, media.attempts) for media in MessageMedia.objects.filter(pk__in=[m.pk for m in new])} == {("stored", 1)}
+    waiting.refresh_from_db()  # a retry waiting for its delay is its own task's
+    assert (waiting.status, waiting.attempts) == ("pending", 2)
 
 
 def test_a_photo_keeps_its_caption_and_is_stored_as_the_jpeg_it_is(client, contact, whatsapp, evolution, django_capture_on_commit_callbacks):
