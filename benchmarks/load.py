@@ -97,7 +97,20 @@ def parse_args():
     parser.add_argument("--alone-seconds", type=float, default=None, help="the reference alone (default 40; --ci 15)")
     parser.add_argument("--job-wait", type=float, default=None, help="at most this long for the import and export after the load (default 900 s; --ci 120)")
     parser.add_argument("--ci", action="store_true", help="CI's size: 20,000 contacts, 1 minute, 10 agents, 50 messages/s")
+    parser.add_argument(
+        "--deployment",
+        choices=("split", "one-pool"),
+        default="split",
+        help="split (README \"Production\"): pages, webhooks (nice 5) and task workers (nice 10) in processes of their own; one-pool: one gunicorn for everything, nobody niced",
+    )
+    parser.add_argument(
+        "--no-database-nice",
+        dest="database_nice",
+        action="store_false",
+        help="leave the webhooks' and workers' database backends at normal priority (by default they are niced as their processes when PostgreSQL has the prioritize extension)",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep the database as it is when it already has the contacts")
+    parser.add_argument("--template", metavar="DATABASE", help="start from a fresh copy of this database (seeded once, e.g. by a run with --reuse), so that every run imports into the same million")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     args = parser.parse_args()
     defaults = (20_000, 60, 10, 50, 5_000, 15, 120) if args.ci else (1_000_000, 300, 50, 200, 100_000, 40, 900)
@@ -129,6 +142,27 @@ def environment(args, media_root: Path) -> dict:
     }
 
 
+# Each process of one machine as README "Production" runs it: (name, command,
+# niceness, its database connections' name). "split": the agents' pages, the
+# webhooks and the task workers each in processes of their own, the webhooks
+# at nice 5 and the workers at nice 10, so that what a person waits for wins
+# the cores; "one-pool": one gunicorn for everything, every process at 0.
+def machine(deployment: str, port: int, webhook_port: int) -> list[tuple[str, list[str], int, dict]]:
+    gunicorn = [str(ROOT / ".venv" / "bin" / "gunicorn"), "contacts_portal.wsgi:application"]
+    worker = [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "db_worker", "--interval", "0.5"]
+    # The files customers send have a queue of their own.
+    media_worker = [*worker, "--queue-name", "media"]
+    if deployment == "one-pool":
+        return [("gunicorn", gunicorn, 0, {"GUNICORN_BIND": f"127.0.0.1:{port}"}), ("worker", worker, 0, {}), ("media-worker", media_worker, 0, {})]
+    background = {"DATABASE_APPLICATION_NAME": "worker", "DATABASE_NICE": "10"}
+    return [
+        ("web", gunicorn, 0, {"GUNICORN_BIND": f"127.0.0.1:{port}", "DATABASE_APPLICATION_NAME": "web"}),
+        ("webhooks", gunicorn, 5, {"GUNICORN_BIND": f"127.0.0.1:{webhook_port}", "DATABASE_APPLICATION_NAME": "webhooks", "DATABASE_NICE": "5"}),
+        ("worker", worker, 10, dict(background)),
+        ("media-worker", media_worker, 10, dict(background)),
+    ]
+
+
 # -- The database ---------------------------------------------------------
 
 
@@ -141,9 +175,13 @@ def prepare_database(args, media_root: Path):
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and not args.reuse:
+        if exists and (args.template or not args.reuse):
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        if not exists or not args.reuse:
+        if args.template:
+            started = time.perf_counter()
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{args.template}"')
+            print(f"Copied {args.template} in {time.perf_counter() - started:.0f} s", flush=True)
+        elif not exists or not args.reuse:
             admin.execute(f'CREATE DATABASE "{name}"')
     os.environ.update(environment(args, media_root))
     import django
@@ -156,6 +194,12 @@ def prepare_database(args, media_root: Path):
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
+    with connection.cursor() as cursor:
+        # What README "Production" asks of the database for DATABASE_NICE.
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'prioritize'")
+        args.prioritize = cursor.fetchone() is not None and args.database_nice
+        if args.prioritize:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS prioritize")
     have = Contact.objects.count()
     if have < args.contacts:
         print(f"Seeding {args.contacts - have:,} contacts …", flush=True)
@@ -307,17 +351,26 @@ class Processes:
     def __init__(self, args, env: dict, logs: Path):
         self.env, self.logs, self.children = env, logs, []
         self.ports = [free_port(), free_port()]
-        py = str(ROOT / ".venv" / "bin" / "python")
-        for n, port in enumerate(self.ports):
-            self.spawn(f"gunicorn-{n}", [str(ROOT / ".venv" / "bin" / "gunicorn"), "contacts_portal.wsgi:application"], GUNICORN_BIND=f"127.0.0.1:{port}")
-        for n in range(2):
-            self.spawn(f"worker-{n}", [py, "manage.py", "db_worker", "--interval", "0.5"])
-            # The files customers send have a queue of their own.
-            self.spawn(f"media-worker-{n}", [py, "manage.py", "db_worker", "--queue-name", "media", "--interval", "0.5"])
+        # Where the load balancer sends /tickets/webhook/ (the same port
+        # when one pool serves everything).
+        self.webhook_ports = [free_port(), free_port()] if args.deployment == "split" else self.ports
+        for n, (port, webhook_port) in enumerate(zip(self.ports, self.webhook_ports, strict=True)):
+            for name, command, niceness, extra in machine(args.deployment, port, webhook_port):
+                if not args.prioritize:
+                    extra.pop("DATABASE_NICE", None)
+                self.spawn(f"{name}-{n}", command, niceness, extra)
 
-    def spawn(self, name: str, command: list[str], **extra):
+    def spawn(self, name: str, command: list[str], niceness: int, extra: dict):
         log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 (closed with the process)
-        process = subprocess.Popen(command, cwd=ROOT, env={**self.env, **extra}, stdout=log, stderr=log, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**self.env, **extra},
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,  # noqa: PLW1509 (no threads yet in the child)
+        )
         self.children.append((name, process))
 
     def wait_ready(self, timeout: float = 60):
@@ -325,7 +378,7 @@ class Processes:
         import urllib.request
 
         deadline = time.monotonic() + timeout
-        waiting = set(self.ports)
+        waiting = set(self.ports) | set(self.webhook_ports)
         while waiting and time.monotonic() < deadline:
             for port in list(waiting):
                 try:
@@ -363,10 +416,21 @@ class CpuSampler:
     """Where the two cores went, by kind of process, sampled every second
     by process id: a process that ends (a gunicorn worker replaced, a
     PostgreSQL backend whose connection closed) keeps what it had used by
-    its last sample. "others" is everything else on the machine."""
+    its last sample. A PostgreSQL backend counts for the pool it serves
+    (its connection's application_name). "others" is everything else on
+    the machine."""
 
-    def __init__(self, own_pids: dict):
-        self.own_pids = own_pids  # pid -> kind, for our children's process groups
+    KINDS = {"gunicorn": "gunicorn", "web": "gunicorn: pages", "webhooks": "gunicorn: webhooks", "worker": "task workers", "media-worker": "task workers"}
+    POOLS = ("web", "webhooks", "worker")  # application_name of their connections
+
+    def __init__(self, children: list, database_url: str):
+        import psycopg
+
+        # Process group -> kind, for our children's process groups.
+        self.own_pids = {process.pid: self.KINDS[name.rsplit("-", 1)[0]] for name, process in children}
+        self.database = psycopg.connect(database_url, autocommit=True)
+        self.name = database_url.rsplit("/", 1)[1]
+        self.backends: dict[int, str] = {}
         self.last: dict[int, float] = {}
         self.spent: dict[str, float] = {}
         self.started = time.perf_counter()
@@ -383,11 +447,20 @@ class CpuSampler:
             return "others"
         if group in self.own_pids:
             return self.own_pids[group]
-        return "PostgreSQL" if process.info["name"] == "postgres" else "others"
+        if process.info["name"] != "postgres":
+            return "others"
+        return self.backends.get(process.pid, "others")
 
     def sample(self, count=True):
         import psutil
 
+        # A backend keeps its pid for its connection's life: each new one by
+        # the pool it serves; this database's other connections, autovacuum
+        # and the server's own processes (WAL, checkpoints) as "PostgreSQL";
+        # other databases' backends are the rest of the machine's.
+        for pid, database, pool in self.database.execute("SELECT pid, datname, application_name FROM pg_stat_activity"):
+            if pid not in self.backends:
+                self.backends[pid] = f"PostgreSQL: {pool}" if pool in self.POOLS else "PostgreSQL" if database in (None, self.name) else "others"
         for process in psutil.process_iter(["name", "cpu_times"]):
             times = process.info["cpu_times"]
             if times is None:
@@ -408,6 +481,7 @@ class CpuSampler:
         self.running = False
         self.greenlet.join()
         self.sample()
+        self.database.close()
         seconds = time.perf_counter() - self.started
         return {kind: spent / seconds for kind, spent in sorted(self.spent.items(), key=lambda item: -item[1])}
 
@@ -554,6 +628,7 @@ def main():
     try:
         processes.wait_ready()
         desk.hosts = [f"http://127.0.0.1:{port}" for port in processes.ports]
+        desk.webhook_hosts = [f"http://127.0.0.1:{port}" for port in processes.webhook_ports]
         for cls in (AgentUser, BackOfficeUser, ReferenceUser, WebhookUser):
             cls.desk = desk
         print(f"Ready in {time.perf_counter() - started:.0f} s: instances on {', '.join(desk.hosts)}, 2 task workers, logs in {work}", flush=True)
@@ -568,7 +643,7 @@ def main():
         WebhookUser.rate = args.rate / writers
         print(f"Load: {args.agents} agents, {writers} webhook senders at {WebhookUser.rate:.1f}/s each, an import of {args.import_rows:,} rows and an export, for {args.seconds:.0f} s …", flush=True)
         clock = time.perf_counter()
-        sampler = CpuSampler({process.pid: "gunicorn" if name.startswith("gunicorn") else "task workers" for name, process in processes.children})
+        sampler = CpuSampler(processes.children, args.database_url)
         stats = run_locust({AgentUser: args.agents, WebhookUser: writers, BackOfficeUser: 1}, args.seconds)
         loaded = rows_of(stats)
         errors = {(e.method, e.name, str(e.error)): e.occurrences for e in stats.errors.values()}
@@ -605,6 +680,11 @@ def main():
 def report(args, desk, checks, alone, loaded, counts, load_seconds, gateway, processes, errors) -> list[str]:
     failures = []
     print(f"\n{args.contacts:,} contacts · {args.agents} agents · webhooks asked at {args.rate:.0f}/s · import {args.import_rows:,} rows · {load_seconds:.0f} s of load")
+    if args.deployment == "split":
+        backends = "niced as their processes (prioritize)" if args.prioritize else "at normal priority"
+        print(f"Deployment: split (pages at nice 0, webhooks at 5, task workers at 10; their database backends {backends})")
+    else:
+        print("Deployment: one pool (one gunicorn for everything, nothing niced)")
     print("\nTwo instances, one database, one storage folder, two workers:")
     for name, ok, detail in checks:
         print(f"  {'ok  ' if ok else 'FAIL'} {name}: {detail}")

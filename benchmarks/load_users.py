@@ -42,6 +42,7 @@ class Desk:
     posted: set = field(default_factory=set)  # message ids the server took (2xx)
     lock: threading.Lock = field(default_factory=threading.Lock)
     jobs: dict = field(default_factory=dict)  # "import"/"export" -> job token
+    webhook_hosts: list[str] = field(default_factory=list)  # where the load balancer sends /tickets/webhook/
 
 
 def csrf_token(html: str) -> str:
@@ -243,7 +244,7 @@ class WebhookUser(FastHttpUser):
 
     def __init__(self, environment):
         self.number = next(_turn)
-        self.host = self.desk.hosts[self.number % len(self.desk.hosts)]
+        self.host = self.desk.webhook_hosts[self.number % len(self.desk.webhook_hosts)]
         super().__init__(environment)
         self.rng = random.Random(self.number)
         self.sent = itertools.count()

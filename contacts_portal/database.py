@@ -21,11 +21,14 @@ it runs on.
 - room in a table's pages for its rows' next versions (set_fill_factor);
 - planner statistics after a bulk load (refresh_statistics);
 - whether an error is a race the database lost on purpose (is_transient)
-  and running work again after one (retrying).
+  and running work again after one (retrying);
+- a background process's database work at a lower CPU priority
+  (lower_backend_priority: the `prioritize` extension's nice, or nothing).
 
 Why each trick pays is measured in benchmarks/ and told in its README.
 """
 
+import logging
 import time
 from functools import cache
 from collections.abc import Callable, Iterable
@@ -38,6 +41,7 @@ from django.db import DatabaseError, connection, models, transaction
 from psycopg.copy import QueuedLibpqWriter
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 BATCH = 5000
 
@@ -513,3 +517,29 @@ def retrying(
             if pause:
                 time.sleep(pause * attempt)
     raise AssertionError("unreachable")
+
+
+def lower_backend_priority(*, connection, **kwargs) -> None:
+    """On each new connection (the connection_created signal): the
+    PostgreSQL backend serving this process runs at settings.DATABASE_NICE,
+    as the process itself does. A webhook's or an import's queries then
+    give the cores to an agent's page in the database too, not only in
+    Python. PostgreSQL has no such setting of its own: the `prioritize`
+    extension renices the backend, and lets a role only lower the priority
+    of its own backends. Without the extension (or on SQLite) the work
+    runs at the normal priority, said once in the log."""
+    from django.conf import settings
+
+    niceness = settings.DATABASE_NICE
+    if not niceness or connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_backend_priority(pg_backend_pid(), %s)", [niceness])
+    except DatabaseError:
+        _warn_without_prioritize(niceness)
+
+
+@cache
+def _warn_without_prioritize(niceness: int) -> None:
+    logger.warning("DATABASE_NICE=%s is not applied: the database has no `prioritize` extension (CREATE EXTENSION prioritize)", niceness)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_filters",
+    "contacts_portal.apps.PortalConfig",
     # Before django_tasks_db: its `db_worker` command is this project's
     # (jobs/management/commands/db_worker.py, with a heartbeat).
     "jobs",
@@ -135,6 +136,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif os.environ.get("DATABASE_APPLICATION_NAME"):
+    # Which pool a connection serves (web, webhooks, worker), in
+    # pg_stat_activity and the database's logs.
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ["DATABASE_APPLICATION_NAME"]
+# The CPU priority (nice) of this process's PostgreSQL backends, as the
+# process's own: the webhooks' and task workers' pools run theirs below
+# the agents' pages (README "Production"). Needs PostgreSQL's `prioritize`
+# extension; 0 leaves them as they are.
+DATABASE_NICE = int(os.environ.get("DATABASE_NICE", "0"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
