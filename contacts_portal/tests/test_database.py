@@ -3,12 +3,12 @@ rows with the rows that refer to them."""
 
 import pytest
 from django.apps import apps
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import CharField, Value
 
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory, TagFactory
-from contacts_portal.database import insert_with_children, is_transient, retrying
+from contacts_portal.database import insert_with_children, is_transient, lower_backend_priority, retrying
 
 
 class Flaky:
@@ -93,3 +93,40 @@ def test_rows_copied_with_their_children_each_get_their_own_rows_children():
     for record in records:
         assert set(record.tags.values_list("contact_id", flat=True)) <= {record.id}
     assert {record.id for record in records if record.name in ("Ana", "Bia")} == {ana.pk, bia.pk}
+
+
+def backend_priority() -> int | None:
+    """The niceness of the backend serving this connection, when the
+    database can tell it (PostgreSQL with the prioritize extension)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT get_backend_priority(pg_backend_pid())")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_background_process_database_backend_runs_at_its_niceness(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL backends only")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'prioritize'")
+        if cursor.fetchone() is None:
+            pytest.skip("PostgreSQL without the prioritize extension")
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS prioritize")
+    settings.DATABASE_NICE = 10
+    connection.close()
+    try:
+        assert backend_priority() == 10
+    finally:
+        # The next tests get a backend of normal priority.
+        connection.close()
+    settings.DATABASE_NICE = 0
+    assert backend_priority() == 0
+
+
+@pytest.mark.django_db
+def test_a_niceness_is_nothing_to_a_database_without_backends(settings):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite runs in the process itself")
+    settings.DATABASE_NICE = 10
+    lower_backend_priority(connection=connection)
+    assert Contact.objects.count() == 0
