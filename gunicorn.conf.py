@@ -3,24 +3,31 @@ this file from the folder it starts in:
 
     .venv/bin/gunicorn contacts_portal.wsgi:application
 
-Sized for a machine of 2 cores (every number can be overridden from the
-environment, as noted):
+A machine runs it twice (README "Production"): the pages' pool, which the
+proxy sends everything to, and the webhooks' pool, which gets
+/tickets/webhook/ only and runs at nice 5, so that an agent's page wins the
+cores over a burst of messages (the messages wait a little; the agent does
+not). Each is sized for a machine of 2 cores (every number can be
+overridden from the environment, as noted):
 
 - 2 worker processes (WEB_CONCURRENCY), one per core: a process runs one
   thread of Python at a time (the GIL), so processes are what use the
-  cores.
+  cores. Fewer and one pool could not use both cores when the other is
+  idle.
 - 4 threads each (GUNICORN_THREADS), "gthread" workers: a request spends
   much of its time waiting for PostgreSQL (a search at a million contacts
-  most of it), and a thread lets its process serve another request during
-  that wait. 2 × 4 = 8 requests in progress keep both cores busy; more
-  threads only queue behind the GIL and lengthen the slowest requests,
-  while the task workers and PostgreSQL need the same two cores.
-- Each thread holds one database connection (CONN_MAX_AGE keeps it 60 s):
-  8 per machine, plus one per task worker. PostgreSQL's default of 100
-  connections is enough for several machines.
+  most of it; a webhook its commit), and a thread lets its process serve
+  another request during that wait. 2 × 4 = 8 requests in progress keep
+  both cores busy; more threads only queue behind the GIL and lengthen the
+  slowest requests, while the task workers and PostgreSQL need the same
+  two cores.
+- Each thread holds one database connection (CONN_MAX_AGE keeps it 60 s,
+  so a request does not pay for a new backend): 8 per pool, 16 per
+  machine, plus one per task worker. PostgreSQL's default of 100
+  connections is enough for five such machines.
 
-benchmarks/load.py serves the product with this file; its figures are in
-the README ("Production").
+benchmarks/load.py serves the product this way; its figures are in the
+README ("Production").
 """
 
 import os

@@ -5,14 +5,29 @@
     .venv/bin/python benchmarks/load.py                     # 1,000,000 contacts, 5 minutes
     .venv/bin/python benchmarks/load.py --ci --drop          # CI: 20,000 contacts, 1 minute
 
+Seeding the million takes a quarter of an hour; seed it once, and start
+each run from a copy of it (a few seconds), so that every run imports into
+the same database:
+
+    createdb -h 127.0.0.1 -U postgres contacts_bench_seed
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/contacts_bench_seed
+    .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_demo --contacts 1000000 --with-users
+    psql "$DATABASE_URL" -c "VACUUM ANALYZE"; unset DATABASE_URL
+    .venv/bin/python benchmarks/load.py --template contacts_bench_seed
+
 What runs, all on loopback:
 - PostgreSQL with --contacts demo contacts (seed_demo), a WhatsApp channel
   whose gateway is a stand-in served by this script;
-- two gunicorn instances (gunicorn.conf.py, production settings but plain
-  HTTP, static files by WhiteNoise after collectstatic), one storage folder,
-  two task workers (`manage.py db_worker`) and two for the files customers
-  send (`--queue-name media`): two machines' worth of processes. Each instance gets one worker process (WEB_CONCURRENCY=1,
-  GUNICORN_THREADS=4): together the 2 × 4 of one 2-core machine;
+- two instances (gunicorn.conf.py, production settings but plain HTTP,
+  static files by WhiteNoise after collectstatic), one storage folder, two
+  task workers (`manage.py db_worker`) and two for the files customers
+  send (`--queue-name media`): two machines' worth of processes. As README "Production" deploys them (--deployment split),
+  each instance is a pages' pool and a webhooks' pool (at nice 5) of one
+  worker process × 4 threads each (WEB_CONCURRENCY=1): together the 2 × 4
+  of each pool on one 2-core machine; the task workers (both kinds) run at nice 10, and
+  the database backends of the webhooks and workers as niced as they are
+  (DATABASE_NICE, when PostgreSQL has the prioritize extension).
+  --deployment one-pool: one gunicorn for everything, nothing niced;
 - before the load: checks that the two instances act as one site (a log-in
   made through one works on the other, a photo saved through one downloads
   through the other, each of a batch of jobs sent through both runs once),
