@@ -3,7 +3,7 @@ rows with the rows that refer to them."""
 
 import pytest
 from django.apps import apps
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, connections, transaction
 from django.db.models import CharField, Value
 
 from contacts.models import Contact
@@ -95,32 +95,33 @@ def test_rows_copied_with_their_children_each_get_their_own_rows_children():
     assert {record.id for record in records if record.name in ("Ana", "Bia")} == {ana.pk, bia.pk}
 
 
-def backend_priority() -> int | None:
-    """The niceness of the backend serving this connection, when the
-    database can tell it (PostgreSQL with the prioritize extension)."""
-    with connection.cursor() as cursor:
+def backend_priority(database) -> int:
+    """The niceness of the backend serving this connection (PostgreSQL
+    with the prioritize extension)."""
+    with database.cursor() as cursor:
         cursor.execute("SELECT get_backend_priority(pg_backend_pid())")
         return cursor.fetchone()[0]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_a_background_process_database_backend_runs_at_its_niceness(settings):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL backends only")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'prioritize'")
-        if cursor.fetchone() is None:
-            pytest.skip("PostgreSQL without the prioritize extension")
-        cursor.execute("CREATE EXTENSION IF NOT EXISTS prioritize")
-    settings.DATABASE_NICE = 10
-    connection.close()
+    # Connections of their own: the test's is inside its transaction.
+    plain = connections.create_connection("default")
+    niced = connections.create_connection("default")
     try:
-        assert backend_priority() == 10
+        with plain.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'prioritize'")
+            if cursor.fetchone() is None:
+                pytest.skip("PostgreSQL without the prioritize extension")
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS prioritize")
+        settings.DATABASE_NICE = 10
+        assert backend_priority(niced) == 10
+        assert backend_priority(plain) == 0
     finally:
-        # The next tests get a backend of normal priority.
-        connection.close()
-    settings.DATABASE_NICE = 0
-    assert backend_priority() == 0
+        plain.close()
+        niced.close()
 
 
 @pytest.mark.django_db
