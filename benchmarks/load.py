@@ -21,10 +21,11 @@ What runs, all on loopback:
 - two instances (gunicorn.conf.py, production settings but plain HTTP,
   static files by WhiteNoise after collectstatic), one storage folder, two
   task workers (`manage.py db_worker`) and two for the files customers
-  send (`--queue-name media`): two machines' worth of processes. As README "Production" deploys them (--deployment split),
-  each instance is a pages' pool and a webhooks' pool (at nice 5) of one
-  worker process × 4 threads each (WEB_CONCURRENCY=1): together the 2 × 4
-  of each pool on one 2-core machine; the task workers (both kinds) run at nice 10, and
+  send (`--queue-name media`): two machines' worth of processes. As
+  README "Production" deploys them (--deployment split), each instance is
+  a pages' pool and a webhooks' pool (at nice 5) of one worker process ×
+  4 threads each (WEB_CONCURRENCY=1): together the 2 × 4 of each pool on
+  one 2-core machine; the task workers (both kinds) run at nice 10, and
   the database backends of the webhooks and workers as niced as they are
   (DATABASE_NICE, when PostgreSQL has the prioritize extension).
   --deployment one-pool: one gunicorn for everything, nothing niced;
