@@ -1,5 +1,6 @@
 """An .xlsx's first sheet read as a stream: its workbook, styles and
-shared strings, then its rows as expat parses the sheet a piece at a time."""
+shared strings, then its rows a piece of the sheet at a time (by patterns
+where they are written the plain way, else as expat parses them)."""
 
 import html
 import posixpath
@@ -160,10 +161,11 @@ class _Book:
         parser = _parser(namespaces=False)
         reader = _SheetReader(self, ready)
         parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = reader.start, reader.end, reader.text
+        plain = _PlainRows(reader, parser)
         with self.archive.open(self.sheet) as part:
             while True:
                 chunk = part.read(CHUNK)
-                parser.Parse(chunk, not chunk)
+                plain.feed(chunk)
                 if ready:
                     yield from ready
                     ready.clear()
@@ -308,6 +310,7 @@ class _SheetReader:
         self.phonetic = 0
         self.first_row = self.last_row = None
         self.width = 0
+        self.sheet_data = 0  # inside <sheetData>
 
     def start(self, name, attributes):
         if name == self.cell_tag:
@@ -346,7 +349,7 @@ class _SheetReader:
         if prefix is None or attributes.get("xmlns:" + prefix[:-1] if prefix else "xmlns") not in MAIN:
             raise ValueError("not a worksheet")
         self.cell_tag, self.value_tag, self.text_tag, self.inline_tag, self.row_tag = (prefix + local for local in ("c", "v", "t", "is", "row"))
-        self.others = {prefix + local: local for local in ("f", "rPh", "mergeCell")}
+        self.others = {prefix + local: local for local in ("f", "rPh", "mergeCell", "sheetData")}
 
     def _start_other(self, name, attributes):
         kind = self.others.get(name)
@@ -356,6 +359,8 @@ class _SheetReader:
             self.phonetic += 1
         elif kind == "mergeCell":  # after the rows, which were read already
             raise _merged(attributes.get("ref", "").split(":")[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        elif kind == "sheetData":
+            self.sheet_data += 1
 
     def text(self, data):
         # A text comes in pieces of at most expat's buffer; one longer than
@@ -379,7 +384,8 @@ class _SheetReader:
             row = self.row
             if row is None:
                 return
-            value = self._cell_value()
+            inline, self.inline = self.inline, None
+            value = self._cell_value(inline, self.stored, self.cell_type, self.style, self.formula)
             if value is None or value == "":
                 return
             if self.column == len(row):
@@ -393,34 +399,54 @@ class _SheetReader:
         elif name == self.row_tag:
             if self.row is not None:
                 self._end_row()
-        elif self.others.get(name) == "rPh":
+        elif (kind := self.others.get(name)) == "rPh":
             self.phonetic -= 1
+        elif kind == "sheetData":
+            self.sheet_data -= 1
 
-    def _cell_value(self):
-        """The value of the cell just read; None when it has no stored value
-        (none, or <v/>), which for a formula means its result was never
-        calculated: its row is refused."""
-        inline = self.inline
+    def _cell_value(self, inline, stored, cell_type, style, formula):
+        """The value of a cell (its inline string, or the text of its <v>,
+        its type and style); None when it has no stored value (none, or
+        <v/>), which for a formula means its result was never calculated:
+        its row is refused."""
         if inline is not None:
-            self.inline = None
             if "_x" in inline or len(inline) > CELL_TEXT_LIMIT:
                 return _cell_string(inline)
             return inline
-        stored = self.stored
         if not stored:
-            if self.formula:
+            if formula:
                 self.row_errors[self.number] = _("A cell has a formula without a calculated value; open the file in Excel, save it and send it again.")
             return None
-        cell_type = self.cell_type
         if cell_type == "n":
             value = float(stored)
-            style, date_styles = self.style, self.date_styles
+            date_styles = self.date_styles
             if style is not None and date_styles and int(style) in date_styles:
                 return _excel_date(value, self.date1904)
             return value
         if cell_type == "s":
             return self.strings[int(stored)]
         return _typed_value(cell_type, stored)
+
+    def plain_row(self, number: int, cells: str | None) -> None:
+        """The row `number` whose cells, all written the plain way
+        (PLAIN_CELL), are `cells`: read here, with the parser's rules for
+        each value."""
+        row = []
+        columns = self.columns
+        for letters, style, cell_type, stored, inline in PLAIN_CELL.findall(cells or ""):
+            column = columns.get(letters)
+            if column is None:
+                column = columns[letters] = _column_index(letters)
+            # findall gives "" for a part not there: a cell's <is> or <v>, its type, its style.
+            value = self._cell_value(inline or None, stored, cell_type or "n", style or None, False)
+            if value is None or value == "":
+                continue
+            if column == len(row):
+                row.append(value)
+            else:
+                _put(row, column, value)
+        self.number, self.row = number, row
+        self._end_row()
 
     def _end_row(self):
         number = self.number
@@ -435,6 +461,127 @@ class _SheetReader:
             _refuse_extent(height, self.width)
         self.ready.append((number, self.row))
         self.row = None
+
+
+class _PlainRows:
+    """The sheet's rows written the plain way, as most programs write
+    them (`<row r="2"><c r="A2" t="s"><v>7</v></c>…</row>`: cells with
+    their reference, no formula, no rich text, texts without references),
+    read by patterns, a row at a time: expat's call into Python per
+    element and per text was most of the reading's time (see
+    benchmarks/README.md). Everything else goes to the parser as it comes:
+    the part before <sheetData>, any row written otherwise, and, from the
+    first thing there that is not a row on, the rest of the sheet. The
+    parser's handlers (`reader`) read the rows whichever way they came.
+    The patterns take only well-formed XML, so what the parser does not
+    see it would have accepted."""
+
+    # Kept waiting for its row's end at most this long; a longer row (a
+    # very wide one), and all after it, go to the parser.
+    LIMIT = 4 * CHUNK
+
+    def __init__(self, reader: _SheetReader, parser: expat.XMLParserType):
+        self.reader, self.parser = reader, parser
+        self.pending = b""
+        self.started = False
+        self.parser_only = False
+
+    def feed(self, chunk: bytes) -> None:
+        """The sheet's next piece (b"" at its end)."""
+        if self.parser_only:
+            self.parser.Parse(chunk, not chunk)
+            return
+        self.pending += chunk
+        if not chunk or len(self.pending) > self.LIMIT:
+            self._to_parser(final=not chunk)
+            return
+        if not self.started:
+            head_end = self.pending.find(b"<sheetData>")
+            if head_end < 0:
+                return
+            head_end += len(b"<sheetData>")
+            head, self.pending = self.pending[:head_end], self.pending[head_end:]
+            self.parser.Parse(head, False)
+            reader = self.reader
+            if reader.row_tag != "row" or reader.sheet_data != 1 or not _declares_utf8(head):
+                self._to_parser()
+                return
+            self.started = True
+        end = self.pending.rfind(b"</row>")
+        if end >= 0:
+            end += len(b"</row>")
+            piece, self.pending = self.pending[:end], self.pending[end:]
+            self._take(piece)
+
+    def _take(self, piece: bytes) -> None:
+        """Whole rows, each read plainly or by the parser."""
+        try:
+            text = None if _not_in_xml(piece) else piece.decode()
+        except UnicodeDecodeError:
+            text = None
+        if text is None:
+            self.pending = piece + self.pending
+            self._to_parser()
+            return
+        reader = self.reader
+        position, size = 0, len(text)
+        while position < size:
+            match = PLAIN_ROW.match(text, position)
+            if match is not None and _plain_attributes(match[3]):
+                position = match.end()
+                reader.plain_row(int(match[2]), match[4])
+                continue
+            start = text.find("<row", position)
+            if start < 0 or text[position:start].strip():  # not a row: the end of the rows
+                if text[position:].strip():
+                    self.pending = text[position:].encode() + self.pending
+                    self._to_parser()
+                return
+            # A row written otherwise: the parser reads it.
+            position = text.find("</row>", start) + len("</row>")
+            self.parser.Parse(text[start:position].encode(), False)
+            if reader.row is not None:  # its end was not where it seemed (in a comment): the parser reads on
+                self.pending = text[position:].encode() + self.pending
+                self._to_parser()
+                return
+
+    def _to_parser(self, *, final: bool = False) -> None:
+        self.parser_only = True
+        pending, self.pending = self.pending, b""
+        self.parser.Parse(pending, final)
+
+
+_PLAIN_CELL = (
+    r'<c r="([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?'
+    r'(?:/>|><v>([^<&\r]{0,%d})</v></c>|><is><t(?: xml:space="preserve")?>([^<&\r]*)</t></is></c>)' % CELL_TEXT_LIMIT
+)
+PLAIN_CELL = re.compile(_PLAIN_CELL)
+PLAIN_ROW = re.compile(
+    r'(\s*)<row r="([0-9]+)"((?: [A-Za-z_][A-Za-z0-9_.:-]*="[^"<&]*")*)(?:/>|>((?:%s)*)</row>)'
+    % re.sub(r"\((?!\?)", "(?:", _PLAIN_CELL)  # the cells' groups are PLAIN_CELL's to take
+)
+# Control characters XML does not allow, which the parser must see to refuse.
+CONTROLS = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+ATTRIBUTE_NAME = re.compile(r' ([^=]+)="')
+ENCODING = re.compile(rb'^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding=["\']([^"\']*)["\']')
+
+
+def _not_in_xml(data: bytes) -> bool:
+    """Whether the UTF-8 holds a character XML does not allow."""
+    return len(data.translate(None, CONTROLS)) != len(data) or b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data
+
+
+def _plain_attributes(attributes: str) -> bool:
+    """A row's attributes after r: none, or each once (and not r again)."""
+    if not attributes:
+        return True
+    names = ATTRIBUTE_NAME.findall(attributes)
+    return len(set(names)) == len(names) and "r" not in names
+
+
+def _declares_utf8(head: bytes) -> bool:
+    match = ENCODING.match(head)
+    return match is None or match[1].lower() in (b"utf-8", b"utf8")
 
 
 def _put(row: list, column: int, value) -> None:
