@@ -83,14 +83,19 @@ def parse_args():
     return parser.parse_args()
 
 
+def environment(database_url: str) -> dict:
+    """The settings of a benchmark's Django process, as environment variables."""
+    return {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "benchmark-only-" + "x" * 50,
+        "DEBUG": "0",
+        "HTTPS": "0",
+        "DJANGO_SETTINGS_MODULE": "contacts_portal.settings",
+    }
+
+
 def setup(database_url):
-    os.environ.update(
-        DATABASE_URL=database_url,
-        SECRET_KEY="benchmark-only-" + "x" * 50,
-        DEBUG="0",
-        HTTPS="0",
-        DJANGO_SETTINGS_MODULE="contacts_portal.settings",
-    )
+    os.environ.update(environment(database_url))
     import django
 
     django.setup()

@@ -25,6 +25,7 @@ Prints a table.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -37,7 +38,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
-PG = "postgres://postgres@127.0.0.1:5432/{name}"
 BUDGET_MB = 300
 
 STEPS = {
@@ -59,44 +59,21 @@ def parse_args():
     return parser.parse_args()
 
 
-def make_file(rows: int) -> Path:
-    """import_export.py's file, made in a process of its own (loaded by
-    path: its module name is that of the library it measures against)."""
-    code = (
-        "import importlib.util, sys; "
-        "spec = importlib.util.spec_from_file_location('benchmark_import_export', sys.argv[1]); "
-        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module); "
-        "print(module.make_file(int(sys.argv[2])))"
-    )
-    script = ROOT / "benchmarks" / "import_export.py"
-    done = subprocess.run([sys.executable, "-c", code, str(script), str(rows)], capture_output=True, text=True, check=True, cwd=ROOT)
-    return Path(done.stdout.strip().splitlines()[-1])
+def import_export_benchmark():
+    """import_export.py, loaded by path (its module name is that of the
+    library it measures against): its file, databases and settings."""
+    spec = importlib.util.spec_from_file_location("benchmark_import_export", ROOT / "benchmarks" / "import_export.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+IMPORT_EXPORT = import_export_benchmark()
+PG = IMPORT_EXPORT.PG
 
 
 def environment(database_url: str, media: Path) -> dict:
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "benchmark-only-" + "x" * 50,
-        "DEBUG": "0",
-        "HTTPS": "0",
-        "ALLOWED_HOSTS": "testserver",
-        "MEDIA_ROOT": str(media),
-        "DJANGO_SETTINGS_MODULE": "contacts_portal.settings",
-    }
-
-
-def fresh_database(url: str) -> None:
-    if url.startswith("postgres"):
-        import psycopg
-
-        name = url.rsplit("/", 1)[1]
-        with psycopg.connect(PG.format(name="postgres"), autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            connection.execute(f"CREATE DATABASE {name}")
-    else:
-        for suffix in ("", "-wal", "-shm"):
-            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    return {**os.environ, **IMPORT_EXPORT.environment(database_url), "ALLOWED_HOSTS": "testserver", "MEDIA_ROOT": str(media)}
 
 
 def drop_database(url: str) -> None:
@@ -106,7 +83,7 @@ def drop_database(url: str) -> None:
         with psycopg.connect(PG.format(name="postgres"), autocommit=True) as connection:
             connection.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
     else:
-        fresh_database(url)
+        IMPORT_EXPORT.fresh_database(url)
 
 
 # Steps: each runs in a process of its own and prints one JSON line.
@@ -189,7 +166,7 @@ def main():
         outcome = step(args.step, Path(os.environ["BENCH_FILE"]))
         print(json.dumps({**outcome, "peak_mb": peak_mb()}))
         return
-    path = make_file(args.rows)
+    path = IMPORT_EXPORT.make_file(args.rows)
     media = Path(tempfile.mkdtemp(prefix="import-memory-"))  # the jobs' files
     print(f"\n{args.rows:,} rows · {path.name} ({path.stat().st_size / 1e6:.1f} MB) · each line a fresh process; budget {BUDGET_MB} MB\n")
     print(f"| {'database':<10} | {'step':<52} | {'peak RSS MB':>11} | {'seconds':>8} |")
@@ -197,7 +174,7 @@ def main():
     worst = 0.0
     for database in args.databases.split(","):
         url = f"sqlite:///{ROOT / 'benchmarks' / 'import-memory.sqlite3'}" if database == "sqlite" else PG.format(name=args.database_name)
-        fresh_database(url)
+        IMPORT_EXPORT.fresh_database(url)
         env = environment(url, media)
         run_step("setup", env, path)
         try:

@@ -8,44 +8,21 @@ import threading
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.recording import Source, recording
 from contacts.models import Contact, ContactIdentity, MergeRecord
 from contacts.tests.factories import ContactFactory, stored_contact
+from contacts_portal.tests.concurrency import POSTGRES_LOCKS, run_threads
 from dedup.merging import contacts_merge, undo
 from tickets import services
 from tickets.inbound import Inbound
 from tickets.models import Channel, Message, Ticket
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row locks are PostgreSQL's; SQLite has one writer at a time"),
-]
+pytestmark = POSTGRES_LOCKS
 
 NUMBER = "5521999998888"
-
-
-def run_threads(*targets) -> list:
-    """Run each target in its own thread (and connection); the errors they raised."""
-    errors = []
-
-    def wrap(target):
-        try:
-            target()
-        except Exception as error:  # noqa: BLE001 (returned to the test)
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrap, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
 
 
 def inbound(external_id: str, text: str = "olá") -> Inbound:

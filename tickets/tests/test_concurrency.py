@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.models import Contact
+from contacts_portal.tests.concurrency import run_threads
 from tickets import services, webhooks
 from tickets.models import Message, Ticket
 from tickets.sync import sync_contacts
@@ -71,25 +72,13 @@ def _meeting_first(meet, write):
 
 
 def post_at_once(channel, bodies):
-    responses, errors = [], []
+    responses = []
 
     def post(body):
-        try:
-            response = Client().post(
-                reverse("tickets:webhook", args=[channel.pk]), json.dumps(body), content_type="application/json"
-            )
-            responses.append(response)
-        except Exception as error:  # noqa: BLE001 (reported below)
-            errors.append(error)
-        finally:
-            connection.close()
+        url = reverse("tickets:webhook", args=[channel.pk])
+        responses.append(Client().post(url, json.dumps(body), content_type="application/json"))
 
-    threads = [threading.Thread(target=post, args=(body,)) for body in bodies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_threads(*(lambda body=body: post(body) for body in bodies)) == []
     return responses
 
 

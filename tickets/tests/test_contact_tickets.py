@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def contact(agent_wallet):
-    return ContactFactory(name="Maria Souza", number="5511987654321", telegram_id="424242", wallet=agent_wallet)
-
-
 def test_the_edit_popup_has_a_conversations_tab_loaded_from_the_tickets(agent_client, contact):
     content = agent_client.get(reverse("contacts:update", args=[contact.pk]), headers=HTMX).content.decode()
     url = reverse("tickets:contact_tickets", args=[contact.pk])

@@ -4,47 +4,31 @@ tried yet at the same moment: each file is fetched once, by one of them
 
 import threading
 
-import pytest
-from django.db import connection
-
+from contacts_portal.tests.concurrency import POSTGRES_LOCKS, run_threads
 from tickets.media import media_drain
 from tickets.models import Message, MessageMedia
 
 from . import media_files
-from .test_media_receive import BASE64_PATH, base64_answer, evolution  # noqa: F401 (a fixture)
+from .test_media_receive import BASE64_PATH, base64_answer
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite lets one writer in at a time"),
-]
+pytestmark = POSTGRES_LOCKS
 
 DRAINS = 4
 FILES = 16
 
 
-def test_four_drains_at_once_fetch_each_file_once(whatsapp, evolution):  # noqa: F811 (the fixture)
+def test_four_drains_at_once_fetch_each_file_once(whatsapp, evolution):
     evolution.expect_request(BASE64_PATH, method="POST").respond_with_json(base64_answer(media_files.voice_note()))
     for n in range(FILES):
         message = Message.objects.create(channel=whatsapp, external_id=f"x{n}", chat_id="5511987654321@s.whatsapp.net", sent_at="2026-11-25T10:00:00Z")
         MessageMedia.objects.create(message=message, kind="voice", source={"key": {"id": f"x{n}"}})
-    barrier, tried, errors = threading.Barrier(DRAINS, timeout=30), [], []
+    barrier, tried = threading.Barrier(DRAINS, timeout=30), []
 
     def drain():
-        try:
-            barrier.wait()
-            tried.append(media_drain())
-        except Exception as error:  # noqa: BLE001 (reported below)
-            errors.append(error)
-        finally:
-            connection.close()
+        barrier.wait()
+        tried.append(media_drain())
 
-    threads = [threading.Thread(target=drain) for _ in range(DRAINS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert run_threads(*[drain] * DRAINS) == []
     assert sum(tried) == FILES
     assert len(evolution.log) == FILES
     assert set(MessageMedia.objects.values_list("status", "attempts")) == {("stored", 1)}

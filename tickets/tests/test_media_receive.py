@@ -20,38 +20,17 @@ from tickets.media import RETRY_DELAYS
 from tickets.models import Message, MessageMedia
 
 from . import media_files, payloads
-from .conftest import TELEGRAM_SECRET, WHATSAPP_SECRET
+from .conftest import BOT_TOKEN, INSTANCE, TELEGRAM_SECRET, WHATSAPP_SECRET
 
 pytestmark = pytest.mark.django_db
 
-INSTANCE = "vendas"
 BASE64_PATH = f"/chat/getBase64FromMediaMessage/{INSTANCE}"
-BOT_TOKEN = "123456:ABC-token"
 
 
 def post(client, channel, payload):
     response = client.post(reverse("tickets:webhook", args=[channel.pk]), json.dumps(payload), content_type="application/json")
     assert response.status_code == 200, response.content
     return response
-
-
-@pytest.fixture
-def contact(agent_wallet):
-    return ContactFactory(name="Maria Souza", number="5511987654321", telegram_id="424242", wallet=agent_wallet)
-
-
-@pytest.fixture
-def evolution(httpserver, whatsapp):
-    whatsapp.gateway_url, whatsapp.instance, whatsapp.api_key = httpserver.url_for("/"), INSTANCE, "chave-da-instancia"
-    whatsapp.save()
-    return httpserver
-
-
-@pytest.fixture
-def bot(httpserver, telegram):
-    telegram.gateway_url, telegram.bot_token = httpserver.url_for("/"), BOT_TOKEN
-    telegram.save()
-    return httpserver
 
 
 def whatsapp_media(name: str, content: dict, *, message_id: str = "3EB0MEDIA0001", **extra) -> dict:

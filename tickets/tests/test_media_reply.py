@@ -18,19 +18,18 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from werkzeug import Request, Response
 
-from contacts.tests.factories import ContactFactory, UserFactory
+from contacts.tests.factories import UserFactory
 from tickets.models import Message, MessageMedia, Ticket
 
 from . import media_files, payloads
-from .conftest import WHATSAPP_SECRET
+from .conftest import BOT_TOKEN, INSTANCE, WHATSAPP_SECRET
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-INSTANCE = "vendas"
 SEND_MEDIA = f"/message/sendMedia/{INSTANCE}"
 SEND_AUDIO = f"/message/sendWhatsAppAudio/{INSTANCE}"
-BOT = "/bot123:ABC"
+BOT = f"/bot{BOT_TOKEN}"
 
 
 @pytest.fixture(autouse=True)
@@ -42,25 +41,6 @@ def media_root(settings, tmp_path):
 
 def stored_files(root: Path) -> list[Path]:
     return [path for path in Path(root).rglob("*") if path.is_file()]
-
-
-@pytest.fixture
-def contact(agent_wallet):
-    return ContactFactory(name="Maria Souza", number="5511987654321", telegram_id="424242", wallet=agent_wallet)
-
-
-@pytest.fixture
-def evolution(httpserver, whatsapp):
-    whatsapp.gateway_url, whatsapp.instance, whatsapp.api_key = httpserver.url_for("/"), INSTANCE, "chave-da-instancia"
-    whatsapp.save()
-    return httpserver
-
-
-@pytest.fixture
-def bot(httpserver, telegram):
-    telegram.gateway_url, telegram.bot_token = httpserver.url_for("/"), "123:ABC"
-    telegram.save()
-    return httpserver
 
 
 @pytest.fixture

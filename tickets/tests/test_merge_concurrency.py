@@ -7,41 +7,19 @@ import threading
 import time
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from dedup.merging import contacts_merge
 from contacts.models import Contact, CustomField
 from contacts.tests.factories import stored_contact
+from contacts_portal.tests.concurrency import POSTGRES_LOCKS, run_threads
 from tickets import merging, services
 from tickets.inbound import Inbound
 from tickets.models import Channel, Message, Ticket
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row locks are PostgreSQL's; SQLite has one writer at a time"),
-]
+pytestmark = POSTGRES_LOCKS
 
 
-
-
-def run_threads(*targets):
-    errors = []
-
-    def wrap(target):
-        try:
-            target()
-        except Exception as error:  # noqa: BLE001 (reported below)
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrap, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
 
 
 def test_two_merges_over_overlapping_groups_end_as_one_contact_with_everything():
@@ -62,7 +40,7 @@ def test_two_merges_over_overlapping_groups_end_as_one_contact_with_everything()
             barrier.wait()
             contacts_merge(groups=[group])
 
-        run_threads(lambda: merge([a.pk, b.pk]), lambda: merge([b.pk, c.pk]))
+        assert run_threads(lambda: merge([a.pk, b.pk]), lambda: merge([b.pk, c.pk])) == []
         assert list(Contact.objects.values_list("pk", flat=True)) == [a.pk]
         assert Ticket.objects.filter(contact=a).count() == 3
         assert Message.objects.filter(contact=a).count() == 3
@@ -100,7 +78,7 @@ def test_a_message_for_the_merged_contact_during_the_merge_reaches_the_survivor(
         )
         services.message_receive(channel=channel, inbound=inbound)
 
-    run_threads(merge, receive)
+    assert run_threads(merge, receive) == []
     message = Message.objects.get(external_id="late-1")
     assert message.contact_id == survivor.pk
     assert message.ticket.contact_id == survivor.pk
@@ -144,7 +122,7 @@ def test_a_merge_and_an_import_of_the_same_contacts_lose_nothing(monkeypatch, me
     def run_import():
         import_file(read=lambda: read_table(io.BytesIO(csv)))
 
-    run_threads(merge, run_import)
+    assert run_threads(merge, run_import) == []
     # Whichever ran first, the company reached the survivor (directly, or
     # through the merged contact that the merge then folded in) and the
     # new row is there once.
@@ -179,7 +157,7 @@ def test_a_sync_beside_a_merge_links_every_message_to_the_survivor_and_creates_n
             barrier.wait()
             sync_contacts()
 
-        run_threads(merge, sync)
+        assert run_threads(merge, sync) == []
         assert list(Contact.objects.values_list("pk", flat=True)) == [survivor.pk]
         assert Message.objects.filter(contact=survivor).count() == 50
         assert not Message.objects.filter(contact__isnull=True).exists()

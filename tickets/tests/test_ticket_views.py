@@ -13,26 +13,11 @@ from tickets.models import Channel, Message, Ticket
 from tickets.providers.evolution import EvolutionGateway
 
 from . import payloads
-from .conftest import WHATSAPP_SECRET
+from .conftest import BOT_TOKEN, WHATSAPP_SECRET
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def contact(agent_wallet):
-    """Wallet A's contact: the agent `ana` serves it."""
-    return ContactFactory(name="Maria Souza", number="5511987654321", telegram_id="424242", wallet=agent_wallet)
-
-
-@pytest.fixture
-def evolution(httpserver, whatsapp):
-    whatsapp.gateway_url = httpserver.url_for("/")
-    whatsapp.instance = "vendas"
-    whatsapp.api_key = "chave-da-instancia"
-    whatsapp.save()
-    return httpserver
 
 
 def sent_text(message_id="3EB0SENT000000000001", remote_jid="5511987654321@s.whatsapp.net", text="Olá"):
@@ -257,15 +242,13 @@ def test_a_reply_goes_to_the_chat_the_contact_wrote_from(agent_client, client, t
     evolution.check_assertions()
 
 
-def test_a_reply_goes_out_through_telegram_send_message(agent_client, contact, telegram, httpserver, agent):
-    telegram.gateway_url, telegram.bot_token = httpserver.url_for("/"), "123:ABC"
-    telegram.save()
+def test_a_reply_goes_out_through_telegram_send_message(agent_client, contact, telegram, bot, agent):
     ticket = Ticket.objects.create(contact=contact, channel=telegram, user=agent)
-    httpserver.expect_request("/bot123:ABC/sendMessage", method="POST", json={"chat_id": "424242", "text": "Bom dia!"}).respond_with_json(
+    bot.expect_request(f"/bot{BOT_TOKEN}/sendMessage", method="POST", json={"chat_id": "424242", "text": "Bom dia!"}).respond_with_json(
         {"ok": True, "result": {"message_id": 321, "chat": {"id": 424242, "type": "private"}, "date": 1764079600, "text": "Bom dia!"}}
     )
     response = agent_client.post(reverse("tickets:reply", args=[ticket.pk]), {"text": "Bom dia!"})
-    httpserver.check_assertions()
+    bot.check_assertions()
     assert response.status_code == 302
     reply = Message.objects.get()
     assert (reply.external_id, reply.delivery, reply.from_me) == ("424242:321", "sent", True)

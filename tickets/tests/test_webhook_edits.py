@@ -28,20 +28,6 @@ def post(client, channel, payload, **headers):
 
 
 @pytest.fixture
-def contact(agent_wallet):
-    return ContactFactory(name="Maria Souza", number="5511987654321", telegram_id="424242", wallet=agent_wallet)
-
-
-@pytest.fixture
-def evolution(httpserver, whatsapp):
-    whatsapp.gateway_url = httpserver.url_for("/")
-    whatsapp.instance = "vendas"
-    whatsapp.api_key = "chave-da-instancia"
-    whatsapp.save()
-    return httpserver
-
-
-@pytest.fixture
 def reply(agent_client, contact, whatsapp, evolution):
     """The agent's reply "Entrega amanhã, frete grátis", sent through the
     panel: WhatsApp's id for it is 3EB0REPLY0001."""

@@ -1,14 +1,24 @@
+import json
 import os
 import shutil
+import time
 from pathlib import Path
 
+import httpx
 import pytest
+from django.contrib.auth.models import Group
+
+from contacts.tests.factories import ContactFactory, UserFactory, WalletFactory
+from tickets.models import Channel
+from tickets.tests import payloads
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the
 # tests make around it are still plain synchronous ones.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+#: The webhook secret of the desks' WhatsApp channel.
+SECRET = "segredo-do-webhook-0123456789"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -82,3 +92,46 @@ def csp_violations(page):
 
     context.on("console", on_console)
     return violations
+
+
+@pytest.fixture
+def desk(httpserver, settings):
+    """Alice, an administrator, with Maria and João in her wallet, and a
+    WhatsApp channel whose gateway is a local HTTP server speaking Evolution API."""
+    # Jobs (a sync, a file's fetch) run as soon as they are enqueued, where production has a worker.
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "media"]}}
+    admin = UserFactory(username="admin", first_name="Alice", is_staff=True)
+    admin.groups.add(Group.objects.get(name="Administrators"))
+    wallet = WalletFactory(name="Carteira Alice", user=admin)
+    maria = ContactFactory(name="Maria Souza", number="5511987654321", wallet=wallet)
+    ContactFactory(name="João da Silva", number="5521912340000", wallet=wallet)
+    return {"admin": admin, "maria": maria, "channel": whatsapp_channel(httpserver), "gateway": httpserver}
+
+
+def whatsapp_channel(gateway) -> Channel:
+    """The desks' WhatsApp channel, its gateway (Evolution API) the local HTTP server `gateway`."""
+    return Channel.objects.create(
+        kind="whatsapp",
+        name="WhatsApp Vendas",
+        webhook_secret=SECRET,
+        gateway_url=gateway.url_for("/"),
+        instance="vendas",
+        api_key="chave-da-instancia",
+    )
+
+
+def deliver(live_server, channel, **fields):
+    """The gateway posting a message to the webhook, as Evolution API does."""
+    fields.setdefault("timestamp", int(time.time()))
+    url = f"{live_server.url}/tickets/webhook/{channel.pk}/"
+    response = httpx.post(url, content=json.dumps(payloads.upsert(SECRET, **fields)), headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+
+
+def sent(message_id, text):
+    """Evolution API's answer to sendText: the message, pending."""
+    return {
+        "key": {"remoteJid": "5511987654321@s.whatsapp.net", "fromMe": True, "id": message_id},
+        "message": {"conversation": text},
+        "status": "PENDING",
+    }

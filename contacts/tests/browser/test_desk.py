@@ -3,23 +3,18 @@ messages arrive, the reply box that sends on Enter, the contact beside the
 conversation. (Here beside the other browser tests for their session-wide
 browser; see test_tickets.py.)"""
 
-import json
-import time
-
-import httpx
 import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
+from contacts.tests.browser.conftest import deliver, sent, whatsapp_channel
 from contacts.tests.browser.test_panel import log_in
 from contacts.tests.browser.test_panel_ux import axe_violations
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, WalletFactory
-from tickets.models import Channel, Message, Ticket
-from tickets.tests import payloads
+from tickets.models import Message, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-SECRET = "segredo-do-webhook-0123456789"
 NO_SIDEWAYS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -35,27 +30,7 @@ def desk(httpserver):
     TagFactory(name="VIP")
     maria = ContactFactory(name="Maria Souza", number="5511987654321", wallet=wallet, telegram_id="")
     joao = ContactFactory(name="João da Silva", number="5521912340000", wallet=wallet, telegram_id="")
-    channel = Channel.objects.create(
-        kind="whatsapp",
-        name="WhatsApp Vendas",
-        webhook_secret=SECRET,
-        gateway_url=httpserver.url_for("/"),
-        instance="vendas",
-        api_key="chave-da-instancia",
-    )
-    return {"admin": admin, "ana": ana, "maria": maria, "joao": joao, "channel": channel, "gateway": httpserver}
-
-
-def deliver(live_server, channel, **fields):
-    """The gateway posting a message to the webhook, as Evolution API does."""
-    fields.setdefault("timestamp", int(time.time()))
-    url = f"{live_server.url}/tickets/webhook/{channel.pk}/"
-    response = httpx.post(url, content=json.dumps(payloads.upsert(SECRET, **fields)), headers={"Content-Type": "application/json"})
-    assert response.status_code == 200
-
-
-def sent(message_id, text):
-    return {"key": {"remoteJid": "5511987654321@s.whatsapp.net", "fromMe": True, "id": message_id}, "message": {"conversation": text}, "status": "PENDING"}
+    return {"admin": admin, "ana": ana, "maria": maria, "joao": joao, "channel": whatsapp_channel(httpserver), "gateway": httpserver}
 
 
 def test_a_new_ticket_appears_in_the_agents_queue_without_anyone_clicking(page, live_server, desk, screenshot, csp_violations):

@@ -8,46 +8,20 @@ It lives here, beside the contacts panel's browser tests, for their
 session-wide browser (see test_tickets.py)."""
 
 import base64
-import json
-import time
 
-import httpx
 import pytest
-from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
+from contacts.tests.browser.conftest import deliver
 from contacts.tests.browser.test_panel import log_in
 from contacts.tests.browser.test_panel_ux import axe_violations
-from contacts.tests.factories import ContactFactory, UserFactory, WalletFactory
-from tickets.models import Channel, MessageMedia, Ticket
-from tickets.tests import media_files, payloads
+from tickets.models import MessageMedia, Ticket
+from tickets.tests import media_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-SECRET = "segredo-do-webhook-0123456789"
 NO_SIDEWAYS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 BASE64_PATH = "/chat/getBase64FromMediaMessage/vendas"
-
-
-@pytest.fixture
-def desk(httpserver, settings):
-    # The fetch runs as soon as it is enqueued, where production has a worker.
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "media"]}}
-    admin = UserFactory(username="admin", first_name="Alice", is_staff=True)
-    admin.groups.add(Group.objects.get(name="Administrators"))
-    wallet = WalletFactory(name="Carteira Alice", user=admin)
-    ContactFactory(name="Maria Souza", number="5511987654321", wallet=wallet)
-    channel = Channel.objects.create(
-        kind="whatsapp", name="WhatsApp Vendas", webhook_secret=SECRET,
-        gateway_url=httpserver.url_for("/"), instance="vendas", api_key="chave-da-instancia",
-    )
-    return {"channel": channel, "gateway": httpserver}
-
-
-def deliver(live_server, channel, message_id, message, message_type):
-    payload = payloads.upsert(SECRET, message_id=message_id, message=message, message_type=message_type, timestamp=int(time.time()))
-    response = httpx.post(f"{live_server.url}/tickets/webhook/{channel.pk}/", content=json.dumps(payload), headers={"Content-Type": "application/json"})
-    assert response.status_code == 200
 
 
 def answers(gateway, message_id, data):
@@ -69,11 +43,11 @@ def test_a_voice_note_plays_and_a_photo_shows(page, live_server, desk, screensho
     for message_id, data in files.items():
         answers(gateway, message_id, data)
         (name, content), = gateway_content[message_id].items()
-        deliver(live_server, channel, message_id, {name: content}, name)
-    deliver(live_server, channel, "3EB0PLACE", {"locationMessage": {"degreesLatitude": -23.5613, "degreesLongitude": -46.6565, "name": "Loja Paulista", "address": "Av. Paulista, 1000 - São Paulo"}}, "locationMessage")
+        deliver(live_server, channel, message_id=message_id, message={name: content}, message_type=name)
+    deliver(live_server, channel, message_id="3EB0PLACE", message={"locationMessage": {"degreesLatitude": -23.5613, "degreesLongitude": -46.6565, "name": "Loja Paulista", "address": "Av. Paulista, 1000 - São Paulo"}}, message_type="locationMessage")
     vcard = "BEGIN:VCARD\nVERSION:3.0\nFN:João Pereira\nitem1.TEL;waid=5521912345678:+55 21 91234-5678\nEND:VCARD"
-    deliver(live_server, channel, "3EB0CARD", {"contactMessage": {"displayName": "João Pereira", "vcard": vcard}}, "contactMessage")
-    deliver(live_server, channel, "3EB0VIDEO", {"videoMessage": {"caption": "Vídeo da instalação", "fileLength": str(2 * 1024**3), "seconds": 95}}, "videoMessage")
+    deliver(live_server, channel, message_id="3EB0CARD", message={"contactMessage": {"displayName": "João Pereira", "vcard": vcard}}, message_type="contactMessage")
+    deliver(live_server, channel, message_id="3EB0VIDEO", message={"videoMessage": {"caption": "Vídeo da instalação", "fileLength": str(2 * 1024**3), "seconds": 95}}, message_type="videoMessage")
     assert dict(MessageMedia.objects.values_list("kind", "status")) == {"voice": "stored", "image": "stored", "document": "stored", "video": "too_large"}
 
     page.set_viewport_size({"width": 1366, "height": 900})

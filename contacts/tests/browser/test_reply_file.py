@@ -12,11 +12,11 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 from werkzeug import Request, Response
 
-from contacts.tests.browser.conftest import ARTIFACTS
+from contacts.tests.browser.conftest import ARTIFACTS, whatsapp_channel
 from contacts.tests.browser.test_panel import log_in
 from contacts.tests.browser.test_panel_ux import axe_violations
 from contacts.tests.factories import ContactFactory, UserFactory, WalletFactory
-from tickets.models import Channel, Message, Ticket
+from tickets.models import Message, Ticket
 from tickets.tests import media_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -30,15 +30,7 @@ def ticket(httpserver, settings, tmp_path):
     admin = UserFactory(username="admin", first_name="Alice", is_staff=True)
     admin.groups.add(Group.objects.get(name="Administrators"))
     maria = ContactFactory(name="Maria Souza", number="5511987654321", wallet=WalletFactory(name="Carteira Alice", user=admin))
-    channel = Channel.objects.create(
-        kind="whatsapp",
-        name="WhatsApp Vendas",
-        webhook_secret="segredo-do-webhook-0123456789",
-        gateway_url=httpserver.url_for("/"),
-        instance="vendas",
-        api_key="chave-da-instancia",
-    )
-    return Ticket.objects.create(contact=maria, channel=channel, user=admin)
+    return Ticket.objects.create(contact=maria, channel=whatsapp_channel(httpserver), user=admin)
 
 
 def send_media(httpserver, message_id: str) -> list[dict]:

@@ -8,61 +8,22 @@ session-wide browser: Playwright runs one per process, and a second
 definition of the fixture elsewhere would try to start another."""
 
 import json
-import time
 
 import httpx
 import pytest
-from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from contacts.models import Contact
+from contacts.tests.browser.conftest import SECRET, deliver, sent
 from contacts.tests.browser.test_panel import PASSWORD, log_in, rows
 from contacts.tests.browser.test_panel_ux import axe_violations
-from contacts.tests.factories import ContactFactory, UserFactory, WalletFactory
-from tickets.models import Channel, Message, Ticket
+from tickets.models import Message, Ticket
 from tickets.tests import payloads
 from tickets.tests.stored import stored_before
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-SECRET = "segredo-do-webhook-0123456789"
 NO_SIDEWAYS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-
-
-@pytest.fixture
-def desk(httpserver, settings):
-    # The sync runs as soon as it is enqueued, where production has a worker.
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "media"]}}
-    admin = UserFactory(username="admin", first_name="Alice", is_staff=True)
-    admin.groups.add(Group.objects.get(name="Administrators"))
-    wallet = WalletFactory(name="Carteira Alice", user=admin)
-    maria = ContactFactory(name="Maria Souza", number="5511987654321", wallet=wallet)
-    ContactFactory(name="João da Silva", number="5521912340000", wallet=wallet)
-    channel = Channel.objects.create(
-        kind="whatsapp",
-        name="WhatsApp Vendas",
-        webhook_secret=SECRET,
-        gateway_url=httpserver.url_for("/"),
-        instance="vendas",
-        api_key="chave-da-instancia",
-    )
-    return {"admin": admin, "maria": maria, "channel": channel, "gateway": httpserver}
-
-
-def deliver(live_server, channel, **fields):
-    """The gateway posting a message to the webhook, as Evolution API does."""
-    fields.setdefault("timestamp", int(time.time()))
-    url = f"{live_server.url}/tickets/webhook/{channel.pk}/"
-    response = httpx.post(url, content=json.dumps(payloads.upsert(SECRET, **fields)), headers={"Content-Type": "application/json"})
-    assert response.status_code == 200
-
-
-def sent(message_id, text):
-    return {
-        "key": {"remoteJid": "5511987654321@s.whatsapp.net", "fromMe": True, "id": message_id},
-        "message": {"conversation": text},
-        "status": "PENDING",
-    }
 
 
 def test_start_a_ticket_reply_see_the_answer_and_close_it(page, live_server, desk, screenshot, csp_violations):
