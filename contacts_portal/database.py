@@ -11,6 +11,8 @@ it runs on.
 - several writes in one statement, each taking the rows another returned
   (writes_in_with, insert_select_sql: a WITH of INSERTs, or a statement
   at a time);
+- writers that must go one at a time for a key no row stands for yet
+  (lock_until_commit: an advisory lock, or SQLite's one writer);
 - updating many rows each to its own values (update_rows, remap:
   UPDATE … FROM unnest, or CASE/executemany): the ORM's bulk_update writes
   a CASE per field and row;
@@ -364,6 +366,20 @@ def lock_rows(model, ids: list[int]) -> int:
     for start in range(0, len(ids), 900):
         locked += model.objects.filter(pk__in=ids[start : start + 900]).count()
     return locked
+
+
+def lock_until_commit(key: str) -> None:
+    """Make writers that name the same `key` go one at a time, each
+    waiting for the other's transaction to end: a check for a row and its
+    insert where no row can be locked yet (there is none) and no unique
+    constraint fits. PostgreSQL takes a transaction-level advisory lock on
+    the key's hash (two keys sharing a hash only wait for each other).
+    SQLite's IMMEDIATE transactions let one writer in at a time already."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_until_commit needs a transaction: in autocommit the lock would end at once.")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def can_write_beside() -> bool:

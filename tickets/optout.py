@@ -9,6 +9,7 @@ until an administrator lifts the opt-out (contacts.services.opt_out_lift).
 import re
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import formats
 from django.utils.translation import gettext as _
 
@@ -16,6 +17,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from contacts.models import Contact, OptOut
 from contacts.normalizers import fold
+from contacts_portal import database
 
 from .models import Channel, Message, OptOutReason, Ticket
 
@@ -38,21 +40,28 @@ def asks_to_opt_out(text: str) -> bool:
 def opt_out_record(*, message: Message) -> OptOut | None:
     """Record the opt-out a received message asks for: a person's text on
     a 1:1 chat with a contact. A person already opted out on the channel
-    keeps the first evidence. Returns the new opt-out, else None."""
+    keeps the first evidence. Returns the new opt-out, else None.
+
+    Two "SAIR" delivered at once record one opt-out: the check and the
+    insert go one writer at a time per contact and channel. A lock, not a
+    unique constraint: a merge of two people who both opted out keeps
+    both opt-outs (contacts.OptOut)."""
     if message.from_me or message.is_group or message.contact_id is None or message.kind != Message.Kind.TEXT:
         return None
     if not asks_to_opt_out(message.body):
         return None
-    if OptOut.objects.active().filter(contact_id=message.contact_id, channel_id=message.channel_id).exists():
-        return None
-    return OptOut.objects.create(
-        contact_id=message.contact_id,
-        channel_id=message.channel_id,
-        channel_name=message.channel.name,
-        evidence=message.body,
-        message_id=message.pk,
-        asked_at=message.sent_at,
-    )
+    with transaction.atomic():
+        database.lock_until_commit(f"opt-out:{message.contact_id}:{message.channel_id}")
+        if OptOut.objects.active().filter(contact_id=message.contact_id, channel_id=message.channel_id).exists():
+            return None
+        return OptOut.objects.create(
+            contact_id=message.contact_id,
+            channel_id=message.channel_id,
+            channel_name=message.channel.name,
+            evidence=message.body,
+            message_id=message.pk,
+            asked_at=message.sent_at,
+        )
 
 
 def active_opt_out(*, contact: Contact | int, channel: Channel | int) -> OptOut | None:

@@ -1,5 +1,5 @@
 """Running work again after it lost a race to another writer; copying
-rows with the rows that refer to them."""
+rows with the rows that refer to them; a lock held until the transaction ends."""
 
 import pytest
 from django.apps import apps
@@ -8,7 +8,7 @@ from django.db.models import CharField, Value
 
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory, TagFactory
-from contacts_portal.database import insert_with_children, is_transient, lower_backend_priority, retrying
+from contacts_portal.database import insert_with_children, is_transient, lock_until_commit, lower_backend_priority, retrying
 
 
 class Flaky:
@@ -131,3 +131,15 @@ def test_a_niceness_is_nothing_to_a_database_without_backends(settings):
     settings.DATABASE_NICE = 10
     lower_backend_priority(connection=connection)
     assert Contact.objects.count() == 0
+
+
+def test_a_lock_until_commit_outside_a_transaction_is_refused_since_it_would_end_at_once():
+    with pytest.raises(RuntimeError, match="needs a transaction"):
+        lock_until_commit("opt-out:1:1")
+
+
+@pytest.mark.django_db
+def test_a_lock_until_commit_is_taken_inside_a_transaction():
+    with transaction.atomic():
+        lock_until_commit("opt-out:1:1")
+        lock_until_commit("opt-out:1:1")  # the same transaction holds it already
