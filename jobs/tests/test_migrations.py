@@ -3,26 +3,15 @@ jobs.Job: the migration keeps each one, its counts and notes, and its
 old address."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
+
+from contacts_portal.tests.migrating import leaves, migrate
 
 # Restores what it found, as every transactional test here does (a plain
 # flush would make content types anew, which the next restore duplicates).
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BEFORE = [("tickets", "0004_ticket_merged_into"), ("jobs", "0001_initial")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-def leaves():
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
 def test_every_sync_job_becomes_a_job_that_keeps_what_it_did_and_its_address(client, admin_user):

@@ -12,14 +12,13 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
+    # The retention index was built here, blocking the messages table's
+    # writers while it read the whole table: 0016 builds it concurrently
+    # (and keeps it where this migration built it already).
     operations = [
         migrations.AddField(
             model_name='message',
             name='content_removed_at',
             field=models.DateTimeField(blank=True, null=True, verbose_name='content removed at'),
-        ),
-        migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('content_removed_at__isnull', True)), fields=['sent_at'], name='message_retention_idx'),
         ),
     ]
