@@ -185,6 +185,62 @@ def test_the_export_command_writes_a_file_with_the_filters(tmp_path, capsys):
     assert AuditEvent.objects.filter(action="export", source="command").count() == 2
 
 
+def exported_names(path) -> list[str]:
+    return [row[0] for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";")][1:]
+
+
+def test_the_export_command_takes_the_lists_type_opt_out_and_order_filters(tmp_path):
+    from django.core.management.base import CommandError
+    from django.utils import timezone
+
+    from contacts.models import OptOut
+
+    now = timezone.now()
+    ana = ContactFactory(name="Ana Saiu")
+    ContactFactory(name="Bruno Fica")
+    ContactFactory(name="Grupo Vendas", number="120363025246125888", is_group=True)
+    for days, name in enumerate(["Grupo Vendas", "Bruno Fica", "Ana Saiu"], start=1):
+        Contact.objects.filter(name=name).update(created_at=now - timedelta(days=days))
+    OptOut.objects.create(contact=ana, channel_id=1, channel_name="WhatsApp Vendas", evidence="SAIR", asked_at=now)
+    path = tmp_path / "contatos.csv"
+
+    call_command("export_contacts", str(path), "--type", "people")
+    assert exported_names(path) == ["Ana Saiu", "Bruno Fica"]
+    call_command("export_contacts", str(path), "--type", "groups")
+    assert exported_names(path) == ["Grupo Vendas"]
+    call_command("export_contacts", str(path), "--optout", "yes")
+    assert exported_names(path) == ["Ana Saiu"]
+    call_command("export_contacts", str(path), "--optout", "no", "--type", "people")
+    assert exported_names(path) == ["Bruno Fica"]
+    call_command("export_contacts", str(path), "--sort", "newest")
+    assert exported_names(path) == ["Grupo Vendas", "Bruno Fica", "Ana Saiu"]
+    event = AuditEvent.objects.filter(action="export").latest("pk")
+    assert (event.parameters["sort"], event.parameters["optout"], event.parameters["type"]) == ("newest", "", "")
+    with pytest.raises(CommandError):
+        call_command("export_contacts", str(path), "--optout", "talvez")
+
+
+def test_the_export_command_takes_an_imports_contacts_like_see_the_contacts_after_it(tmp_path, admin_client, django_capture_on_commit_callbacks):
+    from django.core.management.base import CommandError
+
+    from contacts.tests.test_import_preview import confirm, preview_through_the_panel
+
+    ContactFactory(name="Antiga Intocada", number="5511900000001")
+    ContactFactory(name="Antiga Atualizada", number="5511900000002", company="")
+    preview = preview_through_the_panel(
+        admin_client, [["Nome", "Telefone", "Empresa"], ["Nova Pessoa", "11987654321", ""], ["Antiga Atualizada", "11900000002", "Nova"]], django_capture_on_commit_callbacks
+    )
+    job = confirm(admin_client, preview, django_capture_on_commit_callbacks)
+    path = tmp_path / "importados.csv"
+    call_command("export_contacts", str(path), "--imported", str(job.token))
+    assert exported_names(path) == ["Antiga Atualizada", "Nova Pessoa"]
+    with pytest.raises(CommandError, match="no finished import"):
+        call_command("export_contacts", str(path), "--imported", str(preview.token))
+    with pytest.raises(CommandError, match="not an import's token"):
+        call_command("export_contacts", str(path), "--imported", "lista.csv")
+    assert exported_names(path) == ["Antiga Atualizada", "Nova Pessoa"]  # a refused export writes nothing
+
+
 def test_old_job_files_are_removed_after_the_retention_period(settings):
     from datetime import timedelta
 

@@ -1,22 +1,26 @@
 import shutil
 import sys
+import uuid
 
 from django.core.management.base import BaseCommand, CommandError
+from django.http import QueryDict
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.recording import Source, recording
 from audit.services import audit_record
 from contacts import birthdays
-from contacts.filters import ContactFilter
+from contacts.filters import ContactFilter, touched_by_import
 from contacts.models import Contact, Segment, Tag, Wallet
 from contacts.transfer.exporting import write_csv, write_xlsx
+from jobs.models import Job
 
 
 class Command(BaseCommand):
     help = (
         "Export contacts to an .xlsx (or .csv) file, with the panel's columns; optionally only a search, a wallet, a tag, "
-        "birthdays or a saved segment (the contacts its owner sees)."
+        "people or groups, birthdays, opt-outs, an import's contacts or a saved segment (the contacts its owner sees), "
+        "in the list's order."
     )
 
     def add_arguments(self, parser):
@@ -32,11 +36,22 @@ class Command(BaseCommand):
             default="",
             help="Only the contacts of this saved segment (by name; a shared one first), among those its owner may see.",
         )
+        # The list's other filters, with its values.
+        parser.add_argument("--type", dest="contact_type", choices=["people", "groups"], help="Only people, or only groups.")
+        parser.add_argument(
+            "--optout", choices=["yes", "no"], help="Only contacts who asked not to receive messages (yes), or only those who did not (no)."
+        )
+        parser.add_argument(
+            "--imported", default="", help="Only the contacts this import created or updated (its token, as in its page's address)."
+        )
+        parser.add_argument("--sort", choices=["name", "newest"], help="The rows in this order: by name (the default) or newest first.")
 
-    def handle(self, *args, path, q, wallet, tag, birthday, segment, **options):
+    def handle(self, *args, path, q, wallet, tag, birthday, segment, contact_type, optout, imported, sort, **options):
         queryset = Contact.objects.all()
         if segment:
             queryset = self.segment_contacts(segment)
+        if imported:
+            queryset = touched_by_import(queryset, self.import_job(imported))
         if q:
             queryset = queryset.search(q)
         if wallet == "none":
@@ -54,6 +69,11 @@ class Command(BaseCommand):
             queryset = queryset.with_any_tag(tags)
         if birthday:
             queryset = queryset.with_birthday_within(birthday, today=timezone.localdate())
+        # The list's own filters for these, so that they mean what they mean there.
+        listed = QueryDict(mutable=True)
+        listed.update({key: value for key, value in {"type": contact_type, "optout": optout, "sort": sort}.items() if value})
+        if listed:
+            queryset = ContactFilter(listed, queryset=queryset).qs
         writer = write_csv if path.lower().endswith(".csv") else write_xlsx
         total = queryset.count()
         output, count = writer(queryset, progress=lambda done: self.progress(done, total))
@@ -65,7 +85,10 @@ class Command(BaseCommand):
         with recording(source=Source.COMMAND):
             audit_record(
                 action=AuditEvent.Action.EXPORT,
-                parameters={"file": path, "q": q, "wallet": wallet, "tag": tag, "birthday": birthday or "", "segment": segment},
+                parameters={
+                    "file": path, "q": q, "wallet": wallet, "tag": tag, "birthday": birthday or "", "segment": segment,
+                    "type": contact_type or "", "optout": optout or "", "imported": imported, "sort": sort or "",
+                },
                 counts={"rows": count},
             )
         if sys.stderr.isatty():
@@ -85,6 +108,17 @@ class Command(BaseCommand):
         if filterset.segment_problem:
             raise CommandError(filterset.segment_problem)
         return filterset.qs
+
+    def import_job(self, token: str) -> Job:
+        """The finished import of that token, whoever ran it."""
+        try:
+            token = uuid.UUID(token.strip())
+        except ValueError:
+            raise CommandError(f"{token!r} is not an import's token (like 0f8e6c1a-…, from its page's address).") from None
+        job = Job.objects.filter(token=token, kind=Job.Kind.IMPORT, status=Job.Status.DONE).first()
+        if job is None:
+            raise CommandError(f"There is no finished import with the token {token}.")
+        return job
 
     def progress(self, done: int, total: int) -> None:
         if sys.stderr.isatty():
