@@ -269,7 +269,13 @@ class ContactFilter(django_filters.FilterSet):
     # query more; its iterator alone does not.
     @cached_property
     def wallet_choices(self) -> list[tuple]:
-        return list(iter(self.form["wallet"].field.choices))
+        # Not through the field's iterator either: it reads the wallets with
+        # queryset.iterator(), a server-side cursor on PostgreSQL (DECLARE,
+        # FETCH, CLOSE: three round trips for a handful of rows, one here).
+        field = self.form["wallet"].field
+        iterator = field.iterator(field)
+        fixed = [("", field.empty_label), (field.null_value, field.null_label)]
+        return [(value, label) for value, label in fixed if label is not None] + [iterator.choice(wallet) for wallet in field.queryset]
 
     @cached_property
     def tags(self) -> list[Tag]:
