@@ -229,7 +229,9 @@ class ContactQuerySet(models.QuerySet):
         "month": birthdays.WINDOWS) from `today`."""
         condition = Q()
         for first, last in birthdays.ranges(birthdays.keys_within(window, today=today)):
-            condition |= Q(birthday_key__range=(first, last))
+            # One day as an equality: its index entries are then in the
+            # list's order (contact_birthday_idx), a range's are not.
+            condition |= Q(birthday_key=first) if first == last else Q(birthday_key__range=(first, last))
         return self.filter(condition)
 
     def with_any_tag(self, tags):
@@ -322,7 +324,10 @@ class Contact(models.Model):
             # Exact e-mail look-ups (duplicates, import matching); the
             # trigram index serves the searches by part.
             models.Index(fields=["email"], condition=~Q(email=""), name="contact_email_idx"),
-            models.Index(fields=["birthday_key"], name="contact_birthday_idx"),
+            # A birthday filter is counted (up to CONTACTS_COUNT_CAP, with
+            # what the list is ordered by) from this index alone, and one
+            # day's birthdays are read from it in A-Z order.
+            models.Index(fields=["birthday_key", "name_key", "id"], include=["wallet"], name="contact_birthday_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
