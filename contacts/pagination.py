@@ -51,17 +51,21 @@ class ContactPaginator(Paginator):
     `count_in_order`: the list is not filtered (beyond what the user may
     see), and is counted in its order. `first_word`, from
     name_search_first_word(), lets a search of several words find both
-    parts at once (see _split_by_first_word).
+    parts at once (see _split_by_first_word). `words`, from
+    name_search_words(), are a plain text search's words (see _within_window).
     """
 
     is_capped = False
 
-    def __init__(self, object_list, per_page, *, unsearched=None, parts=None, count_in_order=False, first_word=None, **kwargs):
+    def __init__(
+        self, object_list, per_page, *, unsearched=None, parts=None, count_in_order=False, first_word=None, words=None, **kwargs
+    ):
         super().__init__(object_list, per_page, **kwargs)
         self.count_in_order = count_in_order
         self.unsearched = unsearched
         self.parts = parts or [(object_list, unsearched is None)]
         self.first_word = first_word if parts else None
+        self.words = words or []
 
     @cached_property
     def count(self):
@@ -164,8 +168,24 @@ class ContactPaginator(Paginator):
         window = within_first(self.unsearched, SEARCH_WINDOW)
         if window is None:
             return None
-        ids = list(queryset.filter(window).values_list("pk", flat=True)[bottom:top])
+        ids = list(self._within_window(queryset).filter(window).values_list("pk", flat=True)[bottom:top])
         return ids if len(ids) == top - bottom else None
+
+    def _within_window(self, queryset):
+        """`queryset` for the look among the list's first rows. A text
+        search of several words asks the trigram index for its longest word
+        only, the others being tested on the rows: for two, the planner
+        multiplies their chances (92 rows expected for "enviar boleto", 7,551
+        found), reads every match and sorts them, instead of combining the
+        index with the window's name range. An agent's "enviar boleto por
+        e-mail" read 6,714 rows for 25 of her wallets; now 68."""
+        if len(self.words) < 2:
+            return queryset
+        narrowed = self.unsearched.filter(words_condition(self.words, indexed=1))
+        if len(self.parts) > 1:
+            # The second part of a name-ordered search (name_search_parts).
+            narrowed = narrowed.exclude(name_starts_with(self.words[0]))
+        return narrowed
 
 
 def name_search_parts(unsearched, searched, query: str):

@@ -21,7 +21,7 @@ from .filters import ContactFilter
 from .forms import ContactForm, ContactGoneError, OptOutLiftForm, SegmentForm, StaleContactError
 from . import segments
 from .history import contact_timeline
-from .models import Contact, OptOut, Segment
+from .models import Contact, OptOut, Segment, name_search_words
 from .pagination import ContactPaginator, name_search_first_word, name_search_parts
 from .services import OptOutLifted, contacts_delete, opt_out_lift
 
@@ -71,7 +71,9 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
 
     def get_paginator(self, queryset, per_page, **kwargs):
         unsearched = getattr(self.filterset, "unsearched_qs", None)
-        parts = first_word = None
+        parts = first_word = words = None
+        if unsearched is not None:
+            words = name_search_words(self.filterset.search_query)
         if unsearched is not None and self.filterset.sorted_by_name:
             parts = name_search_parts(unsearched, queryset, self.filterset.search_query)
             first_word = name_search_first_word(self.filterset.search_query)
@@ -81,6 +83,7 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
             unsearched=unsearched,
             parts=parts,
             first_word=first_word,
+            words=words,
             count_in_order=not self.filterset.is_filtering,
             **kwargs,
         )
