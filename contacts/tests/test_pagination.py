@@ -86,3 +86,24 @@ def test_a_search_of_several_words_lists_the_same_pages_whether_its_parts_are_fo
 @pytest.mark.parametrize("query", ["maria", "", "joao@example.com", "11 98765", "~55 maria"])
 def test_only_a_name_search_of_several_words_is_split_by_its_first_word(query):
     assert pagination.name_search_first_word(query) is None
+
+
+@pytest.mark.parametrize("window", [8, 40, 1000])
+@pytest.mark.parametrize("order", [("name_key", "id"), ("-created_at", "-id")])
+@pytest.mark.parametrize("query", ["maria lima", "lima maria", "ana souza 1", "souza"])
+def test_a_search_of_several_words_lists_the_same_pages_when_its_window_asks_the_index_for_one_word(
+    bunched_matches, monkeypatch, window, order, query
+):
+    ContactFactory(name="Ana Maria Lima")
+    ContactFactory(name="Lima Maria Ávila")
+    monkeypatch.setattr(pagination, "SEARCH_WINDOW", window)
+    unsearched = Contact.objects.order_by(*order)
+    searched = unsearched.search(query)
+    listed = {}
+    with override_settings(CONTACTS_COUNT_CAP=3):
+        for words in (query.split(), None):
+            parts = pagination.name_search_parts(unsearched, searched, query) if order[0] == "name_key" else None
+            paginator = ContactPaginator(searched, 1, unsearched=unsearched, parts=parts, words=words)
+            listed[bool(words)] = [name for page in pages(paginator) for name in page]
+    assert listed[True] == listed[False]
+    assert len(listed[True]) == min(3, searched.count())
