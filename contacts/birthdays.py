@@ -1,7 +1,7 @@
 """Birthdays: the day of the year a contact was born on, stored as a number
 (month × 100 + day: 1225 for 25 December) beside the birth date, so that
-"birthdays in the next 7 days" is a few ranges of one index, whatever the
-year, at a million contacts; the month and day taken out of every birth
+"birthdays in the next 7 days" is a list of days looked up in one index,
+whatever the year, at a million contacts; the month and day taken out of every birth
 date by the database would read every row.
 
 Someone born on 29 February celebrates on the 28th in a year without one."""
@@ -39,23 +39,3 @@ def keys_within(window: str, *, today: date) -> set[int]:
         if day.month == 2 and day.day == 28 and not _is_leap(day.year):
             keys.add(229)
     return keys
-
-
-def ranges(keys: set[int]) -> list[tuple[int, int]]:
-    """The keys as the fewest ranges of consecutive stored values (at most
-    a few: 0131 is followed by 0201 within a month, so a range per month)."""
-    result = []
-    for value in sorted(keys):
-        if result and value in (result[-1][1] + 1, _next_month_start(result[-1][1])):
-            result[-1] = (result[-1][0], value)
-        else:
-            result.append((value, value))
-    return result
-
-
-def _next_month_start(value: int) -> int | None:
-    """The first key of the month after `value`'s when `value` ends its
-    month (no stored key lies between them)."""
-    month, day = divmod(value, 100)
-    last = {2: 29, 4: 30, 6: 30, 9: 30, 11: 30}.get(month, 31)
-    return (month + 1) * 100 + 1 if day == last and month < 12 else None
