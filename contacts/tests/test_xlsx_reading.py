@@ -108,3 +108,14 @@ def test_any_cells_excel_would_keep_are_read_as_the_parser_alone_reads_them(rows
     content = xlsx([["Nome", "Telefone"], *rows])
     with pytest.MonkeyPatch.context() as monkeypatch:
         assert read(content) == read_by_the_parser_alone(content, monkeypatch)
+
+
+@pytest.mark.parametrize("index", ["5", "-1", "99999999999999999999999"], ids=["past the end", "negative", "beyond any index"])
+@pytest.mark.parametrize("where", ["header", "data row"])
+def test_a_cell_naming_a_shared_string_the_file_does_not_have_is_a_damaged_file(index, where, monkeypatch):
+    cell = f'<c r="A{{row}}" t="s"><v>{index}</v></c>'
+    rows = f'<row r="1">{cell.format(row=1)}</row>' if where == "header" else HEADER + f'<row r="2">{cell.format(row=2)}</row>'
+    content = sheet(rows)
+    for result in (read(content), read_by_the_parser_alone(content, monkeypatch)):
+        assert result[0] == "refused"
+        assert "danificado" in result[1] or "damaged" in result[1]

@@ -254,6 +254,10 @@ class _SharedStrings:
         return len(self._offsets) - 1
 
     def __getitem__(self, index: int) -> str:
+        # A cell may name any number: one outside the table (or negative,
+        # which Python would count from the end) is a damaged file.
+        if not 0 <= index < len(self._offsets) - 1:
+            raise ValueError("no such shared string")
         return self._text[self._offsets[index] : self._offsets[index + 1]].decode()
 
 
