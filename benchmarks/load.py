@@ -384,7 +384,12 @@ class Processes:
             env={**self.env, **extra},
             stdout=log,
             stderr=log,
-            start_new_session=True,
+            # A process group of its own, to stop it with its children, but
+            # not a session: where the kernel groups processes by session
+            # for scheduling (autogroups), a nice value only weighs a process
+            # against its own session's, and every child in a session of its
+            # own would ignore the others' priorities.
+            process_group=0,
             preexec_fn=(lambda: os.nice(niceness)) if niceness else None,  # noqa: PLW1509 (no threads yet in the child)
         )
         self.children.append((name, process))
