@@ -231,6 +231,13 @@ def _receive(*, channel: Channel, inbound: Inbound, file: MessageMedia | None = 
         if joined is not None:
             return joined or None
     conversation, identity, known = _find(channel=channel, inbound=inbound, now=now, read=read)
+    if read is not None and read[1] is None and known is not None and conversation is not None:
+        # A contact's LID seen for the first time, claimed by _find: the
+        # message now joins the conversation as any other, in one
+        # statement (with the ticket it opens).
+        _read, joined = _join_conversation(channel=channel, inbound=inbound, now=now, file=file)
+        if joined is not None:
+            return joined or None
     if conversation is None:
         if _opens_conversation(channel=channel, inbound=inbound, identity=identity):
             return _first_message(channel=channel, inbound=inbound, identity=identity, now=now, lid_seen=known is not None, file=file)
@@ -253,12 +260,21 @@ def _receive(*, channel: Channel, inbound: Inbound, file: MessageMedia | None = 
     return message
 
 
+def _next_id(model) -> str:
+    """The SQL for the id `model`'s next row will have (its sequence's
+    nextval), so one statement can point at a row it writes later."""
+    return f"nextval(pg_get_serial_sequence('{model._meta.db_table}', '{model._meta.pk.column}'))"
+
+
 @cache
-def _join_sql(field: str, with_lid: bool, with_file: bool = False) -> tuple[list, str]:
+def _join_sql(field: str, with_lid: bool, with_file: bool = False) -> tuple[list, list, str]:
     """See _join_conversation: the conversation's statement
-    (_conversation_sql) and the LID's row as a WITH, the message's
-    INSERT … SELECT from them, its file's row (with_file) and the
-    ticket's activity UPDATE when the INSERT wrote a row."""
+    (_conversation_sql) and the LID's row as a WITH, the id of the ticket
+    the message opens (when the contact has none and it opens one), the
+    message's INSERT … SELECT from them, that ticket's row, its file's
+    row (with_file) and the ticket's activity UPDATE when the INSERT
+    wrote a row. Returns (the message's fields its parameters are for,
+    the ticket's, the statement)."""
     quote = connection.ops.quote_name
     identity = quote(ContactIdentity._meta.db_table)
     contact = quote(Contact._meta.db_table)
@@ -271,54 +287,82 @@ def _join_sql(field: str, with_lid: bool, with_file: bool = False) -> tuple[list
         f"locked AS (SELECT id FROM {contact} WHERE id = (SELECT contact_id FROM conv) FOR KEY SHARE)"
     )
     lid = f", lid (id, contact_id, number) AS (SELECT id, contact_id, number FROM {identity} WHERE kind = %s AND value = %s)"
+    # A contact without an active ticket whose message opens one (the
+    # parameter, _opens_ticket): the id the ticket will have.
+    opening = f", opening (ticket_id) AS (SELECT CASE WHEN conv.ticket_id IS NULL AND %s THEN {_next_id(Ticket)} END FROM conv)"
     # The LID must name the number's contact, and the number (else _find
     # settles it first, outside this statement).
     agrees = " AND EXISTS (SELECT 1 FROM lid WHERE lid.contact_id = conv.contact_id AND lid.number = %s)"
     fields, insert = database.insert_select_sql(
         Message,
-        exprs=(("contact_id", "conv.contact_id"), ("ticket_id", "conv.ticket_id")),
-        source=f"conv WHERE EXISTS (SELECT 1 FROM locked) AND (conv.ticket_id IS NOT NULL OR %s){agrees if with_lid else ''}",
+        exprs=(("contact_id", "conv.contact_id"), ("ticket_id", "COALESCE(conv.ticket_id, opening.ticket_id)")),
+        source=f"conv, opening WHERE EXISTS (SELECT 1 FROM locked){agrees if with_lid else ''}",
         conflict='("channel_id", "external_id")',
-        returning=quote("id"),
+        returning=", ".join(quote(column) for column in ("id", "ticket_id", "channel_id", "created_at")),
+    )
+    # The ticket goes in only when the message did (a repeated delivery
+    # opens none), after it in the statement: the foreign key is checked
+    # when the statement ends. Its agent is the wallet's, as _open_ticket
+    # chooses. No ON CONFLICT: a ticket another writer opened meanwhile
+    # makes the statement fail whole, and message_receive tries again.
+    status = "CASE WHEN conv.agent_id IS NULL THEN '{}' ELSE '{}' END".format(Ticket.Status.PENDING, Ticket.Status.OPEN)
+    ticket_fields, ticket_insert = database.insert_select_sql(
+        Ticket,
+        exprs=(
+            ("id", "m.ticket_id"),
+            ("contact_id", "conv.contact_id"),
+            ("channel_id", "m.channel_id"),
+            ("user_id", "conv.agent_id"),
+            ("status", status),
+            ("created_at", "m.created_at"),
+            ("updated_at", "m.created_at"),
+            ("last_message_at", "m.created_at"),
+            ("closed_at", "NULL"),
+            ("merged_into_id", "NULL"),
+        ),
+        source="m, conv, opening WHERE m.ticket_id = opening.ticket_id",
     )
     ticket = quote(Ticket._meta.db_table)
     file = f"md AS ({_file_sql()[1]}), " if with_file else ""
     sql = (
-        f"WITH {conversation}{lid if with_lid else ''}, m AS ({insert}), {file}"
+        f"WITH {conversation}{lid if with_lid else ''}{opening}, m AS ({insert}), opened AS ({ticket_insert}), {file}"
         f"activity AS (UPDATE {ticket} SET last_message_at = %s, updated_at = %s FROM conv "
         f"WHERE {ticket}.id = conv.ticket_id AND conv.stale AND {ticket}.last_message_at < %s AND EXISTS (SELECT 1 FROM m)) "
-        f"SELECT conv.*, {'lid.*, ' if with_lid else ''}EXISTS (SELECT 1 FROM locked), (SELECT id FROM m)"
+        f"SELECT conv.*, {'lid.*, ' if with_lid else ''}EXISTS (SELECT 1 FROM locked), (SELECT id FROM m), (SELECT ticket_id FROM m)"
         f"{', (SELECT id FROM md)' if with_file else ''} "
         f"FROM (SELECT 1) AS one LEFT JOIN conv ON true{' LEFT JOIN lid ON true' if with_lid else ''}"
     )
-    return fields, sql
+    return fields, ticket_fields, sql
 
 
 def _join_conversation(
     *, channel: Channel, inbound: Inbound, now, file: MessageMedia | None = None
 ) -> tuple[tuple | None, Message | bool | None]:
-    """A message to a contact's conversation going on (its active ticket;
-    or its chat, for a message that opens no ticket) in one statement
-    (writes_in_with): the conversation's look-up, the message's INSERT,
-    the ticket's activity, and the row of the file it carries (`file`).
-    Most messages are this; a round trip and a commit less each than a
-    statement apiece. Returns what the statement
-    read (the conversation and the LID's row, as _conversation_and_lid;
-    None when the contact was merged away meanwhile) and the stored
-    message; False when it was stored already; None when the message
-    needs more than this (a ticket to open, a LID to settle, a new
+    """A message to a contact's conversation (its active ticket; a ticket
+    it opens; or its chat, for a message that opens no ticket) in one
+    statement (writes_in_with): the conversation's look-up, the message's
+    INSERT, the ticket it opens, the ticket's activity, and the row of
+    the file it carries (`file`). Most messages are this; a round trip
+    and a commit less each than a statement apiece, and a known contact's
+    first message is not a transaction of four. Returns what the
+    statement read (the conversation and the LID's row, as
+    _conversation_and_lid; None when the contact was merged away
+    meanwhile) and the stored message; False when it was stored already;
+    None when the message needs more than this (a LID to settle, a new
     contact): _receive goes on from what was read."""
     identity, lid = inbound.chat_identity, inbound.chat_lid
     field = channel.provider.contact_field
-    fields, sql = _join_sql(field, bool(lid), file is not None)
+    fields, ticket_fields, sql = _join_sql(field, bool(lid), file is not None)
     message = _message(channel=channel, inbound=inbound, identity=identity, now=now, contact_id=None, ticket_id=None)
-    joins_without_ticket = not _opens_ticket(channel=channel, inbound=inbound)
+    opens = _opens_ticket(channel=channel, inbound=inbound)
     cutoff = connection.ops.adapt_datetimefield_value(now - ACTIVITY_RESOLUTION)
     stamp = connection.ops.adapt_datetimefield_value(now)
     params = [cutoff, channel.pk, identity, field, identity]
     if lid:
         params += [ContactIdentity.Kind.LID, lid]
-    params += [*database.row_values(message, fields), joins_without_ticket, *([identity] if lid else [])]
+    params += [opens, *database.row_values(message, fields), *([identity] if lid else [])]
+    if ticket_fields:
+        params += database.row_values(Ticket(channel=channel, created_at=now, updated_at=now, last_message_at=now), ticket_fields)
     if file is not None:
         params += database.row_values(file, _file_sql()[0])
     params += [stamp, stamp, stamp]
@@ -327,16 +371,17 @@ def _join_conversation(
         row = cursor.fetchone()
     if file is not None:
         *row, file_id = row
+    *row, ticket_id = row
     found = tuple(row[:4]) if row[0] is not None else None
     known = tuple(row[5:7]) if lid and row[4] is not None else None
     locked, stored_id = row[-2:]
     if found is not None and not locked:  # merged away meanwhile: what was read is out of date
         return None, None
-    if found is None or (found[2] is None and not joins_without_ticket) or (lid and known != (found[0], identity)):
+    if found is None or (lid and known != (found[0], identity)):
         return (found, known), None
     if stored_id is None:  # stored already: an edit may apply
         return (found, known), _already_stored(channel=channel, inbound=inbound, now=now) or False
-    message.pk, message.contact_id, message.ticket_id = stored_id, found[0], found[2]
+    message.pk, message.contact_id, message.ticket_id = stored_id, found[0], ticket_id
     message._state.adding, message._state.db = False, connection.alias
     if file is not None:
         _file_stored(file, file_id, message)
@@ -346,7 +391,7 @@ def _join_conversation(
 def _find(*, channel: Channel, inbound: Inbound, now, read: tuple | None = None) -> tuple[tuple | None, str, tuple | None]:
     """The chat's conversation (see _conversation_by), its identity, and
     what its LID is known as (identities.lid_known; None without a LID or
-    when it was never seen). A private WhatsApp chat may come with a LID
+    when it was never seen; the contact's, once claimed here). A private WhatsApp chat may come with a LID
     beside its number, or with a LID alone: a LID whose number was
     revealed before is known by it, and a number and LID that name
     different contacts (or none yet) are put together first
@@ -369,6 +414,8 @@ def _find(*, channel: Channel, inbound: Inbound, now, read: tuple | None = None)
         if known is not None or not identities.lid_claim(contact_id=found[0], lid=lid, phone=identity, seen=seen, place=channel.name):
             identities.pair_reveal(lid=lid, phone=identity, seen=seen, place=channel.name)
             found = _conversation(channel=channel, identity=identity, now=now)
+        else:
+            known = (found[0], identity)  # claimed: the contact's now
     if found is None and known is not None and known[0] is not None:
         found = _conversation_by(channel=channel, identity=known[0], now=now, field="id")
     return found, identity, known
@@ -455,9 +502,6 @@ def _first_message_sql(*, with_lid: bool, by_chat: bool, with_file: bool = False
     statement)."""
     quote = connection.ops.quote_name
 
-    def next_id(model) -> str:
-        return f"nextval(pg_get_serial_sequence('{model._meta.db_table}', '{model._meta.pk.column}'))"
-
     message_fields, message_insert = database.insert_select_sql(
         Message,
         exprs=(("contact_id", "ids.contact_id"), ("ticket_id", "ids.ticket_id")),
@@ -476,7 +520,7 @@ def _first_message_sql(*, with_lid: bool, by_chat: bool, with_file: bool = False
     table = quote(Message._meta.db_table)
     identity = quote(ContactIdentity._meta.db_table)
     parts = [
-        f"ids AS (SELECT {next_id(Contact)} AS contact_id, {next_id(Ticket)} AS ticket_id)",
+        f"ids AS (SELECT {_next_id(Contact)} AS contact_id, {_next_id(Ticket)} AS ticket_id)",
         f"m AS ({message_insert})",
         f"c AS ({contact_insert})",
         f"h AS (INSERT INTO {quote(history._meta.db_table)} ({', '.join(tracked)}, history_date, history_type, "

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from contacts.tests.factories import ContactFactory, WalletFactory
+from contacts_portal import database  # noqa: F401 (the skipif condition reads it)
 from tickets.models import Message, Ticket
 
 from . import payloads
@@ -57,6 +58,37 @@ def test_a_contact_without_a_wallet_gets_a_pending_ticket_with_no_agent(client, 
     deliver(client, whatsapp)
     ticket = Ticket.objects.get()
     assert (ticket.user, ticket.status) == (None, "pending")
+
+
+@pytest.mark.skipif("not database.writes_in_with()", reason="SQLite writes a statement at a time")
+def test_a_known_contacts_first_message_opens_its_agents_ticket_in_one_statement(client, whatsapp, agent, django_assert_num_queries):
+    contact = ContactFactory(number="5511987654321", wallet=WalletFactory(user=agent))
+
+    with django_assert_num_queries(2):  # the channel, then the message with its ticket
+        deliver(client, whatsapp, text="Primeira")
+
+    ticket = Ticket.objects.get()
+    assert (ticket.contact, ticket.user, ticket.status) == (contact, agent, "open")
+    assert ticket.last_message_at == ticket.created_at == ticket.messages.get().created_at
+
+
+@pytest.mark.skipif("not database.writes_in_with()", reason="SQLite writes a statement at a time")
+def test_a_known_contacts_first_message_by_a_new_lid_claims_it_then_opens_the_ticket_in_one_statement(
+    client, whatsapp, django_assert_num_queries
+):
+    contact = ContactFactory(number="5511987654321", wallet=None)
+
+    # The channel, the conversation (the LID is nobody's), the LID's claim,
+    # then the message with its ticket.
+    with django_assert_num_queries(4):
+        deliver(
+            client, whatsapp, remote_jid="123456789012345@lid", remoteJidAlt="5511987654321@s.whatsapp.net", addressingMode="lid"
+        )
+
+    ticket = Ticket.objects.get()
+    assert (ticket.contact, ticket.user, ticket.status) == (contact, None, "pending")
+    assert ticket.messages.get().contact == contact
+    assert list(contact.identities.values_list("value", "number")) == [("123456789012345", "5511987654321")]
 
 
 def test_after_a_ticket_is_closed_the_next_message_opens_another(client, whatsapp):
