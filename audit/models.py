@@ -20,10 +20,28 @@ class HistorySource(models.Model):
         abstract = True
 
 
+class _HistoricalRecords(HistoricalRecords):
+    """simple-history's, with `m2m_no_db_index`: the fields of the
+    many-to-many rows' history (a record's tags) that get no index, apart
+    from `no_db_index`, which names the fields of both."""
+
+    def __init__(self, *, m2m_no_db_index=(), **options):
+        super().__init__(**options)
+        self.m2m_no_db_index = list(m2m_no_db_index)
+
+    def create_history_m2m_model(self, model, through_model):
+        no_db_index = self.no_db_index
+        self.no_db_index = [*no_db_index, *self.m2m_no_db_index]
+        try:
+            return super().create_history_m2m_model(model, through_model)
+        finally:
+            self.no_db_index = no_db_index
+
+
 def historical_records(**options) -> HistoricalRecords:
     """simple-history for a model whose records say who changed it, through
     what and in which batch, from the current recording."""
-    return HistoricalRecords(bases=[HistorySource], get_user=history_user, **options)
+    return _HistoricalRecords(bases=[HistorySource], get_user=history_user, **options)
 
 
 @receiver(pre_create_historical_record)

@@ -293,13 +293,14 @@ class Contact(models.Model):
 
     objects = ContactQuerySet.as_manager()
     # The derived search columns and the save time are not history. Nothing
-    # looks history up by wallet, or tag rows by contact or tag (a contact's
-    # tags are read by record): indexes on them were only work for every
-    # record written (see benchmarks/README.md).
+    # looks history up by wallet, or tag rows by contact, tag or link (a
+    # contact's tags are read by record): indexes on them were only work for
+    # every record written (see benchmarks/README.md).
     history = historical_records(
         m2m_fields=["tags"],
         excluded_fields=[*DERIVED_FIELDS, "updated_at"],
         no_db_index=["wallet", "contact", "tag"],
+        m2m_no_db_index=["id"],
         verbose_name=_("contact history record"),
         verbose_name_plural=_("contact history"),
     )

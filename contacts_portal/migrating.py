@@ -1,12 +1,13 @@
 """What migrations share: moving a model to another app without
 touching its table (its content type moves with it, so the permissions
 granted on it stay granted), granting a role an app's permissions
-before Django would have created them, and building an index on a large
-table without blocking its writers."""
+before Django would have created them, and building or dropping an index
+on a large table without blocking its writers."""
 
 from django.contrib.auth.management import create_permissions
-from django.contrib.postgres.operations import AddIndexConcurrently
+from django.contrib.postgres.operations import AddIndexConcurrently, NotInTransactionMixin
 from django.db.migrations.operations import AddIndex
+from django.db.migrations.operations.base import Operation
 
 
 def move_content_type(source_app: str, target_app: str, model: str):
@@ -82,3 +83,43 @@ class AddIndexWithoutBlocking(AddIndexConcurrently):
 
     def describe(self):
         return f"Create index {self.index.name} on {self.model_name} without blocking its writers"
+
+
+class DropIndexWithoutBlocking(NotInTransactionMixin, Operation):
+    """Drop the index `name` on `table` (`columns`) by its name, in the
+    database only: DROP INDEX CONCURRENTLY on PostgreSQL (the migration
+    sets atomic = False), a plain DROP INDEX elsewhere. For an index
+    Django made of a field (db_index), whose state the migration changes
+    beside it, or of a many-to-many's own table, which has no state to
+    change. Backwards builds it again the same way."""
+
+    reversible = True
+
+    def __init__(self, name: str, table: str, columns: list[str]):
+        self.name, self.table, self.columns = name, table, list(columns)
+
+    def deconstruct(self):
+        return self.__class__.__qualname__, [], {"name": self.name, "table": self.table, "columns": self.columns}
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def _concurrently(self, schema_editor) -> str:
+        if schema_editor.connection.vendor != "postgresql":
+            return ""
+        self._ensure_not_in_transaction(schema_editor)
+        return " CONCURRENTLY"
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        quote = schema_editor.quote_name
+        schema_editor.execute(f"DROP INDEX{self._concurrently(schema_editor)} IF EXISTS {quote(self.name)}")
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        quote = schema_editor.quote_name
+        columns = ", ".join(quote(column) for column in self.columns)
+        schema_editor.execute(
+            f"CREATE INDEX{self._concurrently(schema_editor)} IF NOT EXISTS {quote(self.name)} ON {quote(self.table)} ({columns})"
+        )
+
+    def describe(self):
+        return f"Drop index {self.name} on {self.table} without blocking its writers"
