@@ -5,7 +5,8 @@ and the background job that does the work (jobs.py).
 An action goes in three steps:
 1. bulk_prepare: the contacts it covers are fixed as rows beside a draft
    job (one INSERT … SELECT), and counted exactly (what will change, what
-   is already so); nothing changes yet.
+   is already so; on PostgreSQL in the same statement); nothing changes
+   yet.
 2. bulk_confirm: the user confirms what the count says (a delete asks for
    the count typed); the job is queued.
 3. bulk_run, on a worker: the work, a chunk of the set at a time, each in
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields import CharField, DateTimeField, UUIDField
@@ -140,19 +142,23 @@ def _has_tag(tag: Tag, contact_ref: str = "pk"):
     return Exists(Contact.tags.through.objects.filter(contact_id=OuterRef(contact_ref), tag_id=tag.pk))
 
 
-def bulk_count(*, contacts: QuerySet, target: Target) -> Counts:
-    """Exactly what `target` would change among `contacts`, now: one pass,
-    the condition asked of each contact (a join against a tag's links
-    would be planned from statistics taken before the tag grew)."""
+def _changes(target: Target) -> Q:
+    """Whether `target` would change a contact, asked of each contact (a
+    join against a tag's links would be planned from statistics taken
+    before the tag grew)."""
     if target.action == Action.ADD_TAG:
-        changes = ~Q(_has_tag(target.tag))
-    elif target.action == Action.REMOVE_TAG:
-        changes = Q(_has_tag(target.tag))
-    elif target.action == Action.MOVE:
-        changes = ~Q(wallet=target.wallet)
-    else:
-        changes = Q(pk__isnull=False)
-    counts = contacts.order_by().aggregate(total=Count("pk"), change=Count("pk", filter=changes))
+        return ~Q(_has_tag(target.tag))
+    if target.action == Action.REMOVE_TAG:
+        return Q(_has_tag(target.tag))
+    if target.action == Action.MOVE:
+        return ~Q(wallet=target.wallet)
+    return Q(pk__isnull=False)
+
+
+def bulk_count(*, contacts: QuerySet, target: Target) -> Counts:
+    """Exactly what `target` would change among `contacts`, now, in one
+    pass."""
+    counts = contacts.order_by().aggregate(total=Count("pk"), change=Count("pk", filter=_changes(target)))
     return Counts(counts["total"], counts["change"])
 
 
@@ -201,14 +207,39 @@ def bulk_prepare(*, user, contacts: QuerySet, target: Target, filters: dict | No
         status=Job.Status.DRAFT,
         parameters={**target.parameters, "filters": filters or {}, "language": language, "from_panel": bool(language)},
     )
-    database.insert_from_select(Member, ["job_id", "contact_id"], contacts.values_list(Value(job.pk, output_field=IntegerField()), "pk"))
-    counts = bulk_count(contacts=set_contacts(job), target=target)
+    counts = _fix_and_count(job, contacts, target)
     if not counts.total:
         raise BulkError(_("No contact is selected."))
     job.total = counts.total
     job.result = {"preview": counts.as_dict()}
     job.save(update_fields=["total", "result"])
     return job
+
+
+def _fix_and_count(job: Job, contacts: QuerySet, target: Target) -> Counts:
+    """Write `contacts` as `job`'s set and count what `target` would change
+    among them. On PostgreSQL in one statement, reading each contact once:
+    the rows the INSERT takes are counted as they go in. Elsewhere the set
+    is written, then counted."""
+    job_id = Value(job.pk, output_field=IntegerField())
+    if not database.writes_in_with():
+        database.insert_from_select(Member, ["job_id", "contact_id"], contacts.order_by().values_list(job_id, "pk"))
+        return bulk_count(contacts=set_contacts(job), target=target)
+    changes = ExpressionWrapper(_changes(target), output_field=BooleanField())
+    try:
+        select, params = contacts.order_by().values_list(job_id, "pk", changes).query.sql_with_params()
+    except EmptyResultSet:  # known empty without asking (.none(), pk__in=[])
+        return Counts(0, 0)
+    members = connection.ops.quote_name(Member._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH chosen (job_id, contact_id, changes) AS ({select}), "
+            f"fixed AS (INSERT INTO {members} (job_id, contact_id) SELECT job_id, contact_id FROM chosen) "
+            "SELECT count(*), count(*) FILTER (WHERE changes) FROM chosen",
+            params,
+        )
+        total, change = cursor.fetchone()
+    return Counts(total, change)
 
 
 @transaction.atomic
