@@ -308,7 +308,8 @@ def main():
     if args.worker:
         worker(args.worker, args.database_url, Path(os.environ["BENCH_FILE"]))
         return
-    ensure_import_export()
+    if not args.only_ours:
+        ensure_import_export()
     path = make_file(args.rows)
     print(f"\n{args.rows:,} rows · {path.name} · each line a fresh process on an empty database\n")
     print(f"| {'what':<44} | {'rows/s':>9} | {'seconds':>8} | {'peak RSS MB':>11} |")

@@ -22,6 +22,8 @@ it runs on.
   one INSERT … RETURNING feeding the second INSERT, or a look-up per row);
 - room in a table's pages for its rows' next versions (set_fill_factor);
 - planner statistics after a bulk load (refresh_statistics);
+- a connection's settings while it writes many rows (bulk_writing: a
+  larger page cache on SQLite, or nothing);
 - whether an error is a race the database lost on purpose (is_transient)
   and running work again after one (retrying);
 - a background process's database work at a lower CPU priority
@@ -34,7 +36,7 @@ import logging
 import time
 from functools import cache
 from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from itertools import batched, chain, islice
 from typing import TypeVar
 
@@ -478,6 +480,33 @@ def set_fill_factor(schema_editor, table: str, percent: int) -> None:
     migration's RunPython; SQLite has no such setting."""
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(table)} SET (fillfactor = {int(percent)})")
+
+
+# The page cache of a connection writing many rows on SQLite, in KiB.
+BULK_CACHE_KIB = 32 * 1024
+
+
+@contextmanager
+def bulk_writing():
+    """This connection set for writing many rows, until the block ends.
+    SQLite keeps 2 MB of pages per connection by default: a table and its
+    indexes written in one transaction beyond that spill their pages to
+    the WAL and read them back, again and again. The cache is this
+    connection's own memory, so other users' connections are unaffected;
+    it is set back, and its pages let go of, when the block ends.
+    PostgreSQL's shared buffers need nothing."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def refresh_statistics(*models_: type[models.Model]) -> None:

@@ -43,6 +43,10 @@ class PlanWriter:
         fields and history, and each let go of once written: what the
         writing holds beside the plan is one part's rows, never every
         contact's (benchmarks/README.md, the import's memory)."""
+        with database.bulk_writing():
+            return self._write()
+
+    def _write(self):
         planner = self.planner
         planner.release_index()
         self._lock_matched()
