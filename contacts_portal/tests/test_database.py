@@ -8,7 +8,7 @@ from django.db.models import CharField, Value
 
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory, TagFactory
-from contacts_portal.database import insert_with_children, is_transient, lock_until_commit, lower_backend_priority, retrying
+from contacts_portal.database import BULK_CACHE_KIB, bulk_writing, insert_with_children, is_transient, lock_until_commit, lower_backend_priority, retrying
 
 
 class Flaky:
@@ -143,3 +143,18 @@ def test_a_lock_until_commit_is_taken_inside_a_transaction():
     with transaction.atomic():
         lock_until_commit("opt-out:1:1")
         lock_until_commit("opt-out:1:1")  # the same transaction holds it already
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif("connection.vendor != 'sqlite'", reason="SQLite's page cache")
+def test_a_bulk_write_has_a_larger_page_cache_on_its_connection_and_gives_it_back():
+    def cache_size():
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
+
+    before = cache_size()
+    with pytest.raises(RuntimeError), bulk_writing():
+        assert cache_size() == -BULK_CACHE_KIB
+        raise RuntimeError("the write failed")
+    assert cache_size() == before
