@@ -61,6 +61,18 @@
   // Back and Forward: htmx fetches the whole page again and swaps it in
   // without a target; the new rows need the same enhancement.
   document.addEventListener("htmx:historyRestore", () => enhance(document));
+  // Each Back or Forward asks the server for its page (no history cache),
+  // and htmx swaps in whatever answer arrives, in the order they arrive:
+  // after quick Back, Back, Forward an earlier page could land last and
+  // show its rows under the address of another. Only the latest counts.
+  let restoring = null;
+  document.addEventListener("htmx:historyCacheMiss", (event) => {
+    if (restoring) restoring.abort();
+    restoring = event.detail.xhr;
+    restoring.addEventListener("loadend", () => {
+      if (restoring === event.detail.xhr) restoring = null;
+    });
+  });
 
   // The popup: opened by htmx, focus on the first (wrong) field; on close,
   // focus goes back to what opened it.

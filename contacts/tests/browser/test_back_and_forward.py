@@ -3,8 +3,10 @@ history entry per settled search and none for opening a control; every step
 brings the list back with its copy buttons, and no step logs a JavaScript
 error."""
 
+import contextlib
+
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Error, expect
 
 from contacts.tests.browser.test_panel import data, log_in, rows  # noqa: F401 (fixture)
 from contacts.tests.factories import ContactFactory
@@ -74,6 +76,37 @@ def test_back_and_forward_walk_three_searches_without_a_javascript_error(page, d
     expect(modal).to_be_visible()
     page.keyboard.press("Escape")
     expect(modal).to_be_hidden()
+    assert console_errors == []
+
+
+def test_a_late_answer_for_a_page_left_behind_does_not_replace_the_page_shown(page, data, console_errors):  # noqa: F811
+    log_in(page)
+    for search in ("maria", "joao", "silva"):
+        page.fill("#filter-q", search)
+        expect(page).to_have_url(f"/contacts/?q={search}")
+        settle(page)
+    # The server's answer for "joao" is held until the user has gone on to "maria".
+    held = []
+
+    def hold_joao(route):
+        if route.request.headers.get("hx-history-restore-request") and "q=joao" in route.request.url:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(lambda url: "/contacts/" in url, hold_joao)
+    page.go_back()
+    expect(page).to_have_url("/contacts/?q=joao")
+    page.go_back()
+    expect(page).to_have_url("/contacts/?q=maria")
+    expect(rows(page).first).to_contain_text("Maria Souza")
+    assert len(held) == 1
+    with contextlib.suppress(Error):  # the browser may have dropped the request already
+        held[0].continue_()
+    page.wait_for_timeout(1000)
+    expect(page).to_have_url("/contacts/?q=maria")
+    expect(page.locator("#filter-q")).to_have_value("maria")
+    expect(rows(page).first).to_contain_text("Maria Souza")
     assert console_errors == []
 
 
