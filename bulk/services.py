@@ -428,19 +428,9 @@ def _change_at_once(job: Job, bounds: tuple, target: Target) -> int:
     members = chunk, params = _chunk_sql(job, bounds)
     tables = _tables()
     if target.action == Action.ADD_TAG:
-        write = (
-            f"INSERT INTO {tables['links']} (contact_id, tag_id) SELECT m.contact_id, %s FROM {tables['members']} m "
-            f"WHERE {chunk} AND EXISTS (SELECT 1 FROM {tables['contacts']} c WHERE c.id = m.contact_id) "
-            "ON CONFLICT DO NOTHING RETURNING id AS link_id, contact_id, tag_id"
-        )
-        return _write_and_record(write, [target.tag.pk, *params], members=members, flag="changed = true", new_link=True)
+        return _give_tag(target.tag, chunk, params, members=members, flag="changed = true")
     if target.action == Action.REMOVE_TAG:
-        links, links_params = _within("l.contact_id", bounds)
-        write = (
-            f"DELETE FROM {tables['links']} l USING {tables['members']} m "
-            f"WHERE {chunk} AND l.contact_id = m.contact_id AND l.tag_id = %s{links} RETURNING l.contact_id"
-        )
-        return _write_and_record(write, [*params, target.tag.pk, *links_params], members=members, flag="changed = true", dropped_tag=target.tag.pk)
+        return _take_tag(target.tag, chunk, params, bounds, members=members, flag="changed = true")
     # The wallet each contact was in is read beside the row the UPDATE
     # writes. A contact moved by someone else meanwhile is left alone by
     # the undo whatever is kept here: its history says it changed since.
@@ -457,6 +447,32 @@ def _change_at_once(job: Job, bounds: tuple, target: Target) -> int:
         flag="changed = true, wallet_before_id = written.wallet_before_id",
         returns_contacts=True,
     )
+
+
+def _give_tag(tag: Tag, chunk: str, params: list, *, members: tuple[str, list], flag: str) -> int:
+    """Give `tag` to the members `m` that `chunk` names (see _chunk_sql)
+    and record them (_write_and_record): an action's "add a tag" and the
+    undo of "remove a tag"."""
+    tables = _tables()
+    write = (
+        f"INSERT INTO {tables['links']} (contact_id, tag_id) SELECT m.contact_id, %s FROM {tables['members']} m "
+        f"WHERE {chunk} AND EXISTS (SELECT 1 FROM {tables['contacts']} c WHERE c.id = m.contact_id) "
+        "ON CONFLICT DO NOTHING RETURNING id AS link_id, contact_id, tag_id"
+    )
+    return _write_and_record(write, [tag.pk, *params], members=members, flag=flag, new_link=True)
+
+
+def _take_tag(tag: Tag, chunk: str, params: list, bounds: tuple, *, members: tuple[str, list], flag: str) -> int:
+    """Take `tag` from the members `m` that `chunk` names, whose contact
+    ids lie within `bounds` (see _chunks), and record them: an action's
+    "remove a tag" and the undo of "add a tag"."""
+    tables = _tables()
+    links, links_params = _within("l.contact_id", bounds)
+    write = (
+        f"DELETE FROM {tables['links']} l USING {tables['members']} m "
+        f"WHERE {chunk} AND l.contact_id = m.contact_id AND l.tag_id = %s{links} RETURNING l.contact_id"
+    )
+    return _write_and_record(write, [*params, tag.pk, *links_params], members=members, flag=flag, dropped_tag=tag.pk)
 
 
 def _tables() -> dict[str, str]:
@@ -663,19 +679,9 @@ def _restore_at_once(job: Job, bounds: tuple, target: Target) -> int:
     )
     params += [job.result.get("history_floor", 0), job.result.get("batch") or None]
     if target.action == Action.ADD_TAG:
-        links, links_params = _within("l.contact_id", bounds)
-        write = (
-            f"DELETE FROM {tables['links']} l USING {tables['members']} m "
-            f"WHERE {chunk} AND l.contact_id = m.contact_id AND l.tag_id = %s{links} RETURNING l.contact_id"
-        )
-        return _write_and_record(write, [*params, target.tag.pk, *links_params], members=members, flag="undone = true", dropped_tag=target.tag.pk)
+        return _take_tag(target.tag, chunk, params, bounds, members=members, flag="undone = true")
     if target.action == Action.REMOVE_TAG:
-        write = (
-            f"INSERT INTO {tables['links']} (contact_id, tag_id) SELECT m.contact_id, %s FROM {tables['members']} m "
-            f"WHERE {chunk} AND EXISTS (SELECT 1 FROM {tables['contacts']} c WHERE c.id = m.contact_id) "
-            "ON CONFLICT DO NOTHING RETURNING id AS link_id, contact_id, tag_id"
-        )
-        return _write_and_record(write, [target.tag.pk, *params], members=members, flag="undone = true", new_link=True)
+        return _give_tag(target.tag, chunk, params, members=members, flag="undone = true")
     write = (
         f"UPDATE {tables['contacts']} c SET wallet_id = m.wallet_before_id, updated_at = %s FROM {tables['members']} m "
         f"WHERE {chunk} AND c.id = m.contact_id AND c.wallet_id = %s "
