@@ -86,6 +86,37 @@ def test_a_person_whose_rows_fall_in_different_chunks_is_one_contact_as_the_last
     assert Contact.objects.count() == 3
 
 
+def test_a_person_written_with_tags_and_extra_fields_then_changed_by_a_later_row_keeps_one_account_of_each(writers):
+    """Her tags, extra fields and their history went in with her chunk,
+    while the rest was planned; the later row's are what stays."""
+    from contacts.history import tags_history_model
+    from contacts.models import CustomField, Tag
+
+    result = run(
+        [
+            HEADER,
+            ["Ana", "11987654321", "ana@exemplo.com", "", "Nova", "Analista"],
+            ["Bia", "11912345678", "", "", "Nova", "Analista"],
+            ["Caio", "11955554444", "", "", "", ""],
+            ["Ana", "11987654321", "ana@exemplo.com", "", "VIP", "Gerente"],
+        ]
+    )
+    assert len(writers) == 1 and no_writer_left()
+    assert result.counts() == {"rows": 4, "created": 3, "updated": 1, "unchanged": 0, "rejected": 0, "conflicts": 0}
+    assert Tag.objects.filter(name__iexact="nova").count() == 1
+    ana, bia = Contact.objects.get(name="Ana"), Contact.objects.get(name="Bia")
+    assert sorted(ana.tags.values_list("name", flat=True)) == ["Nova", "VIP"]
+    assert list(ana.custom_fields.values_list("name", "value")) == [("Cargo", "Gerente")]
+    record = ana.history.get()
+    assert sorted(record.tags.values_list("tag__name", flat=True)) == ["Nova", "VIP"]
+    assert list(CustomField.history.filter(contact_id=ana.pk).values_list("history_type", "value")) == [("+", "Gerente")]
+    # Bia, written once while the plan went on, is untouched by Ana's rewrite.
+    assert list(bia.custom_fields.values_list("value", flat=True)) == ["Analista"]
+    assert list(bia.history.get().tags.values_list("tag__name", flat=True)) == ["Nova"]
+    assert CustomField.history.filter(contact_id=bia.pk).count() == 1
+    assert tags_history_model().objects.count() == 3 and Contact.tags.through.objects.count() == 3
+
+
 def test_importing_the_same_file_again_through_the_writer_changes_nothing(writers):
     rows = [HEADER, *([f"Pessoa {i}", f"1198765{i:04d}", f"p{i}@exemplo.com", "ACME", "VIP", "x"] for i in range(7))]
     assert run(rows).counts()["created"] == 7

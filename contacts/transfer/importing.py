@@ -164,8 +164,8 @@ def import_contacts(
         outcomes=outcomes,
     )
 
-    def finish():
-        PlanWriter(planner).write()
+    def finish(writer: PlanWriter):
+        writer.write()
 
         audit_record(
             action=AuditEvent.Action.IMPORT,
@@ -182,7 +182,7 @@ def import_contacts(
             return write_while_planning(planner, finish=finish)
         planner.plan()
         with transaction.atomic():
-            finish()
+            finish(PlanWriter(planner))
     return planner.result
 
 

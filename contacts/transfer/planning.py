@@ -409,7 +409,7 @@ class Planner:
         self._index = ContactIndex(self.planned)
         # When set (see writing.ConcurrentWriter), each chunk's new contacts
         # are sent to it as soon as the chunk is planned.
-        self.send: Callable[[list[tuple]], None] | None = None
+        self.send: Callable[[list[Planned], list[tuple]], None] | None = None
         self._unsent: list[Planned] = []
         self.conflicts = conflicts
         # A preview's account of each row (preview.RowLog), or None.
@@ -547,9 +547,10 @@ class Planner:
         """Send the contacts the chunk just planned creates, as they are
         now, with their ids (drawn here: the writer's connection is busy
         with the COPY)."""
-        rows = list(new_contact_rows(self._unsent, self.now))
+        part = self._unsent
+        rows = list(new_contact_rows(part, self.now))
         self._unsent = []
-        self.send(rows)
+        self.send(part, rows)
 
     def _decide(self) -> None:
         for planned in self.planned:

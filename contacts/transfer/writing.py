@@ -3,7 +3,8 @@ changed ones, tags, extra fields and their history.
 
 Where the database allows a second writer (database.can_write_beside), phase
 two begins during phase one: a ConcurrentWriter writes each chunk's new
-contacts while the planner plans the next chunk.
+contacts, with their tags, extra fields and history, while the planner
+plans the next chunk.
 """
 
 import contextvars
@@ -16,7 +17,7 @@ from django.db import connection, transaction
 
 from contacts_portal import database
 
-from ..history import custom_fields_bulk_record, history_bulk_record
+from ..history import custom_fields_bulk_record, history_bulk_record, tags_history_model
 from ..models import DERIVED_FIELDS, Contact, CustomField, Tag
 from .planning import CHUNK, CONTACT_COLUMNS, RESENT_FIELDS, Planned, Planner, new_contact_rows
 
@@ -34,6 +35,7 @@ class PlanWriter:
 
     def __init__(self, planner: Planner):
         self.planner = planner
+        self._tag_ids: dict = {}  # the key of a tag the file creates -> its id
 
     @transaction.atomic
     def write(self):
@@ -46,34 +48,43 @@ class PlanWriter:
         with database.bulk_writing():
             return self._write()
 
+    def write_sent(self, part: list[Planned], rows: list[tuple]) -> None:
+        """Write new contacts the planner sent while it plans (see
+        ConcurrentWriter): their rows, made as the chunk left them, then
+        their tags, extra fields and history. One a later row changes is
+        written again at the end (_resend)."""
+        database.insert(Contact, CONTACT_COLUMNS, rows)
+        self._write_related(part, created=True)
+
     def _write(self):
         planner = self.planner
         planner.release_index()
         self._lock_matched()
-        tag_ids = self._create_tags()
+        sent = planner.send is not None
         new, changed = deque(), deque()
         for planned in planner.planned:
             if planned.is_new:
-                new.append(planned)
+                if not sent or planned.resend:
+                    new.append(planned)
             elif planned.changes():
                 changed.append(planned)
         planner.planned = []
-        if planner.send is not None:
+        if sent:
             self._resend(new)
         written = 0
         while new:
             part = _take(new, CHUNK)
-            if planner.send is None:
+            if not sent:
                 # Made as they are sent: on PostgreSQL the database indexes
                 # one batch while the next is made.
                 database.insert(Contact, CONTACT_COLUMNS, new_contact_rows(part, planner.now))
-            self._write_related(part, tag_ids, created=True)
-            written += len(part)
-            planner.progress(written)
+                written += len(part)
+                planner.progress(written)
+            self._write_related(part, created=True)
         while changed:
             part = _take(changed, CHUNK)
             self._write_changed(part)
-            self._write_related(part, tag_ids, created=False)
+            self._write_related(part, created=False)
         return planner.result
 
     def _lock_matched(self) -> None:
@@ -85,22 +96,32 @@ class PlanWriter:
         if database.lock_rows(Contact, ids) != len(ids):
             raise ContactsChanged
 
-    def _create_tags(self) -> dict:
-        wanted = {key: key[2] for p in self.planner.planned for key in p.tags if isinstance(key, tuple)}
-        ids = {}
-        for key, name in wanted.items():
-            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+    def _create_tags(self, planned: list[Planned]) -> None:
+        """The tags the file names that do not exist yet, created as the
+        first contact that has one is written."""
+        ids = self._tag_ids
+        for key in dict.fromkeys(key for p in planned for key in p.tags if isinstance(key, tuple) and key not in ids):
+            tag = Tag.objects.filter(name__iexact=key[2]).first() or Tag.objects.create(name=key[2])
             ids[key] = tag.pk
-        return ids
 
     @staticmethod
-    def _resend(new: deque[Planned]) -> None:
-        """New contacts were sent while planning (see ConcurrentWriter);
-        those a later row changed are written again as they are now."""
-        resent = [p for p in new if p.resend]
+    def _resend(resent: deque[Planned]) -> None:
+        """New contacts were written while planning (see ConcurrentWriter);
+        those a later row changed are written again as they are now: their
+        rows updated, their tags, extra fields and history (all this
+        import's: nobody else sees them yet) made anew."""
+        ids = [p.contact.pk for p in resent]
         for planned in resent:
             planned.contact.refresh_search_fields(planned.extra_values())
         database.update_rows(Contact, [p.contact for p in resent], RESENT_FIELDS)
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start : start + CHUNK]
+            records = Contact.history.filter(id__in=part)
+            tags_history_model().objects.filter(history_id__in=records.values("history_id"))._raw_delete(connection.alias)
+            records._raw_delete(connection.alias)
+            CustomField.history.filter(contact_id__in=part)._raw_delete(connection.alias)
+            CustomField.objects.filter(contact_id__in=part)._raw_delete(connection.alias)
+            Contact.tags.through.objects.filter(contact_id__in=part)._raw_delete(connection.alias)
 
     def _write_changed(self, changed: list[Planned]) -> None:
         update_fields = sorted({name for p in changed for name in p.changed} | {*DERIVED_FIELDS, "updated_at"})
@@ -109,10 +130,11 @@ class PlanWriter:
             planned.contact.updated_at = self.planner.now
         database.update_rows(Contact, [p.contact for p in changed], update_fields)
 
-    def _write_related(self, part: list[Planned], tag_ids: dict, *, created: bool) -> None:
+    def _write_related(self, part: list[Planned], *, created: bool) -> None:
         """The contacts' tags and extra fields, and the history of all
         three: what each contact and extra field is now, by this import."""
-        links = self._write_tags(part, tag_ids)
+        self._create_tags(part)
+        links = self._write_tags(part, self._tag_ids)
         created_extras, changed_extras = self._write_extras(part)
         contacts = [p.contact for p in part]
         # A new contact's tags are the links just written; a stored one's are read.
@@ -154,15 +176,15 @@ def _take(items: deque, count: int) -> list:
 class ConcurrentWriter(threading.Thread):
     """The write of an import begun while the rows are still being
     planned: the database's work on the new contacts (their indexes, the
-    trigram ones above all) then overlaps with Python's on the next rows
-    (benchmarks/README.md has the figures).
+    trigram ones above all), their tags, extra fields and history then
+    overlaps with Python's on the next rows (benchmarks/README.md has the
+    figures).
 
     The writer has a connection and a transaction of its own (Django's
-    connections are per thread). It keeps one COPY of new contacts open and
-    writes each chunk's as the planner sends them; when the plan is done,
-    it writes the rest (contacts a later row changed, updates, tags, extra
-    fields, history, audit) in the same transaction, so the import is still
-    all or nothing. Abandoned, or failing, it rolls back."""
+    connections are per thread). It writes each chunk's new contacts as the
+    planner sends them; when the plan is done, it writes the rest (contacts
+    a later row changed, updates, audit) in the same transaction, so the
+    import is still all or nothing. Abandoned, or failing, it rolls back."""
 
     _DONE = object()
     _ABANDON = object()
@@ -171,15 +193,16 @@ class ConcurrentWriter(threading.Thread):
     # in memory.
     BACKLOG = 2
 
-    def __init__(self, finish: Callable[[], None]):
+    def __init__(self, planner: Planner, finish: Callable[[PlanWriter], None]):
         super().__init__(name="contacts-import-writer", daemon=True)
+        self._plan_writer = PlanWriter(planner)
         self._finish = finish
         self._queue = queue.Queue(maxsize=self.BACKLOG)
         self._context = contextvars.copy_context()  # who is importing, in what language
         self.error: BaseException | None = None
 
-    def send(self, rows: list[tuple]) -> None:
-        self._put(rows)
+    def send(self, part: list[Planned], rows: list[tuple]) -> None:
+        self._put((part, rows))
         if self.error is not None:
             raise self.error
 
@@ -207,12 +230,12 @@ class ConcurrentWriter(threading.Thread):
     def _write(self) -> None:
         try:
             with transaction.atomic():
-                with database.Inserter(Contact, CONTACT_COLUMNS) as inserter:
-                    while (rows := self._queue.get()) is not self._DONE:
-                        if rows is self._ABANDON:
-                            raise _Abandoned
-                        inserter.write(rows)
-                self._finish()
+                database.check_references_now()
+                while (item := self._queue.get()) is not self._DONE:
+                    if item is self._ABANDON:
+                        raise _Abandoned
+                    self._plan_writer.write_sent(*item)
+                self._finish(self._plan_writer)
         except _Abandoned:
             pass
         except BaseException as error:  # raised again in the importing thread
@@ -225,10 +248,11 @@ class _Abandoned(Exception):
     pass
 
 
-def write_while_planning(planner: Planner, *, finish: Callable[[], None]):
+def write_while_planning(planner: Planner, *, finish: Callable[[PlanWriter], None]):
     """Plan with a ConcurrentWriter writing meanwhile; then `finish` in its
-    transaction. Returns the planner's result."""
-    writer = ConcurrentWriter(finish)
+    transaction, with the writer of the plan's rest. Returns the planner's
+    result."""
+    writer = ConcurrentWriter(planner, finish)
     planner.send = writer.send
     writer.start()
     try:
