@@ -4,7 +4,7 @@ instead of several per object, attributed to the current recording's user,
 source and batch. For writers that insert or update rows in bulk (imports,
 syncs, merges), which send no signals."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from operator import attrgetter
 
@@ -40,6 +40,24 @@ def history_bulk_write(
     numbers them and [] is returned."""
     if not objects:
         return []
+    history_model, columns, rows, history_ids = history_rows(
+        model=model, objects=objects, history_type=history_type, reasons=reasons, with_ids=with_ids
+    )
+    database.insert(history_model, columns, rows)
+    return history_ids
+
+
+def history_rows(
+    *,
+    model: type[models.Model],
+    objects: list,
+    history_type: str,
+    reasons: Mapping[int, str] | None = None,
+    with_ids: bool = False,
+) -> tuple[type[models.Model], list[str], Iterator[tuple], list[int]]:
+    """The records history_bulk_write writes, not written: the history
+    model, its columns, the rows (made as they are read) and the records'
+    ids (drawn now, with `with_ids`)."""
     actor = current_actor()
     user = current_user()
     history_model = history_model_of(model)
@@ -56,8 +74,7 @@ def history_bulk_write(
     columns = [*tracked, *(["history_id"] if with_ids else []), *common]
     reason_at = columns.index("history_change_reason")
     rows = _rows(objects, history_model.tracked_fields, history_ids, tuple(common.values()), reasons or {}, reason_at)
-    database.insert(history_model, columns, rows)
-    return history_ids
+    return history_model, columns, rows, history_ids
 
 
 def _rows(objects, fields, history_ids, common, reasons, reason_at):

@@ -19,7 +19,7 @@ from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from audit.history import history_bulk_write
+from audit.history import history_bulk_write, history_rows
 from audit.recording import Source
 from contacts_portal import database
 
@@ -53,24 +53,29 @@ def history_bulk_record(
     fill simple-history's change reason (a merge names its record there)."""
     if not contacts:
         return
-    history_ids = history_bulk_write(
-        model=Contact,
-        objects=contacts,
-        history_type=history_type or ("+" if created else "~"),
-        reasons=reasons,
-        with_ids=True,
-    )
-    record_of = dict(zip((contact.pk for contact in contacts), history_ids, strict=True))
     if tag_links is None:
         tag_links = []
-        ids = list(record_of)
+        ids = [contact.pk for contact in contacts]
         for start in range(0, len(ids), 5000):
             tag_links += Contact.tags.through.objects.filter(contact_id__in=ids[start : start + 5000]).values_list("id", "contact_id", "tag_id")
-    database.insert(
-        tags_history_model(),
-        ["history_id", "id", "contact_id", "tag_id"],
-        ((record_of[contact_id], pk, contact_id, tag_id) for pk, contact_id, tag_id in tag_links),
+    for model, columns, rows in history_bulk_rows(
+        contacts=contacts, history_type=history_type or ("+" if created else "~"), tag_links=tag_links, reasons=reasons
+    ):
+        database.insert(model, columns, rows)
+
+
+def history_bulk_rows(
+    *, contacts: list, history_type: str, tag_links: list[tuple], reasons: dict[int, str] | None = None
+) -> list[tuple[type, list[str], Iterable[tuple]]]:
+    """The records history_bulk_record writes, not written: (model,
+    columns, rows) for the contacts' records, then for their tags' (the
+    contacts' tag rows are `tag_links`: id, contact id, tag)."""
+    history_model, columns, rows, history_ids = history_rows(
+        model=Contact, objects=contacts, history_type=history_type, reasons=reasons, with_ids=True
     )
+    record_of = dict(zip((contact.pk for contact in contacts), history_ids, strict=True))
+    tag_rows = ((record_of[contact_id], pk, contact_id, tag) for pk, contact_id, tag in tag_links)
+    return [(history_model, columns, rows), (tags_history_model(), ["history_id", "id", "contact_id", "tag_id"], tag_rows)]
 
 
 def custom_fields_bulk_record(*, fields: list[CustomField], created: bool = False) -> None:

@@ -237,7 +237,7 @@ def test_a_job_that_fails_half_way_writes_nothing_and_can_run_again(admin_client
     def crash(**kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(writing, "history_bulk_record", crash)
+    monkeypatch.setattr(writing, "history_bulk_rows", crash)
     preview, job = import_through_the_panel(admin_client, content, name="x.csv", execute=django_capture_on_commit_callbacks)
     assert job.status == Job.Status.FAILED and "RuntimeError" not in job.error  # the user reads words, admin the details
     assert "RuntimeError: the disk is full" in job.error_detail

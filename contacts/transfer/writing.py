@@ -11,15 +11,22 @@ import contextvars
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from contacts_portal import database
 
-from ..history import custom_fields_bulk_record, history_bulk_record, tags_history_model
+from audit.history import history_rows
+
+from ..history import custom_fields_bulk_record, history_bulk_record, history_bulk_rows, tags_history_model
 from ..models import DERIVED_FIELDS, Contact, CustomField, Tag
 from .planning import CHUNK, CONTACT_COLUMNS, RESENT_FIELDS, Planned, Planner, new_contact_rows
+
+
+#: Rows for database.insert: the model, its columns, the rows.
+Rows = tuple[type[models.Model], list[str], Iterable[tuple]]
 
 
 class ContactsChanged(Exception):
@@ -48,13 +55,18 @@ class PlanWriter:
         with database.bulk_writing():
             return self._write()
 
-    def write_sent(self, part: list[Planned], rows: list[tuple]) -> None:
-        """Write new contacts the planner sent while it plans (see
-        ConcurrentWriter): their rows, made as the chunk left them, then
-        their tags, extra fields and history. One a later row changes is
-        written again at the end (_resend)."""
-        database.insert(Contact, CONTACT_COLUMNS, rows)
-        self._write_related(part, created=True)
+    def sent_rows(self, part: list[Planned], rows: list[tuple]) -> "SentRows":
+        """Every row a chunk's new contacts write (`rows` their own), made
+        where the planner sends them from: the ids are drawn on the
+        planner's connection (the writer's is busy writing), and the
+        writer's thread then only waits for the database."""
+        return SentRows(part, [(Contact, CONTACT_COLUMNS, rows), *((model, columns, list(made)) for model, columns, made in self._new_rows(part))])
+
+    def write_sent(self, sent: "SentRows") -> None:
+        """Write what the planner sent while it plans (see ConcurrentWriter).
+        A contact a later row changes is written again at the end
+        (_resend)."""
+        self._write_rows(sent.planned, sent.rows)
 
     def _write(self):
         planner = self.planner
@@ -80,11 +92,11 @@ class PlanWriter:
                 database.insert(Contact, CONTACT_COLUMNS, new_contact_rows(part, planner.now))
                 written += len(part)
                 planner.progress(written)
-            self._write_related(part, created=True)
+            self._write_rows(part, self._new_rows(part))
         while changed:
             part = _take(changed, CHUNK)
             self._write_changed(part)
-            self._write_related(part, created=False)
+            self._write_related(part)
         return planner.result
 
     def _lock_matched(self) -> None:
@@ -130,31 +142,65 @@ class PlanWriter:
             planned.contact.updated_at = self.planner.now
         database.update_rows(Contact, [p.contact for p in changed], update_fields)
 
-    def _write_related(self, part: list[Planned], *, created: bool) -> None:
-        """The contacts' tags and extra fields, and the history of all
-        three: what each contact and extra field is now, by this import."""
+    def _new_rows(self, part: list[Planned]) -> list[Rows]:
+        """New contacts' tags and extra fields, and the history of all
+        three (what each contact and extra field is, by this import), as
+        rows to write, their ids drawn. A tag the file creates is named by
+        its key (see _write_rows)."""
+        Through = Contact.tags.through
+        links = [(p.contact.pk, key) for p in part for key in p.added_tags()]
+        links = [(pk, contact_id, key) for pk, (contact_id, key) in zip(database.allocate_ids(Through, len(links)), links, strict=True)]
+        extras = self._created_extras(part)
+        history_model, columns, records, _ids = history_rows(model=CustomField, objects=extras, history_type="+")
+        return [
+            (Through, ["id", "contact_id", "tag_id"], links),
+            (CustomField, ["id", "contact_id", "name", "value"], [(e.pk, e.contact_id, e.name, e.value) for e in extras]),
+            *history_bulk_rows(contacts=[p.contact for p in part], history_type="+", tag_links=links),
+            (history_model, columns, records),
+        ]
+
+    def _write_rows(self, part: list[Planned], rows: list[Rows]) -> None:
+        """Write `rows` in order, the tags the part's contacts have that
+        the file creates created first, and named by their ids."""
         self._create_tags(part)
-        links = self._write_tags(part, self._tag_ids)
+        ids = self._tag_ids
+        for model, columns, made in rows:
+            if ids and "tag_id" in columns:
+                at = columns.index("tag_id")
+                made = (row if row[at].__class__ is int else (*row[:at], ids[row[at]], *row[at + 1 :]) for row in made)
+            database.insert(model, columns, made)
+
+    def _write_related(self, part: list[Planned]) -> None:
+        """Stored contacts' new tags and extra fields, their changed extra
+        fields, and the history of all three: what each contact and extra
+        field is now, by this import."""
+        self._create_tags(part)
+        self._write_tags(part, self._tag_ids)
         created_extras, changed_extras = self._write_extras(part)
-        contacts = [p.contact for p in part]
-        # A new contact's tags are the links just written; a stored one's are read.
-        history_bulk_record(contacts=contacts, created=created, tag_links=links if created else None)
+        # Their tags are read: the links written and those they had.
+        history_bulk_record(contacts=[p.contact for p in part])
         custom_fields_bulk_record(fields=created_extras, created=True)
         custom_fields_bulk_record(fields=changed_extras)
 
     @staticmethod
-    def _write_tags(planned: list[Planned], tag_ids: dict) -> list[tuple]:
-        """Tags are only added, never removed. Returns the (id, contact id,
-        tag id) rows written."""
+    def _write_tags(planned: list[Planned], tag_ids: dict) -> None:
+        """Tags are only added, never removed."""
         links = [(p.contact.pk, tag_ids[key] if isinstance(key, tuple) else key) for p in planned for key in p.added_tags()]
         Through = Contact.tags.through
         links = [(pk, contact_id, tag_id) for pk, (contact_id, tag_id) in zip(database.allocate_ids(Through, len(links)), links, strict=True)]
         database.insert(Through, ["id", "contact_id", "tag_id"], links)
-        return links
+
+    def _write_extras(self, planned: list[Planned]) -> tuple[list, list]:
+        """Returns the extra fields created and those changed."""
+        created = self._created_extras(planned)
+        database.insert(CustomField, ["id", "contact_id", "name", "value"], ((e.pk, e.contact_id, e.name, e.value) for e in created))
+        changed = [extra for p in planned if p.changed_extras for extra in p.extras if extra.key in p.changed_extras]
+        database.update_rows(CustomField, changed, ["value"])
+        return created, changed
 
     @staticmethod
-    def _write_extras(planned: list[Planned]) -> tuple[list, list]:
-        """Returns the extra fields created and those changed."""
+    def _created_extras(planned: list[Planned]) -> list:
+        """The extra fields the part creates, their ids drawn."""
         created = []
         for p in planned:
             for extra in p.created_extras():
@@ -162,10 +208,16 @@ class PlanWriter:
                 created.append(extra)
         for extra, pk in zip(created, database.allocate_ids(CustomField, len(created)), strict=True):
             extra.pk = pk
-        database.insert(CustomField, ["id", "contact_id", "name", "value"], ((e.pk, e.contact_id, e.name, e.value) for e in created))
-        changed = [extra for p in planned if p.changed_extras for extra in p.extras if extra.key in p.changed_extras]
-        database.update_rows(CustomField, changed, ["value"])
-        return created, changed
+        return created
+
+
+@dataclass(slots=True)
+class SentRows:
+    """A chunk's new contacts as the planner sent them, and every row they
+    write, in order."""
+
+    planned: list[Planned]
+    rows: list[Rows]
 
 
 def _take(items: deque, count: int) -> list:
@@ -202,7 +254,9 @@ class ConcurrentWriter(threading.Thread):
         self.error: BaseException | None = None
 
     def send(self, part: list[Planned], rows: list[tuple]) -> None:
-        self._put((part, rows))
+        """Called by the planner: the part's rows are made here, in its
+        thread (see PlanWriter.sent_rows)."""
+        self._put(self._plan_writer.sent_rows(part, rows))
         if self.error is not None:
             raise self.error
 
@@ -234,7 +288,7 @@ class ConcurrentWriter(threading.Thread):
                 while (item := self._queue.get()) is not self._DONE:
                     if item is self._ABANDON:
                         raise _Abandoned
-                    self._plan_writer.write_sent(*item)
+                    self._plan_writer.write_sent(item)
                 self._finish(self._plan_writer)
         except _Abandoned:
             pass
