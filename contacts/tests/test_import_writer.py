@@ -197,3 +197,46 @@ def test_an_import_inside_a_callers_transaction_is_part_of_it(writers):
         raise RuntimeError("the caller changed its mind")
     assert writers == []
     assert not Contact.objects.exists()
+
+
+def test_two_imports_creating_the_same_new_tags_in_opposite_orders_both_finish(writers, monkeypatch):
+    """Each writer creates a file's new tag when the first chunk that has it
+    is written, and holds it until its import commits: A holds "Xtag" and
+    needs "Ytag" while B holds "Ytag" and needs "Xtag". PostgreSQL undoes
+    one of them (a deadlock); that import runs again and uses the tags the
+    other created."""
+    from contacts.models import Tag
+
+    barrier = threading.Barrier(2)
+    met = []
+    real = writing.PlanWriter._create_tags
+
+    def create(self, planned):
+        real(self, planned)
+        if self._tag_ids and len(met) < 2 and self not in met:
+            met.append(self)
+            barrier.wait(timeout=20)  # both writers hold their first new tag
+
+    monkeypatch.setattr(writing.PlanWriter, "_create_tags", create)
+    a = [HEADER, ["A1", "11911110001", "", "", "Xtag", ""], ["A2", "11911110002", "", "", "", ""], ["A3", "11911110003", "", "", "Ytag", ""]]
+    b = [HEADER, ["B1", "11922220001", "", "", "Ytag", ""], ["B2", "11922220002", "", "", "", ""], ["B3", "11922220003", "", "", "Xtag", ""]]
+    results, errors = [], []
+
+    def import_(rows):
+        try:
+            results.append(run(rows).counts()["created"])
+        except Exception as error:  # noqa: BLE001 (shown by the assertion)
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=import_, args=(rows,)) for rows in (a, b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and results == [3, 3]
+    assert len(writers) == 3  # one import ran twice
+    assert sorted(Tag.objects.values_list("name", flat=True)) == ["Xtag", "Ytag"]
+    tags_of = {contact.name: sorted(tag.name for tag in contact.tags.all()) for contact in Contact.objects.prefetch_related("tags")}
+    assert tags_of == {"A1": ["Xtag"], "A2": [], "A3": ["Ytag"], "B1": ["Ytag"], "B2": [], "B3": ["Xtag"]}

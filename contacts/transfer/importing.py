@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
@@ -141,8 +141,16 @@ def import_file(*, read: Callable[[], Table], attempts: int = 3, **options) -> I
     Telegram id or CPF/CNPJ it was about to create was saved first (a sync,
     an inbound message: the import then updates that one)."""
     # Each attempt writes in a transaction of its own (a savepoint in the
-    # caller's), so a lost race leaves nothing behind to undo.
-    return database.retrying(lambda: import_contacts(table=read(), **options), on=(ContactsChanged, IntegrityError), attempts=attempts)
+    # caller's), so a lost race leaves nothing behind to undo. A deadlock
+    # is such a race too: two imports on PostgreSQL write as they plan,
+    # each holding the new contacts and tags of its chunks so far, and the
+    # database undoes one when they wait for each other.
+    return database.retrying(
+        lambda: import_contacts(table=read(), **options),
+        on=(ContactsChanged, IntegrityError, OperationalError),
+        when=lambda error: not isinstance(error, OperationalError) or database.is_transient(error),
+        attempts=attempts,
+    )
 
 
 def import_contacts(

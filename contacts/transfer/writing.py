@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 
 from contacts_portal import database
 
@@ -110,10 +110,18 @@ class PlanWriter:
 
     def _create_tags(self, planned: list[Planned]) -> None:
         """The tags the file names that do not exist yet, created as the
-        first contact that has one is written."""
+        first contact that has one is written. One another import or a
+        user created meanwhile (its insert waited for theirs to commit) is
+        that one."""
         ids = self._tag_ids
         for key in dict.fromkeys(key for p in planned for key in p.tags if isinstance(key, tuple) and key not in ids):
-            tag = Tag.objects.filter(name__iexact=key[2]).first() or Tag.objects.create(name=key[2])
+            tag = Tag.objects.filter(name__iexact=key[2]).first()
+            if tag is None:
+                try:
+                    with transaction.atomic():
+                        tag = Tag.objects.create(name=key[2])
+                except IntegrityError:
+                    tag = Tag.objects.get(name__iexact=key[2])
             ids[key] = tag.pk
 
     @staticmethod
