@@ -33,6 +33,15 @@ README ("Production").
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# gunicorn's control socket (for `gunicornc`) is one path per user unless
+# set, and a machine runs two pools (README "Production"): the second took
+# the first's socket away, and the two logged an error when they started
+# together. One socket per address, in gunicorn's own folder for them.
+_runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or os.path.join(
+    _runtime if os.path.isdir(_runtime) else os.path.join(os.path.expanduser("~"), ".gunicorn"),
+    "gunicorn-" + "".join(c if c.isalnum() else "-" for c in bind) + ".ctl",
+)
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
