@@ -155,14 +155,12 @@ class PlanWriter:
         three (what each contact and extra field is, by this import), as
         rows to write, their ids drawn. A tag the file creates is named by
         its key (see _write_rows)."""
-        Through = Contact.tags.through
-        links = [(p.contact.pk, key) for p in part for key in p.added_tags()]
-        links = [(pk, contact_id, key) for pk, (contact_id, key) in zip(database.allocate_ids(Through, len(links)), links, strict=True)]
-        extras = self._created_extras(part)
+        links = _links(part)
+        extras = _created_extras(part)
         history_model, columns, records, _ids = history_rows(model=CustomField, objects=extras, history_type="+")
         return [
-            (Through, ["id", "contact_id", "tag_id"], links),
-            (CustomField, ["id", "contact_id", "name", "value"], [(e.pk, e.contact_id, e.name, e.value) for e in extras]),
+            (Contact.tags.through, LINK_COLUMNS, links),
+            (CustomField, EXTRA_COLUMNS, _extra_values(extras)),
             *history_bulk_rows(contacts=[p.contact for p in part], history_type="+", tag_links=links),
             (history_model, columns, records),
         ]
@@ -179,44 +177,45 @@ class PlanWriter:
             database.insert(model, columns, made)
 
     def _write_related(self, part: list[Planned]) -> None:
-        """Stored contacts' new tags and extra fields, their changed extra
-        fields, and the history of all three: what each contact and extra
-        field is now, by this import."""
-        self._create_tags(part)
-        self._write_tags(part, self._tag_ids)
-        created_extras, changed_extras = self._write_extras(part)
+        """Stored contacts' new tags (only added, never removed) and extra
+        fields, their changed extra fields, and the history of all three:
+        what each contact and extra field is now, by this import."""
+        created = _created_extras(part)
+        self._write_rows(part, [(Contact.tags.through, LINK_COLUMNS, _links(part)), (CustomField, EXTRA_COLUMNS, _extra_values(created))])
+        changed = [extra for p in part if p.changed_extras for extra in p.extras if extra.key in p.changed_extras]
+        database.update_rows(CustomField, changed, ["value"])
         # Their tags are read: the links written and those they had.
         history_bulk_record(contacts=[p.contact for p in part])
-        custom_fields_bulk_record(fields=created_extras, created=True)
-        custom_fields_bulk_record(fields=changed_extras)
+        custom_fields_bulk_record(fields=created, created=True)
+        custom_fields_bulk_record(fields=changed)
 
-    @staticmethod
-    def _write_tags(planned: list[Planned], tag_ids: dict) -> None:
-        """Tags are only added, never removed."""
-        links = [(p.contact.pk, tag_ids[key] if isinstance(key, tuple) else key) for p in planned for key in p.added_tags()]
-        Through = Contact.tags.through
-        links = [(pk, contact_id, tag_id) for pk, (contact_id, tag_id) in zip(database.allocate_ids(Through, len(links)), links, strict=True)]
-        database.insert(Through, ["id", "contact_id", "tag_id"], links)
 
-    def _write_extras(self, planned: list[Planned]) -> tuple[list, list]:
-        """Returns the extra fields created and those changed."""
-        created = self._created_extras(planned)
-        database.insert(CustomField, ["id", "contact_id", "name", "value"], ((e.pk, e.contact_id, e.name, e.value) for e in created))
-        changed = [extra for p in planned if p.changed_extras for extra in p.extras if extra.key in p.changed_extras]
-        database.update_rows(CustomField, changed, ["value"])
-        return created, changed
+LINK_COLUMNS = ["id", "contact_id", "tag_id"]
+EXTRA_COLUMNS = ["id", "contact_id", "name", "value"]
 
-    @staticmethod
-    def _created_extras(planned: list[Planned]) -> list:
-        """The extra fields the part creates, their ids drawn."""
-        created = []
-        for p in planned:
-            for extra in p.created_extras():
-                extra.contact_id = p.contact.pk
-                created.append(extra)
-        for extra, pk in zip(created, database.allocate_ids(CustomField, len(created)), strict=True):
-            extra.pk = pk
-        return created
+
+def _links(part: list[Planned]) -> list[tuple]:
+    """The tag rows the part's contacts gain (id, contact id, tag id or the
+    key of a tag the file creates), their ids drawn."""
+    links = [(p.contact.pk, key) for p in part for key in p.added_tags()]
+    ids = database.allocate_ids(Contact.tags.through, len(links))
+    return [(pk, contact_id, key) for pk, (contact_id, key) in zip(ids, links, strict=True)]
+
+
+def _created_extras(part: list[Planned]) -> list:
+    """The extra fields the part creates, their ids drawn."""
+    created = []
+    for p in part:
+        for extra in p.created_extras():
+            extra.contact_id = p.contact.pk
+            created.append(extra)
+    for extra, pk in zip(created, database.allocate_ids(CustomField, len(created)), strict=True):
+        extra.pk = pk
+    return created
+
+
+def _extra_values(extras: list) -> list[tuple]:
+    return [(e.pk, e.contact_id, e.name, e.value) for e in extras]
 
 
 @dataclass(slots=True)
