@@ -8,6 +8,8 @@ it runs on.
 - inserting many rows (insert, Inserter: COPY, or executemany): the ORM's
   bulk_create compiles every value of every row in Python; one row on a
   hot path (insert_one), with a statement composed once per model;
+- a statement every request of a kind runs, planned once per connection
+  (hot_cursor: a prepared statement, or a plain cursor);
 - several writes in one statement, each taking the rows another returned
   (writes_in_with, insert_select_sql: a WITH of INSERTs, or a statement
   at a time);
@@ -33,6 +35,7 @@ Why each trick pays is measured in benchmarks/ and told in its README.
 """
 
 import logging
+from importlib.util import find_spec
 import time
 from functools import cache
 from collections.abc import Callable, Iterable
@@ -136,6 +139,40 @@ def row_values(obj: models.Model, fields: list) -> list:
     """The values of `fields` of a new instance as an INSERT sends them
     (defaults and auto_now filled in, as save() would)."""
     return [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
+
+
+def hot_cursor():
+    """A cursor whose statements PostgreSQL plans once per connection and
+    then only runs (a prepared statement, server-side parameters), for the
+    few statements a busy endpoint runs on every request; elsewhere, and
+    when DATABASE_PREPARED_STATEMENTS is off (a pooler that cannot keep
+    them), a plain cursor. Errors, execute_wrappers and query logging are
+    Django's, as for connection.cursor()."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = _PreparingCursor(connection.connection)
+        # As Django's create_cursor: the connection's time zone for the
+        # timestamps read, when the connection's own differs.
+        if connection.timezone != connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
+            register_tzloader(connection.timezone, cursor)
+        return connection._prepare_cursor(cursor)
+
+
+if find_spec("psycopg"):
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    class _PreparingCursor(ServerBindingCursor):
+        """Prepares what it runs, when the connection allows it (psycopg's
+        prepare_threshold set, see settings): Django's own cursors bind
+        parameters on the client and are never prepared."""
+
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            return super().execute(query, params, prepare=prepare, binary=binary)
 
 
 def writes_in_with() -> bool:

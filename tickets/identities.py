@@ -34,7 +34,7 @@ def lid_known(lid: str) -> tuple[int | None, str] | None:
     was never seen. Written out in SQL: every message addressed by LID
     asks it."""
     table = connection.ops.quote_name(ContactIdentity._meta.db_table)
-    with connection.cursor() as cursor:
+    with database.hot_cursor() as cursor:
         cursor.execute(f"SELECT contact_id, number FROM {table} WHERE kind = %s AND value = %s", [LID, lid])
         return cursor.fetchone()
 

@@ -135,7 +135,7 @@ def _conversation_by(*, channel: Channel, identity, now, field: str | None = Non
     field = field or channel.provider.contact_field
     cutoff = connection.ops.adapt_datetimefield_value(now - ACTIVITY_RESOLUTION)
     params = [cutoff, channel.pk, identity] if field == "id" else [cutoff, channel.pk, identity, field, identity]
-    with connection.cursor() as cursor:
+    with database.hot_cursor() as cursor:
         cursor.execute(_conversation_sql(field), params)
         return cursor.fetchone()
 
@@ -147,7 +147,7 @@ def _conversation_and_lid(*, channel: Channel, identity: str, lid: str, now) -> 
     field = channel.provider.contact_field
     cutoff = connection.ops.adapt_datetimefield_value(now - ACTIVITY_RESOLUTION)
     params = [cutoff, ContactIdentity.Kind.LID, lid, identity, field, identity, channel.pk]
-    with connection.cursor() as cursor:
+    with database.hot_cursor() as cursor:
         cursor.execute(_conversation_sql(field, with_lid=True), params)
         row = cursor.fetchone()
     found = row[:4] if row[0] is not None else None
@@ -366,7 +366,7 @@ def _join_conversation(
     if file is not None:
         params += database.row_values(file, _file_sql()[0])
     params += [stamp, stamp, stamp]
-    with connection.cursor() as cursor:
+    with database.hot_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if file is not None:
@@ -594,7 +594,7 @@ def _first_message_at_once(
     if file is not None:
         params += database.row_values(file, _file_sql()[0])
     params += [identity, channel.pk, *([] if identity else [inbound.chat_id])]
-    with connection.cursor() as cursor:
+    with database.hot_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

@@ -25,6 +25,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from audit.recording import Source, recording
+from contacts_portal import database
 
 from .identities import pairs_reveal
 from .inbound import InvalidPayload
@@ -53,7 +54,7 @@ def channel_by_id(channel_id: int) -> Channel | None:
     if not 0 < channel_id < 2**63:
         return None
     columns, sql = _channel_sql()
-    with connection.cursor() as cursor:
+    with database.hot_cursor() as cursor:
         cursor.execute(sql, [channel_id])
         row = cursor.fetchone()
     if row is None:

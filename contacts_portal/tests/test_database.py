@@ -8,7 +8,7 @@ from django.db.models import CharField, Value
 
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory, TagFactory
-from contacts_portal.database import BULK_CACHE_KIB, bulk_writing, insert_with_children, is_transient, lock_until_commit, lower_backend_priority, retrying
+from contacts_portal.database import BULK_CACHE_KIB, bulk_writing, hot_cursor, insert_with_children, is_transient, lock_until_commit, lower_backend_priority, retrying
 
 
 class Flaky:
@@ -158,3 +158,53 @@ def test_a_bulk_write_has_a_larger_page_cache_on_its_connection_and_gives_it_bac
         assert cache_size() == -BULK_CACHE_KIB
         raise RuntimeError("the write failed")
     assert cache_size() == before
+
+
+def prepared_runs(sql: str) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT custom_plans + generic_plans FROM pg_prepared_statements WHERE statement = %s", [sql.replace("%s", "$1")])
+        row = cursor.fetchone()
+    return row and row[0]
+
+
+@pytest.mark.django_db
+def test_a_hot_statement_is_planned_once_then_only_run_and_reads_what_a_plain_cursor_reads():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no prepared statements")
+    ContactFactory(name="Ana", number="5511987654321")
+    sql = "SELECT name, number, created_at FROM contacts_contact WHERE number = %s"
+
+    for _ in range(3):
+        with hot_cursor() as cursor:
+            cursor.execute(sql, ["5511987654321"])
+            hot = cursor.fetchall()
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["5511987654321"])
+        assert hot == cursor.fetchall()
+    assert prepared_runs(sql) == 3
+
+
+@pytest.mark.django_db
+def test_a_hot_statement_is_not_prepared_where_prepared_statements_are_off():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no prepared statements")
+    connection.ensure_connection()
+    threshold = connection.connection.prepare_threshold
+    connection.connection.prepare_threshold = None  # DATABASE_PREPARED_STATEMENTS=off
+    try:
+        with hot_cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM contacts_contact WHERE number = %s", ["5511987654321"])
+            assert cursor.fetchone() == (0,)
+    finally:
+        connection.connection.prepare_threshold = threshold
+    assert prepared_runs("SELECT count(*) FROM contacts_contact WHERE number = %s") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hot_statements_errors_are_djangos_as_a_plain_cursors_are():
+    contact = ContactFactory(number="5511987654321")
+    with pytest.raises(IntegrityError):
+        with hot_cursor() as cursor:
+            cursor.execute("UPDATE contacts_contact SET number = %s WHERE id = %s", ["5511987654321", ContactFactory().pk])
+    assert Contact.objects.get(number="5511987654321") == contact

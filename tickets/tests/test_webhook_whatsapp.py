@@ -72,6 +72,21 @@ def test_a_known_contacts_first_message_opens_its_agents_ticket_in_one_statement
     assert ticket.last_message_at == ticket.created_at == ticket.messages.get().created_at
 
 
+@pytest.mark.skipif("not database.writes_in_with()", reason="SQLite has no statements to prepare")
+def test_the_statements_every_message_runs_are_planned_once_per_connection(client, whatsapp):
+    ContactFactory(number="5511987654321")
+    for n in range(3):
+        deliver(client, whatsapp, message_id=f"3EB0{n:016X}", text=f"Mensagem {n}")
+
+    with database.hot_cursor() as cursor:
+        cursor.execute("SELECT statement, custom_plans + generic_plans FROM pg_prepared_statements WHERE from_sql IS FALSE")
+        executions = {statement.split(" ", 1)[0] + " " + statement.split(" ", 2)[1]: runs for statement, runs in cursor.fetchall()}
+    # The channel's read, and the message's statement with its conversation.
+    assert executions.get('SELECT "id",', 0) >= 3
+    assert executions.get("WITH conv", 0) >= 3
+    assert Message.objects.count() == 3
+
+
 @pytest.mark.skipif("not database.writes_in_with()", reason="SQLite writes a statement at a time")
 def test_a_known_contacts_first_message_by_a_new_lid_claims_it_then_opens_the_ticket_in_one_statement(
     client, whatsapp, django_assert_num_queries
