@@ -80,6 +80,27 @@ def _pair(*, lid: str, phone: str, seen: str, place: str) -> list[int] | None:
     return merge
 
 
+def same_person(first: str, second: str) -> bool:
+    """Whether two senders as messages name them (a phone number, or a
+    "…@lid" address when the number was not sent) are one person: the
+    same, or a LID whose number the gateway revealed, or whose contact has
+    it, beside that number. A message that came by LID alone and its
+    edit that came with the number are one sender's."""
+    if first == second:
+        return True
+    lids = [user for user, _, server in (sender.partition("@") for sender in (first, second)) if server == "lid"]
+    phones = [sender for sender in (first, second) if sender.isdigit()]
+    if len(lids) != 1 or len(phones) != 1:
+        return False
+    known = lid_known(lids[0])
+    if known is None:
+        return False
+    contact_id, number = known
+    if number == phones[0]:
+        return True
+    return contact_id is not None and Contact.objects.filter(pk=contact_id, number=phones[0]).exists()
+
+
 def number_holder(phone: str) -> int | None:
     """The contact with this number, or that a merge left it to."""
     holder = Contact.objects.filter(unique_value("number", phone)).values_list("pk", flat=True).order_by("pk").first()

@@ -7,7 +7,9 @@ message from a known contact joins that contact's open Ticket on the channel.
 Messages from unknown senders wait, unlinked, for "Sincronizar".
 """
 
+import operator
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -407,18 +409,19 @@ class Message(models.Model):
     def __str__(self):
         return f"{self.sender_name or self.sender_id}: {self.body[:50]}"
 
-    def allows_edit(self, inbound) -> bool:
+    def allows_edit(self, inbound, *, same_sender: Callable[[str, str], bool] = operator.eq) -> bool:
         """Whether an edit (an Inbound with edited set) may replace this
         message's text: it comes from the message's own sender. Ours are
-        edited by us only; anyone else's by their sender (sender_id), or,
-        when the edit says only which 1:1 chat its editor addressed, by the
-        other person of that chat: not this message's chat, which is the
-        address we write to."""
+        edited by us only; anyone else's by their sender (sender_id, as
+        `same_sender` compares two senders' ids), or, when the edit says
+        only which 1:1 chat its editor addressed, by the other person of
+        that chat: not this message's chat, which is the address we write
+        to."""
         if inbound.editor_addressed:
             return not self.from_me and not self.is_group and inbound.editor_addressed != self.chat_id
         if inbound.edit_from_me:
             return self.from_me
-        return not self.from_me and bool(inbound.editor_id) and inbound.editor_id == self.sender_id
+        return not self.from_me and bool(inbound.editor_id) and same_sender(inbound.editor_id, self.sender_id)
 
     @property
     def can_retry(self) -> bool:

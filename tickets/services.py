@@ -650,7 +650,7 @@ def _already_stored(*, channel: Channel, inbound: Inbound, now) -> None:
         message = Message.objects.select_for_update().filter(channel=channel, external_id=inbound.external_id).first()
         # An edit of a message whose content the retention policy removed
         # would bring the content back.
-        if message is None or message.content_removed_at is not None or not message.allows_edit(inbound):
+        if message is None or message.content_removed_at is not None or not message.allows_edit(inbound, same_sender=identities.same_person):
             return
         if (message.kind, message.body) == (inbound.kind, inbound.body):
             return

@@ -129,10 +129,11 @@ class Own(NamedTuple):
     lids: frozenset[str] = frozenset()
 
     def strip(self, person: Person) -> Person:
-        return person._replace(
-            phone="" if person.phone in self.phones else person.phone,
-            lid="" if person.lid in self.lids else person.lid,
-        )
+        """The person without our addresses: one of them makes the other
+        address beside it ours too (our LID beside our number)."""
+        if person.phone in self.phones or person.lid in self.lids:
+            return person._replace(phone="", lid="")
+        return person
 
 
 def person_of(fields: dict, names: tuple[str, ...], own: Own = Own()) -> Person:
@@ -495,6 +496,12 @@ def _evolution_edit(item) -> Inbound | None:
 STORED_EVOLUTION_EVENTS = ("messages.upsert", "send.message")
 # Events whose entries may pair a LID with its phone number.
 LISTING_EVOLUTION_EVENTS = ("contacts.upsert", "contacts.update", "chats.upsert", "chats.update")
+# What the channel asks its gateway to send (set_webhook; README): the
+# messages and their edits, and the contact and chat events, which reveal
+# the numbers of people known by LID.
+EVOLUTION_WEBHOOK_EVENTS = [
+    "MESSAGES_UPSERT", "MESSAGES_EDITED", "SEND_MESSAGE", "CONTACTS_UPSERT", "CONTACTS_UPDATE", "CHATS_UPSERT", "CHATS_UPDATE"
+]
 
 
 def evolution_event(payload) -> str:
@@ -706,7 +713,7 @@ class EvolutionGateway(Gateway):
                     "headers": {"apikey": secret},
                     "byEvents": False,
                     "base64": False,
-                    "events": ["MESSAGES_UPSERT", "MESSAGES_EDITED", "SEND_MESSAGE"],
+                    "events": EVOLUTION_WEBHOOK_EVENTS,
                 }
             },
         )

@@ -108,7 +108,9 @@ def test_registering_the_webhook_tells_evolution_api_where_and_with_which_secret
                 "headers": {"apikey": "segredo-do-webhook-123"},
                 "byEvents": False,
                 "base64": False,
-                "events": ["MESSAGES_UPSERT", "MESSAGES_EDITED", "SEND_MESSAGE"],
+                "events": [
+                    "MESSAGES_UPSERT", "MESSAGES_EDITED", "SEND_MESSAGE", "CONTACTS_UPSERT", "CONTACTS_UPDATE", "CHATS_UPSERT", "CHATS_UPDATE"
+                ],
             }
         },
     ).respond_with_json({"webhook": {"instanceName": "vendas loja", "webhook": {"enabled": True}}}, status=201)

@@ -23,7 +23,7 @@ from tickets.models import Message, Ticket
 from tickets.sync import sync_contacts
 
 from . import payloads
-from .conftest import WHATSAPP_SECRET
+from .conftest import TELEGRAM_SECRET, WHATSAPP_SECRET
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -71,12 +71,12 @@ def _meeting_first(meet, write):
     return meeting
 
 
-def post_at_once(channel, bodies):
+def post_at_once(channel, bodies, **headers):
     responses = []
 
     def post(body):
         url = reverse("tickets:webhook", args=[channel.pk])
-        responses.append(Client().post(url, json.dumps(body), content_type="application/json"))
+        responses.append(Client().post(url, json.dumps(body), content_type="application/json", headers=headers))
 
     assert run_threads(*(lambda body=body: post(body) for body in bodies)) == []
     return responses
@@ -118,6 +118,25 @@ def test_20_first_messages_of_one_new_sender_at_once_make_one_contact_and_one_ti
     ticket = Ticket.objects.get()
     assert ticket.contact == contact
     assert ticket.messages.count() == NEW_SENDER_DELIVERIES
+    assert contact.history.count() == 1
+
+
+def test_20_deliveries_of_a_new_telegram_users_messages_at_once_make_one_contact_one_ticket_and_each_message_once(
+    telegram, monkeypatch
+):
+    meet_before_writing(monkeypatch, threading.Barrier(NEW_SENDER_DELIVERIES, timeout=30))
+    # Ten messages, each delivered twice: Telegram retries what it thinks was lost.
+    bodies = [payloads.telegram_update(message_id=100 + n % 10) for n in range(NEW_SENDER_DELIVERIES)]
+
+    responses = post_at_once(telegram, bodies, **{"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+
+    assert [r.status_code for r in responses] == [200] * NEW_SENDER_DELIVERIES
+    assert sum(r.json()["stored"] for r in responses) == 10
+    contact = Contact.objects.get()
+    assert (contact.telegram_id, contact.name) == ("424242", "João Pereira")
+    ticket = Ticket.objects.get()
+    assert ticket.contact == contact
+    assert sorted(ticket.messages.values_list("external_id", flat=True)) == sorted(f"424242:{100 + n}" for n in range(10))
     assert contact.history.count() == 1
 
 

@@ -152,17 +152,31 @@ def test_a_pair_revealed_before_anyone_wrote_gives_the_lid_only_sender_their_num
     assert Message.objects.get().chat_identity == PHONE
 
 
-def test_a_group_participants_pair_is_remembered(client, whatsapp):
-    say(
-        client,
-        whatsapp,
-        remote_jid="120363025246125888@g.us",
-        participant=f"{LID}@lid",
-        participantAlt=f"{PHONE}@s.whatsapp.net",
-    )
+@pytest.mark.parametrize(
+    "author",
+    [
+        {"participant": f"{LID}@lid", "participantAlt": f"{PHONE}@s.whatsapp.net"},  # 2.3.6
+        {"participant": f"{PHONE}@s.whatsapp.net", "participantAlt": f"{LID}@lid", "addressingMode": "pn"},  # 2.4.0
+        {"participant": f"{LID}@lid", "participantPn": f"{PHONE}@s.whatsapp.net"},  # older builds
+    ],
+    ids=["2.3.6", "2.4.0", "participantPn"],
+)
+def test_a_group_participants_pair_is_remembered(client, whatsapp, author):
+    say(client, whatsapp, remote_jid="120363025246125888@g.us", **author)
     assert lid_row().number == PHONE
+    message = Message.objects.get()
+    assert (message.sender_id, message.chat_identity, message.is_group) == (PHONE, "120363025246125888", True)
     say(client, whatsapp, remote_jid=f"{LID}@lid", push_name="Bia")
     assert Contact.objects.get(is_group=False).number == PHONE
+    say(client, whatsapp, remote_jid=f"{LID}@lid", push_name="Bia")
+    assert Contact.objects.get(is_group=False).number == PHONE
+
+
+def test_a_237_group_message_with_the_phone_in_both_fields_names_its_author_by_number(client, whatsapp):
+    phone_jid = f"{PHONE}@s.whatsapp.net"
+    say(client, whatsapp, remote_jid="120363025246125888@g.us", participant=phone_jid, participantAlt=phone_jid)
+    assert Message.objects.get().sender_id == PHONE
+    assert not ContactIdentity.objects.exists()
 
 
 def test_a_lid_contact_that_has_another_number_keeps_it_and_learns_the_new_one(client, whatsapp):

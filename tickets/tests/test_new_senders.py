@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from contacts.history import contact_timeline
-from contacts.models import Contact
+from contacts.models import Contact, ContactIdentity
 from contacts.tests.factories import ContactFactory, WalletFactory
 from tickets.models import Message, Ticket
 
@@ -140,8 +140,10 @@ def test_a_channel_whose_groups_open_tickets_makes_a_new_group_a_contact_with_a_
 )
 def test_the_business_own_number_never_becomes_a_contact(client, whatsapp, key):
     evolution_says(client, whatsapp, push_name="Loja", **key)
-    assert not Contact.objects.filter(number=payloads.OUR_NUMBER).exists()
-    assert not Ticket.objects.filter(contact__number=payloads.OUR_NUMBER).exists()
+    # Nor its LID beside it: no contact, no ticket, no address remembered.
+    assert not Contact.objects.exists()
+    assert not Ticket.objects.exists()
+    assert not ContactIdentity.objects.exists()
     assert Message.objects.count() == 1  # kept all the same
 
 

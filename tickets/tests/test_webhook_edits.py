@@ -145,6 +145,34 @@ def test_a_group_edit_applies_for_its_author_only(client, whatsapp):
     assert Message.objects.get().body == "Pago, via Pix"
 
 
+@pytest.mark.parametrize("number_known", ["revealed before", "in the edit itself"])
+def test_an_edit_by_number_of_a_message_that_came_by_lid_alone_applies(client, whatsapp, number_known):
+    lid, phone = "205432167890123", "5511987654321"
+    post(client, whatsapp, payloads.upsert(WHATSAPP_SECRET, remote_jid=f"{lid}@lid", message_id="3EB0LIDE0001", text="Quero 2"))
+    assert Message.objects.get().sender_id == f"{lid}@lid"
+    if number_known == "revealed before":
+        post(client, whatsapp, payloads.evolution("contacts.update", [{"id": f"{phone}@s.whatsapp.net", "lid": f"{lid}@lid"}], apikey=WHATSAPP_SECRET))
+        envelope = {"remote_jid": f"{phone}@s.whatsapp.net"}
+    else:
+        envelope = {"remote_jid": f"{lid}@lid", "remoteJidAlt": f"{phone}@s.whatsapp.net"}
+
+    post(client, whatsapp, payloads.edit_upsert(WHATSAPP_SECRET, "3EB0LIDE0001", "Quero 3", addressed=OUR_JID, **envelope))
+
+    message = Message.objects.get(external_id="3EB0LIDE0001")
+    assert (message.body, list(message.edits.values_list("body", flat=True))) == ("Quero 3", ["Quero 2"])
+
+
+def test_an_edit_by_another_number_of_a_message_that_came_by_lid_alone_is_refused(client, whatsapp):
+    lid = "205432167890123"
+    post(client, whatsapp, payloads.upsert(WHATSAPP_SECRET, remote_jid=f"{lid}@lid", message_id="3EB0LIDE0002", text="Quero 2"))
+    post(client, whatsapp, payloads.evolution("contacts.update", [{"id": "5511987654321@s.whatsapp.net", "lid": f"{lid}@lid"}], apikey=WHATSAPP_SECRET))
+
+    forged = payloads.edit_upsert(WHATSAPP_SECRET, "3EB0LIDE0002", "Quero 30", addressed=OUR_JID, remote_jid="5521911112222@s.whatsapp.net")
+    post(client, whatsapp, forged)
+
+    assert (Message.objects.get(external_id="3EB0LIDE0002").body, MessageEdit.objects.count()) == ("Quero 2", 0)
+
+
 # Edits of messages never received -------------------------------------------
 
 
