@@ -318,6 +318,8 @@ def looks_like_phone(text: str) -> bool:
 def is_number_name(name: str) -> bool:
     """A contact named only by a number (a phone, a chat id: what the
     conversations give a sender without a profile name): digits, no letter."""
+    if name.replace(" ", "").isalpha():
+        return False  # letters alone, most names: one pass in C instead of two in Python
     return any(ch.isdigit() for ch in name) and not any(ch.isalpha() for ch in name)
 
 

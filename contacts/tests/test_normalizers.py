@@ -9,6 +9,7 @@ from contacts.normalizers import (
     fold,
     format_old_brazilian_mobile,
     format_phone,
+    is_number_name,
     normalize_document,
     normalize_phone,
     normalize_telegram_id,
@@ -226,3 +227,8 @@ def test_fold_and_clean_text_by_table_equal_the_plain_definitions(text):
     decomposed = unicodedata.normalize("NFKD", expected_clean.translate(_APOSTROPHES))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     assert fold(text) == " ".join(stripped.casefold().split())
+
+
+@given(st.text(alphabet=st.characters(categories=["L", "N", "Zs", "P"]), max_size=20) | st.sampled_from(["Maria", "", " ", "5511 98765-4321", "², ³", "Loja 2", "١٢٣"]))
+def test_a_name_is_a_number_when_it_has_digits_and_no_letter(name):
+    assert is_number_name(name) == (any(ch.isdigit() for ch in name) and not any(ch.isalpha() for ch in name))
