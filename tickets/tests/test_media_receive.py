@@ -241,6 +241,14 @@ def test_documents_have_a_cap_of_their_own(client, contact, whatsapp, evolution,
     assert received(client, whatsapp, event, django_capture_on_commit_callbacks).status == "stored"
 
 
+def test_the_caps_are_16_mb_for_photos_voice_notes_and_videos_and_100_mb_for_documents():
+    from tickets.media import cap
+
+    megabyte = 1024 * 1024
+    assert [cap(kind) for kind in ("image", "voice", "audio", "video", "sticker")] == [16 * megabyte] * 5
+    assert cap("document") == 100 * megabyte
+
+
 def test_an_answer_without_the_file_or_not_base64_is_a_failure(client, contact, whatsapp, evolution, django_capture_on_commit_callbacks):
     evolution.expect_request(BASE64_PATH, method="POST").respond_with_json({"mediaType": "imageMessage", "base64": "@@not base64@@"})
     media = received(client, whatsapp, whatsapp_media("imageMessage", {}), django_capture_on_commit_callbacks)
@@ -266,6 +274,24 @@ def test_a_failed_fetch_is_tried_again_and_then_given_up(client, contact, whatsa
     assert (media.status, media.attempts) == ("failed", len(RETRY_DELAYS) + 1)
     assert len(evolution.log) == len(RETRY_DELAYS) + 1
     assert "502" in media.error and media.can_retry
+
+
+def test_a_failed_fetch_waits_30_seconds_2_10_and_60_minutes_between_tries(
+    client, contact, whatsapp, evolution, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tickets import media as media_module
+
+    delays, enqueue = [], media_module.enqueue_fetch
+
+    def recording(media_id, *, delay=None):
+        delays.append(delay)
+        enqueue(media_id, delay=delay)
+
+    monkeypatch.setattr(media_module, "enqueue_fetch", recording)
+    evolution.expect_request(BASE64_PATH, method="POST").respond_with_data("upstream down", status=502)
+    media = received(client, whatsapp, voice_note_event(), django_capture_on_commit_callbacks)
+    assert [delay.total_seconds() for delay in delays if delay] == [30, 120, 600, 3600]
+    assert media.status == "failed"
 
 
 def test_a_fetch_that_fails_once_is_stored_on_the_next_try(client, contact, whatsapp, evolution, django_capture_on_commit_callbacks):
@@ -338,6 +364,28 @@ def test_a_telegram_file_the_bot_api_finds_too_big_is_shown_as_such(client, cont
         client.post(reverse("tickets:webhook", args=[telegram.pk]), json.dumps(update), content_type="application/json", HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=TELEGRAM_SECRET)
     media = MessageMedia.objects.select_related("message").get()
     assert (media.status, media.file_name, media.message.body) == ("too_large", "planta.dwg", "planta")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ({"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}, 400),
+        ({"ok": False, "error_code": 400, "description": "Bad Request: file not found"}, 400),
+        ({"ok": True, "result": {"file_id": "doc", "file_unique_id": "d"}}, 200),  # no file_path: nothing to download
+    ],
+    ids=["invalid file_id", "not found", "no file path"],
+)
+def test_a_file_the_bot_api_no_longer_has_is_shown_as_gone_and_keeps_its_caption(
+    client, contact, telegram, bot, django_capture_on_commit_callbacks, answer
+):
+    body, status = answer
+    bot.expect_request(f"/bot{BOT_TOKEN}/getFile", method="POST").respond_with_json(body, status=status)
+    update = payloads.telegram_update(text=None, document={"file_id": "doc", "file_unique_id": "d", "file_name": "nota.pdf"}, caption="nota fiscal")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("tickets:webhook", args=[telegram.pk]), json.dumps(update), content_type="application/json", HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=TELEGRAM_SECRET)
+    media = MessageMedia.objects.select_related("message").get()
+    assert (media.status, media.attempts, media.message.body) == ("gone", 1, "nota fiscal")
+    assert len(bot.log) == 1  # not tried again
 
 
 def test_a_download_declaring_2_gb_is_refused_before_its_body_is_read(client, contact, telegram, bot, django_capture_on_commit_callbacks):

@@ -80,6 +80,15 @@ def test_another_wallets_agent_gets_404(client, other_agent, other_wallet, ticke
     assert client.get(url(media)).status_code == 404
 
 
+def test_with_strict_wallets_an_agent_gets_no_file_of_a_contact_without_a_wallet(agent_client, contact, whatsapp, settings):
+    contact.wallet = None
+    contact.save()
+    media = message_with(Ticket.objects.create(contact=contact, channel=whatsapp), data=media_files.photo(), content_type="image/jpeg", extension="jpg")
+    assert agent_client.get(url(media)).status_code == 200
+    settings.CONTACTS_STRICT_WALLETS = True
+    assert agent_client.get(url(media)).status_code == 404
+
+
 def test_a_user_who_may_not_see_tickets_is_refused(client, ticket):
     media = message_with(ticket, data=media_files.photo(), content_type="image/jpeg", extension="jpg")
     client.force_login(UserFactory(username="sem-papel"))
