@@ -8,6 +8,7 @@ given up; hostile files are stored as what they are."""
 import base64
 import io
 import json
+import random
 import time
 
 import pytest
@@ -16,6 +17,7 @@ from PIL import Image
 from werkzeug import Response
 
 from contacts.tests.factories import ContactFactory
+from tickets.event_body import MAX_BODY_BYTES
 from tickets.media import RETRY_DELAYS
 from tickets.models import Message, MessageMedia
 
@@ -161,6 +163,67 @@ def test_a_file_sent_inside_the_event_is_stored_without_asking_the_gateway(
     assert (media.status, media.content_type, media.size) == ("stored", "image/jpeg", len(jpeg))
     assert evolution.log == []
     assert "base64" not in media.source
+
+
+def test_a_file_inside_an_event_near_the_event_limit_is_used_whole(client, contact, whatsapp, evolution, django_capture_on_commit_callbacks):
+    jpeg = media_files.photo() + bytes(360_000)  # what follows a JPEG's end is no part of the picture
+    event = whatsapp_media("imageMessage", {"mimetype": "image/jpeg", "caption": "nota"}, base64=base64.b64encode(jpeg).decode())
+    assert 480 * 1024 < len(json.dumps(event)) < MAX_BODY_BYTES
+    media = received(client, whatsapp, event, django_capture_on_commit_callbacks)
+    assert (media.status, media.size, media.message.body) == ("stored", len(jpeg), "nota")
+    assert evolution.log == []
+
+
+def large_photo_event() -> tuple[dict, bytes]:
+    """A photo event as Evolution API sends it with "webhook base64" on, of
+    about 2 MB (the photo inline), and the photo the gateway has."""
+    inline = random.Random(7).randbytes(1_600_000)  # what the event carries: not what the gateway answers
+    event = whatsapp_media(
+        "imageMessage", {"mimetype": "image/jpeg", "caption": "Segue o comprovante", "fileLength": str(len(inline))}, base64=base64.b64encode(inline).decode()
+    )
+    return event, media_files.photo()
+
+
+def post_raw(client, channel, body: bytes):
+    return client.post(reverse("tickets:webhook", args=[channel.pk]), body, content_type="application/json")
+
+
+def assert_kept_and_fetched_from_the_gateway(client, channel, body: bytes, jpeg: bytes, evolution, capture):
+    with capture() as enqueued:
+        assert post_raw(client, channel, body).status_code == 200
+    media = MessageMedia.objects.select_related("message__ticket").get()
+    assert (media.status, media.message.body, media.message.ticket.contact.number) == ("pending", "Segue o comprovante", "5511987654321")
+    assert "base64" not in media.source  # no cut-off file is left for the job to take
+    assert evolution.log == []
+    for callback in enqueued:
+        callback()
+    media.refresh_from_db()
+    assert (media.status, media.content_type, media.size) == ("stored", "image/jpeg", len(jpeg))
+    with media.file.open("rb") as stored:
+        assert stored.read() == jpeg
+    asked = json.loads(evolution.log[0][0].data)
+    assert asked["message"]["key"]["id"] == "3EB0MEDIA0001" and "base64" not in asked["message"]
+
+
+def test_a_photo_event_of_2_mb_keeps_its_message_and_the_photo_is_fetched_from_the_gateway(
+    client, contact, whatsapp, evolution, django_capture_on_commit_callbacks
+):
+    event, jpeg = large_photo_event()
+    body = json.dumps(event).encode()
+    assert len(body) > 2 * 1024 * 1024
+    evolution.expect_request(BASE64_PATH, method="POST").respond_with_json(base64_answer(jpeg, "image/jpeg"))
+    assert_kept_and_fetched_from_the_gateway(client, whatsapp, body, jpeg, evolution, django_capture_on_commit_callbacks)
+
+
+def test_a_large_photo_event_with_escaped_slashes_and_spaces_around_the_colon_is_kept_too(
+    client, contact, whatsapp, evolution, django_capture_on_commit_callbacks
+):
+    event, jpeg = large_photo_event()
+    # "/" is only ever inside strings, and JSON may write it "\/" (PHP's json_encode does).
+    body = json.dumps(event).replace("/", "\\/").replace('"base64": "', '"base64" \n:\t "').encode()
+    assert body.count(b"\\/") > 1000 and b'"base64" \n:\t "' in body
+    evolution.expect_request(BASE64_PATH, method="POST").respond_with_json(base64_answer(jpeg, "image/jpeg"))
+    assert_kept_and_fetched_from_the_gateway(client, whatsapp, body, jpeg, evolution, django_capture_on_commit_callbacks)
 
 
 def test_a_sticker_and_a_video_are_fetched_as_their_kinds(client, contact, whatsapp, evolution, django_capture_on_commit_callbacks):

@@ -1,5 +1,6 @@
 """Evolution API posting WhatsApp events to a channel's webhook."""
 
+import base64
 import json
 
 import pytest
@@ -7,6 +8,7 @@ from django.urls import reverse
 
 from contacts.tests.factories import ContactFactory, WalletFactory
 from contacts_portal import database  # noqa: F401 (the skipif condition reads it)
+from tickets.event_body import largest_event_bytes
 from tickets.models import Message, Ticket
 
 from . import payloads
@@ -440,6 +442,36 @@ def test_an_event_without_a_name_is_refused(client, whatsapp):
 def test_an_oversized_body_is_refused_with_400_and_nothing_written(client, whatsapp):
     payload = payloads.upsert(WHATSAPP_SECRET, text="x" * 600_000)
     assert post(client, whatsapp, payload).status_code == 400
+    assert not Message.objects.exists()
+
+
+def photo_event(*, inline_bytes: int, caption: str = "foto") -> dict:
+    """A photo event with the photo inline (Evolution API's "webhook base64")."""
+    message = {"imageMessage": {"mimetype": "image/jpeg", "caption": caption}, "base64": base64.b64encode(bytes(inline_bytes)).decode()}
+    return payloads.upsert(WHATSAPP_SECRET, message=message, message_type="imageMessage")
+
+
+def test_a_body_declared_over_the_largest_file_an_event_may_carry_is_refused_and_nothing_written(client, whatsapp, settings):
+    payload = photo_event(inline_bytes=1_200_000)
+    settings.MESSAGE_MEDIA_MAX_DOCUMENT_BYTES = 600_000
+    assert len(json.dumps(payload)) > largest_event_bytes()
+    assert post(client, whatsapp, payload).status_code == 400
+    assert not Message.objects.exists()
+
+    settings.MESSAGE_MEDIA_MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
+    assert post(client, whatsapp, payload).json() == {"stored": 1}
+
+
+def test_a_large_event_whose_message_alone_is_over_512_kb_is_refused_and_nothing_written(client, whatsapp):
+    payload = photo_event(inline_bytes=1_000_000, caption="x" * 600_000)
+    assert post(client, whatsapp, payload).status_code == 400
+    assert not Message.objects.exists()
+
+
+def test_a_large_event_that_is_not_json_once_its_file_is_set_aside_is_refused(client, whatsapp):
+    body = json.dumps(photo_event(inline_bytes=1_000_000)).encode()[:-1]
+    response = post(client, whatsapp, body)
+    assert (response.status_code, response.json()) == (400, {"error": "not JSON"})
     assert not Message.objects.exists()
 
 

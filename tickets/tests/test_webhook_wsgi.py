@@ -2,6 +2,7 @@
 whose webhook handler runs without the panel's session, log-in, CSRF,
 messages, audit and lock-out middlewares (contacts_portal.handlers)."""
 
+import base64
 import io
 import json
 
@@ -13,6 +14,7 @@ from django.urls import reverse
 
 from contacts.models import Contact
 from contacts_portal.handlers import WEBHOOK_PREFIX, SiteApplication
+from tickets.event_body import largest_event_bytes
 from tickets.models import Message, Ticket
 
 from . import payloads
@@ -123,3 +125,28 @@ def test_the_panel_keeps_csrf_and_log_in():
         application, "POST", reverse("login"), b"username=a&password=b", CONTENT_TYPE="application/x-www-form-urlencoded"
     )
     assert status == 403  # no CSRF token
+
+
+def test_a_photo_event_larger_than_the_projects_request_cap_keeps_its_message(whatsapp, settings):
+    # DATA_UPLOAD_MAX_MEMORY_SIZE caps what is read whole; the webhook reads
+    # a large event in pieces, without its inline file.
+    message = {"imageMessage": {"mimetype": "image/jpeg", "caption": "foto"}, "base64": base64.b64encode(bytes(2_000_000)).decode()}
+    body = json.dumps(payloads.upsert(WHATSAPP_SECRET, message=message, message_type="imageMessage")).encode()
+    assert len(body) > 2 * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    status, _headers, content = call(SiteApplication(), "POST", reverse("tickets:webhook", args=[whatsapp.pk]), body)
+    assert (status, json.loads(content)) == (200, {"stored": 1})
+    assert Message.objects.get().body == "foto"
+
+
+class Unreadable(io.BytesIO):
+    def read(self, *args):
+        raise AssertionError("the body was read")
+
+
+def test_a_body_declared_over_the_largest_event_is_refused_before_it_is_read(whatsapp):
+    status, _headers, content = call(
+        SiteApplication(), "POST", reverse("tickets:webhook", args=[whatsapp.pk]),
+        CONTENT_LENGTH=str(largest_event_bytes() + 1), **{"wsgi.input": Unreadable()},
+    )
+    assert (status, json.loads(content)) == (400, {"error": "too large"})
+    assert not Message.objects.exists()
