@@ -171,6 +171,8 @@ def prepared_runs(sql: str) -> int | None:
 def test_a_hot_statement_is_planned_once_then_only_run_and_reads_what_a_plain_cursor_reads():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no prepared statements")
+    if connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
+        pytest.skip("DATABASE_PREPARED_STATEMENTS is off")
     ContactFactory(name="Ana", number="5511987654321")
     sql = "SELECT name, number, created_at FROM contacts_contact WHERE number = %s"
 
