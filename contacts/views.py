@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import Paginator
 from django.db import IntegrityError
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse, reverse_lazy
@@ -22,7 +21,7 @@ from .forms import ContactForm, ContactGoneError, OptOutLiftForm, SegmentForm, S
 from . import segments
 from .history import contact_timeline
 from .models import Contact, OptOut, Segment, name_search_words
-from .pagination import ContactPaginator, name_search_first_word, name_search_parts
+from .pagination import ContactPaginator, name_search_first_word, name_search_parts, with_row_details
 from .services import OptOutLifted, contacts_delete, opt_out_lift
 
 
@@ -59,8 +58,7 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
         return response
 
     def get_queryset(self):
-        opt_outs = Prefetch("opt_outs", queryset=OptOut.objects.active(), to_attr="active_opt_outs")
-        return super().get_queryset().select_related("wallet__user").prefetch_related("tags", "identities", opt_outs)
+        return super().get_queryset().select_related("wallet__user")
 
     def get_context_data(self, **kwargs):
         # The saved segments, as chips above the list.
@@ -92,6 +90,7 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
         # An out-of-range or garbled ?page= shows the nearest page, not a 404.
         paginator = self.get_paginator(queryset, page_size)
         page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        page.object_list = with_row_details(list(page.object_list), tags=self.filterset.tags)
         return paginator, page, page.object_list, page.has_other_pages()
 
 

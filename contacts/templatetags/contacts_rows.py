@@ -92,8 +92,8 @@ class _Row:
             out.append(f' <span class="app-birthday" title="{self.birthday}" role="img" aria-label="{self.birthday}">🎂</span>')
         if contact.is_group:
             out.append(f' <span class="badge text-bg-light border">{self.group}</span>')
-        if contact.active_opt_outs:
-            channels = ", ".join(escape(opt_out.channel_name) for opt_out in contact.active_opt_outs)
+        if contact.opt_out_channels:
+            channels = ", ".join(escape(channel) for channel in contact.opt_out_channels)
             out.append(f' <span class="badge text-bg-warning app-opt-out-badge" title="{channels}">{self.opt_out}</span>')
         out.append("</div>\n    ")
         if contact.company:
@@ -126,7 +126,7 @@ class _Row:
         email = escape(contact.email)
         out.append(f'  <td class="app-cell-email{"" if email else " app-cell-empty"}" title="{email}">{email or "—"}</td>\n')
         out.append('  <td class="app-cell-tags">')
-        tags = list(contact.tags.all())
+        tags = contact.row_tags
         if tags:
             first = tags[0]
             out.append(f'<div class="app-tags"><span class="app-chip app-tag-{int(first.pk)}" title="{escape(first.name)}">{escape(first.name)}</span>')
@@ -162,6 +162,7 @@ class _Row:
 
 @register.simple_tag(takes_context=True)
 def contact_rows(context, contacts) -> SafeString:
-    """{% contact_rows page_obj.object_list %}: the <tr> of each contact."""
+    """{% contact_rows page_obj.object_list %}: the <tr> of each contact,
+    with the details pagination.with_row_details read for the page."""
     row = _Row(context)
     return mark_safe("".join(row.html(contact) for contact in contacts))
