@@ -35,7 +35,6 @@ Why each trick pays is measured in benchmarks/ and told in its README.
 """
 
 import logging
-from importlib.util import find_spec
 import time
 from functools import cache
 from collections.abc import Callable, Iterable
@@ -43,9 +42,14 @@ from contextlib import ExitStack, contextmanager
 from itertools import batched, chain, islice
 from typing import TypeVar
 
+import psycopg
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connection, models, transaction
+from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
+from django.db.backends.postgresql.psycopg_any import register_tzloader
 from psycopg.copy import QueuedLibpqWriter
+from psycopg.pq import Format, TransactionStatus
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -144,35 +148,62 @@ def row_values(obj: models.Model, fields: list) -> list:
 def hot_cursor():
     """A cursor whose statements PostgreSQL plans once per connection and
     then only runs (a prepared statement, server-side parameters), for the
-    few statements a busy endpoint runs on every request; elsewhere, and
-    when DATABASE_PREPARED_STATEMENTS is off (a pooler that cannot keep
-    them), a plain cursor. Errors, execute_wrappers and query logging are
-    Django's, as for connection.cursor()."""
-    if connection.vendor != "postgresql":
+    few statements a busy endpoint runs on every request; elsewhere, a
+    plain cursor: on SQLite, when DATABASE_PREPARED_STATEMENTS is off (a
+    pooler that cannot keep them), and when connections are not kept
+    between requests (CONN_MAX_AGE 0: nothing would run twice). Errors,
+    execute_wrappers and query logging are Django's, as for
+    connection.cursor()."""
+    if not prepares_statements():
         return connection.cursor()
+    # As Django's BaseDatabaseWrapper._cursor() and the PostgreSQL
+    # backend's create_cursor() (Django 6), with this cursor's class.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
         cursor = _PreparingCursor(connection.connection)
-        # As Django's create_cursor: the connection's time zone for the
-        # timestamps read, when the connection's own differs.
         if connection.timezone != connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
             register_tzloader(connection.timezone, cursor)
         return connection._prepare_cursor(cursor)
 
 
-if find_spec("psycopg"):
-    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
-    from django.db.backends.postgresql.psycopg_any import register_tzloader
-    from psycopg.pq import Format
+def prepares_statements() -> bool:
+    """Whether hot_cursor() prepares its statements (see there)."""
+    return (
+        connection.vendor == "postgresql"
+        and settings.DATABASE_PREPARED_STATEMENTS
+        and connection.settings_dict["CONN_MAX_AGE"] != 0
+    )
 
-    class _PreparingCursor(ServerBindingCursor):
-        """Prepares what it runs, when the connection allows it (psycopg's
-        prepare_threshold set, see settings): Django's own cursors bind
-        parameters on the client and are never prepared."""
 
-        def execute(self, query, params=None, *, prepare=True, binary=None):
+# A threshold psycopg never reaches: with it set, psycopg prepares what a
+# cursor asks it to (prepare=True) and nothing of its own accord.
+PREPARE_ON_REQUEST = 2**31 - 1
+
+
+class _PreparingCursor(ServerBindingCursor):
+    """Prepares what it runs. psycopg prepares only while its connection's
+    prepare_threshold is set, and Django leaves it off (None) for every
+    other statement: set, psycopg would count each statement the
+    connection runs, keyed by its text with the values written in, to
+    prepare the frequent ones of its own accord."""
+
+    def execute(self, query, params=None, *, prepare=True, binary=None):
+        self.connection.prepare_threshold = PREPARE_ON_REQUEST
+        try:
             return super().execute(query, params, prepare=prepare, binary=binary)
+        except psycopg.errors.FeatureNotSupported:
+            # "cached plan must not change result type": a migration changed
+            # a column the statement returns since it was prepared. Outside
+            # a transaction, every prepared statement is forgotten (psycopg
+            # reads the DEALLOCATE ALL and forgets its names too) and the
+            # statement runs again; inside one, its rollback forgets them.
+            if self.connection.info.transaction_status != TransactionStatus.IDLE:
+                raise
+            super().execute("DEALLOCATE ALL", prepare=False)
+            return super().execute(query, params, prepare=prepare, binary=binary)
+        finally:
+            self.connection.prepare_threshold = None
 
 
 def writes_in_with() -> bool:

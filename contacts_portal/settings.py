@@ -141,13 +141,11 @@ else:
         # Which pool a connection serves (web, webhooks, worker), in
         # pg_stat_activity and the database's logs.
         DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ["DATABASE_APPLICATION_NAME"]
-    # Prepared statements only where a cursor asks for them
-    # (database.hot_cursor): psycopg never prepares on its own, as the
-    # threshold is never reached. Off (None, Django's default) for a
-    # pooler in transaction mode that cannot keep them (PgBouncer before
-    # 1.21, or without max_prepared_statements).
-    if os.environ.get("DATABASE_PREPARED_STATEMENTS", "on") != "off":
-        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
+# The few statements a webhook runs on every message are prepared once per
+# database connection and then only run (database.hot_cursor). Off for a
+# pooler in transaction mode that cannot keep prepared statements
+# (PgBouncer before 1.22, or without max_prepared_statements).
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 # The CPU priority (nice) of this process's PostgreSQL backends, as the
 # process's own: the webhooks' and task workers' pools run theirs below
 # the agents' pages (README "Production"). Needs PostgreSQL's `prioritize`

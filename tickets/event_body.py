@@ -45,10 +45,14 @@ def largest_event_bytes() -> int:
     return settings.MESSAGE_MEDIA_MAX_DOCUMENT_BYTES * 4 // 3 + MAX_BODY_BYTES
 
 
-def event_body(request) -> bytes:
+def event_body(request, *, sender_known: bool = True) -> bytes:
     """The event's body as JSON text, with the "base64" values of a body
     over MAX_BODY_BYTES emptied. EventTooLarge for a body declared or read
     over largest_event_bytes(), or whose kept part is over MAX_BODY_BYTES.
+    A sender not known yet (whose secret is in the body, read after it) is
+    held to MAX_BODY_BYTES, files and all: anybody who finds the address
+    could otherwise make the server read and sift a hundred megabytes a
+    request.
 
     DATA_UPLOAD_MAX_MEMORY_SIZE (1 MB) does not stand in the way: Django
     applies it to request.body, read here only for a body within
@@ -58,7 +62,7 @@ def event_body(request) -> bytes:
         declared = int(request.headers.get("Content-Length") or 0)
     except ValueError:
         declared = 0
-    largest = largest_event_bytes()
+    largest = largest_event_bytes() if sender_known else MAX_BODY_BYTES
     if declared > largest:
         raise EventTooLarge
     if declared <= MAX_BODY_BYTES:
@@ -112,8 +116,9 @@ class InlineFileDropper:
 
     def __init__(self, *, keep: int):
         self.keep = keep
-        self.pieces: list[bytes] = []
-        self.size = 0
+        # One buffer, not a list of pieces: a body of many short strings
+        # would make an object of each.
+        self.buffer = bytearray()
         self.state = self.TEXT
         # The chunk before ended inside a string, just after a backslash.
         self.escaped = False
@@ -121,7 +126,7 @@ class InlineFileDropper:
         self.name: bytes | None = b""
 
     def kept(self) -> bytes:
-        return b"".join(self.pieces)
+        return bytes(self.buffer)
 
     def feed(self, chunk: bytes) -> None:
         at, end = 0, len(chunk)
@@ -173,7 +178,6 @@ class InlineFileDropper:
         return stop + 1
 
     def _keep(self, piece: bytes) -> None:
-        self.size += len(piece)
-        if self.size > self.keep:
+        if len(self.buffer) + len(piece) > self.keep:
             raise EventTooLarge
-        self.pieces.append(piece)
+        self.buffer += piece

@@ -34,6 +34,7 @@ from .inbound import InvalidPayload
 from .models import Channel
 from .services import message_receive
 
+
 @cache
 def _channel_sql() -> tuple[list[str], str]:
     columns = [field.column for field in Channel._meta.concrete_fields]
@@ -95,7 +96,7 @@ class WebhookView(View):
         if not authenticated and not provider.secret_in_body:
             return _refused(403, "forbidden")
         try:
-            body = event_body(request)
+            body = event_body(request, sender_known=authenticated)
         except EventTooLarge:
             return _refused(400, "too large")
         except RawPostDataException:  # a form upload, already parsed: not an event

@@ -8,6 +8,7 @@ from django.db.models import CharField, Value
 
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory, TagFactory
+from contacts_portal import database  # noqa: F401 (a skipif condition reads it)
 from contacts_portal.database import BULK_CACHE_KIB, bulk_writing, hot_cursor, insert_with_children, is_transient, lock_until_commit, lower_backend_priority, retrying
 
 
@@ -167,12 +168,14 @@ def prepared_runs(sql: str) -> int | None:
     return row and row[0]
 
 
+needs_prepared_statements = pytest.mark.skipif(
+    "not database.prepares_statements()", reason="SQLite, or DATABASE_PREPARED_STATEMENTS off: nothing is prepared"
+)
+
+
 @pytest.mark.django_db
+@needs_prepared_statements
 def test_a_hot_statement_is_planned_once_then_only_run_and_reads_what_a_plain_cursor_reads():
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite has no prepared statements")
-    if connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
-        pytest.skip("DATABASE_PREPARED_STATEMENTS is off")
     ContactFactory(name="Ana", number="5511987654321")
     sql = "SELECT name, number, created_at FROM contacts_contact WHERE number = %s"
 
@@ -185,22 +188,44 @@ def test_a_hot_statement_is_planned_once_then_only_run_and_reads_what_a_plain_cu
         cursor.execute(sql, ["5511987654321"])
         assert hot == cursor.fetchall()
     assert prepared_runs(sql) == 3
+    # Nothing else is counted or prepared by psycopg of its own accord.
+    assert connection.connection.prepare_threshold is None
 
 
 @pytest.mark.django_db
-def test_a_hot_statement_is_not_prepared_where_prepared_statements_are_off():
+def test_a_hot_statement_is_not_prepared_where_prepared_statements_are_off(settings):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no prepared statements")
-    connection.ensure_connection()
-    threshold = connection.connection.prepare_threshold
-    connection.connection.prepare_threshold = None  # DATABASE_PREPARED_STATEMENTS=off
-    try:
-        with hot_cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM contacts_contact WHERE number = %s", ["5511987654321"])
-            assert cursor.fetchone() == (0,)
-    finally:
-        connection.connection.prepare_threshold = threshold
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    with hot_cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM contacts_contact WHERE number = %s", ["5511987654321"])
+        assert cursor.fetchone() == (0,)
     assert prepared_runs("SELECT count(*) FROM contacts_contact WHERE number = %s") is None
+
+
+@pytest.mark.django_db(transaction=True)
+@needs_prepared_statements
+def test_a_hot_statement_still_runs_after_a_migration_changed_a_column_it_returns():
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE hot_statement_test (id integer, label varchar(10))")
+        cursor.execute("INSERT INTO hot_statement_test VALUES (1, 'um')")
+    other = connections.create_connection("default")
+    try:
+        sql = "SELECT id, label FROM hot_statement_test WHERE id = %s"
+        for _ in range(2):
+            with hot_cursor() as cursor:
+                cursor.execute(sql, [1])
+        # Another machine migrates meanwhile.
+        with other.cursor() as cursor:
+            cursor.execute("ALTER TABLE hot_statement_test ALTER COLUMN label TYPE text")
+        with hot_cursor() as cursor:
+            cursor.execute(sql, [1])
+            assert cursor.fetchall() == [(1, "um")]
+        assert prepared_runs(sql) == 1  # prepared again
+    finally:
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE hot_statement_test")
 
 
 @pytest.mark.django_db(transaction=True)

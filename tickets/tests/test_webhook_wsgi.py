@@ -133,7 +133,7 @@ def test_a_photo_event_larger_than_the_projects_request_cap_keeps_its_message(wh
     message = {"imageMessage": {"mimetype": "image/jpeg", "caption": "foto"}, "base64": base64.b64encode(bytes(2_000_000)).decode()}
     body = json.dumps(payloads.upsert(WHATSAPP_SECRET, message=message, message_type="imageMessage")).encode()
     assert len(body) > 2 * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    status, _headers, content = call(SiteApplication(), "POST", reverse("tickets:webhook", args=[whatsapp.pk]), body)
+    status, _headers, content = call(SiteApplication(), "POST", reverse("tickets:webhook", args=[whatsapp.pk]), body, HTTP_APIKEY=WHATSAPP_SECRET)
     assert (status, json.loads(content)) == (200, {"stored": 1})
     assert Message.objects.get().body == "foto"
 
@@ -146,7 +146,7 @@ class Unreadable(io.BytesIO):
 def test_a_body_declared_over_the_largest_event_is_refused_before_it_is_read(whatsapp):
     status, _headers, content = call(
         SiteApplication(), "POST", reverse("tickets:webhook", args=[whatsapp.pk]),
-        CONTENT_LENGTH=str(largest_event_bytes() + 1), **{"wsgi.input": Unreadable()},
+        CONTENT_LENGTH=str(largest_event_bytes() + 1), HTTP_APIKEY=WHATSAPP_SECRET, **{"wsgi.input": Unreadable()},
     )
     assert (status, json.loads(content)) == (400, {"error": "too large"})
     assert not Message.objects.exists()
