@@ -248,8 +248,12 @@ def format_phone(canonical: str) -> str:
     """"5511987654321" -> "+55 11 98765-4321"; anything unparseable as is."""
     if not canonical:
         return ""
-    if formatted := _format_brazilian(canonical):
-        return formatted
+    return _format_brazilian(canonical) or format_phone_by_library(canonical)
+
+
+def format_phone_by_library(canonical: str) -> str:
+    """format_phone() as the phone library writes it: any number, by
+    parsing it (what _format_brazilian saves a valid +55 number)."""
     try:
         number = phonenumbers.parse("+" + canonical, None)
     except phonenumbers.NumberParseException:

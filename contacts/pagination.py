@@ -11,6 +11,7 @@ from django.utils.functional import cached_property
 
 from .models import NUMBER_NAME_KEY_PREFIX, Contact, OptOut, Tag, name_search_words, words_condition
 
+
 def with_row_details(contacts: list[Contact], *, tags: Iterable[Tag]) -> list[Contact]:
     """A page's contacts with what their rows show beside their own
     fields, read once for the page: their tags (`row_tags`, in the tags'

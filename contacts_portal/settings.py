@@ -136,11 +136,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-else:
-    if os.environ.get("DATABASE_APPLICATION_NAME"):
-        # Which pool a connection serves (web, webhooks, worker), in
-        # pg_stat_activity and the database's logs.
-        DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ["DATABASE_APPLICATION_NAME"]
+elif os.environ.get("DATABASE_APPLICATION_NAME"):
+    # Which pool a connection serves (web, webhooks, worker), in
+    # pg_stat_activity and the database's logs.
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ["DATABASE_APPLICATION_NAME"]
 # The few statements a webhook runs on every message are prepared once per
 # database connection and then only run (database.hot_cursor). Off for a
 # pooler in transaction mode that cannot keep prepared statements

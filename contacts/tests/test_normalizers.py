@@ -7,8 +7,8 @@ from validate_docbr import CNPJ, CPF
 
 from contacts.normalizers import (
     fold,
-    format_old_brazilian_mobile,
     format_phone,
+    format_phone_by_library,
     is_number_name,
     normalize_document,
     normalize_phone,
@@ -92,18 +92,9 @@ def test_the_fast_reading_of_stored_numbers_is_the_library_s(national):
             assert expected is None
 
 
-def library_format(canonical: str) -> str:
-    """format_phone() as the phone library alone writes it."""
-    try:
-        number = phonenumbers.parse("+" + canonical, None)
-    except phonenumbers.NumberParseException:
-        return canonical
-    return format_old_brazilian_mobile(number) or phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
 @given(st.text(alphabet="0123456789", min_size=8, max_size=13).map(lambda digits: "55" + digits) | st.text(alphabet="0123456789", max_size=15))
 def test_a_stored_number_is_displayed_as_the_phone_library_writes_it(canonical):
-    assert format_phone(canonical) == library_format(canonical)
+    assert format_phone(canonical) == format_phone_by_library(canonical)
 
 
 def test_every_brazilian_area_code_and_first_digits_are_displayed_as_the_phone_library_writes_them():
@@ -111,7 +102,7 @@ def test_every_brazilian_area_code_and_first_digits_are_displayed_as_the_phone_l
     subscriber, in both lengths: every format and leading-digits rule the
     library has for +55 (four digits at most) is met."""
     numbers = [f"55{area:02d}{first:02d}{rest}" for area in range(100) for first in range(100) for rest in ("123456", "1234567")]
-    assert [format_phone(number) for number in numbers] == [library_format(number) for number in numbers]
+    assert [format_phone(number) for number in numbers] == [format_phone_by_library(number) for number in numbers]
 
 
 @given(st.text(alphabet="0123456789", min_size=11, max_size=11) | st.sampled_from([d * 11 for d in "0123456789"]))
