@@ -17,7 +17,7 @@ from python_calamine import CalamineWorkbook
 
 from contacts.models import Contact, Tag
 from contacts.tests.factories import ContactFactory
-from contacts.tests.spreadsheet_files import csv_bytes, xlsx
+from contacts.tests.spreadsheet_files import csv_bytes, inline_row, minimal_xlsx, sheet_xml, xlsx
 from contacts.tests.test_import import import_through_the_panel, run
 from contacts.transfer.columns import COLUMN_BY_FIELD, EARLIEST_YEAR, Context, guess_mapping
 
@@ -413,6 +413,35 @@ def test_date_cells_and_excel_serials_in_an_xlsx_are_read_as_excel_means_them():
     result = run(content)
     assert result.warned == 0, result.warnings
     assert dict(Contact.objects.values_list("name", "birth_date")) == {"A": date(1968, 1, 1), "B": date(1900, 2, 28), "C": date(1900, 3, 1)}
+
+
+def test_a_cell_formatted_as_a_date_on_excels_fake_leap_day_is_left_out_with_a_warning():
+    """Excel shows serial 60 in a date cell as 29/02/1900, a day that never was."""
+    styles = (
+        b'<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14"/></cellXfs></styleSheet>'
+    )
+    relationships = (
+        b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+        b'<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>'
+    )
+    rows = inline_row(1, "Nome", "Celular", "Nascimento")
+    for number, serial in enumerate([1, 59, 60, 61], start=2):
+        rows += (
+            f'<row r="{number}"><c r="A{number}" t="inlineStr"><is><t>P{serial}</t></is></c>'
+            f'<c r="B{number}" t="inlineStr"><is><t>1198765432{number}</t></is></c><c r="C{number}" s="1"><v>{serial}</v></c></row>'
+        )
+    result = run(minimal_xlsx(sheet_xml(rows), {"xl/styles.xml": styles, "xl/_rels/workbook.xml.rels": relationships}))
+    assert result.counts()["created"] == 4
+    assert dict(Contact.objects.values_list("name", "birth_date")) == {
+        "P1": date(1900, 1, 1),
+        "P59": date(1900, 2, 28),
+        "P60": None,
+        "P61": date(1900, 3, 1),
+    }
+    assert [number for number, _cells, _warnings in result.warnings] == [4]
+    assert "Essa data não existe" in result.warnings[0][2][0]
 
 
 # Numbers that Excel turned into 1,19871E+10

@@ -24,12 +24,14 @@ from contacts.tests.spreadsheet_files import (
     dense_file,
     far_cell_file,
     inline_row,
+    large_shared_strings_file,
     lying_headers_file,
     million_rows_file,
     minimal_xlsx,
     realistic_file,
     shared_strings_file,
     sheet_xml,
+    unreferenced_cells_file,
     upload,
     wide_empty_file,
     wide_file,
@@ -110,6 +112,18 @@ PROBES = {
     "16,384 named columns": (wide_file, {}, ("16.384 colunas com dados", None)),
     "a million rows within the unpacked cap": (million_rows_file, {}, ("mais de 200000 linhas",) * 2),
     "4 million shared strings": (shared_strings_file, {}, (None, None)),
+    # Its text beyond a budget goes to a temporary file.
+    "300 MB of shared strings": (large_shared_strings_file, {}, (None, None)),
+    # Ten million cells without a reference in one row: refused at Excel's
+    # last column, before the row is built.
+    "a row of cells without a reference": (unreferenced_cells_file, {}, ("2 linhas e 16.385 colunas",) * 2),
+    # A CSV whose header is 45 million empty cells: refused before a line
+    # is held whole, let alone made a list of cells.
+    "a CSV header of millions of empty cells": (
+        lambda: b"Nome,Telefone" + b"," * 45_000_000 + b"\r\nAna,11987654321\r\n",
+        {},
+        ("Uma linha da lista é mais longa do que pode ser lida",) * 2,
+    ),
     # As many cells as the caps accept, at a tenth of the default caps (the
     # reading holds a row at a time: the default's 10 million cells take
     # half a minute to parse, in the same memory).
@@ -260,6 +274,17 @@ def test_a_stray_quote_on_the_last_line_rejects_that_line():
     assert (result.counts()["created"], result.counts()["rejected"]) == (1, 1)
 
 
+def test_a_csv_line_of_more_cells_than_excel_has_columns_is_refused_before_it_is_read():
+    content = b"Nome;Telefone" + b";" * 16_383 + b"\r\nAna;11987654321\r\n"
+    with pytest.raises(SpreadsheetError, match="mais de 16.384 células"):
+        list(read_table(io.BytesIO(content)).rows)
+
+
+def test_a_csv_line_as_wide_as_excel_is_read():
+    content = b"Nome;Telefone" + b";" * 16_382 + b"\r\nAna;11987654321\r\n"
+    assert run(content).counts()["created"] == 1
+
+
 def test_a_quoted_cell_with_line_breaks_and_quotes_is_still_one_cell():
     content = 'Nome;Telefone;Endereço\r\nMaria;11987654321;"Rua A, 10\r\nApto ""2"""\r\nJoão;21987654321;Rua B\r\n'.encode()
     result = run(content)
@@ -270,22 +295,44 @@ def test_a_quoted_cell_with_line_breaks_and_quotes_is_still_one_cell():
 FORMULA_MESSAGE = "fórmula sem valor calculado"
 
 
-@pytest.mark.parametrize(
-    "cell",
-    [
-        '<c r="B2"><f>CONCAT("11","987654321")</f></c>',
-        '<c r="B2"><f>CONCAT("11","987654321")</f><v/></c>',  # as openpyxl writes one
-        '<c r="B2" t="str"><f>A1</f><v></v></c>',
-        '<c t="str" r="B2"><f>A1</f><v></v></c>',  # the reference after the type
-        '<c s="0" t="str" r="B2"><f t="shared" si="0"/></c>',
-    ],
-    ids=["no value", "openpyxl's empty value", "empty value", "attributes in another order", "shared formula"],
+# A workbook whose program calculated nothing and asks Excel to (openpyxl,
+# XlsxWriter): its formulas' stored results are not results.
+NEVER_CALCULATED = (
+    b'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="A" sheetId="1" r:id="rId1"/></sheets>'
+    b'<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>'
 )
-def test_a_formula_without_a_stored_value_rejects_its_row_however_it_is_written(cell):
+
+
+@pytest.mark.parametrize(
+    ("cell", "workbook"),
+    [
+        ('<c r="B2"><f>CONCAT("11","987654321")</f></c>', None),
+        ('<c r="B2"><f>CONCAT("11","987654321")</f><v/></c>', None),  # as openpyxl writes one
+        ('<c r="B2"><f>CONCAT("11","987654321")</f><v></v></c>', NEVER_CALCULATED),  # and its workbook
+        ('<c t="str" r="B2"><f>A1</f></c>', None),  # the reference after the type
+        ('<c r="B2" t="str"><f>A1</f><v></v></c>', NEVER_CALCULATED),
+        ('<c s="0" t="str" r="B2"><f t="shared" si="0"/></c>', None),
+    ],
+    ids=["no value", "openpyxl's empty value", "openpyxl's workbook", "attributes in another order", "an empty text never calculated", "shared formula"],
+)
+def test_a_formula_without_a_stored_value_rejects_its_row_however_it_is_written(cell, workbook):
     rows = inline_row(1, "Nome", "Telefone") + f'<row r="2"><c r="A2" t="inlineStr"><is><t>Ana</t></is></c>{cell}</row>' + inline_row(3, "Bia", "21987654321")
-    result = run(minimal_xlsx(sheet_xml(rows)))
+    result = run(minimal_xlsx(sheet_xml(rows), {"xl/workbook.xml": workbook} if workbook else None))
     assert (result.counts()["created"], result.counts()["rejected"]) == (1, 1)
     assert result.errors[0][0] == 2 and FORMULA_MESSAGE in result.errors[0][2]
+
+
+@pytest.mark.parametrize("value", ["<v></v>", "<v/>"])
+def test_a_formula_whose_result_is_an_empty_text_leaves_its_cell_empty_and_keeps_the_row(value):
+    """As Excel and LibreOffice save '=SE(A2="";"";A2)' when A2 is empty."""
+    rows = inline_row(1, "Nome", "Telefone", "Empresa") + (
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>Ana</t></is></c><c r="B2" t="inlineStr"><is><t>11987654321</t></is></c>'
+        f'<c r="C2" t="str"><f>IF(D2="","",D2)</f>{value}</c></row>'
+    )
+    result = run(minimal_xlsx(sheet_xml(rows)))
+    assert result.counts()["created"] == 1 and not result.errors, result.errors
+    assert Contact.objects.get().company == ""
 
 
 def test_a_formula_with_its_stored_value_is_read_by_that_value():

@@ -9,12 +9,16 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from .tables import CHUNK, SpreadsheetError, Table, _bounded, _header
+from .tables import CHUNK, MAX_COLUMNS, SpreadsheetError, Table, _bounded, _header, _thousands
 
 
 # A quoted cell may hold line breaks; one that goes on for more lines than
 # this is a stray quote swallowing the rows after it.
 MAX_RECORD_LINES = 20
+# A line longer than this is not a list of contacts (its cells could hold
+# Excel's most, 32,767 characters, in hundreds of columns): it is refused
+# before it is held whole, as a line of a 50 MB file would be.
+MAX_LINE_CHARACTERS = 16 * 1024 * 1024
 
 
 def _read_csv(file) -> Table:
@@ -83,6 +87,8 @@ def _text_lines(file, encoding: str) -> Iterator[str]:
         lines = io.StringIO(text, newline="").readlines()
         # The last line may go on in the next piece ("\r" may be half of "\r\n").
         carry = lines.pop() if chunk and lines and (lines[-1][-1] not in "\r\n" or lines[-1].endswith("\r")) else ""
+        if len(carry) > MAX_LINE_CHARACTERS:
+            raise SpreadsheetError(_("A line of the list is longer than can be read; check that the file is a CSV list of contacts."))
         yield from lines
         if not chunk:
             return
@@ -94,11 +100,14 @@ class _LongRecord(Exception):
 
 class _Lines:
     """The lines csv reads, remembering those of the record being read (to
-    read them again when it was a stray quote) and refusing to let one
-    record run on for more than MAX_RECORD_LINES."""
+    read them again when it was a stray quote), refusing to let one
+    record run on for more than MAX_RECORD_LINES, and refusing a line of
+    more cells than a spreadsheet has columns before csv makes a list of
+    them (a header of millions of empty cells)."""
 
-    def __init__(self, lines: Iterator[str]):
+    def __init__(self, lines: Iterator[str], delimiter: str):
         self.lines = lines
+        self.delimiter = delimiter
         self.again: list[str] = []  # to be read again, last first
         self.taken: list[str] = []
 
@@ -107,6 +116,11 @@ class _Lines:
 
     def __next__(self) -> str:
         line = self.again.pop() if self.again else next(self.lines)
+        if line.count(self.delimiter) >= MAX_COLUMNS:
+            raise SpreadsheetError(
+                _("A line of the list has more than %(limit)s cells, more than a spreadsheet has columns. Delete the empty columns and send it again.")
+                % {"limit": _thousands(MAX_COLUMNS)}
+            )
         self.taken.append(line)
         if len(self.taken) > MAX_RECORD_LINES:
             raise _LongRecord
@@ -119,7 +133,7 @@ def _csv_records(lines: Iterator[str], delimiter: str, row_errors: dict) -> Iter
     far, or into more cells than the header has) costs its own line, which
     comes out rejected with the line quoted, and the lines after it are read
     again on their own."""
-    source = _Lines(lines)
+    source = _Lines(lines, delimiter)
     reader = csv.reader(source, delimiter=delimiter, strict=True)
     width = None
     number = 0

@@ -21,6 +21,11 @@ CELL_TEXT_LIMIT = 32_767
 CHUNK = 64 * 1024  # bytes read (and XML parsed) at a time
 
 
+# Excel's last column is XFD, the 16,384th: a row wider than that was not
+# written by a spreadsheet, and is refused before it is built.
+MAX_COLUMNS = 16_384
+
+
 class SpreadsheetError(Exception):
     """A file that cannot be read as a spreadsheet; the message says why and
     what to do, in the user's language."""

@@ -3,8 +3,10 @@ shared strings, then its rows a piece of the sheet at a time (by patterns
 where they are written the plain way, else as expat parses them)."""
 
 import html
+import os
 import posixpath
 import re
+import tempfile
 import zipfile
 from array import array
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from .archive import _refuse_doctype
-from .tables import CELL_TEXT_LIMIT, CHUNK, SpreadsheetError, _thousands
+from .tables import CELL_TEXT_LIMIT, CHUNK, MAX_COLUMNS, SpreadsheetError, _thousands
 
 
 def _merged(row: str) -> SpreadsheetError:
@@ -84,6 +86,10 @@ class _Book:
         self.archive = archive
         self.row_errors: dict[int, str] = {}
         self.date1904 = False
+        # The program that wrote the file calculated nothing and asks the
+        # next one to (openpyxl, XlsxWriter): a formula's stored result
+        # is not one.
+        self.calculates_on_load = False
         first_sheet_id = self._read_workbook()
         targets = self._read_relationships()
         self.sheet = targets.get(("worksheet", first_sheet_id)) if first_sheet_id else None
@@ -96,13 +102,15 @@ class _Book:
 
     def _read_workbook(self) -> str | None:
         found = {}
-        sheet_names, properties = _names("sheet"), _names("workbookPr")
+        sheet_names, properties, calculation = _names("sheet"), _names("workbookPr"), _names("calcPr")
 
         def start(name, attributes):
             if name in sheet_names and "sheet" not in found:
                 found["sheet"] = next((value for key, value in attributes.items() if key in {f"{ns}{SEP}id" for ns in RELATIONSHIPS}), None)
             elif name in properties:
                 self.date1904 = attributes.get("date1904", "").lower() in ("1", "true")
+            elif name in calculation:
+                self.calculates_on_load = attributes.get("fullCalcOnLoad", "").lower() in ("1", "true")
 
         parser = _parser()
         parser.StartElementHandler = start
@@ -176,17 +184,50 @@ class _Book:
 class _SharedStrings:
     """The workbook's table of strings, kept as one buffer of UTF-8 and the
     offsets into it: four million strings weigh their text and four bytes
-    each, not a Python object each."""
+    each, not a Python object each.
+
+    The table may unpack to as much as IMPORT_MAX_UNPACKED_BYTES: its text
+    beyond IN_MEMORY bytes goes to a temporary file, and a string there is
+    read back when a cell names it, so that memory stays within the
+    budget whatever the table holds. More strings than a sheet may have
+    cells (IMPORT_MAX_CELLS) cannot all be used, and their offsets alone
+    would outgrow it: such a table is refused."""
+
+    IN_MEMORY = 32 * 1024 * 1024
 
     def __init__(self, archive: zipfile.ZipFile | None, name: str | None):
-        self._text = bytearray()
-        self._offsets = array("I", [0])
+        self._reset()
         if archive is None:
             return
         if not self._read_plain(archive, name):
-            self._text = bytearray()
-            self._offsets = array("I", [0])
+            self._reset()
             self._read_any(archive, name)
+        if self._spilled is not None:
+            self._spilled.flush()
+
+    def _reset(self) -> None:
+        self._text = bytearray()
+        self._offsets = array("I", [0])
+        self._spilled = None  # the temporary file of the text past _text
+        self._size = 0  # of the whole text
+        self._limit = settings.IMPORT_MAX_CELLS
+
+    def _add(self, texts: list[bytes]) -> None:
+        """Strings of the table, in its order, as UTF-8."""
+        self._offsets.extend(islice(accumulate(map(len, texts), initial=self._size), 1, None))
+        if len(self._offsets) - 1 > self._limit:
+            raise SpreadsheetError(
+                _("The spreadsheet holds more than %(limit)s different texts, more than can be read. Split the file and send it again.")
+                % {"limit": _thousands(self._limit)}
+            )
+        data = b"".join(texts)
+        self._size += len(data)
+        if self._spilled is None and len(self._text) + len(data) <= self.IN_MEMORY:
+            self._text += data
+            return
+        if self._spilled is None:
+            self._spilled = tempfile.TemporaryFile()
+        self._spilled.write(data)
 
     def _read_plain(self, archive: zipfile.ZipFile, name: str) -> bool:
         """The table as most programs write it, one <si><t>text</t></si>
@@ -212,8 +253,7 @@ class _SharedStrings:
                         return False
                     if b"&" in piece or b"_x" in piece or (items and max(map(len, items)) > CELL_TEXT_LIMIT):
                         items = [_plain_text(item) for item in items]
-                    self._offsets.extend(islice(accumulate(map(len, items), initial=len(self._text)), 1, None))
-                    self._text += b"".join(items)
+                    self._add(items)
                 if not chunk:
                     return True
 
@@ -234,8 +274,7 @@ class _SharedStrings:
             elif element in phonetic:
                 state["phonetic"] -= 1
             elif element in item:
-                self._text += _unescape("".join(pieces)).encode()
-                self._offsets.append(len(self._text))
+                self._add([_unescape("".join(pieces)).encode()])
                 pieces.clear()
                 state["length"] = 0
 
@@ -258,7 +297,11 @@ class _SharedStrings:
         # which Python would count from the end) is a damaged file.
         if not 0 <= index < len(self._offsets) - 1:
             raise ValueError("no such shared string")
-        return self._text[self._offsets[index] : self._offsets[index + 1]].decode()
+        start, end = self._offsets[index], self._offsets[index + 1]
+        text = self._text
+        if end <= len(text):
+            return text[start:end].decode()
+        return os.pread(self._spilled.fileno(), end - start, start - len(text)).decode()
 
 
 COLUMN_LETTERS = re.compile(r"([A-Z]{1,3})")
@@ -295,6 +338,7 @@ class _SheetReader:
 
     def __init__(self, book: _Book, ready: list):
         self.strings, self.date_styles, self.date1904, self.row_errors = book.strings, book.date_styles, book.date1904, book.row_errors
+        self.calculates_on_load = book.calculates_on_load
         self.ready = ready
         self.max_cells = settings.IMPORT_MAX_CELLS
         # The names as the sheet writes them, compared directly (expat
@@ -326,7 +370,12 @@ class _SheetReader:
                     column = self.columns[letters] = _column_index(letters)
                 self.column = column
             else:
-                self.column += 1  # cells without a reference follow one another
+                # Cells without a reference follow one another, each one
+                # more column: a row of millions of them would be built
+                # before its end is checked.
+                self.column += 1
+                if self.column >= MAX_COLUMNS:
+                    self._refuse_width(self.column + 1)
             self.cell_type = attributes.get("t", "n")
             self.style = attributes.get("s")
             self.formula = False
@@ -418,7 +467,12 @@ class _SheetReader:
                 return _cell_string(inline)
             return inline
         if not stored:
-            if formula:
+            # Excel and LibreOffice store a formula whose result is an
+            # empty text ('=SE(A2="";"";A2)') as an empty <v> of type
+            # "str": the cell is empty. No <v>, or an empty one of another
+            # type or in a workbook whose results were never calculated,
+            # is a formula without its result.
+            if formula and (stored is None or cell_type != "str" or self.calculates_on_load):
                 self.row_errors[self.number] = _("A cell has a formula without a calculated value; open the file in Excel, save it and send it again.")
             return None
         if cell_type == "n":
@@ -451,6 +505,10 @@ class _SheetReader:
                 _put(row, column, value)
         self.number, self.row = number, row
         self._end_row()
+
+    def _refuse_width(self, width: int):
+        height = 1 if self.first_row is None else max(self.last_row, self.number) - min(self.first_row, self.number) + 1
+        _refuse_extent(height, width)
 
     def _end_row(self):
         number = self.number
@@ -629,11 +687,15 @@ def _refuse_extent(height: int, width: int):
 
 
 def _column_index(letters: str) -> int:
+    """The column of a cell reference's letters, from 0; beyond Excel's
+    last column (XFD) the sheet is refused."""
     if not COLUMN_LETTERS.fullmatch(letters):
         raise ValueError("not a cell reference")
     number = 0
     for letter in letters:
         number = number * 26 + ord(letter) - 64
+    if number > MAX_COLUMNS:
+        _refuse_extent(1, number)
     return number - 1
 
 
@@ -651,6 +713,8 @@ def _excel_date(serial: float, date1904: bool):
         return serial
     if date1904:
         moment = EPOCH_1904 + timedelta(days=serial)
+    elif 60 <= serial < 61:
+        return serial  # Excel's 29 February 1900, which never was: the date column says so
     else:
         moment = EPOCH_1900 + timedelta(days=serial + (1 if serial < 60 else 0))
     moment = moment.replace(microsecond=0) if moment.microsecond < 500_000 else (moment + timedelta(seconds=1)).replace(microsecond=0)
