@@ -321,6 +321,13 @@ IMPORT_MAX_CELLS = int(os.environ.get("IMPORT_MAX_CELLS", 10_000_000))
 # Columns that hold data (a header or a value), each a choice on the
 # mapping step: beyond this the sheet is refused with a message.
 IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", 300))
+# Values of additional information an import may hold: at the mapping
+# step, the file's rows times the columns chosen as additional
+# information; in the job, the cells with a value. Each costs the plan
+# about 150 bytes beside its row's own, and the plan of the row cap's rows
+# with this many stays within the import's memory budget (300 MB; see
+# benchmarks/README.md, the import's memory at the row cap).
+IMPORT_MAX_EXTRA_VALUES = int(os.environ.get("IMPORT_MAX_EXTRA_VALUES", 200_000))
 # Tags an import may create: more is a wrong column, not a tag list.
 IMPORT_MAX_NEW_TAGS = int(os.environ.get("IMPORT_MAX_NEW_TAGS", 500))
 # Uploaded and generated files of jobs are removed after this many days.

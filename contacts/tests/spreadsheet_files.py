@@ -287,6 +287,34 @@ def large_shared_strings_file(megabytes: int = 300) -> bytes:
     return raw_xlsx(rows, shared_strings=strings)
 
 
+def unreferenced_cells_file(count: int = 10_000_000) -> bytes:
+    """A row of `count` cells without a reference, each one more column:
+    1.6 MB that unpacks to 150 MB, a row as wide as nothing can be."""
+    cells = itertools.repeat("<c><v>1</v></c>", count)
+    return raw_xlsx(itertools.chain([inline_row(1, "Nome", "Telefone"), '<row r="2">'], cells, ["</row>"]))
+
+
+def large_shared_strings_file(megabytes: int = 300) -> bytes:
+    """A table of strings of `megabytes` (within the unpacked cap), a cell's
+    longest each, and a row that uses the first and the last."""
+    count = megabytes * 1024 * 1024 // 32_000
+    strings = (f"<si><t>{n:08d}{'a' * 31_992}</t></si>" for n in range(count))
+    rows = [inline_row(1, "Nome", "Telefone"), f'<row r="2"><c r="A2" t="s"><v>{count - 1}</v></c><c r="B2"><v>11987654321</v></c></row>']
+    return raw_xlsx(rows, shared_strings=strings)
+
+
+def extra_values_file(rows: int, columns: int) -> bytes:
+    """A name, a number and `columns` columns of additional information, a
+    different value in every cell."""
+    header = inline_row(1, "Nome", "Celular", *(f"Campo {n}" for n in range(1, columns + 1)))
+
+    def row(n: int) -> str:
+        extras = "".join(f'<c r="{column_letters(2 + c)}{n}" t="inlineStr"><is><t>C{c}-{n:07d}</t></is></c>' for c in range(columns))
+        return f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>Pessoa {n}</t></is></c><c r="B{n}"><v>{11_900_000_000 + n}</v></c>{extras}</row>'
+
+    return raw_xlsx(itertools.chain([header], (row(n) for n in range(2, rows + 2))))
+
+
 def dense_file(rows: int = 200_000, columns: int = 50) -> bytes:
     """As many cells as the caps accept (IMPORT_MAX_ROWS rows, IMPORT_MAX_CELLS
     cells): 626 KB that unpacks to 160 MB."""

@@ -22,6 +22,7 @@ from contacts.models import Contact, Tag
 from contacts.tests.spreadsheet_files import (
     csv_bytes,
     dense_file,
+    extra_values_file,
     far_cell_file,
     inline_row,
     large_shared_strings_file,
@@ -187,6 +188,21 @@ def test_a_realistic_file_of_as_many_rows_as_the_cap_accepts_is_previewed_and_im
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     assert outcome["status"] == Job.Status.DONE, outcome
     assert outcome["result"] == {"rows": rows, "created": rows, "rejected": 0, "warned": rows // 2}, outcome
+    assert outcome["peak_mb"] < BUDGET_MB, outcome
+
+
+def test_the_row_caps_rows_with_as_many_values_of_additional_information_as_the_cap_accepts_are_imported_within_the_memory_budget(tmp_path, settings):
+    """Each value of additional information costs the plan beside its row:
+    IMPORT_MAX_EXTRA_VALUES keeps the largest file the caps accept within
+    the budget (one column of different values at the row cap)."""
+    rows = settings.IMPORT_MAX_ROWS
+    (tmp_path / "planilha.xlsx").write_bytes(extra_values_file(rows, settings.IMPORT_MAX_EXTRA_VALUES // rows))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "contacts_portal.test_settings", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    done = subprocess.run([sys.executable, "-c", JOB_CHILD, str(tmp_path), "import"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == Job.Status.DONE, outcome
+    assert outcome["result"]["created"] == rows, outcome
     assert outcome["peak_mb"] < BUDGET_MB, outcome
 
 
@@ -369,6 +385,42 @@ def test_a_doctype_anywhere_in_a_part_is_refused():
     padded = b'<?xml version="1.0"?>' + b" " * 10_000 + b'<!DOCTYPE x [<!ENTITY a "b">]><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
     with pytest.raises(SpreadsheetError, match="definição de tipo de documento"):
         read_table(io.BytesIO(minimal_xlsx(padded)))
+
+
+EXTRA_COLUMNS_FILE = [
+    ["Nome", "Telefone", "Cidade", "Cargo", "Observação"],
+    ["A", "11987654321", "Recife", "Gerente", "liga à tarde"],
+    ["B", "11912345678", "Natal", "", ""],
+    ["C", "11955554444", "", "", ""],
+]
+
+
+@override_settings(IMPORT_MAX_EXTRA_VALUES=6)
+def test_the_mapping_step_refuses_more_columns_of_additional_information_than_the_rows_may_have(admin_client, django_capture_on_commit_callbacks):
+    job, _page = import_page(admin_client, csv_bytes(EXTRA_COLUMNS_FILE), "lista.csv")
+    mapping = {"column_0": "name", "column_1": "number", "column_2": "extra:Cidade", "column_3": "extra:Cargo", "column_4": "extra:Observação"}
+    with django_capture_on_commit_callbacks(execute=True):
+        page = admin_client.post(job.get_absolute_url(), mapping)
+    assert page.status_code == 200
+    assert "Com 3 linhas, uma importação leva no máximo 2 colunas como informação adicional (6 valores)" in page.content.decode()
+    job.refresh_from_db()
+    assert job.status == Job.Status.DRAFT and not Contact.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = admin_client.post(job.get_absolute_url(), {**mapping, "column_4": ""})
+    assert page.status_code == 302
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE, job.error
+
+
+@override_settings(IMPORT_MAX_EXTRA_VALUES=3)
+def test_an_import_holding_more_values_of_additional_information_than_the_cap_is_refused_and_writes_nothing():
+    """The job counts the cells with a value (the command line has no
+    mapping step): four here, over a cap of three."""
+    with pytest.raises(SpreadsheetError, match="mais de 3 valores de informação adicional"):
+        run(csv_bytes(EXTRA_COLUMNS_FILE))
+    assert not Contact.objects.exists()
+    with override_settings(IMPORT_MAX_EXTRA_VALUES=4):
+        assert run(csv_bytes(EXTRA_COLUMNS_FILE)).counts()["created"] == 3
 
 
 @override_settings(IMPORT_MAX_NEW_TAGS=3)

@@ -42,6 +42,7 @@ from .columns import (
 )
 from .columns import extra_name as column_extra_name
 from .reading import SpreadsheetError, Table, cell_text, unescape_csv_text
+from .reading.tables import _thousands
 
 CHUNK = 5000  # rows cleaned, matched and planned together
 # Texts that repeat down a column (a company, a city, a job title, a first
@@ -234,6 +235,8 @@ class RowCleaner:
         mapped = {target for _index, target in self._fields}
         self._columns = [COLUMN_BY_FIELD[name] for name in CLEANING_ORDER if name in mapped]
         self._texts: dict[str, str] = {}
+        self.extra_values = 0
+        self._extra_values_limit = settings.IMPORT_MAX_EXTRA_VALUES
         self._context = Context(
             today=date.today(),
             wallets={w.name.casefold(): w for w in Wallet.objects.all()},
@@ -255,6 +258,7 @@ class RowCleaner:
                     if row.extras is None:
                         row.extras = {}
                     row.extras[name] = self._shared(text.replace(MULTIPLE, ", ")[:500])
+                    self._count_extra_value()
         if number in self._row_errors:
             row.error = self._row_errors.pop(number)  # what the reader could not take as it is
             return row
@@ -279,6 +283,20 @@ class RowCleaner:
             if not row.warnings:
                 row.cells = None  # only the error report needs the cells
         return row
+
+    def _count_extra_value(self) -> None:
+        """One more value of additional information the plan holds; beyond
+        IMPORT_MAX_EXTRA_VALUES the file is refused (the memory budget)."""
+        self.extra_values += 1
+        if self.extra_values > self._extra_values_limit:
+            limit = _thousands(self._extra_values_limit)
+            raise SpreadsheetError(
+                _(
+                    "The file has more than %(limit)s values of additional information; an import takes at most %(limit)s. "
+                    "Leave out the columns you do not need, or split the file, and import again."
+                )
+                % {"limit": limit}
+            )
 
     def _shared(self, text: str) -> str:
         """The text, as the first row that had it holds it."""
@@ -333,8 +351,10 @@ class RowCleaner:
             row.extras = {}
         name = self._overflow[target]
         row.extras[f"{name} (2)"] = others[0][:500]
+        self._count_extra_value()
         if len(others) > 1:
             row.extras[f"{name} (3)"] = ", ".join(others[1:])[:500]
+            self._count_extra_value()
 
     def _clean_values(self, row: Row, raw: dict) -> None:
         values = row.values = {}

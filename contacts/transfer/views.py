@@ -24,6 +24,7 @@ from .exporting import XLSX_TEXT_ONLY
 from .planning import OVERWRITE, SKIP
 from .preview import FLAGGED, PreviewRows
 from .reading import SpreadsheetError, read_table, survey
+from .reading.tables import _thousands
 
 SAMPLE_ROWS = 3
 
@@ -66,7 +67,7 @@ class ImportView(PermissionRequiredMixin, FormView):
             user=self.request.user,
             status=Job.Status.DRAFT,
             file_name=upload.name[:255],
-            parameters={"headers": form.survey.headers, "columns": form.survey.columns, "sample": form.survey.sample},
+            parameters={"headers": form.survey.headers, "columns": form.survey.columns, "sample": form.survey.sample, "rows": form.survey.rows},
         )
         job.source_file.save("planilha", upload, save=False)
         job.save()
@@ -115,6 +116,7 @@ class MappingForm(forms.Form):
             chosen = clean_mapping(self.headers, [cleaned.get(f"column_{i}", IGNORE) or IGNORE for i in range(len(self.headers))])
         except ValidationError as error:
             raise ValidationError(error.messages) from None
+        self._check_extra_values(chosen)
         # The importer's mapping goes by the file's columns: the empty ones are left out.
         mapping = [IGNORE] * (max(self.positions, default=-1) + 1)
         for position, choice in zip(self.positions, chosen, strict=True):
@@ -122,6 +124,22 @@ class MappingForm(forms.Form):
         cleaned["mapping"] = mapping
         cleaned["tag"] = " ".join((cleaned.get("tag") or "").split())
         return cleaned
+
+    def _check_extra_values(self, chosen: list[str]) -> None:
+        """The columns chosen as additional information, times the rows, fit
+        IMPORT_MAX_EXTRA_VALUES (the job counts the cells with a value; this
+        says it before the user waits for it)."""
+        rows = self.job.parameters.get("rows", 0)
+        columns = sum(1 for choice in chosen if choice.startswith(EXTRA))
+        limit = settings.IMPORT_MAX_EXTRA_VALUES
+        if rows * columns > limit:
+            raise ValidationError(
+                _(
+                    "With %(rows)s rows, an import takes at most %(columns)s columns as additional information (%(limit)s values); "
+                    "choose “Leave out” for those you do not need, or split the file."
+                )
+                % {"rows": _thousands(rows), "columns": _thousands(limit // rows), "limit": _thousands(limit)}
+            )
 
 
 class ImportConfirmForm(forms.Form):
