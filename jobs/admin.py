@@ -19,7 +19,7 @@ class JobAdmin(ReadOnlyAdmin):
 
 @admin.register(Worker)
 class WorkerAdmin(ReadOnlyAdmin):
-    """The task workers that are on (`manage.py db_worker`), and when each
-    was last seen."""
+    """The task workers that are on (`manage.py db_worker`), the queues each
+    serves, and when each was last seen."""
 
-    list_display = ["host", "pid", "worker_id", "started_at", "seen_at"]
+    list_display = ["host", "pid", "worker_id", "queues", "excluded_queues", "started_at", "seen_at"]

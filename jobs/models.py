@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.tasks import DEFAULT_TASK_QUEUE_NAME
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -92,6 +93,9 @@ class Job(models.Model):
     objects = JobQuerySet.as_manager()
 
     PROGRESS_EVERY = 0.5  # seconds between two progress writes
+    #: The task queue every job runs on (tasks.run_job): the one a plain
+    #: `manage.py db_worker` serves.
+    QUEUE_NAME = DEFAULT_TASK_QUEUE_NAME
 
     class Meta:
         db_table = "contacts_job"
@@ -201,8 +205,15 @@ class Job(models.Model):
 
     @property
     def waits_without_worker(self) -> bool:
-        """Queued while no worker is on: nothing runs it until one starts."""
-        return self.status == self.Status.QUEUED and not Worker.objects.any_on()
+        """Queued while no worker serving its queue is on: nothing runs it
+        until one starts (a worker on another queue never will)."""
+        return self.status == self.Status.QUEUED and not Worker.objects.any_on(queue_name=self.QUEUE_NAME)
+
+    @property
+    def worker_queue_option(self) -> str:
+        """What `manage.py db_worker` needs to serve this job's queue: nothing
+        for the default queue."""
+        return "" if self.QUEUE_NAME == DEFAULT_TASK_QUEUE_NAME else f"--queue-name {self.QUEUE_NAME}"
 
     @property
     def is_finished(self) -> bool:
@@ -241,10 +252,16 @@ class WorkerQuerySet(models.QuerySet):
         ]
         return max((beat for beat in beats if beat is not None), default=None)
 
-    def any_on(self) -> bool:
-        """Some worker was seen within Worker.GONE_AFTER seconds."""
-        last = self.last_heartbeat()
-        return last is not None and (timezone.now() - last).total_seconds() <= Worker.GONE_AFTER
+    def any_on(self, *, queue_name: str) -> bool:
+        """Some worker serving the queue was seen within Worker.GONE_AFTER
+        seconds: its own heartbeat or, for the jobs' queue, the progress
+        report of a running job (a long step may outlast a beat)."""
+        since = timezone.now() - timedelta(seconds=Worker.GONE_AFTER)
+        if queue_name == Job.QUEUE_NAME and Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__gte=since).exists():
+            return True
+        # A handful of rows (a worker that stops leaves, a forgotten one is
+        # dropped), each asked the way db_worker reads its own options.
+        return any(worker.serves(queue_name) for worker in self.filter(seen_at__gte=since).only("queues", "excluded_queues"))
 
 
 class Worker(models.Model):
@@ -263,6 +280,13 @@ class Worker(models.Model):
     pid = models.PositiveIntegerField(_("process id"))
     started_at = models.DateTimeField(_("started at"))
     seen_at = models.DateTimeField(_("last seen at"), db_index=True)
+    # The queues it takes tasks from, as given to db_worker: comma-separated
+    # names in --queue-name ("*" for every queue) less those in
+    # --exclude-queues. Defaults in the database too, so that a worker
+    # started before these columns existed still records itself, taken
+    # for what a plain db_worker serves.
+    queues = models.TextField(_("queues"), db_default=DEFAULT_TASK_QUEUE_NAME)
+    excluded_queues = models.TextField(_("excluded queues"), blank=True, db_default="")
 
     objects = WorkerQuerySet.as_manager()
 
@@ -273,3 +297,8 @@ class Worker(models.Model):
 
     def __str__(self):
         return f"{self.host}:{self.pid}"
+
+    def serves(self, queue_name: str) -> bool:
+        """Whether this worker takes the tasks of the queue."""
+        queues = self.queues.split(",")
+        return ("*" in queues or queue_name in queues) and queue_name not in self.excluded_queues.split(",")

@@ -34,7 +34,8 @@ def enqueue(job: Job) -> None:
     transaction.on_commit(lambda: run_job.enqueue(job_id=job.pk))
 
 
-@task()
+# Job.QUEUE_NAME: the queue whose workers a waiting job's page looks for.
+@task(queue_name=Job.QUEUE_NAME)
 def run_job(job_id: int) -> None:
     job = Job.objects.select_related("user").get(pk=job_id)
     if not job.start():

@@ -1,6 +1,8 @@
 """Whether anybody is processing jobs: each task worker records when it
 was last seen (models.Worker, written by this project's `db_worker`), and a
-running job's progress reports say the same of the worker running it.
+running job's progress reports say the same of the worker running it. Each
+record says which queues its worker serves: a waiting job asks for a
+worker of its own queue.
 
 last_worker_heartbeat() is the one reading of it for whoever asks from
 outside (a health check reports its age); a waiting job's page asks
@@ -8,6 +10,7 @@ Job.waits_without_worker."""
 
 import os
 import socket
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -19,15 +22,26 @@ from .models import Worker
 FORGOTTEN_AFTER = timedelta(days=1)
 
 
-def record_heartbeat(*, worker_id: str, started_at: datetime) -> None:
-    """This worker is alive now (one UPDATE; an INSERT the first time)."""
+def record_heartbeat(
+    *, worker_id: str, started_at: datetime, queue_names: Sequence[str], excluded_queue_names: Sequence[str] = ()
+) -> None:
+    """This worker, serving these queues, is alive now (one UPDATE; an
+    INSERT the first time, when what it serves is recorded: a worker's
+    queues do not change while it runs)."""
     now = timezone.now()
     if not Worker.objects.filter(worker_id=worker_id).update(seen_at=now):
         Worker.objects.filter(seen_at__lt=now - FORGOTTEN_AFTER).delete()
         Worker.objects.update_or_create(
             worker_id=worker_id,
             defaults={"seen_at": now},
-            create_defaults={"seen_at": now, "started_at": started_at, "host": socket.gethostname()[:255], "pid": os.getpid()},
+            create_defaults={
+                "seen_at": now,
+                "started_at": started_at,
+                "host": socket.gethostname()[:255],
+                "pid": os.getpid(),
+                "queues": ",".join(queue_names),
+                "excluded_queues": ",".join(excluded_queue_names),
+            },
         )
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import Job, Worker
@@ -18,9 +19,15 @@ HTMX = {"HX-Request": "true"}
 NO_WORKER = "Nenhum processador ativo: peça ao administrador para iniciar <code>manage.py db_worker</code>."
 
 
-def worker_seen(seconds_ago: int) -> Worker:
+def worker_seen(seconds_ago: int, **queues) -> Worker:
     now = timezone.now()
-    return Worker.objects.create(worker_id=f"w{seconds_ago}", host="app-1", pid=4242, started_at=now - timedelta(hours=1), seen_at=now - timedelta(seconds=seconds_ago))
+    return Worker.objects.create(
+        worker_id=f"w{seconds_ago}", host="app-1", pid=4242, started_at=now - timedelta(hours=1), seen_at=now - timedelta(seconds=seconds_ago), **queues
+    )
+
+
+def waiting_import(user) -> Job:
+    return Job.objects.create(kind=Job.Kind.IMPORT, user=user, status=Job.Status.QUEUED)
 
 
 def test_a_waiting_job_says_no_worker_is_on_when_none_was_ever_seen(admin_client, admin_user):
@@ -51,6 +58,57 @@ def test_a_job_that_reports_progress_shows_a_worker_is_on_even_between_its_beats
     assert NO_WORKER not in admin_client.get(waiting.get_absolute_url()).content.decode()
 
 
+def test_a_worker_only_on_the_media_queue_does_not_count_for_a_waiting_import(admin_client, admin_user):
+    worker_seen(seconds_ago=5, queues="media")  # manage.py db_worker --queue-name media
+    assert NO_WORKER in admin_client.get(waiting_import(admin_user).get_absolute_url()).content.decode()
+
+
+def test_a_worker_on_the_default_queue_counts_for_a_waiting_import(admin_client, admin_user):
+    worker_seen(seconds_ago=5, queues="default")
+    page = admin_client.get(waiting_import(admin_user).get_absolute_url()).content.decode()
+    assert NO_WORKER not in page and "Aguardando um processador…" in page
+
+
+@pytest.mark.parametrize("queues", ["default,media", "*"])
+def test_a_worker_on_both_queues_or_on_every_queue_counts_for_both(admin_client, admin_user, queues):
+    worker_seen(seconds_ago=5, queues=queues)
+    assert Worker.objects.any_on(queue_name="default") and Worker.objects.any_on(queue_name="media")
+    assert NO_WORKER not in admin_client.get(waiting_import(admin_user).get_absolute_url()).content.decode()
+
+
+def test_a_worker_on_every_queue_but_the_default_one_does_not_count_for_a_waiting_import(admin_client, admin_user):
+    worker_seen(seconds_ago=5, queues="*", excluded_queues="default")
+    assert Worker.objects.any_on(queue_name="media")
+    assert NO_WORKER in admin_client.get(waiting_import(admin_user).get_absolute_url()).content.decode()
+
+
+def test_a_running_jobs_progress_counts_for_the_jobs_queue_only(admin_user):
+    worker_seen(seconds_ago=600)
+    Job.objects.create(kind=Job.Kind.IMPORT, user=admin_user, status=Job.Status.RUNNING, heartbeat_at=timezone.now())
+    assert Worker.objects.any_on(queue_name="default")
+    assert not Worker.objects.any_on(queue_name="media")
+
+
+def test_a_job_waiting_on_another_queue_names_the_command_that_serves_it(admin_client, admin_user, monkeypatch):
+    monkeypatch.setattr(Job, "QUEUE_NAME", "media")
+    worker_seen(seconds_ago=5, queues="default")
+    job = waiting_import(admin_user)
+    page = admin_client.get(job.get_absolute_url()).content.decode()
+    assert "Nenhum processador ativo para a fila desta tarefa: peça ao administrador para iniciar <code>manage.py db_worker --queue-name media</code>." in page
+    assert NO_WORKER not in page
+    worker_seen(seconds_ago=1, queues="media")
+    assert "Nenhum processador ativo" not in admin_client.get(job.get_absolute_url()).content.decode()
+
+
+def test_admin_lists_the_queues_each_worker_serves(admin_client, admin_user):
+    admin_user.is_staff = True
+    admin_user.save()
+    worker_seen(seconds_ago=5, queues="*", excluded_queues="media")
+    changelist = admin_client.get(reverse("admin:jobs_worker_changelist")).content.decode()
+    assert "Filas" in changelist and "Filas excluídas" in changelist
+    assert '<td class="field-queues">*</td>' in changelist and '<td class="field-excluded_queues">media</td>' in changelist
+
+
 def test_a_running_or_finished_job_does_not_speak_of_workers(admin_client, admin_user):
     job = Job.objects.create(kind=Job.Kind.EXPORT, user=admin_user, status=Job.Status.DONE, result={"rows": 0})
     assert NO_WORKER not in admin_client.get(job.get_absolute_url()).content.decode()
@@ -78,3 +136,23 @@ def test_db_worker_records_its_heartbeat_while_it_runs_and_leaves_when_it_stops(
     monkeypatch.undo()
     call_command("db_worker", batch=True, interval=0, reload=False, verbosity=0, worker_id="worker-test")
     assert not Worker.objects.exists()  # it said goodbye
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "media"]}})
+@pytest.mark.parametrize(
+    ("options", "queues", "excluded_queues"),
+    [
+        ({}, "default", ""),
+        ({"queue_name": "media"}, "media", ""),
+        ({"queue_name": "default,media"}, "default,media", ""),
+        ({"queue_name": "*", "exclude_queues": "media"}, "*", "media"),
+    ],
+    ids=["plain", "media", "default-and-media", "every-queue-but-media"],
+)
+def test_db_worker_records_the_queues_it_serves(monkeypatch, options, queues, excluded_queues):
+    seen_while_running = []
+    monkeypatch.setattr("jobs.management.commands.db_worker.forget_worker", lambda worker_id: seen_while_running.extend(Worker.objects.all()))
+    call_command("db_worker", batch=True, interval=0, reload=False, verbosity=0, worker_id="worker-test", **options)
+    (worker,) = seen_while_running
+    assert (worker.queues, worker.excluded_queues) == (queues, excluded_queues)

@@ -1,9 +1,10 @@
 """django-tasks-db's `db_worker`, with a heartbeat: its worker writes
 nothing while it waits for work, so nothing could tell a quiet queue from a
-worker that is not running. This one records itself (jobs.workers) as it
-polls, and leaves when it stops. Everything else is the library's: the
-same options, loop, signals and reloader. It takes the place of the
-library's command because this app comes first in INSTALLED_APPS."""
+worker that is not running. This one records itself (jobs.workers) and
+the queues it serves as it polls, and leaves when it stops. Everything
+else is the library's: the same options, loop, signals and reloader. It
+takes the place of the library's command because this app comes first in
+INSTALLED_APPS."""
 
 import os
 import time
@@ -46,7 +47,12 @@ class HeartbeatWorker(db_worker.Worker):
             return
         self._beaten = now
         try:
-            record_heartbeat(worker_id=self.worker_id, started_at=self._started_at)
+            record_heartbeat(
+                worker_id=self.worker_id,
+                started_at=self._started_at,
+                queue_names=self.queue_names,
+                excluded_queue_names=self.excluded_queue_names,
+            )
         except Exception:  # the database is down: the loop's own query will say so
             logger.exception("Could not record the heartbeat of worker_id=%s", self.worker_id)
 
