@@ -321,6 +321,10 @@ IMPORT_MAX_CELLS = int(os.environ.get("IMPORT_MAX_CELLS", 10_000_000))
 # Columns that hold data (a header or a value), each a choice on the
 # mapping step: beyond this the sheet is refused with a message.
 IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", 300))
+# The mapping step posts a field per such column: Django's limit on a
+# request's fields (1,000 by default) follows the cap, so that raising it
+# does not bring back a bare 400 (TooManyFieldsSent).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = max(1000, IMPORT_MAX_COLUMNS + 100)
 # Values of additional information an import may hold: at the mapping
 # step, the file's rows times the columns chosen as additional
 # information; in the job, the cells with a value. Each costs the plan

@@ -213,6 +213,13 @@ def import_page(client, content, name="planilha.xlsx"):
     return job, client.get(job.get_absolute_url())
 
 
+def test_raising_the_column_cap_raises_djangos_limit_on_the_fields_the_mapping_step_posts():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "contacts_portal.test_settings", "IMPORT_MAX_COLUMNS": "1500"}
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert int(done.stdout.strip().splitlines()[-1]) > 1500 + 2  # a field per column, the wallet and the tag
+
+
 def test_the_mapping_step_shows_and_posts_only_the_columns_that_hold_data(admin_client, django_capture_on_commit_callbacks):
     job, page = import_page(admin_client, wide_empty_file())
     form = page.context["form"]
