@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.generic import FormView, View
 
 from jobs.models import Job
@@ -133,12 +133,16 @@ class MappingForm(forms.Form):
         columns = sum(1 for choice in chosen if choice.startswith(EXTRA))
         limit = settings.IMPORT_MAX_EXTRA_VALUES
         if rows * columns > limit:
+            allowed = limit // rows
             raise ValidationError(
-                _(
+                ngettext(
+                    "With %(rows)s rows, an import takes at most %(columns)s column as additional information (%(limit)s values); "
+                    "choose “Leave out” for those you do not need, or split the file.",
                     "With %(rows)s rows, an import takes at most %(columns)s columns as additional information (%(limit)s values); "
-                    "choose “Leave out” for those you do not need, or split the file."
+                    "choose “Leave out” for those you do not need, or split the file.",
+                    allowed,
                 )
-                % {"rows": _thousands(rows), "columns": _thousands(limit // rows), "limit": _thousands(limit)}
+                % {"rows": _thousands(rows), "columns": _thousands(allowed), "limit": _thousands(limit)}
             )
 
 

@@ -156,3 +156,28 @@ def test_the_previews_pages_are_plain_links_that_keep_the_chosen_list(page, data
     expect(page.locator(".app-preview-row")).to_have_count(20)
     expect(page.locator(".app-preview-rows")).to_contain_text("Pessoa 119")
     expect(page.locator("h1")).to_have_count(1)  # a page of its own, not one pasted into a link
+
+
+def test_the_mapping_step_says_how_many_columns_of_additional_information_the_rows_may_have(page, data, screenshot, tmp_path, settings):  # noqa: F811
+    settings.IMPORT_MAX_EXTRA_VALUES = 3
+    sheet = tmp_path / "clientes.csv"
+    lines = ["Nome;Celular;Cidade;Cargo", "Ana;11987654321;Recife;Gerente", "Bia;11912345678;Natal;Analista"]
+    sheet.write_text("\r\n".join(lines), encoding="utf-8")
+    log_in(page)
+    page.goto("/contacts/import/")
+    page.set_input_files("input[type=file]", str(sheet))
+    page.click("button:has-text('Continuar')")
+    page.select_option("select[name=column_3]", "extra:Cargo")
+    page.click("button:has-text('Ver a prévia')")
+    message = page.locator(".app-mapping, form").get_by_text("Com 2 linhas, uma importação leva no máximo 1 coluna como informação adicional (3 valores)")
+    expect(message.first).to_be_visible()
+    screenshot("32-import-mapping-too-many-extra-columns")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    expect(message.first).to_be_visible()
+    screenshot("32-import-mapping-too-many-extra-columns-390")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.select_option("select[name=column_3]", "")
+    page.click("button:has-text('Ver a prévia')")
+    expect(page.locator(".app-counts")).to_be_visible()
+    assert not Contact.objects.filter(name="Ana").exists()  # a preview writes nothing
