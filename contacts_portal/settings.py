@@ -325,9 +325,9 @@ IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", 300))
 # request's fields (1,000 by default) follows the cap, so that raising it
 # does not bring back a bare 400 (TooManyFieldsSent).
 DATA_UPLOAD_MAX_NUMBER_FIELDS = max(1000, IMPORT_MAX_COLUMNS + 100)
-# Values of additional information an import may hold: at the mapping
-# step, the file's rows times the columns chosen as additional
-# information; in the job, the cells with a value. Each costs the plan
+# Values of additional information an import may hold: the cells with a
+# value in the columns chosen as additional information, counted at the
+# upload (the mapping step says it) and again by the job. Each costs the plan
 # about 150 bytes beside its row's own, and the plan of the row cap's rows
 # with this many stays within the import's memory budget (300 MB; see
 # benchmarks/README.md, the import's memory at the row cap).

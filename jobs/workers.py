@@ -26,22 +26,16 @@ def record_heartbeat(
     *, worker_id: str, started_at: datetime, queue_names: Sequence[str], excluded_queue_names: Sequence[str] = ()
 ) -> None:
     """This worker, serving these queues, is alive now (one UPDATE; an
-    INSERT the first time, when what it serves is recorded: a worker's
-    queues do not change while it runs)."""
+    INSERT the first time). The queues are written with every beat: a
+    worker started again under the same --worker-id may serve others."""
     now = timezone.now()
-    if not Worker.objects.filter(worker_id=worker_id).update(seen_at=now):
+    serves = {"queues": ",".join(queue_names), "excluded_queues": ",".join(excluded_queue_names)}
+    if not Worker.objects.filter(worker_id=worker_id).update(seen_at=now, **serves):
         Worker.objects.filter(seen_at__lt=now - FORGOTTEN_AFTER).delete()
         Worker.objects.update_or_create(
             worker_id=worker_id,
-            defaults={"seen_at": now},
-            create_defaults={
-                "seen_at": now,
-                "started_at": started_at,
-                "host": socket.gethostname()[:255],
-                "pid": os.getpid(),
-                "queues": ",".join(queue_names),
-                "excluded_queues": ",".join(excluded_queue_names),
-            },
+            defaults={"seen_at": now, **serves},
+            create_defaults={"seen_at": now, "started_at": started_at, "host": socket.gethostname()[:255], "pid": os.getpid(), **serves},
         )
 
 

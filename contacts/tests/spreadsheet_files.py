@@ -287,22 +287,6 @@ def large_shared_strings_file(megabytes: int = 300) -> bytes:
     return raw_xlsx(rows, shared_strings=strings)
 
 
-def unreferenced_cells_file(count: int = 10_000_000) -> bytes:
-    """A row of `count` cells without a reference, each one more column:
-    1.6 MB that unpacks to 150 MB, a row as wide as nothing can be."""
-    cells = itertools.repeat("<c><v>1</v></c>", count)
-    return raw_xlsx(itertools.chain([inline_row(1, "Nome", "Telefone"), '<row r="2">'], cells, ["</row>"]))
-
-
-def large_shared_strings_file(megabytes: int = 300) -> bytes:
-    """A table of strings of `megabytes` (within the unpacked cap), a cell's
-    longest each, and a row that uses the first and the last."""
-    count = megabytes * 1024 * 1024 // 32_000
-    strings = (f"<si><t>{n:08d}{'a' * 31_992}</t></si>" for n in range(count))
-    rows = [inline_row(1, "Nome", "Telefone"), f'<row r="2"><c r="A2" t="s"><v>{count - 1}</v></c><c r="B2"><v>11987654321</v></c></row>']
-    return raw_xlsx(rows, shared_strings=strings)
-
-
 def extra_values_file(rows: int, columns: int) -> bytes:
     """A name, a number and `columns` columns of additional information, a
     different value in every cell."""

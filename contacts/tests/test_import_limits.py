@@ -36,11 +36,12 @@ from contacts.tests.spreadsheet_files import (
     upload,
     wide_empty_file,
     wide_file,
+    raw_xlsx,
     xlsx,
     zip_with,
 )
 from contacts.transfer.importing import import_contacts
-from contacts.transfer.reading import SpreadsheetError, read_table
+from contacts.transfer.reading import SpreadsheetError, read_table, survey
 from jobs.models import Job
 
 pytestmark = pytest.mark.django_db
@@ -402,14 +403,22 @@ EXTRA_COLUMNS_FILE = [
 ]
 
 
-@override_settings(IMPORT_MAX_EXTRA_VALUES=6)
-def test_the_mapping_step_refuses_more_columns_of_additional_information_than_the_rows_may_have(admin_client, django_capture_on_commit_callbacks):
-    job, _page = import_page(admin_client, csv_bytes(EXTRA_COLUMNS_FILE), "lista.csv")
+@override_settings(IMPORT_MAX_EXTRA_VALUES=3)
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_the_mapping_step_refuses_columns_of_additional_information_holding_more_values_than_the_cap(
+    admin_client, django_capture_on_commit_callbacks, kind
+):
+    """The upload counts each column's values (a CSV's cells as they are
+    read, a sheet's from its cells' references): the columns chosen hold
+    two, one and one, over a cap of three; without the last, three."""
+    content, name = (csv_bytes(EXTRA_COLUMNS_FILE), "lista.csv") if kind == "csv" else (xlsx(EXTRA_COLUMNS_FILE), "lista.xlsx")
+    job, _page = import_page(admin_client, content, name)
+    assert job.parameters["values"] == [3, 3, 2, 1, 1]
     mapping = {"column_0": "name", "column_1": "number", "column_2": "extra:Cidade", "column_3": "extra:Cargo", "column_4": "extra:Observação"}
     with django_capture_on_commit_callbacks(execute=True):
         page = admin_client.post(job.get_absolute_url(), mapping)
     assert page.status_code == 200
-    assert "Com 3 linhas, uma importação leva no máximo 2 colunas como informação adicional (6 valores)" in page.content.decode()
+    assert "As colunas escolhidas como informação adicional têm 4 valores; uma importação aceita no máximo 3." in page.content.decode()
     job.refresh_from_db()
     assert job.status == Job.Status.DRAFT and not Contact.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
@@ -478,3 +487,37 @@ def test_merged_cells_listed_after_the_rows_are_refused_at_the_upload(admin_clie
     assert response.status_code == 200
     assert "mescladas (linha 3)" in response.content.decode()
     assert not Job.objects.exists()
+
+
+def test_a_cell_past_excels_last_column_is_refused_saying_so():
+    rows = inline_row(1, "Nome", "Telefone") + '<row r="2"><c r="A2" t="inlineStr"><is><t>Ana</t></is></c><c r="XFE2"><v>1</v></c></row>'
+    content = minimal_xlsx(sheet_xml(rows))
+    with pytest.raises(SpreadsheetError, match="uma célula além da última coluna do Excel"):
+        survey(read_table(io.BytesIO(content)))  # the upload: from the cells' references
+    with pytest.raises(SpreadsheetError, match="uma célula além da última coluna do Excel"):
+        list(read_table(io.BytesIO(content)).rows)  # the job: as the rows are read
+
+
+def test_a_table_of_shared_strings_past_its_memory_share_is_read_back_from_its_file(monkeypatch):
+    """The text past IN_MEMORY bytes goes to a temporary file, a batch at a
+    time: strings on both sides of where it begins, an empty one, and a
+    table the parser reads (rich text, after the patterns gave up on it
+    with part of it spilled) come back as they were, through the import."""
+    import zipfile
+
+    from contacts.transfer.reading import xlsx as reading
+
+    monkeypatch.setattr(reading._SharedStrings, "IN_MEMORY", 40)
+    names = ["Ana Souza", "", "Bruno Lima", "Carla Dias", "Débora Nunes", "Édson Melo", "Fábio Luz"] * 3
+    for rich in (False, True):
+        strings = [f"<si><t>{name}</t></si>" for name in names] + (["<si><r><t>Gil</t></r><r><t>da Cruz</t></r></si>"] if rich else [])
+        content = raw_xlsx([inline_row(1, "Nome")], shared_strings=strings)
+        table = reading._SharedStrings(zipfile.ZipFile(io.BytesIO(content)), "xl/sharedStrings.xml")
+        # The patterns take the table a megabyte at a time (here all of it
+        # at once: all to the file); the parser a string at a time.
+        assert table._spilled is not None and (0 < len(table._text) <= 40 if rich else not table._text)
+        assert [table[index] for index in range(len(table))] == names + (["Gilda Cruz"] if rich else [])
+    rows = [inline_row(1, "Nome", "Telefone")]
+    rows += [f'<row r="{n}"><c r="A{n}" t="s"><v>{n - 2}</v></c><c r="B{n}"><v>{11_987_650_000 + n}</v></c></row>' for n in range(2, 2 + len(names)) if names[n - 2]]
+    assert run(raw_xlsx(rows, shared_strings=[f"<si><t>{name}</t></si>" for name in names])).counts()["created"] == len([name for name in names if name])
+    assert sorted(Contact.objects.values_list("name", flat=True)) == sorted(name for name in names if name)

@@ -292,7 +292,7 @@ class RowCleaner:
             limit = _thousands(self._extra_values_limit)
             raise SpreadsheetError(
                 _(
-                    "The file has more than %(limit)s values of additional information; an import takes at most %(limit)s. "
+                    "The file has more than %(limit)s values of additional information; an import accepts at most %(limit)s. "
                     "Leave out the columns you do not need, or split the file, and import again."
                 )
                 % {"limit": limit}
@@ -339,6 +339,7 @@ class RowCleaner:
                 row.extras[name] = ", ".join(filter(None, others))[:500]
             else:
                 del row.extras[name]
+                self.extra_values -= 1  # counted as it was read
             return
 
     def _keep_others(self, row: Row, target: str, others: list[str]) -> None:

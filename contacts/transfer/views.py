@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.generic import FormView, View
 
 from jobs.models import Job
@@ -67,7 +67,7 @@ class ImportView(PermissionRequiredMixin, FormView):
             user=self.request.user,
             status=Job.Status.DRAFT,
             file_name=upload.name[:255],
-            parameters={"headers": form.survey.headers, "columns": form.survey.columns, "sample": form.survey.sample, "rows": form.survey.rows},
+            parameters={"headers": form.survey.headers, "columns": form.survey.columns, "sample": form.survey.sample, "values": form.survey.values},
         )
         job.source_file.save("planilha", upload, save=False)
         job.save()
@@ -126,23 +126,22 @@ class MappingForm(forms.Form):
         return cleaned
 
     def _check_extra_values(self, chosen: list[str]) -> None:
-        """The columns chosen as additional information, times the rows, fit
-        IMPORT_MAX_EXTRA_VALUES (the job counts the cells with a value; this
-        says it before the user waits for it)."""
-        rows = self.job.parameters.get("rows", 0)
-        columns = sum(1 for choice in chosen if choice.startswith(EXTRA))
+        """The cells of the columns chosen as additional information, as the
+        upload counted them, fit IMPORT_MAX_EXTRA_VALUES: said here, before
+        the user waits for the preview (whose job counts them again, with
+        the second values of cells that hold several)."""
+        counted = self.job.parameters.get("values")
+        if counted is None:  # a draft from before the upload counted them
+            return
+        values = sum(count for choice, count in zip(chosen, counted, strict=False) if choice.startswith(EXTRA))
         limit = settings.IMPORT_MAX_EXTRA_VALUES
-        if rows * columns > limit:
-            allowed = limit // rows
+        if values > limit:
             raise ValidationError(
-                ngettext(
-                    "With %(rows)s rows, an import takes at most %(columns)s column as additional information (%(limit)s values); "
-                    "choose “Leave out” for those you do not need, or split the file.",
-                    "With %(rows)s rows, an import takes at most %(columns)s columns as additional information (%(limit)s values); "
-                    "choose “Leave out” for those you do not need, or split the file.",
-                    allowed,
+                _(
+                    "The columns chosen as additional information hold %(count)s values; an import accepts at most %(limit)s. "
+                    "Choose “Leave out” for those you do not need, or split the file."
                 )
-                % {"rows": _thousands(rows), "columns": _thousands(allowed), "limit": _thousands(limit)}
+                % {"count": _thousands(values), "limit": _thousands(limit)}
             )
 
 

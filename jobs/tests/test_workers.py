@@ -156,3 +156,11 @@ def test_db_worker_records_the_queues_it_serves(monkeypatch, options, queues, ex
     call_command("db_worker", batch=True, interval=0, reload=False, verbosity=0, worker_id="worker-test", **options)
     (worker,) = seen_while_running
     assert (worker.queues, worker.excluded_queues) == (queues, excluded_queues)
+
+
+def test_a_worker_started_again_under_its_id_records_the_queues_it_serves_now():
+    from jobs.workers import record_heartbeat
+
+    record_heartbeat(worker_id="fixed-id", started_at=timezone.now(), queue_names=["media"])
+    record_heartbeat(worker_id="fixed-id", started_at=timezone.now(), queue_names=["default"], excluded_queue_names=["media"])
+    assert list(Worker.objects.values_list("queues", "excluded_queues")) == [("default", "media")]

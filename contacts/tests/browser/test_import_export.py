@@ -169,7 +169,7 @@ def test_the_mapping_step_says_how_many_columns_of_additional_information_the_ro
     page.click("button:has-text('Continuar')")
     page.select_option("select[name=column_3]", "extra:Cargo")
     page.click("button:has-text('Ver a prévia')")
-    message = page.locator(".app-mapping, form").get_by_text("Com 2 linhas, uma importação leva no máximo 1 coluna como informação adicional (3 valores)")
+    message = page.locator(".app-mapping, form").get_by_text("As colunas escolhidas como informação adicional têm 4 valores; uma importação aceita no máximo 3.")
     expect(message.first).to_be_visible()
     screenshot("32-import-mapping-too-many-extra-columns")
     page.set_viewport_size({"width": 390, "height": 844})

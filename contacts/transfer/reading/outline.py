@@ -3,6 +3,7 @@ references without parsing them (see survey)."""
 
 import re
 import zipfile
+from collections import Counter
 from operator import itemgetter
 
 from django.conf import settings
@@ -30,7 +31,7 @@ def _outline(archive: zipfile.ZipFile, sheet: str) -> Outline | None:
     IMPORT_MAX_CELLS whatever row the far cell is in, and merged cells
     (listed after the rows) are found. None when some cell has no
     reference (its place is then known only by parsing)."""
-    letters: set[bytes] = set()
+    letters: Counter[bytes] = Counter()
     rows = 0
     first_row = last_row = None
     previous: set[int] = set()
@@ -48,7 +49,7 @@ def _outline(archive: zipfile.ZipFile, sheet: str) -> Outline | None:
             if len(found) != len(ANY_CONTENT_CELL.findall(data)):
                 return None
             if found:
-                letters.update(map(itemgetter(0), found))
+                letters.update(map(itemgetter(0), found))  # counted in C
                 numbers = {int(number) for number in set(map(itemgetter(1), found))}
                 rows += len(numbers - previous)
                 previous = numbers
@@ -59,7 +60,8 @@ def _outline(archive: zipfile.ZipFile, sheet: str) -> Outline | None:
                     raise _too_many_rows()
             if not chunk:
                 break
-    columns = {_column_index(text.decode()) for text in letters}
+    cells = {_column_index(text.decode()): count for text, count in letters.items()}
+    columns = set(cells)
     if columns and (max(columns) + 1) * (last_row - first_row + 1) > settings.IMPORT_MAX_CELLS:
         _refuse_extent(last_row - first_row + 1, max(columns) + 1)
-    return Outline(columns, rows)
+    return Outline(columns, rows, cells)

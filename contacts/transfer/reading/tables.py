@@ -3,6 +3,7 @@ header apart, blank rows left out, at most IMPORT_MAX_ROWS), the
 SpreadsheetError that says what is wrong, a cell as text; and the survey
 the mapping step shows."""
 
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -37,6 +38,7 @@ class Outline:
 
     columns: set[int]  # that have a cell with something in it
     rows: int  # that have such a cell
+    cells: dict[int, int] = field(default_factory=dict)  # column -> such cells in it, the header's included
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Survey:
     headers: list[str]  # of those columns
     sample: list[list[str]]  # the first data rows, those columns' cells as text
     rows: int  # data rows
+    values: list[int]  # of those columns: the data rows with a value in it
 
 
 def survey(table: Table, *, sample_rows: int = 3) -> Survey:
@@ -76,14 +79,17 @@ def survey(table: Table, *, sample_rows: int = 3) -> Survey:
         used |= outline.columns
         sample = [row for _, (_number, row) in zip(range(sample_rows), table.rows, strict=False)]
         count = outline.rows - 1
+        values = {index: cells - (index in used and index < len(table.headers) and bool(table.headers[index])) for index, cells in outline.cells.items()}
     else:
+        values = defaultdict(int)
         for _number, row in table.rows:
             count += 1
             if count <= sample_rows:
                 sample.append(row)
             for index, value in enumerate(row):
-                if index not in used and not _blank(value):
-                    used.add(index)
+                if value is not None and (value.__class__ is not str or value.strip()):
+                    values[index] += 1
+        used |= values.keys()
     limit = settings.IMPORT_MAX_COLUMNS
     if len(used) > limit:
         raise SpreadsheetError(
@@ -96,7 +102,7 @@ def survey(table: Table, *, sample_rows: int = 3) -> Survey:
     columns = sorted(used)
     headers = [table.headers[index] if index < len(table.headers) else "" for index in columns]
     texts = [[cell_text(row[index]) if index < len(row) else "" for index in columns] for row in sample]
-    return Survey(columns, headers, texts, count)
+    return Survey(columns, headers, texts, count, [values.get(index, 0) for index in columns])
 
 
 def _too_many_rows() -> SpreadsheetError:

@@ -7,6 +7,7 @@ import os
 import posixpath
 import re
 import tempfile
+import weakref
 import zipfile
 from array import array
 from collections.abc import Iterator
@@ -206,6 +207,8 @@ class _SharedStrings:
             self._spilled.flush()
 
     def _reset(self) -> None:
+        if getattr(self, "_spilled", None) is not None:
+            self._spilled.close()
         self._text = bytearray()
         self._offsets = array("I", [0])
         self._spilled = None  # the temporary file of the text past _text
@@ -227,6 +230,9 @@ class _SharedStrings:
             return
         if self._spilled is None:
             self._spilled = tempfile.TemporaryFile()
+            # Closed with the table (a reading left half-way is let go of,
+            # not closed by its reader).
+            weakref.finalize(self, self._spilled.close)
         self._spilled.write(data)
 
     def _read_plain(self, archive: zipfile.ZipFile, name: str) -> bool:
@@ -695,7 +701,9 @@ def _column_index(letters: str) -> int:
     for letter in letters:
         number = number * 26 + ord(letter) - 64
     if number > MAX_COLUMNS:
-        _refuse_extent(1, number)
+        raise SpreadsheetError(
+            _("The sheet has a cell past Excel's last column (XFD): it was not saved by a spreadsheet program. Open it in Excel, save it and send it again.")
+        )
     return number - 1
 
 
