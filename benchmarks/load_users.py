@@ -129,6 +129,8 @@ def expect(response, *statuses):
 
 
 _turn = itertools.count()
+#: The agents logged in so far: the load is measured once all are (load.py).
+logged_in: list[str] = []
 
 
 class DeskUser(FastHttpUser):
@@ -175,6 +177,7 @@ class AgentUser(DeskUser):
     def on_start(self):
         self.seat = next(self.seats)  # 0, 1, 2 … among the agents
         self.log_in(*self.desk.agents[self.seat % len(self.desk.agents)])
+        logged_in.append(self.desk.agents[self.seat % len(self.desk.agents)][0])
 
     def get(self, path: str, name: str, *, htmx=False):
         with self.client.get(path, name=name, headers=HTMX if htmx else {}, catch_response=True) as response:
