@@ -2,7 +2,7 @@
 """Peak memory of an import of the row cap's worth of rows, step by step,
 as a user goes through it, on SQLite and PostgreSQL.
 
-    .venv/bin/python benchmarks/import_memory.py                 # 200,000 rows (IMPORT_MAX_ROWS), both databases
+    .venv/bin/python benchmarks/import_memory.py                 # 150,000 rows (IMPORT_MAX_ROWS), both databases
     .venv/bin/python benchmarks/import_memory.py --rows 50000 --databases sqlite
 
 The file is import_export.py's realistic .xlsx (valid CPFs and phones, half
@@ -52,7 +52,7 @@ STEPS = {
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--rows", type=int, default=150_000)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--database-name", default="import_memory", help="the PostgreSQL database (created and dropped)")
     parser.add_argument("--step", help=argparse.SUPPRESS)

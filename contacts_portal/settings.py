@@ -313,7 +313,11 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024))
 # What an .xlsx may unpack to, checked before it is parsed (zip bombs).
 IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_BYTES", 400 * 1024 * 1024))
-IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 200_000))
+# Data rows per file. The plan of each row is what an import holds (about
+# 1.4 KB for a row whose every field is a value no other row has): at this
+# many, with IMPORT_MAX_EXTRA_VALUES, such a file's preview and import peak
+# under the 300 MB budget (benchmarks/README.md; 200,000 reached 353 MB).
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 150_000))
 # The reader builds a sheet as a grid from its first cell to its last:
 # rows × columns of that grid, checked before it is built (a lone cell at
 # XFD1048576 would ask for 17 billion cells).
@@ -331,7 +335,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = max(1000, IMPORT_MAX_COLUMNS + 100)
 # about 150 bytes beside its row's own, and the plan of the row cap's rows
 # with this many stays within the import's memory budget (300 MB; see
 # benchmarks/README.md, the import's memory at the row cap).
-IMPORT_MAX_EXTRA_VALUES = int(os.environ.get("IMPORT_MAX_EXTRA_VALUES", 200_000))
+IMPORT_MAX_EXTRA_VALUES = int(os.environ.get("IMPORT_MAX_EXTRA_VALUES", 150_000))
 # Tags an import may create: more is a wrong column, not a tag list.
 IMPORT_MAX_NEW_TAGS = int(os.environ.get("IMPORT_MAX_NEW_TAGS", 500))
 # Uploaded and generated files of jobs are removed after this many days.

@@ -287,14 +287,38 @@ def large_shared_strings_file(megabytes: int = 300) -> bytes:
     return raw_xlsx(rows, shared_strings=strings)
 
 
-def extra_values_file(rows: int, columns: int) -> bytes:
-    """A name, a number and `columns` columns of additional information, a
-    different value in every cell."""
-    header = inline_row(1, "Nome", "Celular", *(f"Campo {n}" for n in range(1, columns + 1)))
+def fullest_file(rows: int, extra_columns: int) -> bytes:
+    """Every field of a contact filled with a value no other row has (name,
+    number, e-mail, CPF, Telegram id, company, first and last names; a
+    birth date and tags), and `extra_columns` columns of additional
+    information, a different value in every cell."""
+    def text(reference: str, value: str) -> str:
+        return f'<c r="{reference}" t="inlineStr"><is><t>{value}</t></is></c>'
+
+    def cpf(n: int) -> str:
+        digits = [int(d) for d in f"{n * 37 % 10**9:09d}"]
+        for weights in (range(10, 1, -1), range(11, 1, -1)):
+            digits.append(sum(d * w for d, w in zip(digits, weights)) * 10 % 11 % 10)
+        return "".join(map(str, digits))
+
+    extras = [f"Código {c}" for c in range(1, extra_columns + 1)]
+    header = inline_row(1, "Nome", "Celular", "E-mail", "CPF", "Telegram", "Empresa", "Primeiro nome", "Sobrenome", "Nascimento", "Etiquetas", *extras)
 
     def row(n: int) -> str:
-        extras = "".join(f'<c r="{column_letters(2 + c)}{n}" t="inlineStr"><is><t>C{c}-{n:07d}</t></is></c>' for c in range(columns))
-        return f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>Pessoa {n}</t></is></c><c r="B{n}"><v>{11_900_000_000 + n}</v></c>{extras}</row>'
+        cells = [
+            text(f"A{n}", f"Pessoa Número {n:07d} da Silva"),
+            f'<c r="B{n}"><v>{11_900_000_000 + n}</v></c>',
+            text(f"C{n}", f"pessoa.{n}@exemplo{n % 1000}.com.br"),
+            text(f"D{n}", cpf(n)),
+            text(f"E{n}", str(10_000_000 + n)),
+            text(f"F{n}", f"Empresa {n:07d} Ltda"),
+            text(f"G{n}", f"Pessoa{n:07d}"),
+            text(f"H{n}", f"Silva{n:07d}"),
+            text(f"I{n}", f"{n % 28 + 1:02d}/{n % 12 + 1:02d}/{1940 + n % 67}"),
+            text(f"J{n}", ("VIP", "Cliente, Lead", "Fornecedor")[n % 3]),
+            *(text(f"{column_letters(10 + c)}{n}", f"CLI{c}-{n:07d}") for c in range(extra_columns)),
+        ]
+        return f'<row r="{n}">' + "".join(cells) + "</row>"
 
     return raw_xlsx(itertools.chain([header], (row(n) for n in range(2, rows + 2))))
 
