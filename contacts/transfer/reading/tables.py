@@ -79,7 +79,8 @@ def survey(table: Table, *, sample_rows: int = 3) -> Survey:
         used |= outline.columns
         sample = [row for _, (_number, row) in zip(range(sample_rows), table.rows, strict=False)]
         count = outline.rows - 1
-        values = {index: cells - (index in used and index < len(table.headers) and bool(table.headers[index])) for index, cells in outline.cells.items()}
+        # The counts include the header's cell: a named column's is not a value.
+        values = {index: cells - bool(index < len(table.headers) and table.headers[index]) for index, cells in outline.cells.items()}
     else:
         values = defaultdict(int)
         for _number, row in table.rows:
@@ -87,7 +88,7 @@ def survey(table: Table, *, sample_rows: int = 3) -> Survey:
             if count <= sample_rows:
                 sample.append(row)
             for index, value in enumerate(row):
-                if value is not None and (value.__class__ is not str or value.strip()):
+                if not _blank(value):
                     values[index] += 1
         used |= values.keys()
     limit = settings.IMPORT_MAX_COLUMNS

@@ -197,6 +197,7 @@ class _SharedStrings:
     IN_MEMORY = 32 * 1024 * 1024
 
     def __init__(self, archive: zipfile.ZipFile | None, name: str | None):
+        self._limit = settings.IMPORT_MAX_CELLS
         self._reset()
         if archive is None:
             return
@@ -213,7 +214,6 @@ class _SharedStrings:
         self._offsets = array("I", [0])
         self._spilled = None  # the temporary file of the text past _text
         self._size = 0  # of the whole text
-        self._limit = settings.IMPORT_MAX_CELLS
 
     def _add(self, texts: list[bytes]) -> None:
         """Strings of the table, in its order, as UTF-8."""
