@@ -27,7 +27,9 @@ What runs, all on loopback:
   4 threads each (WEB_CONCURRENCY=1): together the 2 × 4 of each pool on
   one 2-core machine; the task workers (both kinds) run at nice 19, and
   the database backends of the webhooks and workers as niced as they are
-  (DATABASE_NICE, when PostgreSQL has the prioritize extension).
+  (DATABASE_NICE, when PostgreSQL has the prioritize extension); the
+  webhooks and workers also run under the idle scheduling policy
+  (--idle);
   --deployment one-pool: one gunicorn for everything, nothing niced;
 - before the load: checks that the two instances act as one site (a log-in
   made through one works on the other, a photo saved through one downloads
@@ -120,6 +122,12 @@ def parse_args():
         help="split (README \"Production\"): pages, webhooks (nice 10) and task workers (nice 19) in processes of their own; one-pool: one gunicorn for everything, nobody niced",
     )
     parser.add_argument(
+        "--idle",
+        choices=("none", "workers", "background"),
+        default="background",
+        help="which processes run under the kernel's idle scheduling policy (SCHED_IDLE; systemd's CPUSchedulingPolicy=idle) beside their nice value: none, the task workers, or the workers and the webhooks' pools (the default, as README \"Production\" runs them)",
+    )
+    parser.add_argument(
         "--no-database-nice",
         dest="database_nice",
         action="store_false",
@@ -178,6 +186,18 @@ def machine(deployment: str, port: int, webhook_port: int) -> list[tuple[str, li
         ("worker", worker, 19, dict(background)),
         ("media-worker", media_worker, 19, dict(background)),
     ]
+
+
+def lower_priority(niceness: int, *, idle: bool) -> None:
+    """In the child, before it runs: its nice value and, with `idle`, the
+    idle scheduling policy. A nice value weighs a process's share of a busy
+    core, but a page woken while a niced worker runs still waits for the
+    worker's time slice; a task of the idle policy gives the core up as soon
+    as any other task wants it (benchmarks/README.md)."""
+    if niceness:
+        os.nice(niceness)
+    if idle:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 # -- The database ---------------------------------------------------------
@@ -375,9 +395,10 @@ class Processes:
             for name, command, niceness, extra in machine(args.deployment, port, webhook_port):
                 if not args.prioritize:
                     extra.pop("DATABASE_NICE", None)
-                self.spawn(f"{name}-{n}", command, niceness, extra)
+                idle = args.deployment == "split" and (args.idle == "background" and name == "webhooks" or args.idle != "none" and "worker" in name)
+                self.spawn(f"{name}-{n}", command, niceness, extra, idle=idle)
 
-    def spawn(self, name: str, command: list[str], niceness: int, extra: dict):
+    def spawn(self, name: str, command: list[str], niceness: int, extra: dict, *, idle: bool = False):
         log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 (closed with the process)
         process = subprocess.Popen(
             command,
@@ -391,7 +412,7 @@ class Processes:
             # against its own session's, and every child in a session of its
             # own would ignore the others' priorities.
             process_group=0,
-            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,  # noqa: PLW1509 (no threads yet in the child)
+            preexec_fn=(lambda: lower_priority(niceness, idle=idle)) if niceness or idle else None,  # noqa: PLW1509 (no threads yet in the child)
         )
         self.children.append((name, process))
 
@@ -730,7 +751,8 @@ def report(args, desk, checks, alone, loaded, counts, load_seconds, gateway, pro
     print(f"\n{args.contacts:,} contacts · {args.agents} agents · webhooks asked at {args.rate:.0f}/s · import {args.import_rows:,} rows · {load_seconds:.0f} s of load")
     if args.deployment == "split":
         backends = "niced as their processes (prioritize)" if args.prioritize else "at normal priority"
-        print(f"Deployment: split (pages at nice 0, webhooks at 10, task workers at 19; their database backends {backends})")
+        idle = {"none": "", "workers": "; task workers under SCHED_IDLE", "background": "; webhooks and task workers under SCHED_IDLE"}[args.idle]
+        print(f"Deployment: split (pages at nice 0, webhooks at 10, task workers at 19{idle}; their database backends {backends})")
     else:
         print("Deployment: one pool (one gunicorn for everything, nothing niced)")
     print("\nTwo instances, one database, one storage folder, two workers:")
