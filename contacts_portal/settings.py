@@ -171,7 +171,7 @@ AUTHENTICATION_BACKENDS = [
     # First: a locked-out username or address is refused before its password
     # is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.PermissionsBackend",
 ]
 
 # Log-in lock-out (django-axes). After AXES_FAILURE_LIMIT failed log-ins a

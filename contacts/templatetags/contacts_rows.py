@@ -7,12 +7,19 @@ CPU for 25 rows. Written here, as django.contrib.admin writes its change
 list's cells (`admin_list.items_for_result`), the same rows take 3 ms.
 The markup is the one `contacts/_contact_rows.html` used to hold; the list's
 tests and browser tests read it.
+
+Values are escaped with the standard library's html.escape, which is what
+django.utils.html.escape does once it has checked its argument for a lazy
+string: that check cost more than the escape, and a row escapes about
+fifteen values (every one of them a str here; the row is marked safe once,
+whole).
 """
+
+from html import escape
 
 from django import template
 from django.template.defaulttags import CsrfTokenNode
 from django.utils import dateformat
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
