@@ -210,18 +210,18 @@ def test_the_list_issues_a_constant_number_of_queries(admin_client, django_asser
     tags = TagFactory.create_batch(3)
     for _ in range(100):
         ContactFactory(tags=tags)
-    # session, user, two for permissions, capped count, the page of contacts,
+    # session, user, one for permissions (accounts.backends), capped count, the page of contacts,
     # their tags' links, the wallet filter's choices, the tags (the tag
     # filter's choices and their colours), the saved segments' chips, and
     # their opt-outs
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         response = admin_client.get(LIST, {"per_page": page_size})
     assert len(names(response)) == page_size
     # Contacts without a number: their identities, to tell those known by
     # a LID alone, in one more.
     for _ in range(100):
         ContactFactory(number="", tags=tags)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         response = admin_client.get(LIST, {"per_page": page_size, "sort": "newest"})
     assert len(names(response)) == page_size
 
