@@ -399,3 +399,20 @@ def test_the_birth_date_opens_the_numeric_keyboard_and_takes_digits_alone(admin_
 def test_the_phone_hint_keeps_the_example_number_on_one_line(admin_client):
     page = admin_client.get(CREATE).content.decode()
     assert "como +55\u00a011\u00a098765\u20114321." in page
+
+
+def test_the_form_asks_the_database_once_for_each_identity_it_checks(admin_user, django_assert_num_queries):
+    from contacts.forms import ContactForm
+
+    ContactFactory(number="5511912345678")
+    data = form_data(**{"custom_fields-TOTAL_FORMS": "0", "custom_fields-0-name": None, "custom_fields-0-value": None})
+    form = ContactForm(data=data, user=admin_user)
+    form.fields["wallet"].queryset = form.fields["wallet"].queryset.none()
+    form.fields["tags"].queryset = form.fields["tags"].queryset.none()
+    # The number, the Telegram id and the CPF/CNPJ: is another contact's?
+    with django_assert_num_queries(3):
+        assert form.is_valid(), form.errors
+    taken = ContactForm(data={**data, "number": "(11) 91234-5678"}, user=admin_user)
+    assert not taken.is_valid()
+    assert list(taken.errors) == ["number"]
+    assert "/contacts/" in taken.errors["number"][0]  # the message that links to the contact, once
