@@ -14,8 +14,8 @@ class PermissionsBackend(ModelBackend):
     """ModelBackend, except that a user's permissions, their own and their
     groups', come in one statement written once, where ModelBackend builds
     and compiles two queries through the ORM. Every page asks (its view's
-    permission, the menu, the rows' actions), once per request: the two
-    queries were a tenth of an agent's search (benchmarks/README.md)."""
+    permission, the menu, the rows' actions), once per request
+    (benchmarks/README.md, a page's fixed costs)."""
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None or user_obj.is_superuser:

@@ -170,8 +170,8 @@ class ContactRulesMixin:
         CPF/CNPJ, which clean() has checked (add_duplicate_errors, with a
         message that says who holds the value). Django's own check of them
         asked the database twice more for each value (its condition, then
-        the value): a fifth of a save's time. A constraint on other fields
-        is still checked."""
+        the value; benchmarks/README.md). A constraint on other fields is
+        still checked."""
         exclude = self._get_validation_exclusions() | DUPLICATE_MESSAGES.keys()
         try:
             self.instance.validate_constraints(exclude=exclude)
