@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",
+    "django.forms",
     "django_filters",
     "contacts_portal.apps.PortalConfig",
     # Before django_tasks_db: its `db_worker` command is this project's
@@ -112,6 +113,12 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets are rendered with the project's template engine, so that
+# templates/django/forms/widgets/attrs.html can replace Django's own
+# (contacts_portal/templatetags/form_attrs.py says why); "django.forms" in
+# INSTALLED_APPS finds the rest of Django's widget templates.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 WSGI_APPLICATION = "contacts_portal.wsgi.application"
 
