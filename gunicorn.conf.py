@@ -5,9 +5,9 @@ this file from the folder it starts in:
 
 A machine runs it twice (README "Production"): the pages' pool, which the
 proxy sends everything to, and the webhooks' pool, which gets
-/tickets/webhook/ only and runs at nice 10, so that an agent's page wins the
-cores over a burst of messages (the messages wait a little; the agent does
-not). Each is sized for a machine of 2 cores (every number can be
+/tickets/webhook/ only and runs at nice 10 under the idle scheduling
+policy, so that an agent's page wins the cores over a burst of messages
+(the messages wait a little; the agent does not). Each is sized for a machine of 2 cores (every number can be
 overridden from the environment, as noted):
 
 - 2 worker processes (WEB_CONCURRENCY), one per core: a process runs one

@@ -188,6 +188,10 @@ def machine(deployment: str, port: int, webhook_port: int) -> list[tuple[str, li
     ]
 
 
+# --idle: the processes of machine() that run under the idle policy.
+IDLE = {"none": (), "workers": ("worker", "media-worker"), "background": ("webhooks", "worker", "media-worker")}
+
+
 def lower_priority(niceness: int, *, idle: bool) -> None:
     """In the child, before it runs: its nice value and, with `idle`, the
     idle scheduling policy. A nice value weighs a process's share of a busy
@@ -395,7 +399,7 @@ class Processes:
             for name, command, niceness, extra in machine(args.deployment, port, webhook_port):
                 if not args.prioritize:
                     extra.pop("DATABASE_NICE", None)
-                idle = args.deployment == "split" and (args.idle == "background" and name == "webhooks" or args.idle != "none" and "worker" in name)
+                idle = args.deployment == "split" and name in IDLE[args.idle]
                 self.spawn(f"{name}-{n}", command, niceness, extra, idle=idle)
 
     def spawn(self, name: str, command: list[str], niceness: int, extra: dict, *, idle: bool = False):

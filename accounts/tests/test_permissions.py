@@ -4,7 +4,7 @@ Django's ModelBackend, whose two queries every page paid for."""
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.test import Client
 from django.urls import reverse
 
@@ -60,6 +60,7 @@ def test_a_permission_taken_from_a_group_is_gone_at_the_next_request(agent):
 def test_an_inactive_user_or_a_visitor_has_no_permission_and_a_superuser_has_every_one(agent):
     agent.is_active = False
     assert PermissionsBackend().get_all_permissions(agent) == set()
+    assert PermissionsBackend().get_all_permissions(AnonymousUser()) == set()
     admin = get_user_model().objects.create_superuser("admin", password="x")
     assert PermissionsBackend().get_all_permissions(fresh(admin)) == ModelBackend().get_all_permissions(fresh(admin))
     assert fresh(admin).has_perm("contacts.delete_contact")

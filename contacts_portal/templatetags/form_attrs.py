@@ -4,7 +4,8 @@ Django writes them with a template (django/forms/widgets/attrs.html): a
 loop, two comparisons, a filter and two escapes per attribute, for every
 widget of every form. The contact popup's fields carry several attributes
 each (class, autocomplete, inputmode, aria-describedby…), and writing them
-was a third of the popup's time. templates/django/forms/widgets/attrs.html
+was most of the popup's widget rendering (benchmarks/README.md).
+templates/django/forms/widgets/attrs.html
 replaces Django's template with this tag, which writes the same text.
 """
 
