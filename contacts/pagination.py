@@ -104,7 +104,7 @@ class ContactPaginator(Paginator):
     @cached_property
     def count(self):
         cap = settings.CONTACTS_COUNT_CAP
-        more_than_cap = False
+        more_than_cap, rest = False, None
         if self.first_word:
             # A search of several words: its matches in one look-up of the
             # search index (see _split_by_first_word).
@@ -113,17 +113,20 @@ class ContactPaginator(Paginator):
                 self._split_by_first_word(found)
                 return len(found)
             more_than_cap = True
+            rest = [row for row in found if not row[1].startswith(self.first_word)]
         left = cap + 1
         self.part_sizes = []
-        self.part_ids = []
+        self.part_rows = []
         for position, (queryset, in_order) in enumerate(self.parts):
-            ids = None
+            rows = None
             if not left:
                 size = 0
             elif more_than_cap and position == len(self.parts) - 1:
                 # The search has more matches than the cap: the last part
-                # holds the rest, at least `left` of them.
+                # holds the rest, at least `left` of them, among which those
+                # the search found (see _ids_up_to).
                 size = left
+                rows = in_list_order(queryset, rest)
             elif in_order and self.count_in_order:
                 # The whole list (an agent's: their wallets and those without
                 # one) is counted in list order, as its page is read: without
@@ -137,10 +140,10 @@ class ContactPaginator(Paginator):
                 # and what the list is ordered by: when they are every match,
                 # the page's ids are picked here and only its rows are read;
                 # the search does not run again (it costs as much as the count).
-                ids = in_list_order(queryset, queryset.order_by().values_list("pk", *order_fields(queryset))[:left])
-                size = len(ids)
+                rows = in_list_order(queryset, queryset.order_by().values_list("pk", *order_fields(queryset))[:left])
+                size = len(rows)
             self.part_sizes.append((size, size == left))  # (rows, stopped at the limit)
-            self.part_ids.append(ids)
+            self.part_rows.append(rows)
             left -= size
         total = cap + 1 - left
         self.is_capped = total > cap
@@ -155,29 +158,31 @@ class ContactPaginator(Paginator):
         second asked the index again."""
         first = [row for row in found if row[1].startswith(self.first_word)]
         rest = [row for row in found if not row[1].startswith(self.first_word)]
-        self.part_ids = [in_list_order(queryset, rows) for (queryset, _), rows in zip(self.parts, (first, rest), strict=True)]
-        self.part_sizes = [(len(ids), False) for ids in self.part_ids]
+        self.part_rows = [in_list_order(queryset, rows) for (queryset, _), rows in zip(self.parts, (first, rest), strict=True)]
+        self.part_sizes = [(len(rows), False) for rows in self.part_rows]
 
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
         rows, offset = [], 0
-        parts = zip(self.parts, self.part_sizes, self.part_ids, strict=True)
-        for (queryset, in_order), (size, many), ids in parts:
+        parts = zip(self.parts, self.part_sizes, self.part_rows, strict=True)
+        for (queryset, in_order), (size, many), found in parts:
             low, high = max(bottom - offset, 0), min(top - offset, size)
             if low < high:
-                rows += self._rows(queryset, low, high, plain=in_order, many=many, ids=ids)
+                rows += self._rows(queryset, low, high, plain=in_order, many=many, found=found)
             offset += size
         return self._get_page(rows, number, self)
 
-    def _rows(self, queryset, bottom, top, *, plain, many, ids):
-        if not many and ids is not None:
+    def _rows(self, queryset, bottom, top, *, plain, many, found):
+        """The rows from `bottom` to `top` of one part. `found`: the matches
+        its count fetched, in list order ((pk, *order values)), or None;
+        every match when not `many`."""
+        if not many and found is not None:
             # Every match's id is known, in list order: the page's rows by id.
-            source = self.unsearched if self.unsearched is not None else queryset
-            page_ids = ids[bottom:top]
+            page_ids = [row[0] for row in found[bottom:top]]
             position = {pk: n for n, pk in enumerate(page_ids)}
-            return sorted(source.filter(pk__in=page_ids), key=lambda row: position[row.pk])
+            return sorted(self._by_ids(queryset, page_ids), key=lambda row: position[row.pk])
         if plain and not self.count_in_order:
             # A filtered list: the page's ids first, then their rows. The
             # list order's index holds the columns the filters test (the
@@ -185,14 +190,37 @@ class ContactPaginator(Paginator):
             # index alone, instead of reading a row for each entry it walks
             # past (22,000 for today's birthdays: 30 ms against 3).
             ids = list(queryset.values_list("pk", flat=True)[bottom:top])
-            return list(sort_without_index(queryset.filter(pk__in=ids)))
+            return list(sort_without_index(self._by_ids(queryset, ids)))
         if plain:
             return list(queryset[bottom:top])
         if many and top <= SEARCH_WINDOW // 20:
             ids = self._ids_within_window(queryset, bottom, top)
+            if ids is None and found is not None and len(found) >= top:
+                ids = self._ids_up_to(queryset, found[top - 1], bottom, top)
             if ids is not None:
-                return list(sort_without_index(self.unsearched.filter(pk__in=ids)))
+                return list(sort_without_index(self._by_ids(queryset, ids)))
         return list(sort_without_index(queryset)[bottom:top])
+
+    def _ids_up_to(self, queryset, last, bottom, top):
+        """The page's ids, when the count found at least `top` matches but
+        the window did not hold them: the count's matches are real ones, so
+        the page's rows sort no later than the `top`-th of them (`last`),
+        and only the list up to there is searched. The count's matches come
+        in no particular order, so for the first page that is about a
+        fortieth of the list: a range the database combines with the search
+        index, instead of fetching and sorting every match ("recife": 5,000
+        of them, 21 ms against 7; see benchmarks/README.md)."""
+        up_to = at_or_before(list_order(queryset), last[1:])
+        return list(self._within_window(queryset).filter(up_to).values_list("pk", flat=True)[bottom:top])
+
+    def _by_ids(self, queryset, ids):
+        """The rows of `ids`, found in `queryset`, read by id. A search's
+        part is not asked again: its ids are its matches, and the name range
+        of a search's first part, beside the ids, led PostgreSQL to walk the
+        range instead ("carlos": 15,000 index entries, 25 ms against 1; see
+        benchmarks/README.md)."""
+        source = self.unsearched if self.unsearched is not None else queryset
+        return source.filter(pk__in=ids)
 
     def _ids_within_window(self, queryset, bottom, top):
         """The page's ids, looked for among the first SEARCH_WINDOW rows of
@@ -284,19 +312,25 @@ def within_first(queryset, size: int) -> Q | None:
     """A condition true for the first `size` rows of `queryset`'s order and
     no other (a keyset range); None when there are fewer rows than that."""
     order = list_order(queryset)
-    fields = [field.lstrip("-") for field in order]
-    last = queryset.values_list(*fields)[size - 1 : size].first()
+    last = queryset.values_list(*[field.lstrip("-") for field in order])[size - 1 : size].first()
     if last is None:
         return None
+    return at_or_before(order, last)
+
+
+def at_or_before(order: list[str], last) -> Q:
+    """A condition true for the rows that sort at or before the row whose
+    values of `order`'s fields are `last` (a keyset range)."""
+    fields = [field.lstrip("-") for field in order]
     condition = Q()
     # (a, b) <= (ka, kb) in list order: a before ka, or a = ka and b up to kb.
     for position in reversed(range(len(fields))):
         field = order[position]
         name = fields[position]
         before = f"{name}__gt" if field.startswith("-") else f"{name}__lt"
-        at_or_before = f"{name}__gte" if field.startswith("-") else f"{name}__lte"
+        up_to = f"{name}__gte" if field.startswith("-") else f"{name}__lte"
         if position == len(fields) - 1:
-            condition = Q(**{at_or_before: last[position]})
+            condition = Q(**{up_to: last[position]})
         else:
             condition = Q(**{before: last[position]}) | (Q(**{name: last[position]}) & condition)
     return condition
@@ -310,16 +344,16 @@ def order_fields(queryset) -> list[str]:
     return [field.lstrip("-") for field in list_order(queryset)]
 
 
-def in_list_order(queryset, rows) -> list[int]:
-    """The ids of `rows` ((pk, *values of order_fields(queryset))) in
-    `queryset`'s order, sorted here as the database sorts them: name_key
+def in_list_order(queryset, rows) -> list[tuple]:
+    """`rows` ((pk, *values of order_fields(queryset))) in `queryset`'s
+    order, sorted here as the database sorts them: name_key
     compares byte by byte there (C collation on PostgreSQL, BINARY on
     SQLite), which for UTF-8 is Python's code point order."""
     rows = list(rows)
     order = list_order(queryset)
     for position in reversed(range(len(order))):  # stable: the last key first
         rows.sort(key=itemgetter(position + 1), reverse=order[position].startswith("-"))
-    return [row[0] for row in rows]
+    return rows
 
 
 def sort_without_index(queryset):

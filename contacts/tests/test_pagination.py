@@ -1,5 +1,6 @@
 import pytest
-from django.test.utils import override_settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
 
 from contacts import pagination
 from contacts.models import Contact
@@ -107,3 +108,37 @@ def test_a_search_of_several_words_lists_the_same_pages_when_its_window_asks_the
             listed[bool(words)] = [name for page in pages(paginator) for name in page]
     assert listed[True] == listed[False]
     assert len(listed[True]) == min(3, searched.count())
+
+
+@pytest.mark.parametrize("cap", [3, 5, 1000])
+@pytest.mark.parametrize("query", ["maria", "lima", "maria lima", "lima maria", "souza"])
+def test_a_page_the_window_does_not_hold_is_read_up_to_the_matches_the_count_found(bunched_matches, monkeypatch, cap, query):
+    # The first twenty names are Ana Souza's: a window that short holds no
+    # "maria" or "lima", and the count's matches bound the page instead.
+    monkeypatch.setattr(pagination, "SEARCH_WINDOW", 20)
+    bounded = []
+    read_up_to = ContactPaginator._ids_up_to
+    monkeypatch.setattr(ContactPaginator, "_ids_up_to", lambda *args: bounded.append(read_up_to(*args)) or bounded[-1])
+    unsearched = Contact.objects.order_by("name_key", "id")
+    searched = unsearched.search(query)
+    first = query.split()[0]
+    expected = [c.name for c in searched if c.name_key.startswith(first)] + [c.name for c in searched if not c.name_key.startswith(first)]
+    with override_settings(CONTACTS_COUNT_CAP=cap):
+        parts = pagination.name_search_parts(unsearched, searched, query)
+        paginator = ContactPaginator(
+            searched, 1, unsearched=unsearched, parts=parts, first_word=pagination.name_search_first_word(query), words=query.split()
+        )
+        listed = [name for page in pages(paginator) for name in page]
+    assert listed == expected[:cap]
+    # Only the Maria Limas, after the window, are a part with more matches than the cap.
+    assert bool(bounded) == (query in ("lima", "lima maria") and cap < len(expected))
+
+
+def test_a_page_of_names_starting_with_the_word_is_read_by_id_without_the_name_range(bunched_matches):
+    unsearched = Contact.objects.order_by("name_key", "id")
+    searched = unsearched.search("maria")
+    with override_settings(CONTACTS_COUNT_CAP=3), CaptureQueriesContext(connection) as queries:
+        paginator = ContactPaginator(searched, 2, unsearched=unsearched, parts=pagination.name_search_parts(unsearched, searched, "maria"))
+        assert [c.name for c in paginator.page(1).object_list] == ["Maria Lima 00", "Maria Lima 01"]
+    by_id = [query["sql"] for query in queries.captured_queries if '"id" IN (' in query["sql"]]
+    assert by_id and not any('"name_key" >=' in sql for sql in by_id)
