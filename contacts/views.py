@@ -58,7 +58,7 @@ class ContactListView(HtmxTemplateMixin, VisibleContactsMixin, FilterView):
         return response
 
     def get_queryset(self):
-        return super().get_queryset().select_related("wallet__user")
+        return super().get_queryset().select_related("wallet")
 
     def get_context_data(self, **kwargs):
         # The saved segments, as chips above the list.
