@@ -208,8 +208,8 @@ class ContactPaginator(Paginator):
         and only the list up to there is searched. The count's matches come
         in no particular order, so for the first page that is about a
         fortieth of the list: a range the database combines with the search
-        index, instead of fetching and sorting every match ("recife": 5,000
-        of them, 21 ms against 7; see benchmarks/README.md)."""
+        index, instead of fetching and sorting every match
+        (benchmarks/README.md, "The slowest value of each scenario")."""
         up_to = at_or_before(list_order(queryset), last[1:])
         return list(self._within_window(queryset).filter(up_to).values_list("pk", flat=True)[bottom:top])
 
@@ -217,8 +217,8 @@ class ContactPaginator(Paginator):
         """The rows of `ids`, found in `queryset`, read by id. A search's
         part is not asked again: its ids are its matches, and the name range
         of a search's first part, beside the ids, led PostgreSQL to walk the
-        range instead ("carlos": 15,000 index entries, 25 ms against 1; see
-        benchmarks/README.md)."""
+        whole range testing each entry against them (benchmarks/README.md,
+        "The slowest value of each scenario")."""
         source = self.unsearched if self.unsearched is not None else queryset
         return source.filter(pk__in=ids)
 
