@@ -142,3 +142,23 @@ def test_a_page_of_names_starting_with_the_word_is_read_by_id_without_the_name_r
         assert [c.name for c in paginator.page(1).object_list] == ["Maria Lima 00", "Maria Lima 01"]
     by_id = [query["sql"] for query in queries.captured_queries if '"id" IN (' in query["sql"]]
     assert by_id and not any('"name_key" >=' in sql for sql in by_id)
+
+
+def test_a_wallet_and_a_tag_are_counted_from_the_wallet_s_index_with_the_ids_in_order():
+    from django.db import transaction
+
+    from contacts.tests.factories import TagFactory, WalletFactory
+
+    wallet, tag = WalletFactory(), TagFactory()
+    ContactFactory(name="Ana", wallet=wallet).tags.add(tag)
+    # What ContactPaginator.count asks of a filtered list.
+    counted = Contact.objects.filter(wallet=wallet).with_any_tag([tag]).order_by().values_list("pk", "name_key", "id")[:1001]
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # a tiny table: make the planner show whether it could use the index
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute("SET LOCAL enable_bitmapscan = off")
+        plan = counted.explain()
+    assert "contact_wallet_idx" in plan
+    if connection.vendor == "postgresql":
+        assert "Index Only Scan using contact_wallet_idx" in plan
