@@ -109,11 +109,11 @@ class ContactPaginator(Paginator):
             # A search of several words: its matches in one look-up of the
             # search index (see _split_by_first_word).
             found = list(self.object_list.order_by().values_list("pk", "name_key", "id")[: cap + 1])
+            first, rest = self._by_first_word(found)
             if len(found) <= cap:
-                self._split_by_first_word(found)
+                self._split_by_first_word(first, rest)
                 return len(found)
             more_than_cap = True
-            rest = [row for row in found if not row[1].startswith(self.first_word)]
         left = cap + 1
         self.part_sizes = []
         self.part_rows = []
@@ -149,15 +149,19 @@ class ContactPaginator(Paginator):
         self.is_capped = total > cap
         return min(total, cap)
 
-    def _split_by_first_word(self, found) -> None:
-        """The parts of a search of several words from every match
-        ((pk, name_key, id)): a match whose name starts with the first word
-        is in the first part. Counted part by part, the first part asked the
+    def _by_first_word(self, found) -> tuple[list, list]:
+        """A search of several words' matches ((pk, name_key, id)) as its
+        two parts: those whose name starts with the first word, the rest."""
+        first = [row for row in found if row[1].startswith(self.first_word)]
+        rest = [row for row in found if not row[1].startswith(self.first_word)]
+        return first, rest
+
+    def _split_by_first_word(self, first, rest) -> None:
+        """The parts of a search of several words from every match, split
+        by _by_first_word. Counted part by part, the first part asked the
         search index for every row holding the other words ("silva": 30,000
         at a million contacts) to combine with the name range, and the
         second asked the index again."""
-        first = [row for row in found if row[1].startswith(self.first_word)]
-        rest = [row for row in found if not row[1].startswith(self.first_word)]
         self.part_rows = [in_list_order(queryset, rows) for (queryset, _), rows in zip(self.parts, (first, rest), strict=True)]
         self.part_sizes = [(len(rows), False) for rows in self.part_rows]
 
@@ -210,8 +214,7 @@ class ContactPaginator(Paginator):
         fortieth of the list: a range the database combines with the search
         index, instead of fetching and sorting every match
         (benchmarks/README.md, "The slowest value of each scenario")."""
-        up_to = at_or_before(list_order(queryset), last[1:])
-        return list(self._within_window(queryset).filter(up_to).values_list("pk", flat=True)[bottom:top])
+        return self._ids_where(queryset, at_or_before(list_order(queryset), last[1:]), bottom, top)
 
     def _by_ids(self, queryset, ids):
         """The rows of `ids`, found in `queryset`, read by id. A search's
@@ -230,8 +233,13 @@ class ContactPaginator(Paginator):
         window = within_first(self.unsearched, SEARCH_WINDOW)
         if window is None:
             return None
-        ids = list(self._within_window(queryset).filter(window).values_list("pk", flat=True)[bottom:top])
+        ids = self._ids_where(queryset, window, bottom, top)
         return ids if len(ids) == top - bottom else None
+
+    def _ids_where(self, queryset, condition: Q, bottom: int, top: int) -> list[int]:
+        """The ids from `bottom` to `top` of `queryset`'s matches that meet
+        `condition` (a range of the list order), in list order."""
+        return list(self._within_window(queryset).filter(condition).values_list("pk", flat=True)[bottom:top])
 
     def _within_window(self, queryset):
         """`queryset` for the look among the list's first rows. A text
