@@ -421,7 +421,8 @@ class Processes:
         self.children.append((name, process))
 
     def wait_ready(self, timeout: float = 60):
-        """Both instances answer /healthz with 200 and a worker's heartbeat."""
+        """Both instances answer /healthz with 200 and a heartbeat of a
+        worker of every queue."""
         import urllib.request
 
         deadline = time.monotonic() + timeout
@@ -430,7 +431,8 @@ class Processes:
             for port in list(waiting):
                 try:
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                        if json.load(response)["worker_heartbeat_age_seconds"] is not None:
+                        by_queue = json.load(response)["worker_heartbeat_age_seconds_by_queue"]
+                        if by_queue and None not in by_queue.values():
                             waiting.discard(port)
                 except OSError:
                     pass

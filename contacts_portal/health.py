@@ -1,7 +1,8 @@
 """/healthz, for a load balancer or an orchestrator: 200 when this process
 can serve (the database answers and every migration is applied), 503
 otherwise. The body says which part failed and how long ago a task worker
-was last seen, and nothing else: no error text, host, version or count.
+was last seen, of any queue and of each, and nothing else: no error text,
+host, version or count.
 
 It is a middleware at the top of the stack, not a view: a probe comes by
 the machine's own address over plain HTTP, so ALLOWED_HOSTS, the HTTPS
@@ -15,7 +16,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.utils import timezone
 
-from jobs.workers import last_worker_heartbeat
+from jobs.workers import last_worker_heartbeat, last_worker_heartbeats_by_queue
 
 PATH = "/healthz"
 
@@ -40,16 +41,18 @@ class HealthCheckMiddleware:
         return response
 
     def report(self) -> dict:
-        report = {"database": "ok", "migrations": "unknown", "worker_heartbeat_age_seconds": None}
+        report = {"database": "ok", "migrations": "unknown", "worker_heartbeat_age_seconds": None, "worker_heartbeat_age_seconds_by_queue": None}
         try:
             connection.ensure_connection()
             self.migrated = self.migrated or self.migrations_applied()
             report["migrations"] = "applied" if self.migrated else "pending"
             if self.migrated:
                 # Only now: the workers' table may be one of the pending migrations.
-                last = last_worker_heartbeat()
-                if last is not None:
-                    report["worker_heartbeat_age_seconds"] = round((timezone.now() - last).total_seconds())
+                now = timezone.now()
+                report["worker_heartbeat_age_seconds"] = age_seconds(last_worker_heartbeat(), now)
+                report["worker_heartbeat_age_seconds_by_queue"] = {
+                    queue_name: age_seconds(last, now) for queue_name, last in last_worker_heartbeats_by_queue().items()
+                }
         except DatabaseError:
             report["database"] = "unreachable"
         return report
@@ -58,3 +61,7 @@ class HealthCheckMiddleware:
     def migrations_applied() -> bool:
         executor = MigrationExecutor(connection)
         return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+
+
+def age_seconds(moment, now) -> int | None:
+    return None if moment is None else round((now - moment).total_seconds())

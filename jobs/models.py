@@ -5,7 +5,8 @@ far it got, how it ended, and its files."""
 
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -246,11 +247,26 @@ class WorkerQuerySet(models.QuerySet):
         """When a worker was last seen alive: its own heartbeat, or the
         progress report of a job it runs (a long step may outlast a beat).
         None when no worker was ever seen."""
-        beats = [
-            self.aggregate(last=models.Max("seen_at"))["last"],
-            Job.objects.filter(status=Job.Status.RUNNING).aggregate(last=models.Max("heartbeat_at"))["last"],
-        ]
+        beats = [self.aggregate(last=models.Max("seen_at"))["last"], self._last_job_report()]
         return max((beat for beat in beats if beat is not None), default=None)
+
+    def last_heartbeat_by_queue(self, queue_names: Sequence[str]) -> dict[str, datetime | None]:
+        """last_heartbeat() of the workers serving each queue: a worker of
+        another queue being alive says nothing of this one's (the media
+        worker beating while nobody runs the imports)."""
+        workers = list(self.only("seen_at", "queues", "excluded_queues"))
+        job_report = self._last_job_report()
+        beats = {}
+        for queue_name in queue_names:
+            seen = [worker.seen_at for worker in workers if worker.serves(queue_name)]
+            if queue_name == Job.QUEUE_NAME and job_report is not None:
+                seen.append(job_report)
+            beats[queue_name] = max(seen, default=None)
+        return beats
+
+    def _last_job_report(self):
+        """The latest progress report of a running job: its worker is alive."""
+        return Job.objects.filter(status=Job.Status.RUNNING).aggregate(last=models.Max("heartbeat_at"))["last"]
 
     def any_on(self, *, queue_name: str) -> bool:
         """Some worker serving the queue was seen within Worker.GONE_AFTER

@@ -4,15 +4,17 @@ running job's progress reports say the same of the worker running it. Each
 record says which queues its worker serves: a waiting job asks for a
 worker of its own queue.
 
-last_worker_heartbeat() is the one reading of it for whoever asks from
-outside (a health check reports its age); a waiting job's page asks
-Job.waits_without_worker."""
+last_worker_heartbeat() and last_worker_heartbeats_by_queue() are the
+readings of it for whoever asks from outside (a health check reports their
+ages); a waiting job's page asks Job.waits_without_worker."""
 
 import os
 import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME
 from django.utils import timezone
 
 from .models import Worker
@@ -47,3 +49,10 @@ def forget_worker(*, worker_id: str) -> None:
 def last_worker_heartbeat() -> datetime | None:
     """When a worker was last seen alive (None: never)."""
     return Worker.objects.last_heartbeat()
+
+
+def last_worker_heartbeats_by_queue() -> dict[str, datetime | None]:
+    """When a worker serving each of the task backend's queues was last
+    seen alive (None: never)."""
+    queue_names = settings.TASKS[DEFAULT_TASK_BACKEND_ALIAS].get("QUEUES") or [DEFAULT_TASK_QUEUE_NAME]
+    return Worker.objects.last_heartbeat_by_queue(queue_names)

@@ -14,14 +14,21 @@ from jobs.models import Worker
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = {"status", "database", "migrations", "worker_heartbeat_age_seconds"}
+FIELDS = {"status", "database", "migrations", "worker_heartbeat_age_seconds", "worker_heartbeat_age_seconds_by_queue"}
+NEVER_SEEN = {"default": None, "media": None}
 
 
 def test_it_answers_200_without_a_log_in_when_the_database_is_migrated(client):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "migrations": "applied", "worker_heartbeat_age_seconds": None}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "migrations": "applied",
+        "worker_heartbeat_age_seconds": None,
+        "worker_heartbeat_age_seconds_by_queue": NEVER_SEEN,
+    }
     assert response["Cache-Control"] == "no-store"
     assert not response.cookies
 
@@ -35,6 +42,49 @@ def test_it_says_how_long_ago_a_worker_was_last_seen(client):
     assert 40 <= body["worker_heartbeat_age_seconds"] <= 45
     assert set(body) == FIELDS
     assert "web-1" not in str(body) and "4242" not in str(body)
+
+
+def test_each_queue_says_how_long_ago_a_worker_serving_it_was_last_seen(client):
+    # The media worker beats; the one running imports and exports was
+    # killed ten minutes ago: the queue's own age shows it.
+    now = timezone.now()
+    started = now - timedelta(hours=1)
+    Worker.objects.create(worker_id="jobs", host="w", pid=1, started_at=started, seen_at=now - timedelta(minutes=10), queues="default")
+    Worker.objects.create(worker_id="media", host="w", pid=2, started_at=started, seen_at=now - timedelta(seconds=5), queues="media")
+
+    body = client.get("/healthz").json()
+
+    assert 5 <= body["worker_heartbeat_age_seconds"] <= 10
+    by_queue = body["worker_heartbeat_age_seconds_by_queue"]
+    assert set(by_queue) == {"default", "media"}
+    assert 600 <= by_queue["default"] <= 605
+    assert 5 <= by_queue["media"] <= 10
+    assert body["status"] == "ok"  # an alert, not a reason to take the machine out
+
+
+def test_a_worker_of_every_queue_but_one_counts_for_the_others_only(client):
+    now = timezone.now()
+    Worker.objects.create(
+        worker_id="all", host="w", pid=1, started_at=now, seen_at=now - timedelta(seconds=3), queues="*", excluded_queues="media"
+    )
+
+    by_queue = client.get("/healthz").json()["worker_heartbeat_age_seconds_by_queue"]
+
+    assert 3 <= by_queue["default"] <= 8
+    assert by_queue["media"] is None
+
+
+def test_a_running_jobs_progress_counts_for_the_jobs_queue(client, admin_user):
+    from jobs.models import Job
+
+    Job.objects.create(
+        kind="export", user=admin_user, status=Job.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now() - timedelta(seconds=20)
+    )
+
+    by_queue = client.get("/healthz").json()["worker_heartbeat_age_seconds_by_queue"]
+
+    assert 20 <= by_queue[Job.QUEUE_NAME] <= 25
+    assert by_queue["media"] is None
 
 
 @pytest.mark.parametrize("host", ["10.0.3.7", "web-1.internal:8000"])
@@ -56,7 +106,13 @@ def test_it_answers_503_while_a_migration_is_pending(client):
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok", "migrations": "pending", "worker_heartbeat_age_seconds": None}
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "migrations": "pending",
+        "worker_heartbeat_age_seconds": None,
+        "worker_heartbeat_age_seconds_by_queue": None,
+    }
 
 
 def test_it_answers_503_when_the_database_does_not_answer(client):
@@ -64,7 +120,13 @@ def test_it_answers_503_when_the_database_does_not_answer(client):
         response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "unreachable", "migrations": "unknown", "worker_heartbeat_age_seconds": None}
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "unreachable",
+        "migrations": "unknown",
+        "worker_heartbeat_age_seconds": None,
+        "worker_heartbeat_age_seconds_by_queue": None,
+    }
     assert b"10.0.0.9" not in response.content
 
 
