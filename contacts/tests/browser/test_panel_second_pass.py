@@ -1,8 +1,8 @@
 """The panel as a new user meets it, at 1366x900 and 390x844, as an
 administrator and as an agent: every page visited has no sideways scroll on
 a phone, no serious or critical axe-core problem and no JavaScript error;
-wallet and tag names fit at 1366 px; the tag filter stays on a phone's
-screen; the cards do not paint grey blocks; error pages and the log-in page
+wallet and tag names fit at 1366 px; the filters' chosen labels and the
+tag filter fit on a phone's screen; the cards do not paint grey blocks; error pages and the log-in page
 are the product's."""
 
 import pytest
@@ -20,6 +20,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 NO_SIDEWAYS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+# The chosen labels of the selects wider than the room their box leaves them.
+CUT_LABELS = """selects => selects.filter(el => {
+    const c = document.createElement('canvas').getContext('2d'); const s = getComputedStyle(el);
+    c.font = `${s.fontSize} ${s.fontFamily}`;
+    return c.measureText(el.selectedOptions[0].text).width > el.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+}).map(el => el.selectedOptions[0].text)"""
 
 
 @pytest.fixture
@@ -82,6 +88,9 @@ def test_every_page_an_administrator_visits_fits_a_phone_passes_axe_and_logs_no_
     # On a phone the tags' menu stays on the screen, and a card has no grey
     # blocks under the pointer.
     page.set_viewport_size(PHONE)
+    # Two filters a row, each showing its whole chosen label.
+    cut = page.locator("#contact-filters select").evaluate_all(CUT_LABELS)
+    assert cut == [], cut
     page.click("#tag-filter-summary")
     menu = page.locator(".app-dropdown-menu")
     expect(menu).to_be_visible()
