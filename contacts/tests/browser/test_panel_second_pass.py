@@ -89,7 +89,7 @@ def test_every_page_an_administrator_visits_fits_a_phone_passes_axe_and_logs_no_
     # blocks under the pointer.
     page.set_viewport_size(PHONE)
     # Two filters a row, each showing its whole chosen label.
-    cut = page.locator("#contact-filters select").evaluate_all(CUT_LABELS)
+    cut = page.locator(".app-filters select").evaluate_all(CUT_LABELS)
     assert cut == [], cut
     page.click("#tag-filter-summary")
     menu = page.locator(".app-dropdown-menu")
@@ -126,6 +126,13 @@ def test_every_page_an_administrator_visits_fits_a_phone_passes_axe_and_logs_no_
     check_page(page, screenshot, "404", console_errors)
     page.click("a:has-text('Voltar')")
     expect(page).to_have_url("/contacts/duplicates/")
+
+    # The tickets' filters too ("Qualquer situação").
+    page.set_viewport_size(PHONE)
+    page.goto("/tickets/")
+    cut = page.locator(".app-filters select").evaluate_all(CUT_LABELS)
+    assert cut == [], cut
+    page.set_viewport_size(DESKTOP)
 
 
 def test_an_agent_meets_the_403_page_and_the_list_on_a_phone(browser, live_server, office):
