@@ -80,6 +80,14 @@ def test_every_page_an_administrator_visits_fits_a_phone_passes_axe_and_logs_no_
         " c.font = `${s.fontSize} ${s.fontFamily}`;"
         " return c.measureText(el.placeholder).width <= el.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight); }"
     )
+    # The filters keep to one row, and the menu's icons keep their size
+    # beside a label on two lines ("Importações e exportações").
+    tops = page.locator("#contact-filters > div:not(.app-search), #contact-filters > details").evaluate_all(
+        "filters => filters.map(f => f.getBoundingClientRect().top)"
+    )
+    assert len(set(tops)) == 1, tops
+    icons = page.locator(".app-nav-link svg").evaluate_all("icons => icons.map(i => i.getBoundingClientRect().width)")
+    assert set(icons) == {20}, icons
     # Named ones first; the one named by its number last, with a neutral avatar.
     expect(rows(page).last).to_contain_text("+55 11 98765-0099")
     expect(rows(page).last.locator(".app-avatar-neutral")).to_be_visible()
