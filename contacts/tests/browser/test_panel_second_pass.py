@@ -20,6 +20,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 NO_SIDEWAYS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+# The search's hint fits its box, in the placeholder's own font.
+HINT_FITS = """el => {
+    const c = document.createElement('canvas').getContext('2d'); const s = getComputedStyle(el, '::placeholder');
+    c.font = `${s.fontSize} ${s.fontFamily}`; const box = getComputedStyle(el);
+    return c.measureText(el.placeholder).width <= el.clientWidth - parseFloat(box.paddingLeft) - parseFloat(box.paddingRight);
+}"""
 # The chosen labels of the selects wider than the room their box leaves them.
 CUT_LABELS = """selects => selects.filter(el => {
     const c = document.createElement('canvas').getContext('2d'); const s = getComputedStyle(el);
@@ -75,11 +81,7 @@ def test_every_page_an_administrator_visits_fits_a_phone_passes_axe_and_logs_no_
     fernanda = rows(page).filter(has_text="Fernanda Albuquerque")
     for cell in (fernanda.locator(".app-cell-wallet"), fernanda.locator(".app-tags .app-chip").first):
         assert cell.evaluate("el => el.scrollWidth <= el.clientWidth"), cell.inner_text()
-    assert page.locator("#filter-q").evaluate(
-        "el => { const c = document.createElement('canvas').getContext('2d'); const s = getComputedStyle(el);"
-        " c.font = `${s.fontSize} ${s.fontFamily}`;"
-        " return c.measureText(el.placeholder).width <= el.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight); }"
-    )
+    assert page.locator("#filter-q").evaluate(HINT_FITS)
     # The filters keep to one row, and the menu's icons keep their size
     # beside a label on two lines ("Importações e exportações").
     tops = page.locator("#contact-filters > div:not(.app-search), #contact-filters > details").evaluate_all(
@@ -96,9 +98,11 @@ def test_every_page_an_administrator_visits_fits_a_phone_passes_axe_and_logs_no_
     # On a phone the tags' menu stays on the screen, and a card has no grey
     # blocks under the pointer.
     page.set_viewport_size(PHONE)
-    # Two filters a row, each showing its whole chosen label.
+    # Two filters a row, each showing its whole chosen label, under the
+    # search's whole hint.
     cut = page.locator(".app-filters select").evaluate_all(CUT_LABELS)
     assert cut == [], cut
+    assert page.locator("#filter-q").evaluate(HINT_FITS)
     page.click("#tag-filter-summary")
     menu = page.locator(".app-dropdown-menu")
     expect(menu).to_be_visible()
