@@ -115,6 +115,8 @@ def test_every_page_an_administrator_visits_fits_a_phone_passes_axe_and_logs_no_
     expect(menu).to_be_visible()
     box = menu.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    # Its hint inside it, not across its top border.
+    assert page.locator(".app-dropdown-hint").bounding_box()["y"] > box["y"]
     assert axe_violations(page) == []
     screenshot("51-tag-menu-390")
     page.click("h1")
