@@ -65,6 +65,15 @@ def test_the_page_says_what_goes_and_what_stays_and_asks_for_the_name(admin_clie
     assert "Digite “Lucélia Prado”." in page
 
 
+def test_a_contact_without_tickets_is_not_told_of_0_tickets_kept(admin_client):
+    contact = ContactFactory(name="Sem Conversas")
+
+    page = admin_client.get(reverse("lgpd:erase", args=[contact.pk])).content.decode()
+
+    assert "0 atendimento" not in page
+    assert "um registro de auditoria" in page or "uma entrada" in page
+
+
 def test_an_erasure_keeps_the_tickets_facts_and_removes_who_the_person_was(admin_client, admin_user, agent, person, channel, django_capture_on_commit_callbacks):
     ticket = person.tickets.get()
     with django_capture_on_commit_callbacks(execute=True):

@@ -73,6 +73,15 @@ def test_the_readable_page_shows_the_same_report_with_a_print_button(admin_clien
     assert "Imprimir ou salvar em PDF" in page
 
 
+def test_the_readable_page_names_actions_sources_and_fields_as_the_panel_does(admin_client, person):
+    admin_client.post(reverse("contacts:optout_lift", args=[person.opt_outs.get().pk]), {"note": "pediu de volta"})
+
+    page = admin_client.get(reverse("lgpd:report", args=[person.pk])).content.decode()
+
+    assert "descadastro retirado" in page and "optout_lift" not in page
+    assert "nome: Lucélia Prado" in page and "name: " not in page
+
+
 def test_the_contact_has_an_lgpd_tab_with_the_report_links_for_administrators(admin_client, person):
     form = admin_client.get(reverse("contacts:update", args=[person.pk])).content.decode()
     assert reverse("lgpd:contact", args=[person.pk]) in form
