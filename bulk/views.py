@@ -16,6 +16,10 @@ from .models import Action
 from .services import BulkError, Target, bulk_confirm, bulk_prepare, bulk_undo_start, counts_sentence, undo_blocker
 
 
+#: Sent by this page's own form, not by the list's bar.
+ASKED = "asked"
+
+
 class BulkStartView(PermissionRequiredMixin, FormView):
     """The bulk bar's buttons post here: the selection (ids, or every
     result of the list's query) and the action. What is missing (which
@@ -31,6 +35,12 @@ class BulkStartView(PermissionRequiredMixin, FormView):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
     def form_invalid(self, form):
+        if not self.request.POST.get(ASKED):
+            # Come from the list's bar: the tag or wallet is asked on this
+            # page, not missed yet.
+            for name in ("tag", "wallet"):
+                if not self.request.POST.get(name) and form.has_error(name, "required"):
+                    del form.errors[name]
         return self.render_to_response(self.get_context_data(form=form, selected=self.selected_count(form)), status=200)
 
     def selected_count(self, form) -> int | None:

@@ -68,10 +68,22 @@ def test_only_the_rows_ticked_are_taken_among_those_the_user_sees(agent_client, 
 
 def test_a_missing_tag_or_selection_asks_again_and_starts_nothing(admin_client):
     ContactFactory(name="Ana")
-    page = start(admin_client, action="add_tag", all="1").content.decode()
+    page = start(admin_client, action="add_tag", all="1", asked="1").content.decode()
     assert "Escolha a etiqueta." in page
     page = start(admin_client, action="delete").content.decode()
     assert "Marque os contatos antes" in page
+    assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize("action, field", [("add_tag", "tag"), ("move", "wallet")])
+def test_the_lists_bar_opens_the_page_asking_for_the_tag_or_wallet_without_an_error(admin_client, action, field):
+    ContactFactory(name="Ana")
+
+    page = start(admin_client, action=action, all="1").content.decode()
+
+    assert f'name="{field}"' in page
+    assert "is-invalid" not in page and "Corrija os campos" not in page
+    assert 'name="asked" value="1"' in page
     assert not Job.objects.exists()
 
 
