@@ -18,3 +18,10 @@ def nav_section(request) -> str:
     if (match.namespace, match.url_name) in CONTACT_PAGES:
         return "contacts"
     return SECTIONS.get(match.namespace, "")
+
+
+@register.filter
+def page_numbers(page):
+    """The page numbers around `page` and at both ends, the rest elided
+    ("1 … 9 10 11 … 40"): few enough for a phone's row."""
+    return page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1)

@@ -39,3 +39,16 @@ def test_the_jobs_list_and_a_jobs_page_light_up_the_jobs(admin_client, admin_use
 
     for url in (reverse("jobs:list"), reverse("jobs:detail", args=[job.token])):
         assert active_entries(admin_client.get(url)) == [reverse("jobs:list")], url
+
+
+def test_the_pages_shown_are_around_the_current_one(admin_client, settings):
+    settings.CONTACTS_PAGE_SIZES = (2, 25)
+    ContactFactory.create_batch(21)  # 11 pages of 2
+
+    html = admin_client.get(reverse("contacts:list"), {"page": 6}).content.decode()
+    pages = html[html.index('aria-label="Páginas"') :]
+
+    assert re.findall(r'aria-current="page"><span class="page-link">(\d+)<', pages) == ["6"]
+    assert re.findall(r'class="page-link"[^>]*>(\d+|…)<', pages) == ["1", "…", "5", "6", "7", "…", "11"]
+    # The words beside the arrows, which a phone hides and a screen reader reads.
+    assert '<span class="app-page-word">Anterior</span>' in pages and '<span class="app-page-word">Próxima</span>' in pages
