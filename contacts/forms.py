@@ -285,7 +285,7 @@ class ContactForm(ContactRulesMixin, forms.ModelForm):
         required=False,
         # Phones show digits only for a numeric input: "01011990" is read too.
         input_formats=["%d/%m/%Y", "%d%m%Y"],
-        widget=forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "01/01/1990", "inputmode": "numeric"}),
+        widget=forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": _("dd/mm/yyyy"), "inputmode": "numeric"}),
         error_messages={"invalid": _("Enter the date as dd/mm/yyyy, like 01/01/1990.")},
     )
 

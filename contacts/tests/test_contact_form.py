@@ -414,3 +414,10 @@ def test_the_form_asks_the_database_once_for_each_identity_it_checks(admin_user,
     assert not taken.is_valid()
     assert list(taken.errors) == ["number"]
     assert "/contacts/" in taken.errors["number"][0]  # the message that links to the contact, once
+
+
+def test_the_birth_dates_hint_is_its_format_not_a_date_that_reads_as_filled_in(admin_client):
+    page = admin_client.get(reverse("contacts:create")).content.decode()
+
+    assert 'placeholder="dd/mm/aaaa"' in page
+    assert 'placeholder="01/01/1990"' not in page
