@@ -13,6 +13,7 @@ from contacts.tests.browser.conftest import ARTIFACTS
 from contacts.tests.browser.test_back_and_forward import console_errors  # noqa: F401 (fixture)
 from contacts.tests.browser.test_panel import PASSWORD, data, log_in, rows  # noqa: F401 (fixture)
 from contacts.tests.browser.test_panel_ux import axe_violations
+from contacts.models import Contact
 from contacts.tests.factories import ContactFactory, TagFactory, UserFactory, stored_contact
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -153,6 +154,10 @@ def test_every_page_an_administrator_visits_fits_a_phone_passes_axe_and_logs_no_
     page.goto("/tickets/")
     cut = page.locator(".app-filters select").evaluate_all(CUT_LABELS)
     assert cut == [], cut
+    # A contact's tabs all show on a phone, the last one ("Mesclar com…") too.
+    lara = Contact.objects.get(name="Lara Gomes Souza")
+    page.goto(f"/contacts/{lara.pk}/merge/")
+    assert page.locator(".app-tabs").evaluate("el => el.scrollWidth <= el.clientWidth")
     page.set_viewport_size(DESKTOP)
 
 
