@@ -13,8 +13,11 @@ DATE_PARTS = ("__year", "__month", "__day")
 def malformed_admin_parameters(request) -> bool:
     """The parameters Django admin itself turns into a server error rather
     than a refusal: an empty ?_to_field= (it looks up a field named ""),
-    and a date hierarchy's year, month or day too large for a date
-    (OverflowError, where it expects ValueError)."""
+    a date hierarchy's year, month or day too large for a date
+    (OverflowError, where it expects ValueError), and a NUL character in a
+    search or a filter, which PostgreSQL refuses in text."""
+    if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+        return True
     to_fields = request.GET.getlist(TO_FIELD_VAR) + (request.POST.getlist(TO_FIELD_VAR) if request.method == "POST" else [])
     if "" in to_fields:
         return True
