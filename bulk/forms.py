@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from contacts.filters import visible_wallets
+from contacts.ids import ids_of
 from contacts.models import Tag, Wallet
 
 from .models import Action
@@ -13,7 +14,7 @@ class IdsField(forms.Field):
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value):
-        return sorted({int(v) for v in value or [] if str(v).isdigit() and len(str(v)) < 19})
+        return sorted(set(ids_of(value or [])))
 
 
 class BulkForm(forms.Form):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.generic import FormView
 
 from contacts.filters import ContactFilter
+from contacts.ids import ids_of
 from contacts.models import Contact
 
 from .forms import BulkForm
@@ -46,7 +47,7 @@ class BulkStartView(PermissionRequiredMixin, FormView):
     def selected_count(self, form) -> int | None:
         if form.cleaned_data.get("all") if hasattr(form, "cleaned_data") else self.request.POST.get("all"):
             return None
-        return len([value for value in self.request.POST.getlist("contact") if value.isdigit()])
+        return len(ids_of(self.request.POST.getlist("contact")))
 
     def form_valid(self, form):
         data = form.cleaned_data

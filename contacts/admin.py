@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponseRedirect
@@ -13,6 +14,7 @@ from django.utils.translation import ngettext
 from contacts_portal.admin import ReadOnlyAdmin
 
 from .forms import ContactAdminForm, CustomFieldForm
+from .ids import ids_of
 from .models import Contact, CustomField, MergedContact, MergeRecord, Segment, Tag, Wallet
 from .services import contacts_delete, contacts_reassign_wallet, contacts_refresh_search, tags_delete
 
@@ -25,6 +27,15 @@ class WalletMoveForm(forms.Form):
         self.fields["target"].queryset = Wallet.objects.exclude(pk=wallet.pk).select_related("user")
 
 
+class IdAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete looks up the value it shows as it came: a form
+    shown again with something that is not an id (a user typed into the
+    address, ?user=x, or posted) failed there instead of showing no choice."""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [str(pk) for pk in ids_of(value)], attr)
+
+
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "contact_count"]
@@ -32,6 +43,11 @@ class WalletAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["name", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs.setdefault("widget", IdAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using")))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
     delete_confirmation_template = "admin/contacts/wallet/delete_confirmation.html"
     delete_confirmation_max_display = 20
 

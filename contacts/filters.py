@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from jobs.models import Job
 
 from . import segments
+from .ids import id_of, ids_of
 from .models import Contact, Segment, Tag, Wallet
 
 NO_WALLET = "none"
@@ -130,8 +131,8 @@ class ContactFilter(django_filters.FilterSet):
         (a deleted tag, another agent's wallet) is a problem, never left out."""
         user = getattr(self.request, "user", None)
         found = None
-        if user is not None and value.isdigit() and len(value) < 19:
-            found = Segment.objects.visible_to(user).filter(pk=int(value)).first()
+        if user is not None and (pk := id_of(value)) is not None:
+            found = Segment.objects.visible_to(user).filter(pk=pk).first()
         if found is None:
             self.segment_problem = segments.unavailable()
             return
@@ -149,7 +150,7 @@ class ContactFilter(django_filters.FilterSet):
         notes = []
         if "tag" in self.data and self.form["tag"].errors:
             # Keep the tags that still exist; drop only the others.
-            known = {str(pk) for pk in Tag.objects.filter(pk__in=_ids(self.data.getlist("tag"))).values_list("pk", flat=True)}
+            known = {str(pk) for pk in Tag.objects.filter(pk__in=ids_of(self.data.getlist("tag"))).values_list("pk", flat=True)}
             self.data.setlist("tag", [pk for pk in self.data.getlist("tag") if pk in known])
             notes.append(_("A tag in the filter no longer exists and was left out."))
         for name in list(self.form.errors):
@@ -325,6 +326,3 @@ def touched_by_import(queryset, job: Job | None):
         return queryset.none()
     return queryset.touched_in_batch(batch=touched["batch"], after=touched["after"])
 
-
-def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit() and len(v) < 19]

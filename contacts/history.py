@@ -24,6 +24,7 @@ from audit.recording import Source
 from contacts_portal import database
 
 from . import normalizers, rules
+from .ids import ids_of
 from .models import Contact, CustomField, MergeRecord, OptOut, Tag, Wallet
 
 #: The contact fields the timeline speaks of, in the order of the form:
@@ -302,7 +303,7 @@ class _Records:
         merge_ids = [r.history_change_reason.removeprefix("merge:") for r in self.contact if (r.history_change_reason or "").startswith("merge:")]
         self.merges = {
             f"merge:{record.pk}": record
-            for record in MergeRecord.objects.filter(pk__in=[int(pk) for pk in merge_ids if pk.isdigit()]).prefetch_related("contacts")
+            for record in MergeRecord.objects.filter(pk__in=ids_of(merge_ids)).prefetch_related("contacts")
         }
         self.names = _Names(
             (r.wallet_id for r in self.contact if r.wallet_id),

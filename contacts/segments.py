@@ -11,6 +11,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .ids import id_of, ids_of
 from .models import Segment, Tag, Wallet
 
 # The list's parameters a segment keeps (not the order, the page size or
@@ -80,7 +81,7 @@ def problem(segment: Segment, *, wallets) -> str:
     """Why `segment`'s filters no longer apply as saved (its filter left
     something out): a deleted tag or wallet, a wallet not among `wallets`
     (those the user may filter by), or a value no longer understood."""
-    tag_ids = [int(pk) for pk in segment.filters.get("tag") or [] if str(pk).isdigit()]
+    tag_ids = ids_of(segment.filters.get("tag") or [])
     known = set(Tag.objects.filter(pk__in=tag_ids).values_list("pk", flat=True))
     gone = [segment.labels.get("tag", {}).get(str(pk)) or f"#{pk}" for pk in tag_ids if pk not in known]
     if gone:
@@ -96,7 +97,7 @@ def problem(segment: Segment, *, wallets) -> str:
         return _("The segment “%(segment)s” is about the contacts without a wallet, which you do not see, so it shows you no contacts.") % {
             "segment": segment.name
         }
-    if wallet.isdigit():
+    if id_of(wallet) is not None:
         name = segment.labels.get("wallet") or f"#{wallet}"
         if not Wallet.objects.filter(pk=wallet).exists():
             return _(

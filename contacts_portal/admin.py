@@ -1,5 +1,29 @@
+from functools import wraps
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.options import TO_FIELD_VAR
+from django.http import HttpResponseBadRequest
+from django.utils.translation import gettext as _
+
+#: A date hierarchy's parts: ?created_at__year=2024&created_at__month=5.
+DATE_PARTS = ("__year", "__month", "__day")
+
+
+def malformed_admin_parameters(request) -> bool:
+    """The parameters Django admin itself turns into a server error rather
+    than a refusal: an empty ?_to_field= (it looks up a field named ""),
+    a date hierarchy's year, month or day too large for a date
+    (OverflowError, where it expects ValueError), and a NUL character in a
+    search or a filter, which PostgreSQL refuses in text."""
+    if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+        return True
+    to_fields = request.GET.getlist(TO_FIELD_VAR) + (request.POST.getlist(TO_FIELD_VAR) if request.method == "POST" else [])
+    if "" in to_fields:
+        return True
+    return any(
+        key.endswith(DATE_PARTS) and any(len(value.strip()) > 9 for value in values) for key, values in request.GET.lists()
+    )
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -11,6 +35,15 @@ class PortalAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return super().has_permission(request) and request.user.has_perm("contacts.view_all_contacts")
+
+    def admin_view(self, view, cacheable=False):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            if malformed_admin_parameters(request):
+                return HttpResponseBadRequest(_("The address has a parameter that is not valid."))
+            return view(request, *args, **kwargs)
+
+        return super().admin_view(checked, cacheable)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, TemplateView, View
 
 from audit.recording import Source, recording
+from contacts.ids import id_of, ids_of
 from contacts.models import Contact, MergeRecord
 from jobs.models import Job
 from jobs.tasks import enqueue
@@ -81,7 +82,7 @@ class DuplicatesMergeView(MergePermissionMixin, UserJobMixin, View):
         search = get_object_or_404(self.get_queryset(), token=token, kind=Job.Kind.DUPLICATES, status=Job.Status.DONE)
         chosen = None
         if "all" not in request.POST:
-            wanted = {int(pk) for pk in request.POST.getlist("group") if pk.isascii() and pk.isdigit() and len(pk) < 19}
+            wanted = set(ids_of(request.POST.getlist("group")))
             chosen = list(search.duplicate_groups.filter(pk__in=wanted, merged=False).values_list("pk", flat=True))
             if not chosen:
                 messages.error(request, _("Choose at least one group to merge, or merge them all."))
@@ -105,11 +106,11 @@ class ContactMergeView(MergePermissionMixin, DetailView):
     context_object_name = "contact"
 
     def other(self):
-        raw = self.request.POST.get("other") or self.request.GET.get("other") or ""
-        if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
+        pk = id_of(self.request.POST.get("other") or self.request.GET.get("other") or "")
+        if pk is None:
             return None
         return (
-            Contact.objects.filter(pk=int(raw), is_group=self.object.is_group).exclude(pk=self.object.pk).select_related("wallet").first()
+            Contact.objects.filter(pk=pk, is_group=self.object.is_group).exclude(pk=self.object.pk).select_related("wallet").first()
         )
 
     def get_context_data(self, **kwargs):

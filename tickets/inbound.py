@@ -130,7 +130,7 @@ def count_of(value) -> int | None:
     string or a protobuf Long {"low", "high"}; None when it is none."""
     if isinstance(value, dict) and type(value.get("low")) is int and type(value.get("high")) is int:
         value = (value["high"] << 32) | (value["low"] & 0xFFFFFFFF)
-    if isinstance(value, str) and value.isdigit() and len(value) < 20:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
         value = int(value)
     if type(value) is float and value == value and 0 <= value < 2**63:
         value = int(value)
@@ -142,7 +142,7 @@ def timestamp_of(value) -> datetime:
     Long {"low", "high"}) as a datetime; now when missing or absurd."""
     if isinstance(value, dict) and type(value.get("low")) is int and type(value.get("high")) is int:
         value = (value["high"] << 32) | (value["low"] & 0xFFFFFFFF)
-    if isinstance(value, str) and value.isdigit() and len(value) < 16:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 16:
         value = int(value)
     now = timezone.now()
     if type(value) in (int, float) and value == value:  # not NaN

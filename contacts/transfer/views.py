@@ -18,6 +18,7 @@ from jobs.tasks import enqueue
 from jobs.views import UserJobMixin
 
 from ..filters import ContactFilter
+from ..ids import ids_of
 from ..models import Wallet
 from .columns import COLUMNS, EXTRA, IGNORE, clean_mapping, extra_name, guess_mapping
 from .exporting import XLSX_TEXT_ONLY
@@ -264,7 +265,7 @@ class ExportView(PermissionRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         filterset = self.filterset()
-        ticked = len([pk for pk in self.request.GET.getlist("contact") if pk.isdigit()])
+        ticked = len(ids_of(self.request.GET.getlist("contact")))
         return super().get_context_data(filter=filterset, ticked=ticked, **kwargs)
 
     def form_valid(self, form):
@@ -277,9 +278,9 @@ class ExportView(PermissionRequiredMixin, FormView):
         data = filterset.data
         parameters = {
             **{key: data.get(key, "") for key in ContactFilter.SINGLE_VALUED},
-            "tag": [int(pk) for pk in data.getlist("tag")],
+            "tag": ids_of(data.getlist("tag")),
             # The rows ticked in the list (its bulk "Exportar"), among the filter's.
-            "contacts": sorted({int(pk) for pk in data.getlist("contact") if pk.isdigit() and len(pk) < 19}),
+            "contacts": sorted(set(ids_of(data.getlist("contact")))),
             "format": form.cleaned_data["format"],
             "from_panel": True,
             "language": self.request.LANGUAGE_CODE,

@@ -25,7 +25,7 @@ from .tables import CELL_TEXT_LIMIT, CHUNK, MAX_COLUMNS, SpreadsheetError, _thou
 def _merged(row: str) -> SpreadsheetError:
     return SpreadsheetError(
         _("The spreadsheet has merged cells (row %(row)d). Unmerge them, keep one value per cell and send it again.")
-        % {"row": int(row) if row.isdigit() else 1}
+        % {"row": int(row) if row.isascii() and row.isdigit() else 1}
     )
 
 
@@ -159,7 +159,7 @@ class _Book:
         dates = set()
         for index, format_id in enumerate(styles):
             code = custom.get(format_id)
-            if (code is not None and _is_date_format(code)) or (code is None and format_id.isdigit() and int(format_id) in DATE_FORMAT_IDS):
+            if (code is not None and _is_date_format(code)) or (code is None and format_id.isascii() and format_id.isdigit() and int(format_id) in DATE_FORMAT_IDS):
                 dates.add(index)
         return frozenset(dates)
 
@@ -395,7 +395,7 @@ class _SheetReader:
             self.inline = ""
         elif name == self.row_tag:
             reference = attributes.get("r")
-            self.number = int(reference) if reference and reference.isdigit() else self.number + 1
+            self.number = int(reference) if reference and reference.isascii() and reference.isdigit() else self.number + 1
             self.row = []
             self.column = -1
         elif self.cell_tag is None:
