@@ -486,13 +486,11 @@ def route_id(route: str) -> str:
     return route or "home"
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """Made once for every page, in a transaction rolled back at the end
-    (each request rolls back its own changes)."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield World()
-        transaction.set_rollback(True)
+@pytest.fixture
+def world(db):
+    """Made for every page, in the test's own transaction (each request
+    also rolls back its own changes)."""
+    return World()
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=route_id)
