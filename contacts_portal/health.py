@@ -16,7 +16,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.utils import timezone
 
-from jobs.workers import last_worker_heartbeat, last_worker_heartbeats_by_queue
+from jobs.workers import last_worker_heartbeats
 
 PATH = "/healthz"
 
@@ -49,10 +49,9 @@ class HealthCheckMiddleware:
             if self.migrated:
                 # Only now: the workers' table may be one of the pending migrations.
                 now = timezone.now()
-                report["worker_heartbeat_age_seconds"] = age_seconds(last_worker_heartbeat(), now)
-                report["worker_heartbeat_age_seconds_by_queue"] = {
-                    queue_name: age_seconds(last, now) for queue_name, last in last_worker_heartbeats_by_queue().items()
-                }
+                last, by_queue = last_worker_heartbeats()
+                report["worker_heartbeat_age_seconds"] = age_seconds(last, now)
+                report["worker_heartbeat_age_seconds_by_queue"] = {queue_name: age_seconds(beat, now) for queue_name, beat in by_queue.items()}
         except DatabaseError:
             report["database"] = "unreachable"
         return report

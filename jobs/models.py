@@ -247,26 +247,27 @@ class WorkerQuerySet(models.QuerySet):
         """When a worker was last seen alive: its own heartbeat, or the
         progress report of a job it runs (a long step may outlast a beat).
         None when no worker was ever seen."""
-        beats = [self.aggregate(last=models.Max("seen_at"))["last"], self._last_job_report()]
-        return max((beat for beat in beats if beat is not None), default=None)
+        return self.last_heartbeats(queue_names=())[0]
 
-    def last_heartbeat_by_queue(self, queue_names: Sequence[str]) -> dict[str, datetime | None]:
-        """last_heartbeat() of the workers serving each queue: a worker of
-        another queue being alive says nothing of this one's (the media
-        worker beating while nobody runs the imports)."""
+    def last_heartbeats(self, *, queue_names: Sequence[str]) -> tuple[datetime | None, dict[str, datetime | None]]:
+        """last_heartbeat(), and the same of the workers serving each queue,
+        from one reading: a worker of another queue being alive says nothing
+        of this one's (the media worker beating while nobody runs the
+        imports). A handful of rows: a worker that stops leaves, a forgotten
+        one is dropped."""
         workers = list(self.only("seen_at", "queues", "excluded_queues"))
-        job_report = self._last_job_report()
-        beats = {}
-        for queue_name in queue_names:
-            seen = [worker.seen_at for worker in workers if worker.serves(queue_name)]
-            if queue_name == Job.QUEUE_NAME and job_report is not None:
-                seen.append(job_report)
-            beats[queue_name] = max(seen, default=None)
-        return beats
+        job_report = Job.objects.filter(status=Job.Status.RUNNING).aggregate(last=models.Max("heartbeat_at"))["last"]
 
-    def _last_job_report(self):
-        """The latest progress report of a running job: its worker is alive."""
-        return Job.objects.filter(status=Job.Status.RUNNING).aggregate(last=models.Max("heartbeat_at"))["last"]
+        def newest(beats):
+            return max((beat for beat in beats if beat is not None), default=None)
+
+        by_queue = {
+            queue_name: newest(
+                [worker.seen_at for worker in workers if worker.serves(queue_name)] + ([job_report] if queue_name == Job.QUEUE_NAME else [])
+            )
+            for queue_name in queue_names
+        }
+        return newest([worker.seen_at for worker in workers] + [job_report]), by_queue
 
     def any_on(self, *, queue_name: str) -> bool:
         """Some worker serving the queue was seen within Worker.GONE_AFTER

@@ -4,9 +4,9 @@ running job's progress reports say the same of the worker running it. Each
 record says which queues its worker serves: a waiting job asks for a
 worker of its own queue.
 
-last_worker_heartbeat() and last_worker_heartbeats_by_queue() are the
-readings of it for whoever asks from outside (a health check reports their
-ages); a waiting job's page asks Job.waits_without_worker."""
+last_worker_heartbeat() and last_worker_heartbeats() are the readings of
+it for whoever asks from outside (a health check reports their ages); a
+waiting job's page asks Job.waits_without_worker."""
 
 import os
 import socket
@@ -51,8 +51,8 @@ def last_worker_heartbeat() -> datetime | None:
     return Worker.objects.last_heartbeat()
 
 
-def last_worker_heartbeats_by_queue() -> dict[str, datetime | None]:
-    """When a worker serving each of the task backend's queues was last
-    seen alive (None: never)."""
+def last_worker_heartbeats() -> tuple[datetime | None, dict[str, datetime | None]]:
+    """When a worker was last seen alive, and a worker serving each of the
+    task backend's queues (None: never), from one reading."""
     queue_names = settings.TASKS[DEFAULT_TASK_BACKEND_ALIAS].get("QUEUES") or [DEFAULT_TASK_QUEUE_NAME]
-    return Worker.objects.last_heartbeat_by_queue(queue_names)
+    return Worker.objects.last_heartbeats(queue_names=queue_names)
