@@ -43,13 +43,13 @@ class WalletAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["name", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
+    delete_confirmation_template = "admin/contacts/wallet/delete_confirmation.html"
+    delete_confirmation_max_display = 20
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in self.get_autocomplete_fields(request):
             kwargs.setdefault("widget", IdAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using")))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-    delete_confirmation_template = "admin/contacts/wallet/delete_confirmation.html"
-    delete_confirmation_max_display = 20
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(contact_count=Count("contacts"))
