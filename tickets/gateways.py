@@ -102,7 +102,7 @@ def download(client: httpx.Client, method: str, path: str, *, write, limit: int,
                     _("The gateway answered with error %(status)s.") % {"status": response.status_code} + suffix
                 )
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > limit:
+            if declared.isascii() and declared.isdigit() and int(declared) > limit:
                 raise MediaTooLarge(_("The file is larger than the panel keeps."))
             received = 0
             for chunk in response.iter_bytes():
